@@ -1,0 +1,164 @@
+package io.qbridge.compute;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * FP32 matrix products, the only place the host multiplies matrices.
+ *
+ * <p>Two weight layouts, because the two kinds of callers want different ones:
+ * <ul>
+ *   <li>{@link #inOut}: weights {@code [K][N]} (ONNX MatMul's layout). Many activation rows at once (an
+ *       encoder batch, a prompt): an outer-product micro-kernel that broadcasts one activation and runs
+ *       FMAs down a row of weights, so no horizontal reductions are needed.</li>
+ *   <li>{@link #outIn}: weights {@code [N][K]} (PyTorch/llama2.c layout). Few rows
+ *       (token-by-token decoding): dot products along K, which stream each weight row once.</li>
+ * </ul>
+ * Both compute {@code y[m][n] = sum_k x[m][k] * w(k, n)} and split the work over {@link Parallel}.
+ */
+public final class MatMul {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+
+    /** Rows of x handled together by the {@link #inOut} micro-kernel. */
+    private static final int MR = 4;
+    /** Columns of y (in vectors) handled together by the {@link #inOut} micro-kernel. */
+    private static final int NV = 3;
+    /** K extent of one cache block in {@link #inOut}: the weight panel kc x (NV*L) stays in L1/L2. */
+    private static final int KC = 256;
+
+    private MatMul() {}
+
+    /**
+     * {@code y[m][N] = x[m][K] . wt[K][N]}, all row-major. {@code y} is overwritten.
+     */
+    public static void inOut(float[] x, int m, int k, float[] wt, int n, float[] y) {
+        checkShapes(x.length, m, k, (long) wt.length, n, y.length);
+        int rowBlocks = (m + MR - 1) / MR;
+        int colStep = NV * L;
+        int colBlocks = (n + colStep - 1) / colStep;
+        // Split over whichever dimension has more independent tiles; both keep writes disjoint.
+        if (rowBlocks >= colBlocks || rowBlocks >= 2 * Parallel.threads()) {
+            Parallel.forRange(rowBlocks, 1, (rb0, rb1) -> inOutTile(x, k, wt, n, y, rb0 * MR, Math.min(m, rb1 * MR), 0, n));
+        } else {
+            Parallel.forRange(colBlocks, 1, (cb0, cb1) ->
+                    inOutTile(x, k, wt, n, y, 0, m, cb0 * colStep, Math.min(n, cb1 * colStep)));
+        }
+    }
+
+    private static void inOutTile(float[] x, int k, float[] wt, int n, float[] y, int m0, int m1, int n0, int n1) {
+        for (int i = m0; i < m1; i++) java.util.Arrays.fill(y, i * n + n0, i * n + n1, 0f);
+        int colStep = NV * L;
+        for (int k0 = 0; k0 < k; k0 += KC) {
+            int k1 = Math.min(k, k0 + KC);
+            int j = n0;
+            for (; j + colStep <= n1; j += colStep) {
+                int i = m0;
+                for (; i + MR <= m1; i += MR) kernel4x3(x, k, wt, n, y, i, j, k0, k1);
+                for (; i < m1; i++) kernel1xV(x, k, wt, n, y, i, j, NV, k0, k1);
+            }
+            for (; j + L <= n1; j += L) {
+                for (int i = m0; i < m1; i++) kernel1xV(x, k, wt, n, y, i, j, 1, k0, k1);
+            }
+            for (; j < n1; j++) {
+                for (int i = m0; i < m1; i++) {
+                    float acc = y[i * n + j];
+                    for (int kk = k0; kk < k1; kk++) acc = Math.fma(x[i * k + kk], wt[kk * n + j], acc);
+                    y[i * n + j] = acc;
+                }
+            }
+        }
+    }
+
+    private static void kernel4x3(float[] x, int k, float[] wt, int n, float[] y, int i, int j, int k0, int k1) {
+        int y0 = i * n + j, y1 = y0 + n, y2 = y1 + n, y3 = y2 + n;
+        FloatVector c00 = FloatVector.fromArray(S, y, y0), c01 = FloatVector.fromArray(S, y, y0 + L), c02 = FloatVector.fromArray(S, y, y0 + 2 * L);
+        FloatVector c10 = FloatVector.fromArray(S, y, y1), c11 = FloatVector.fromArray(S, y, y1 + L), c12 = FloatVector.fromArray(S, y, y1 + 2 * L);
+        FloatVector c20 = FloatVector.fromArray(S, y, y2), c21 = FloatVector.fromArray(S, y, y2 + L), c22 = FloatVector.fromArray(S, y, y2 + 2 * L);
+        FloatVector c30 = FloatVector.fromArray(S, y, y3), c31 = FloatVector.fromArray(S, y, y3 + L), c32 = FloatVector.fromArray(S, y, y3 + 2 * L);
+        int x0 = i * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        for (int kk = k0; kk < k1; kk++) {
+            int w = kk * n + j;
+            FloatVector b0 = FloatVector.fromArray(S, wt, w);
+            FloatVector b1 = FloatVector.fromArray(S, wt, w + L);
+            FloatVector b2 = FloatVector.fromArray(S, wt, w + 2 * L);
+            FloatVector a = FloatVector.broadcast(S, x[x0 + kk]);
+            c00 = a.fma(b0, c00); c01 = a.fma(b1, c01); c02 = a.fma(b2, c02);
+            a = FloatVector.broadcast(S, x[x1 + kk]);
+            c10 = a.fma(b0, c10); c11 = a.fma(b1, c11); c12 = a.fma(b2, c12);
+            a = FloatVector.broadcast(S, x[x2 + kk]);
+            c20 = a.fma(b0, c20); c21 = a.fma(b1, c21); c22 = a.fma(b2, c22);
+            a = FloatVector.broadcast(S, x[x3 + kk]);
+            c30 = a.fma(b0, c30); c31 = a.fma(b1, c31); c32 = a.fma(b2, c32);
+        }
+        c00.intoArray(y, y0); c01.intoArray(y, y0 + L); c02.intoArray(y, y0 + 2 * L);
+        c10.intoArray(y, y1); c11.intoArray(y, y1 + L); c12.intoArray(y, y1 + 2 * L);
+        c20.intoArray(y, y2); c21.intoArray(y, y2 + L); c22.intoArray(y, y2 + 2 * L);
+        c30.intoArray(y, y3); c31.intoArray(y, y3 + L); c32.intoArray(y, y3 + 2 * L);
+    }
+
+    private static void kernel1xV(float[] x, int k, float[] wt, int n, float[] y, int i, int j, int vectors, int k0, int k1) {
+        for (int v = 0; v < vectors; v++) {
+            int yo = i * n + j + v * L;
+            FloatVector c = FloatVector.fromArray(S, y, yo);
+            for (int kk = k0; kk < k1; kk++) {
+                c = FloatVector.broadcast(S, x[i * k + kk]).fma(FloatVector.fromArray(S, wt, kk * n + j + v * L), c);
+            }
+            c.intoArray(y, yo);
+        }
+    }
+
+    /**
+     * {@code y[m][N] = x[m][K] . w[N][K]^T}, with the weight rows starting at {@code w[wOffset]}.
+     * {@code y} is overwritten.
+     */
+    public static void outIn(float[] x, int m, int k, float[] w, int wOffset, int n, float[] y) {
+        checkShapes(x.length, m, k, (long) w.length - wOffset, n, y.length);
+        Parallel.forRange(n, 16, (n0, n1) -> {
+            int j = n0;
+            for (; j + 4 <= n1; j += 4) dot4(x, m, k, w, wOffset, n, y, j);
+            for (; j < n1; j++) {
+                for (int i = 0; i < m; i++) y[i * n + j] = VectorOps.dot(x, i * k, w, wOffset + j * k, k);
+            }
+        });
+    }
+
+    private static void dot4(float[] x, int m, int k, float[] w, int wOffset, int n, float[] y, int j) {
+        int r0 = wOffset + j * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
+        int bound = S.loopBound(k);
+        for (int i = 0; i < m; i++) {
+            int xo = i * k;
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+            int kk = 0;
+            for (; kk < bound; kk += L) {
+                FloatVector xv = FloatVector.fromArray(S, x, xo + kk);
+                a0 = xv.fma(FloatVector.fromArray(S, w, r0 + kk), a0);
+                a1 = xv.fma(FloatVector.fromArray(S, w, r1 + kk), a1);
+                a2 = xv.fma(FloatVector.fromArray(S, w, r2 + kk), a2);
+                a3 = xv.fma(FloatVector.fromArray(S, w, r3 + kk), a3);
+            }
+            float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+            float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+            for (; kk < k; kk++) {
+                float xv = x[xo + kk];
+                s0 = Math.fma(xv, w[r0 + kk], s0);
+                s1 = Math.fma(xv, w[r1 + kk], s1);
+                s2 = Math.fma(xv, w[r2 + kk], s2);
+                s3 = Math.fma(xv, w[r3 + kk], s3);
+            }
+            int yo = i * n + j;
+            y[yo] = s0;
+            y[yo + 1] = s1;
+            y[yo + 2] = s2;
+            y[yo + 3] = s3;
+        }
+    }
+
+    private static void checkShapes(int xLen, int m, int k, long wLen, int n, int yLen) {
+        if (m < 0 || k <= 0 || n <= 0) throw new IllegalArgumentException("bad matmul shape m=" + m + " k=" + k + " n=" + n);
+        if ((long) m * k > xLen) throw new IllegalArgumentException("activations hold " + xLen + " floats, need " + m + "x" + k);
+        if ((long) k * n > wLen) throw new IllegalArgumentException("weights hold " + wLen + " floats, need " + k + "x" + n);
+        if ((long) m * n > yLen) throw new IllegalArgumentException("output holds " + yLen + " floats, need " + m + "x" + n);
+    }
+}

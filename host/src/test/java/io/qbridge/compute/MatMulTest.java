@@ -1,0 +1,40 @@
+package io.qbridge.compute;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class MatMulTest {
+    /** Both kernels against a plain double-precision triple loop, on shapes that hit every tail path. */
+    @ParameterizedTest
+    @CsvSource({"1,1,1", "3,5,7", "4,48,48", "5,384,384", "13,384,1536", "64,1536,384", "7,17,100", "130,33,49"})
+    void bothLayoutsMatchReference(int m, int k, int n) {
+        SplittableRandom rnd = new SplittableRandom(m * 31L + k * 7L + n);
+        float[] x = new float[m * k], wNK = new float[n * k], wKN = new float[k * n];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        for (int j = 0; j < n; j++) {
+            for (int kk = 0; kk < k; kk++) {
+                float v = (float) rnd.nextGaussian();
+                wNK[j * k + kk] = v;
+                wKN[kk * n + j] = v;
+            }
+        }
+        float[] y1 = new float[m * n], y2 = new float[m * n];
+        MatMul.inOut(x, m, k, wKN, n, y1);
+        MatMul.outIn(x, m, k, wNK, 0, n, y2);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double ref = 0, mag = 0;
+                for (int kk = 0; kk < k; kk++) {
+                    ref += (double) x[i * k + kk] * wNK[j * k + kk];
+                    mag += Math.abs((double) x[i * k + kk] * wNK[j * k + kk]);
+                }
+                double tol = 1e-6 * mag + 1e-6;
+                assertEquals(ref, y1[i * n + j], tol, "inOut at " + i + "," + j);
+                assertEquals(ref, y2[i * n + j], tol, "outIn at " + i + "," + j);
+            }
+        }
+    }
+}
