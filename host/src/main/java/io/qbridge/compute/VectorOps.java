@@ -120,12 +120,33 @@ public final class VectorOps {
         scale(x, o, n, 1f / sum);
     }
 
-    /** GELU, exact erf form: {@code 0.5 x (1 + erf(x / sqrt 2))}, as BERT's ONNX graph computes it. */
+    /**
+     * GELU in its erf form, {@code 0.5 x (1 + erf(x / sqrt 2))}, as BERT's ONNX graph computes it (not the
+     * tanh approximation). erf uses Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, under float
+     * resolution of the result) so the whole thing vectorises; {@link Erf} is the double-precision check.
+     */
     public static void gelu(float[] x, int o, int n) {
-        for (int i = 0; i < n; i++) {
-            double v = x[o + i];
-            x[o + i] = (float) (0.5 * v * (1.0 + Erf.erf(v * 0.7071067811865476)));
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, o + i);
+            FloatVector z = v.mul(0.70710678f);
+            FloatVector az = z.abs();
+            FloatVector t = FloatVector.broadcast(S, 1f).div(az.fma(0.3275911f, 1f));
+            FloatVector poly = t.fma(1.061405429f, -1.453152027f).mul(t).add(1.421413741f).mul(t).add(-0.284496736f).mul(t).add(0.254829592f).mul(t);
+            FloatVector e = az.mul(az).neg().lanewise(VectorOperators.EXP);
+            FloatVector erfAbs = poly.mul(e).neg().add(1f);
+            FloatVector erf = erfAbs.blend(erfAbs.neg(), z.lt(0f));
+            v.mul(0.5f).mul(erf.add(1f)).intoArray(x, o + i);
         }
+        for (; i < n; i++) x[o + i] = geluScalar(x[o + i]);
+    }
+
+    static float geluScalar(float v) {
+        float z = v * 0.70710678f, az = Math.abs(z);
+        float t = 1f / Math.fma(az, 0.3275911f, 1f);
+        float poly = Math.fma(Math.fma(Math.fma(Math.fma(1.061405429f, t, -1.453152027f), t, 1.421413741f), t, -0.284496736f), t, 0.254829592f) * t;
+        float erfAbs = 1f - poly * (float) Math.exp(-az * az);
+        return 0.5f * v * (1f + (z < 0 ? -erfAbs : erfAbs));
     }
 
     /** SwiGLU's gate: {@code h1[i] = silu(h1[i]) * h3[i]}. */
