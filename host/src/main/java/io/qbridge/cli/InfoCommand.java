@@ -26,7 +26,7 @@ final class InfoCommand implements Callable<Integer> {
             printLinears(m.encoder().linears());
             return 0;
         }
-        return LlamaInfo.print(model);
+        throw new Main.UserException(model + ": not a built-in encoder alias (bge-small, minilm) or an .onnx file");
     }
 
     static void printLinears(java.util.List<Linear> linears) {
