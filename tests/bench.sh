@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the JMH benchmarks in tests/src/test/java/io/qbridge/bench (ONNX Runtime is a test-scope peer,
+# so these live here rather than in `qbridge bench`). Arguments go to JMH, e.g.:
+#   tests/bench.sh EncoderVsOnnxRuntimeBench -p model=minilm
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/.mvn/find-jdk.sh"
+cd "$ROOT"
+./mvnw -B -q -DskipTests -pl tests -am install > /dev/null
+CP_FILE="$(mktemp)"
+./mvnw -B -q -pl tests dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE" > /dev/null
+CP="tests/target/test-classes:$(cat "$CP_FILE")"
+rm -f "$CP_FILE"
+exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector -cp "$CP" org.openjdk.jmh.Main "$@"
