@@ -1,7 +1,6 @@
 package io.qbridge.compute;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -138,8 +137,7 @@ public final class MatMul {
                 a2 = xv.fma(FloatVector.fromArray(S, w, r2 + kk), a2);
                 a3 = xv.fma(FloatVector.fromArray(S, w, r3 + kk), a3);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+            float s0 = VectorOps.hsum(a0), s1 = VectorOps.hsum(a1), s2 = VectorOps.hsum(a2), s3 = VectorOps.hsum(a3);
             for (; kk < k; kk++) {
                 float xv = x[xo + kk];
                 s0 = Math.fma(xv, w[r0 + kk], s0);

@@ -1,25 +1,90 @@
 package io.qbridge.compute;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Element-wise and row-wise FP32 operations shared by the encoder and the decoder. Each works on one row
  * (a slice of an array) so callers decide how to fan rows out over threads.
+ *
+ * <p>Every result is the same bit for bit whatever the JIT has done so far: the Vector API's own
+ * {@code reduceLanes(ADD)} and lanewise {@code EXP} may change their rounding between interpreted and
+ * compiled code, so reductions go through {@link #hsum} (a fixed tree of lane rotations) and exponentials
+ * through {@link #exp} (a polynomial in plain lanewise arithmetic, with a scalar twin that rounds the same).
+ * Identical inputs therefore give identical embeddings in every process, which remote jobs rely on.
  */
 public final class VectorOps {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> SI = IntVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+    /** Rotations by L/2, L/4, ..., 1 lanes for {@link #hsum}. */
+    private static final VectorShuffle<Float>[] FOLDS = folds();
 
     private VectorOps() {}
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] folds() {
+        int steps = Integer.numberOfTrailingZeros(L);
+        VectorShuffle<Float>[] f = new VectorShuffle[steps];
+        for (int s = 0, half = L / 2; s < steps; s++, half /= 2) {
+            int h = half;
+            f[s] = VectorShuffle.fromOp(S, i -> (i + h) % L);
+        }
+        return f;
+    }
+
+    /** Sum of the lanes of {@code v} in a fixed order (pairwise folding), identical in every JIT tier. */
+    public static float hsum(FloatVector v) {
+        for (VectorShuffle<Float> f : FOLDS) v = v.add(v.rearrange(f));
+        return v.lane(0);
+    }
+
+    // Cephes-style expf: x = n ln2 + r, exp(r) by a degree-7 polynomial, 2^n built in the exponent bits.
+    private static final float EXP_HI = 88.3762626647949f, EXP_LO = -87.3365478515625f;
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f,
+            P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+    /** e^x for each lane (relative error about 1e-7; inputs clamped to the normal range of float). */
+    public static FloatVector exp(FloatVector x) {
+        x = x.min(EXP_HI).max(EXP_LO);
+        FloatVector fx = x.fma(LOG2E, 0.5f);
+        FloatVector t = (FloatVector) fx.convert(VectorOperators.F2I, 0).convert(VectorOperators.I2F, 0);
+        VectorMask<Float> over = t.compare(VectorOperators.GT, fx);
+        FloatVector n = t.sub(FloatVector.zero(S).blend(1f, over)); // floor(x log2e + 0.5)
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = r.fma(P0, P1).fma(r, FloatVector.broadcast(S, P2));
+        p = p.fma(r, FloatVector.broadcast(S, P3)).fma(r, FloatVector.broadcast(S, P4)).fma(r, FloatVector.broadcast(S, P5));
+        p = p.fma(r.mul(r), r).add(1f);
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats());
+    }
+
+    /** The scalar twin of {@link #exp(FloatVector)}: the same operations, so the same bits. */
+    public static float exp(float x) {
+        x = Math.max(Math.min(x, EXP_HI), EXP_LO);
+        float fx = Math.fma(x, LOG2E, 0.5f);
+        float t = (float) (int) fx;
+        float n = t > fx ? t - 1f : t;
+        float r = Math.fma(n, -LN2_HI, x);
+        r = Math.fma(n, -LN2_LO, r);
+        float p = Math.fma(Math.fma(r, P0, P1), r, P2);
+        p = Math.fma(Math.fma(Math.fma(p, r, P3), r, P4), r, P5);
+        p = Math.fma(p, r * r, r) + 1f;
+        return p * Float.intBitsToFloat(((int) n + 127) << 23);
+    }
 
     /** Sum of x[o, o+n). */
     public static float sum(float[] x, int o, int n) {
         FloatVector acc = FloatVector.zero(S);
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) acc = acc.add(FloatVector.fromArray(S, x, o + i));
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = hsum(acc);
         for (; i < n; i++) s += x[o + i];
         return s;
     }
@@ -29,7 +94,7 @@ public final class VectorOps {
         FloatVector acc = FloatVector.zero(S);
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = hsum(acc);
         for (; i < n; i++) s = Math.fma(a[ao + i], b[bo + i], s);
         return s;
     }
@@ -81,7 +146,7 @@ public final class VectorOps {
             d.intoArray(x, o + i);
             acc = d.fma(d, acc);
         }
-        float var = acc.reduceLanes(VectorOperators.ADD);
+        float var = hsum(acc);
         for (; i < n; i++) {
             float d = x[o + i] - mean;
             x[o + i] = d;
@@ -113,7 +178,7 @@ public final class VectorOps {
         for (int i = 0; i < n; i++) max = Math.max(max, x[o + i]);
         float sum = 0f;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[o + i] - max);
+            float e = exp(x[o + i] - max);
             x[o + i] = e;
             sum += e;
         }
@@ -133,7 +198,7 @@ public final class VectorOps {
             FloatVector az = z.abs();
             FloatVector t = FloatVector.broadcast(S, 1f).div(az.fma(0.3275911f, 1f));
             FloatVector poly = t.fma(1.061405429f, -1.453152027f).mul(t).add(1.421413741f).mul(t).add(-0.284496736f).mul(t).add(0.254829592f).mul(t);
-            FloatVector e = az.mul(az).neg().lanewise(VectorOperators.EXP);
+            FloatVector e = exp(az.mul(az).neg());
             FloatVector erfAbs = poly.mul(e).neg().add(1f);
             FloatVector erf = erfAbs.blend(erfAbs.neg(), z.lt(0f));
             v.mul(0.5f).mul(erf.add(1f)).intoArray(x, o + i);
@@ -145,7 +210,7 @@ public final class VectorOps {
         float z = v * 0.70710678f, az = Math.abs(z);
         float t = 1f / Math.fma(az, 0.3275911f, 1f);
         float poly = Math.fma(Math.fma(Math.fma(Math.fma(1.061405429f, t, -1.453152027f), t, 1.421413741f), t, -0.284496736f), t, 0.254829592f) * t;
-        float erfAbs = 1f - poly * (float) Math.exp(-az * az);
+        float erfAbs = 1f - poly * exp(-(az * az));
         return 0.5f * v * (1f + (z < 0 ? -erfAbs : erfAbs));
     }
 
@@ -153,7 +218,7 @@ public final class VectorOps {
     public static void siluMul(float[] h1, float[] h3, int o, int n) {
         for (int i = 0; i < n; i++) {
             float v = h1[o + i];
-            h1[o + i] = v * (1.0f / (1.0f + (float) Math.exp(-v))) * h3[o + i];
+            h1[o + i] = v * (1.0f / (1.0f + exp(-v))) * h3[o + i];
         }
     }
 }
