@@ -1,5 +1,6 @@
 package io.qbridge.model.bert;
 
+import io.qbridge.compute.MatMul;
 import io.qbridge.compute.Parallel;
 import io.qbridge.compute.VectorOps;
 import io.qbridge.model.DenseLinear;
@@ -205,25 +206,36 @@ public final class BertEncoder {
         });
     }
 
-    /** Scaled dot-product attention per sentence and head; rows of other sentences are never attended to. */
+    /**
+     * Scaled dot-product attention per sentence and head; rows of other sentences are never attended to.
+     * Each head is two small matrix products ({@code Q K^T} and {@code P V}) on gathered contiguous copies,
+     * so they run in the outer-product kernel with no horizontal reductions.
+     */
     private void attention(float[] q, float[] k, float[] v, float[] ctx, int[] offsets, int[] lengths) {
         int hidden = config.hidden(), heads = config.heads(), d = config.headSize();
         float scale = (float) Math.sqrt(d);
         int maxLen = 0;
         for (int len : lengths) maxLen = Math.max(maxLen, len);
-        int scoresLen = maxLen;
+        int cap = maxLen;
         Parallel.forRange(offsets.length * heads, 1, (w0, w1) -> {
-            float[] scores = new float[scoresLen];
+            float[] qh = new float[cap * d], kt = new float[d * cap], vh = new float[cap * d];
+            float[] scores = new float[cap * cap], out = new float[cap * d];
             for (int w = w0; w < w1; w++) {
                 int s = w / heads, h = w % heads;
                 int base = offsets[s], len = lengths[s], ho = h * d;
-                for (int i = 0; i < len; i++) {
-                    int qi = (base + i) * hidden + ho;
-                    for (int j = 0; j < len; j++) scores[j] = VectorOps.dot(q, qi, k, (base + j) * hidden + ho, d) / scale;
-                    VectorOps.softmax(scores, 0, len);
-                    java.util.Arrays.fill(ctx, qi, qi + d, 0f);
-                    for (int j = 0; j < len; j++) VectorOps.axpy(scores[j], v, (base + j) * hidden + ho, ctx, qi, d);
+                for (int t = 0; t < len; t++) {
+                    int src = (base + t) * hidden + ho;
+                    System.arraycopy(q, src, qh, t * d, d);
+                    System.arraycopy(v, src, vh, t * d, d);
+                    for (int c = 0; c < d; c++) kt[c * len + t] = k[src + c];
                 }
+                MatMul.inOut(qh, len, d, kt, len, scores);
+                for (int i = 0; i < len; i++) {
+                    for (int j = 0; j < len; j++) scores[i * len + j] /= scale; // as the graph: (Q K^T) / sqrt(d)
+                    VectorOps.softmax(scores, i * len, len);
+                }
+                MatMul.inOut(scores, len, len, vh, d, out);
+                for (int t = 0; t < len; t++) System.arraycopy(out, t * d, ctx, (base + t) * hidden + ho, d);
             }
         });
     }
