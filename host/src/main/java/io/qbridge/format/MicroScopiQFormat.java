@@ -16,7 +16,9 @@ import java.util.Arrays;
  *   <li>{@code outlierElement}: the 2b-bit MX-FP outlier element (W2: E2M1, W4: E4M3 <b>(ours)</b>).</li>
  *   <li>{@code level2Bits} (4, <b>ours</b>): the outliers' scale is 2^(e1 + d) with d a signed
  *       level2Bits-bit offset, d = floor(log2 max|outlier|) - emax_fp - e1 clamped to the field's range;
- *       when d would exceed the range, e1 is raised instead so outliers never saturate because of it.</li>
+ *       when d would exceed the range, e1 is raised instead so outliers never saturate because of it.
+ *       <b>(ours)</b> If the largest outlier would saturate the element format under the OCP rule
+ *       (max|o| / 2^(floor(log2 max|o|) - emax) > max normal), the exponent is raised by one.</li>
  * </ul>
  * Pruned slots: the lowest importance w^2/d_kk^2 (w^2 for RTN) among non-outliers, ties to the lower
  * position. Pairing <b>(ours)</b>: outliers in ascending position take pruned slots in ascending position.
