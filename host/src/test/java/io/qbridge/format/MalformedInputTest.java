@@ -1,0 +1,54 @@
+package io.qbridge.format;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.qbridge.quant.Rtn;
+import org.junit.jupiter.api.Test;
+
+class MalformedInputTest {
+    private static String msg(Runnable r) {
+        return assertThrows(IllegalArgumentException.class, r::run).getMessage();
+    }
+
+    @Test
+    void unknownFormatListsValidNames() {
+        String m = msg(() -> QuantFormat.parse("mxfp5"));
+        assertTrue(m.contains("unknown format 'mxfp5'") && m.contains("microscopiq-w4") && m.contains("fineq"), m);
+        assertTrue(msg(() -> QuantFormat.parse("rtn-w5g128")).contains("2, 3, 4, 8"));
+        assertTrue(msg(() -> QuantFormat.parse("rtn-w4g0")).contains("group size"));
+    }
+
+    @Test
+    void truncatedAndOversizedImages() {
+        QuantFormat f = QuantFormat.parse("fineq");
+        long size = f.packedBytes(2, 10);
+        String m = msg(() -> new PackedTensor(f, 2, 10, new byte[(int) size - 1]));
+        assertTrue(m.contains("truncated") && m.contains(Long.toString(size)), m);
+        assertTrue(msg(() -> new PackedTensor(f, 2, 10, new byte[(int) size + 3])).contains("too long"));
+    }
+
+    @Test
+    void wrongShapes() {
+        QuantFormat f = QuantFormat.parse("rtn-w4g128");
+        assertTrue(msg(() -> Rtn.quantizeRtn(f, new float[10], 3, 4)).contains("does not match shape 3x4"));
+        assertTrue(msg(() -> f.packedBytes(0, 4)).contains("positive"));
+        assertTrue(msg(() -> Rtn.quantizeRtn(MicroScopiQFormat.W2, new float[30], 1, 30)).contains("multiple of the block size"));
+    }
+
+    @Test
+    void formatMismatch() {
+        QuantizedTensor q = Rtn.quantizeRtn(MxFormat.MXFP4, new float[32], 1, 32);
+        assertTrue(msg(() -> MxFormat.MXFP8_E4M3.pack(q)).contains("mxfp4"));
+        PackedTensor p = MxFormat.MXFP4.pack(q);
+        assertTrue(msg(() -> IntGroupFormat.class.cast(QuantFormat.parse("rtn-w4g32")).unpackCodes(p)).contains("not rtn-w4g32"));
+    }
+
+    @Test
+    void nonFiniteWeightsInNonMxFormats() {
+        float[] w = new float[16];
+        w[3] = Float.NaN;
+        assertTrue(msg(() -> Rtn.quantizeRtn(QuantFormat.parse("rtn-w4g128"), w, 1, 16)).contains("column 3"));
+        assertTrue(msg(() -> Rtn.quantizeRtn(MicroScopiQFormat.W4, w, 1, 16)).contains("column 3"));
+        assertTrue(msg(() -> Rtn.quantizeRtn(FineQFormat.DEFAULT, w, 1, 16)).contains("column 3"));
+    }
+}

@@ -1,0 +1,123 @@
+package io.qbridge.quant;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.qbridge.format.QuantFormat;
+import io.qbridge.format.TestWeights;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Random;
+
+class GptqTest {
+    private static double[] identity(int k) {
+        double[] h = new double[k * k];
+        for (int i = 0; i < k; i++) h[i * k + i] = 1;
+        return h;
+    }
+
+    /** Correlated activations, as real layer inputs are: x = A z with a random mixing matrix. */
+    private static float[] correlatedActivations(int rows, int k, long seed) {
+        Random rnd = new Random(seed);
+        double[] a = new double[k * k];
+        for (int i = 0; i < a.length; i++) a[i] = rnd.nextGaussian() / Math.sqrt(k) + ((i / k) == (i % k) ? 1 : 0);
+        float[] x = new float[rows * k];
+        for (int r = 0; r < rows; r++) {
+            double[] z = new double[k];
+            for (int j = 0; j < k; j++) z[j] = rnd.nextGaussian() * (1 + (j % 7));
+            for (int i = 0; i < k; i++) {
+                double s = 0;
+                for (int j = 0; j < k; j++) s += a[i * k + j] * z[j];
+                x[r * k + i] = (float) s;
+            }
+        }
+        return x;
+    }
+
+    /** tr((W - Q) H (W - Q)^T). */
+    private static double hessianLoss(float[] w, float[] q, double[] h, int n, int k) {
+        double loss = 0;
+        for (int r = 0; r < n; r++)
+            for (int i = 0; i < k; i++) {
+                double di = w[r * k + i] - q[r * k + i];
+                if (di == 0) continue;
+                for (int j = 0; j < k; j++) loss += di * h[i * k + j] * (w[r * k + j] - q[r * k + j]);
+            }
+        return loss;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"rtn-w4g128", "int3-asym-g32", "mxfp4", "mxint8", "microscopiq-w4", "microscopiq-w2", "fineq"})
+    void identityHessianEqualsRtn(String name) {
+        QuantFormat f = QuantFormat.parse(name);
+        int n = 9, k = 160;
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 5, 0.02);
+        Quantized rtn = Rtn.quantize(f, w, n, k);
+        GptqResult g = Gptq.quantize(w, n, k, identity(k), GptqConfig.DEFAULT, f);
+        assertEquals(rtn.tensor(), g.tensor());
+        assertArrayEquals(rtn.dequantized(), g.dequantized());
+        assertNull(g.perm());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"rtn-w4g128", "rtn-w3g128", "mxfp4", "microscopiq-w4", "microscopiq-w2", "fineq"})
+    void gptqBeatsRtnOnTheHessianWeightedLoss(String name) {
+        QuantFormat f = QuantFormat.parse(name);
+        int n = 16, k = 48;
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 11, 0.02);
+        HessianAccumulator acc = new HessianAccumulator(k);
+        acc.add(correlatedActivations(256, k, 3), 256);
+        double[] h = acc.hessian();
+        float[] rtn = Rtn.quantize(f, w, n, k).dequantized();
+        GptqResult g = Gptq.quantize(w, n, k, h, GptqConfig.DEFAULT, f);
+        double lr = hessianLoss(w, rtn, h, n, k), lg = hessianLoss(w, g.dequantized(), h, n, k);
+        assertTrue(lg <= lr, name + ": GPTQ " + lg + " > RTN " + lr);
+        // The stored codes dequantize to what GPTQ reports.
+        assertArrayEquals(f.dequantize(g.tensor()), g.dequantized());
+    }
+
+    @Test
+    void actOrderPermutesByDescendingDiagonalAndUnpermutes() {
+        QuantFormat f = QuantFormat.parse("rtn-w4g32");
+        int n = 4, k = 64;
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 2, 0.0);
+        HessianAccumulator acc = new HessianAccumulator(k);
+        acc.add(correlatedActivations(128, k, 4), 128);
+        double[] h = acc.hessian();
+        GptqResult g = Gptq.quantize(w, n, k, h, GptqConfig.DEFAULT.withActOrder(true), f);
+        int[] p = g.perm();
+        for (int j = 1; j < k; j++) assertTrue(h[p[j - 1] * k + p[j - 1]] >= h[p[j] * k + p[j]]);
+        float[] stored = f.dequantize(g.tensor()); // permuted column order
+        for (int r = 0; r < n; r++)
+            for (int j = 0; j < k; j++) assertEquals(stored[r * k + j], g.dequantized()[r * k + p[j]]);
+        double lr = hessianLoss(w, Rtn.quantize(f, w, n, k).dequantized(), h, n, k);
+        assertTrue(hessianLoss(w, g.dequantized(), h, n, k) <= lr);
+    }
+
+    @Test
+    void deadColumnsAreZeroed() {
+        int n = 3, k = 32;
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 9, 0.0);
+        double[] h = identity(k);
+        h[5 * k + 5] = 0;
+        GptqResult g = Gptq.quantize(w, n, k, h, GptqConfig.DEFAULT, QuantFormat.parse("rtn-w8g32"));
+        for (int r = 0; r < n; r++) assertEquals(0f, g.dequantized()[r * k + 5]);
+    }
+
+    @Test
+    void malformedInputs() {
+        QuantFormat f = QuantFormat.parse("rtn-w4g128");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Gptq.quantize(new float[8], 2, 4, new double[15], GptqConfig.DEFAULT, f))
+                .getMessage().contains("k*k = 16"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Gptq.quantize(new float[7], 2, 4, identity(4), GptqConfig.DEFAULT, f))
+                .getMessage().contains("does not match shape"));
+        double[] neg = identity(4);
+        neg[0] = -5;
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Gptq.quantize(new float[8], 2, 4, neg, new GptqConfig(0, 128, false), f))
+                .getMessage().contains("not positive definite"));
+        assertThrows(IllegalArgumentException.class, () -> new GptqConfig(-1, 128, false));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new HessianAccumulator(4).add(new float[7], 2))
+                .getMessage().contains("does not match"));
+    }
+}
