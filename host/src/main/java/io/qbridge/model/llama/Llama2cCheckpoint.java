@@ -1,6 +1,5 @@
 package io.qbridge.model.llama;
 
-import io.qbridge.model.DenseLinear;
 import io.qbridge.model.Linear;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -63,11 +62,11 @@ public final class Llama2cCheckpoint {
             pos += 2L * ropeTableFloats(c) * Float.BYTES;
             Linear classifier;
             if (c.sharedClassifier()) {
-                classifier = DenseLinear.outIn("wcls", embedding, dim, vocab, null);
+                classifier = LlamaWeights.dense("wcls", embedding, 0, dim, vocab);
             } else {
                 float[] wcls = new float[vocab * dim];
                 pos = copy(ch, pos, vocab, dim, wcls, 0);
-                classifier = DenseLinear.outIn("wcls", wcls, dim, vocab, null);
+                classifier = LlamaWeights.dense("wcls", wcls, 0, dim, vocab);
             }
             assert pos == ch.size();
 

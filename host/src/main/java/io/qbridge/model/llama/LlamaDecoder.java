@@ -108,7 +108,7 @@ public final class LlamaDecoder {
             if ((long) (pos + 1) * dim < PARALLEL_ATTENTION_WORK) {
                 attend(layerIndex, q, 0, pos, xb, 0, att, maxSeqLen, 0, nHeads);
             } else {
-                Parallel.forRange(nHeads, 1, (h0, h1) -> attend(layerIndex, q, 0, pos, xb, 0, att, maxSeqLen, h0, h1));
+                SpinTeam.shared().forRange(nHeads, 1, (h0, h1) -> attend(layerIndex, q, 0, pos, xb, 0, att, maxSeqLen, h0, h1));
             }
             layer.wo().forward(xb, 1, xb2);
             VectorOps.addInPlace(x, xb2, dim);

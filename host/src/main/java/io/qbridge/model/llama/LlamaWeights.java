@@ -1,6 +1,5 @@
 package io.qbridge.model.llama;
 
-import io.qbridge.model.DenseLinear;
 import io.qbridge.model.Linear;
 import java.util.List;
 import java.util.Objects;
@@ -91,16 +90,21 @@ public record LlamaWeights(LlamaConfig config, float[] tokenEmbedding, List<Laye
         int dim = c.dim(), kv = c.kvDim(), hidden = c.hiddenDim();
         String p = "layers." + l + ".";
         return new Layer(attnNorm,
-                DenseLinear.outIn(p + "wq", qkv, 0, dim, dim, null),
-                DenseLinear.outIn(p + "wk", qkv, dim * dim, dim, kv, null),
-                DenseLinear.outIn(p + "wv", qkv, (dim + kv) * dim, dim, kv, null),
-                DenseLinear.outIn(p + "wo", wo, dim, dim, null),
+                dense(p + "wq", qkv, 0, dim, dim),
+                dense(p + "wk", qkv, dim * dim, dim, kv),
+                dense(p + "wv", qkv, (dim + kv) * dim, dim, kv),
+                dense(p + "wo", wo, 0, dim, dim),
                 ffnNorm,
-                DenseLinear.outIn(p + "w1", w13, 0, dim, hidden, null),
-                DenseLinear.outIn(p + "w2", w2, hidden, dim, null),
-                DenseLinear.outIn(p + "w3", w13, hidden * dim, dim, hidden, null),
-                DenseLinear.outIn(p + "wqkv", qkv, 0, dim, dim + 2 * kv, null),
-                DenseLinear.outIn(p + "w13", w13, 0, dim, 2 * hidden, null));
+                dense(p + "w1", w13, 0, dim, hidden),
+                dense(p + "w2", w2, 0, hidden, dim),
+                dense(p + "w3", w13, hidden * dim, dim, hidden),
+                dense(p + "wqkv", qkv, 0, dim, dim + 2 * kv),
+                dense(p + "w13", w13, 0, dim, 2 * hidden));
+    }
+
+    /** The FP32 projection the loaders build: {@code [out][in]} weights at {@code w[offset]}. */
+    static Linear dense(String name, float[] w, int offset, int in, int out) {
+        return new LowLatencyDenseLinear(name, w, offset, in, out);
     }
 
     /**
