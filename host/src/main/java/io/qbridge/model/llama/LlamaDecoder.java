@@ -1,0 +1,249 @@
+package io.qbridge.model.llama;
+
+import io.qbridge.compute.Parallel;
+import io.qbridge.compute.VectorOps;
+import io.qbridge.model.Linear;
+import java.util.Objects;
+
+/**
+ * The LLaMA-2 forward pass as llama2.c's {@code run.c} defines it, with a KV cache: RMSNorm, RoPE on
+ * interleaved pairs, grouped-query attention, SwiGLU FFN, residuals, final RMSNorm, classifier. Every matrix
+ * product goes through the weights' {@link Linear}s.
+ *
+ * <p>Two entry points: {@link #forward} pushes one token (decoding) and {@link #forwardPrompt} pushes many
+ * positions at once, so each weight matrix is streamed once for the whole prompt. Both write the KV cache
+ * the same way and can be mixed. A decoder is one sequence's state: not safe for concurrent use.
+ */
+public final class LlamaDecoder {
+    /** Attention work (query-key products per token) below which the heads run on the calling thread. */
+    private static final int PARALLEL_ATTENTION_WORK = 1 << 15;
+
+    private final LlamaWeights weights;
+    private final LlamaConfig c;
+    private final int maxSeqLen;
+    private final int dim, kvDim, headSize, hidden, nHeads, kvMul;
+    private final float sqrtHeadSize;
+    /** Per layer {@code [maxSeqLen][kvDim]}. */
+    private final float[][] keyCache, valueCache;
+
+    // Single-token scratch, reused across calls.
+    private final float[] x, xb, xb2, q, k, v, qkv, hb, hb2, h13, att, logits;
+    private final float[] ropeCos, ropeSin;
+
+    /** A decoder with room for the model's whole context ({@link LlamaConfig#seqLen()}). */
+    public LlamaDecoder(LlamaWeights weights) {
+        this(weights, weights.config().seqLen());
+    }
+
+    /** A decoder whose KV cache holds {@code maxSeqLen} positions (at most the model's context). */
+    public LlamaDecoder(LlamaWeights weights, int maxSeqLen) {
+        this.weights = Objects.requireNonNull(weights);
+        this.c = weights.config();
+        if (maxSeqLen <= 0 || maxSeqLen > c.seqLen()) {
+            throw new IllegalArgumentException("maxSeqLen must be in [1, " + c.seqLen() + "], got " + maxSeqLen);
+        }
+        this.maxSeqLen = maxSeqLen;
+        dim = c.dim();
+        kvDim = c.kvDim();
+        headSize = c.headSize();
+        hidden = c.hiddenDim();
+        nHeads = c.nHeads();
+        kvMul = c.kvMul();
+        sqrtHeadSize = (float) Math.sqrt(headSize);
+        keyCache = new float[c.nLayers()][maxSeqLen * kvDim];
+        valueCache = new float[c.nLayers()][maxSeqLen * kvDim];
+        x = new float[dim];
+        xb = new float[dim];
+        xb2 = new float[dim];
+        q = new float[dim];
+        k = new float[kvDim];
+        v = new float[kvDim];
+        qkv = new float[dim + 2 * kvDim];
+        hb = new float[hidden];
+        hb2 = new float[hidden];
+        h13 = new float[2 * hidden];
+        att = new float[nHeads * maxSeqLen];
+        logits = new float[c.vocabSize()];
+        ropeCos = new float[headSize / 2];
+        ropeSin = new float[headSize / 2];
+    }
+
+    public LlamaConfig config() { return c; }
+
+    public LlamaWeights weights() { return weights; }
+
+    /** Positions the KV cache holds. */
+    public int maxSeqLen() { return maxSeqLen; }
+
+    /**
+     * Runs {@code token} at position {@code pos} (positions before it must have been run) and returns the
+     * logits for the next token. The array is this decoder's buffer: valid until the next call, and the caller
+     * may modify it (the {@link Sampler} does).
+     */
+    public float[] forward(int token, int pos) {
+        checkToken(token);
+        if (pos < 0 || pos >= maxSeqLen) throw new IllegalArgumentException("position " + pos + " outside [0, " + maxSeqLen + ")");
+        System.arraycopy(weights.tokenEmbedding(), token * dim, x, 0, dim);
+        ropeTables(pos, ropeCos, ropeSin);
+        float eps = c.normEps();
+        for (int l = 0; l < c.nLayers(); l++) {
+            LlamaWeights.Layer layer = weights.layers().get(l);
+            VectorOps.rmsNorm(xb, 0, x, 0, layer.attnNorm(), 0, dim, eps);
+            if (layer.wqkv() != null) {
+                layer.wqkv().forward(xb, 1, qkv);
+                System.arraycopy(qkv, 0, q, 0, dim);
+                System.arraycopy(qkv, dim, k, 0, kvDim);
+                System.arraycopy(qkv, dim + kvDim, v, 0, kvDim);
+            } else {
+                layer.wq().forward(xb, 1, q);
+                layer.wk().forward(xb, 1, k);
+                layer.wv().forward(xb, 1, v);
+            }
+            rotate(q, 0, nHeads, ropeCos, ropeSin);
+            rotate(k, 0, c.nKvHeads(), ropeCos, ropeSin);
+            System.arraycopy(k, 0, keyCache[l], pos * kvDim, kvDim);
+            System.arraycopy(v, 0, valueCache[l], pos * kvDim, kvDim);
+
+            final int layerIndex = l;
+            if ((long) (pos + 1) * dim < PARALLEL_ATTENTION_WORK) {
+                attend(layerIndex, q, 0, pos, xb, 0, att, maxSeqLen, 0, nHeads);
+            } else {
+                SpinTeam.shared().forRange(nHeads, 1, (h0, h1) -> attend(layerIndex, q, 0, pos, xb, 0, att, maxSeqLen, h0, h1));
+            }
+            layer.wo().forward(xb, 1, xb2);
+            VectorOps.addInPlace(x, xb2, dim);
+
+            VectorOps.rmsNorm(xb, 0, x, 0, layer.ffnNorm(), 0, dim, eps);
+            if (layer.w13() != null) {
+                layer.w13().forward(xb, 1, h13);
+                siluGate(h13, 0, h13, hidden, hb, 0, hidden);
+            } else {
+                layer.w1().forward(xb, 1, hb);
+                layer.w3().forward(xb, 1, hb2);
+                siluGate(hb, 0, hb2, 0, hb, 0, hidden);
+            }
+            layer.w2().forward(hb, 1, xb);
+            VectorOps.addInPlace(x, xb, dim);
+        }
+        VectorOps.rmsNorm(x, 0, x, 0, weights.finalNorm(), 0, dim, eps);
+        weights.classifier().forward(x, 1, logits);
+        return logits;
+    }
+
+    /**
+     * Runs {@code tokens} at positions {@code startPos, startPos + 1, ...} with every matrix product taking all
+     * of them as rows at once, and returns the logits after the last one (same buffer as {@link #forward}).
+     * Equivalent to calling {@link #forward} for each token in turn.
+     */
+    public float[] forwardPrompt(int[] tokens, int startPos) {
+        int n = tokens.length;
+        if (n == 0) throw new IllegalArgumentException("no tokens");
+        if (startPos < 0 || (long) startPos + n > maxSeqLen) {
+            throw new IllegalArgumentException("positions [" + startPos + ", " + ((long) startPos + n) + ") outside [0, " + maxSeqLen + ")");
+        }
+        for (int token : tokens) checkToken(token);
+        float[] xs = new float[n * dim], xbs = new float[n * dim], out = new float[n * dim];
+        float[] qs = new float[n * dim], ks = new float[n * kvDim], vs = new float[n * kvDim];
+        float[] hbs = new float[n * hidden], hb2s = new float[n * hidden];
+        float[][] cos = new float[n][headSize / 2], sin = new float[n][headSize / 2];
+        for (int t = 0; t < n; t++) {
+            System.arraycopy(weights.tokenEmbedding(), tokens[t] * dim, xs, t * dim, dim);
+            ropeTables(startPos + t, cos[t], sin[t]);
+        }
+        float eps = c.normEps();
+        for (int l = 0; l < c.nLayers(); l++) {
+            LlamaWeights.Layer layer = weights.layers().get(l);
+            for (int t = 0; t < n; t++) VectorOps.rmsNorm(xbs, t * dim, xs, t * dim, layer.attnNorm(), 0, dim, eps);
+            layer.wq().forward(xbs, n, qs);
+            layer.wk().forward(xbs, n, ks);
+            layer.wv().forward(xbs, n, vs);
+            for (int t = 0; t < n; t++) {
+                rotate(qs, t * dim, nHeads, cos[t], sin[t]);
+                rotate(ks, t * kvDim, c.nKvHeads(), cos[t], sin[t]);
+            }
+            System.arraycopy(ks, 0, keyCache[l], startPos * kvDim, n * kvDim);
+            System.arraycopy(vs, 0, valueCache[l], startPos * kvDim, n * kvDim);
+            final int layerIndex = l;
+            // One task per (token, head): the cache rows every task reads were all written above.
+            Parallel.forRange(n * nHeads, 1, (i0, i1) -> {
+                float[] scores = new float[maxSeqLen];
+                for (int i = i0; i < i1; i++) {
+                    int t = i / nHeads, h = i % nHeads;
+                    attend(layerIndex, qs, t * dim, startPos + t, xbs, t * dim, scores, 0, h, h + 1);
+                }
+            });
+            layer.wo().forward(xbs, n, out);
+            VectorOps.addInPlace(xs, out, n * dim);
+
+            for (int t = 0; t < n; t++) VectorOps.rmsNorm(xbs, t * dim, xs, t * dim, layer.ffnNorm(), 0, dim, eps);
+            layer.w1().forward(xbs, n, hbs);
+            layer.w3().forward(xbs, n, hb2s);
+            siluGate(hbs, 0, hb2s, 0, hbs, 0, n * hidden);
+            layer.w2().forward(hbs, n, out);
+            VectorOps.addInPlace(xs, out, n * dim);
+        }
+        // Only the last position's logits are needed.
+        VectorOps.rmsNorm(x, 0, xs, (n - 1) * dim, weights.finalNorm(), 0, dim, eps);
+        weights.classifier().forward(x, 1, logits);
+        return logits;
+    }
+
+    /**
+     * Attention of query heads [h0, h1) of the query row at {@code q[qOff]}, position {@code pos}, over cache
+     * positions 0..pos; head h's output goes to {@code out[outOff + h * headSize]}. Head h keeps its scores at
+     * {@code scores[h * scoreStride]}: a stride of 0 reuses one row when the heads run one after another.
+     */
+    private void attend(int layer, float[] q, int qOff, int pos, float[] out, int outOff, float[] scores, int scoreStride,
+                        int h0, int h1) {
+        float[] keys = keyCache[layer], values = valueCache[layer];
+        for (int h = h0; h < h1; h++) {
+            int qo = qOff + h * headSize;
+            int kvo = (h / kvMul) * headSize;
+            int so = h * scoreStride;
+            for (int t = 0; t <= pos; t++) {
+                scores[so + t] = VectorOps.dot(q, qo, keys, t * kvDim + kvo, headSize) / sqrtHeadSize;
+            }
+            VectorOps.softmax(scores, so, pos + 1);
+            int oo = outOff + h * headSize;
+            java.util.Arrays.fill(out, oo, oo + headSize, 0f);
+            for (int t = 0; t <= pos; t++) VectorOps.axpy(scores[so + t], values, t * kvDim + kvo, out, oo, headSize);
+        }
+    }
+
+    /**
+     * The rotation angles of position {@code pos}, as run.c computes them in float:
+     * {@code freq = 1 / theta^(2j / headSize)}, angle {@code pos * freq} for pair j of a head.
+     */
+    private void ropeTables(int pos, float[] cos, float[] sin) {
+        for (int j = 0; j < headSize / 2; j++) {
+            float freq = 1.0f / (float) Math.pow(c.ropeTheta(), (2 * j) / (float) headSize);
+            float angle = pos * freq;
+            cos[j] = (float) Math.cos(angle);
+            sin[j] = (float) Math.sin(angle);
+        }
+    }
+
+    /** Rotates each interleaved pair (2j, 2j+1) of {@code heads} heads starting at {@code vec[off]}. */
+    private void rotate(float[] vec, int off, int heads, float[] cos, float[] sin) {
+        for (int h = 0; h < heads; h++) {
+            int o = off + h * headSize;
+            for (int j = 0; j < headSize / 2; j++) {
+                float v0 = vec[o + 2 * j], v1 = vec[o + 2 * j + 1];
+                vec[o + 2 * j] = v0 * cos[j] - v1 * sin[j];
+                vec[o + 2 * j + 1] = v0 * sin[j] + v1 * cos[j];
+            }
+        }
+    }
+
+    /** SwiGLU: {@code out[i] = silu(gate[i]) * up[i]}. */
+    private static void siluGate(float[] gate, int go, float[] up, int uo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[go + i];
+            out[oo + i] = g * (1.0f / (1.0f + (float) Math.exp(-g))) * up[uo + i];
+        }
+    }
+
+    private void checkToken(int token) {
+        if (token < 0 || token >= c.vocabSize()) throw new IllegalArgumentException("token " + token + " outside [0, " + c.vocabSize() + ")");
+    }
+}
