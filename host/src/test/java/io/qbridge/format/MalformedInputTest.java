@@ -44,6 +44,14 @@ class MalformedInputTest {
     }
 
     @Test
+    void codesThatDoNotFitTheirFieldAreRejected() {
+        IntGroupFormat f = new IntGroupFormat(4, 128, true);
+        String m = msg(() -> new IntGroupTensor(f, 1, 2, new byte[] {3, 17}, new short[1], null));
+        assertTrue(m.contains("codes[1] = 17") && m.contains("4 bits"), m);
+        assertTrue(msg(() -> new MxTensor(MxFormat.MXFP4, 1, 1, new byte[] {16}, new byte[1])).contains("does not fit"));
+    }
+
+    @Test
     void nonFiniteWeightsInNonMxFormats() {
         float[] w = new float[16];
         w[3] = Float.NaN;
