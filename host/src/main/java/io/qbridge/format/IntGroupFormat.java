@@ -139,7 +139,7 @@ public record IntGroupFormat(int bits, int groupSize, boolean symmetric) impleme
             } else {
                 s16 = toFp16((hi - lo) / ((1 << bits) - 1));
                 float s = Float.float16ToFloat(s16);
-                if (s != 0) z16 = toFp16(-lo / s);
+                if (s != 0 && lo != 0) z16 = toFp16(-lo / s); // lo == 0 keeps z = +0, not -0
                 zeros[gi] = z16;
             }
             scales[gi] = s16;

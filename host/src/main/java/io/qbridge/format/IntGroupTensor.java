@@ -16,6 +16,7 @@ public record IntGroupTensor(IntGroupFormat format, int n, int k, byte[] codes, 
         Shapes.checkLength("scales", scales.length, (long) n * format.groups(k));
         if (format.symmetric() != (zeros == null)) throw new IllegalArgumentException("zeros must be present iff the format is asymmetric");
         if (zeros != null) Shapes.checkLength("zeros", zeros.length, (long) n * format.groups(k));
+        Shapes.checkCodes("codes", codes, format.bits());
     }
 
     @Override

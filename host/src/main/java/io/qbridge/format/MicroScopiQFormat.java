@@ -44,7 +44,7 @@ public record MicroScopiQFormat(int bits, int blockSize, int maxOutliers, double
     public String id() {
         String base = "microscopiq-w" + bits;
         if (equals(bits == 4 ? W4 : W2)) return base;
-        return base + "-b" + blockSize + "-o" + maxOutliers + "-s" + outlierSigma + "-" + outlierElement.name().toLowerCase() + "-l" + level2Bits;
+        return base + "-b" + blockSize + "-o" + maxOutliers + "-s" + outlierSigma + "-" + outlierElement.name().toLowerCase(java.util.Locale.ROOT) + "-l" + level2Bits;
     }
 
     /** Bits of a block position. */

@@ -20,6 +20,12 @@ public record MicroScopiQTensor(MicroScopiQFormat format, int n, int k, byte[] s
         Shapes.checkLength("level2", level2.length, blocks);
         Shapes.checkLength("outlierPos", outlierPos.length, blocks * format.maxOutliers());
         Shapes.checkLength("prunedPos", prunedPos.length, blocks * format.maxOutliers());
+        Shapes.checkCodes("slots", slots, format.bits());
+        Shapes.checkCodes("outlierPos", outlierPos, format.posBits());
+        Shapes.checkCodes("prunedPos", prunedPos, format.posBits());
+        int lim = 1 << (format.level2Bits() - 1);
+        for (int i = 0; i < level2.length; i++)
+            if (level2[i] < -lim || level2[i] >= lim) throw new IllegalArgumentException("level2[" + i + "] = " + level2[i] + " does not fit in " + format.level2Bits() + " signed bits");
     }
 
     /** Number of used (outlier, pruned) pairs over the whole tensor. */

@@ -12,6 +12,7 @@ public record MxTensor(MxFormat format, int n, int k, byte[] codes, byte[] scale
         Shapes.check(n, k);
         Shapes.checkLength("codes", codes.length, (long) n * k);
         Shapes.checkLength("scales", scales.length, (long) n * format.blocks(k));
+        Shapes.checkCodes("codes", codes, format.element().bits());
     }
 
     @Override

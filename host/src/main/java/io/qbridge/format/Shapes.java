@@ -19,6 +19,13 @@ public final class Shapes {
         if (actual != expected) throw new IllegalArgumentException(what + " length must be " + expected + ", got " + actual);
     }
 
+    /** Every code must fit its field, so that pack loses nothing and unpack(pack(q)) equals q. */
+    static void checkCodes(String what, byte[] codes, int bits) {
+        for (int i = 0; i < codes.length; i++)
+            if ((codes[i] & 0xFF) >>> bits != 0)
+                throw new IllegalArgumentException(what + "[" + i + "] = " + (codes[i] & 0xFF) + " does not fit in " + bits + " bits");
+    }
+
     static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
     }

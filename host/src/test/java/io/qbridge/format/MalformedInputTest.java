@@ -19,6 +19,15 @@ class MalformedInputTest {
     }
 
     @Test
+    void everyIdParsesBackToItsFormat() {
+        QuantFormat[] all = {new IntGroupFormat(3, 64, true), new IntGroupFormat(8, 7, false), MxFormat.MXFP4, new MxFormat(FpElement.E3M2, 16),
+                MicroScopiQFormat.W4, MicroScopiQFormat.W2, new MicroScopiQFormat(4, 16, 1, 2.5, FpElement.E4M3, 3), FineQFormat.DEFAULT,
+                new FineQFormat(129, 3.0)};
+        for (QuantFormat f : all) assertEquals(f, QuantFormat.parse(f.id()), f.id());
+        assertEquals(QuantFormat.parse("rtn-w4g128"), QuantFormat.parse("INT4-sym-g128"));
+    }
+
+    @Test
     void truncatedAndOversizedImages() {
         QuantFormat f = QuantFormat.parse("fineq");
         long size = f.packedBytes(2, 10);
@@ -41,6 +50,14 @@ class MalformedInputTest {
         assertTrue(msg(() -> MxFormat.MXFP8_E4M3.pack(q)).contains("mxfp4"));
         PackedTensor p = MxFormat.MXFP4.pack(q);
         assertTrue(msg(() -> IntGroupFormat.class.cast(QuantFormat.parse("rtn-w4g32")).unpackCodes(p)).contains("not rtn-w4g32"));
+    }
+
+    @Test
+    void codesThatDoNotFitTheirFieldAreRejected() {
+        IntGroupFormat f = new IntGroupFormat(4, 128, true);
+        String m = msg(() -> new IntGroupTensor(f, 1, 2, new byte[] {3, 17}, new short[1], null));
+        assertTrue(m.contains("codes[1] = 17") && m.contains("4 bits"), m);
+        assertTrue(msg(() -> new MxTensor(MxFormat.MXFP4, 1, 1, new byte[] {16}, new byte[1])).contains("does not fit"));
     }
 
     @Test

@@ -77,6 +77,21 @@ class GptqTest {
         assertArrayEquals(f.dequantize(g.tensor()), g.dequantized());
     }
 
+    /** Two columns, one group: the OBS update w1' = w1 - (w0 - q0) * [H^-1]_01 / [H^-1]_00 = w1 + (w0 - q0) * H_01 / H_11. */
+    @Test
+    void twoColumnClosedForm() {
+        float[] w = {0.23f, 0.25f};
+        double[] h = {4, -1.6, -1.6, 1};
+        GptqResult g = Gptq.quantize(w, 1, 2, h, new GptqConfig(0, 128, false), QuantFormat.parse("rtn-w4g2"));
+        float s = Float.float16ToFloat(Float.floatToFloat16((float) (0.25 / 7))); // scale from the group as it starts
+        float q0 = 6 * s;                                        // 0.23 / s = 6.44
+        double w1 = 0.25f + (0.23f - q0) * (-1.6);               // 0.2249 -> 6.30 s
+        assertEquals(q0, g.dequantized()[0]);
+        assertEquals((float) Math.rint(w1 / s) * s, g.dequantized()[1]);
+        assertEquals(6 * s, g.dequantized()[1]);                 // RTN would give 7 s
+        assertEquals(7 * s, Rtn.quantize(QuantFormat.parse("rtn-w4g2"), w, 1, 2).dequantized()[1]);
+    }
+
     @Test
     void actOrderPermutesByDescendingDiagonalAndUnpermutes() {
         QuantFormat f = QuantFormat.parse("rtn-w4g32");
