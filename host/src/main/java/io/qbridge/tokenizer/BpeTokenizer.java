@@ -449,7 +449,7 @@ public final class BpeTokenizer implements TextTokenizer {
                             case NEVER -> false;
                         };
                         if (prepend && !piece.startsWith(ms.replacement())) piece = ms.replacement() + piece;
-                        if (ms.split()) split(piece, Pattern.compile(Pattern.quote(ms.replacement())), SplitBehavior.MERGED_WITH_NEXT, next);
+                        if (ms.split()) splitBeforeEach(piece, ms.replacement(), next);
                         else next.add(piece);
                     }
                 }
@@ -483,6 +483,16 @@ public final class BpeTokenizer implements TextTokenizer {
             last = m.end();
         }
         addNonEmpty(out, carry + s.substring(last));
+    }
+
+    /** Metaspace's split: a new piece starts at each marker, which stays at its front ("merged with next"). */
+    private static void splitBeforeEach(String s, String marker, List<String> out) {
+        int start = 0;
+        for (int at = s.indexOf(marker, 1); at >= 0; at = s.indexOf(marker, at + marker.length())) {
+            addNonEmpty(out, s.substring(start, at));
+            start = at;
+        }
+        addNonEmpty(out, s.substring(start));
     }
 
     private static void addNonEmpty(List<String> out, String s) {

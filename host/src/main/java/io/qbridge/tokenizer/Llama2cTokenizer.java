@@ -8,6 +8,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -165,10 +166,10 @@ public final class Llama2cTokenizer implements TextTokenizer {
         }
         count = mergeByScore(tokens, count);
         if (eos) {
-            if (count == tokens.length) tokens = java.util.Arrays.copyOf(tokens, count + 1);
+            if (count == tokens.length) tokens = Arrays.copyOf(tokens, count + 1);
             tokens[count++] = EOS;
         }
-        return java.util.Arrays.copyOf(tokens, count);
+        return Arrays.copyOf(tokens, count);
     }
 
     private int byteToken(char b) {
