@@ -140,6 +140,21 @@ class BpeTokenizerGoldenTest {
         assertArrayEquals(new int[] {1, 22557, 1526, 2}, t.encode("Hello world", true, true));
     }
 
+    @Test
+    void llama3SpecialIdsAndLosslessBytes() {
+        BpeTokenizer t = llama3();
+        // This file's post-processor is ByteLevel (no template), so BOS/EOS come from the added tokens.
+        assertEquals(128000, t.bosId());
+        assertEquals(128001, t.eosId());
+        assertEquals(128256, t.vocabSize());
+        assertEquals(true, t.isByteLevel());
+        String text = "Grüße 👋🏽 — ¿qué?\n\tend";
+        int[] ids = t.encode(text, true, true);
+        assertEquals(128000, ids[0]);
+        assertEquals(128001, ids[ids.length - 1]);
+        assertEquals(text, t.decode(ids));
+    }
+
     /**
      * Sentencepiece-style BPE with byte fallback loses nothing: 2,000 multilingual Europarl documents decode back to
      * themselves (only the dummy-prefix space is added and removed). Also a guard against quadratic merging: each

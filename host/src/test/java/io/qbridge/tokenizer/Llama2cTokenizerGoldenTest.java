@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -15,19 +16,23 @@ import org.junit.jupiter.api.Test;
  * {@code encode()} produced. Skipped, with the reason printed, where the shared folder is absent.
  */
 class Llama2cTokenizerGoldenTest {
+    private static final String SHARED = System.getProperty("qbridge.shared");
     private static Path golden;
     private static Llama2cTokenizer tokenizer;
 
     @BeforeAll
     static void load() {
-        String shared = System.getProperty("qbridge.shared");
-        golden = shared == null ? null : Path.of(shared, "golden", "llama2c");
-        boolean present = golden != null && Files.isRegularFile(golden.resolve("tokenizer.bin"));
-        if (!present) {
-            System.out.println("SKIP Llama2cTokenizerGoldenTest: no golden/llama2c/tokenizer.bin under qbridge.shared=" + shared);
+        golden = SHARED == null ? null : Path.of(SHARED, "golden", "llama2c");
+        if (golden != null && Files.isRegularFile(golden.resolve("tokenizer.bin"))) {
+            tokenizer = Llama2cTokenizer.load(golden.resolve("tokenizer.bin"), 32000);
+        } else {
+            System.out.println("SKIP Llama2cTokenizerGoldenTest: no golden/llama2c/tokenizer.bin under qbridge.shared=" + SHARED);
         }
-        assumeTrue(present, "shared golden files absent (qbridge.shared=" + shared + ")");
-        tokenizer = Llama2cTokenizer.load(golden.resolve("tokenizer.bin"), 32000);
+    }
+
+    @BeforeEach
+    void requireSharedFiles() {
+        assumeTrue(tokenizer != null, "shared golden files absent (qbridge.shared=" + SHARED + ")");
     }
 
     @Test
