@@ -2,18 +2,23 @@
 //   node gen-golden.mjs bert DIR OUT.json          the two BERT tokenizer.json files of the langchain4j jars in DIR
 //   node gen-golden.mjs bpe NAME=FILE... OUT.json   BPE tokenizer.json files: content ids (no special tokens added)
 //                                                   and the decoded text
+//   node gen-golden.mjs llama2c RUN_C TOKENIZER_BIN OUT.json
+//                                                   llama2.c's own run.c (compiled here with gcc, its encode() and
+//                                                   decode() called by a small driver) on tokenizer.bin
 // If the Rust-backed binding @anush008/tokenizers is also installed, every entry is cross-checked against it; a
 // disagreement is printed and recorded in the fixture (rustIds / rustDecoded beside the JS result).
 // How to run: see README.md beside this file.
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { Tokenizer } from "@huggingface/tokenizers";
 
 const [, , mode, ...rest] = process.argv;
 const out = rest.pop();
-if (!out || (mode !== "bert" && mode !== "bpe") || rest.length === 0) {
-  console.error("usage: node gen-golden.mjs bert DIR OUT.json | node gen-golden.mjs bpe NAME=FILE... OUT.json");
+if (!out || !["bert", "bpe", "llama2c"].includes(mode) || rest.length === 0) {
+  console.error("usage: node gen-golden.mjs bert DIR OUT.json | bpe NAME=FILE... OUT.json | llama2c RUN_C TOKENIZER_BIN OUT.json");
   process.exit(2);
 }
 
@@ -107,6 +112,59 @@ const BPE_INPUTS = [
   "a\u00a0b\u2003c",
   "x".repeat(300),
 ];
+
+// run.c merges whatever concatenates to a piece, even BOS's "\n<s>\n".
+const LLAMA2C_INPUTS = ["a\n<s>\nb", "   ", "\u00ff\u0100"];
+
+if (mode === "llama2c") {
+  const [runC, tokenizerBin] = rest;
+  const dir = mkdtempSync(`${tmpdir()}/llama2c-`);
+  copyFileSync(runC, `${dir}/run.c`);
+  // The driver: TESTING leaves out run.c's main(); each input arrives as a 4-byte length and its UTF-8 bytes.
+  writeFileSync(`${dir}/driver.c`, `#define TESTING
+#include "run.c"
+int main(int argc, char **argv) {
+  Tokenizer t; build_tokenizer(&t, argv[1], 32000);
+  unsigned int len;
+  while (fread(&len, 4, 1, stdin) == 1) {
+    char *text = calloc(len + 1, 1);
+    if (len > 0 && fread(text, 1, len, stdin) != len) return 1;
+    int *tokens = malloc((len + 3) * sizeof(int)); int n = 0;
+    encode(&t, text, 1, 0, tokens, &n);
+    for (int i = 0; i < n; i++) printf("%s%d", i ? " " : "", tokens[i]);
+    printf("\\t");
+    for (int i = 1; i < n; i++) { char *p = decode(&t, tokens[i - 1], tokens[i]); for (char *c = p; *c; c++) printf("%02x", (unsigned char) *c); }
+    printf("\\n");
+    free(text); free(tokens);
+  }
+  return 0;
+}
+`);
+  execFileSync("gcc", ["-O2", "-o", `${dir}/driver`, `${dir}/driver.c`, "-lm"]);
+  const inputs = [...INPUTS, ...BPE_INPUTS, ...LLAMA2C_INPUTS];
+  const records = inputs.map((text) => {
+    const b = Buffer.from(text, "utf8");
+    const h = Buffer.alloc(4);
+    h.writeUInt32LE(b.length);
+    return Buffer.concat([h, b]);
+  });
+  const lines = execFileSync(`${dir}/driver`, [tokenizerBin], { input: Buffer.concat(records) }).toString("utf8").split("\n");
+  const cases = inputs.map((text, i) => {
+    const [ids, hex] = lines[i].split("\t");
+    return { text, ids: ids.split(" ").map(Number), decodedHex: hex };
+  });
+  const bin = readFileSync(tokenizerBin);
+  const golden = {
+    generator: "tests/tools/tokenizer/gen-golden.mjs llama2c",
+    reference: "llama2.c run.c encode(text, bos=1, eos=0); decodedHex: its decode(prev, token) for tokens 1.., as hex",
+    runCSha256: createHash("sha256").update(readFileSync(runC)).digest("hex"),
+    tokenizerSha256: createHash("sha256").update(bin).digest("hex"),
+    cases,
+  };
+  writeFileSync(out, JSON.stringify(golden, null, 1) + "\n");
+  console.error(`wrote ${out}: ${cases.length} inputs`);
+  process.exit(0);
+}
 
 let rust = null;
 try {
