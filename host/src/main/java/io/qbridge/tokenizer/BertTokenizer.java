@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /**
  * BERT's WordPiece tokenizer, configured by a Hugging Face {@code tokenizer.json} the way the Rust
@@ -75,10 +76,11 @@ public final class BertTokenizer {
     private final AddedTokenSplitter addedTokens;
     private final int[] specialPrefix;
     private final int[] specialSuffix;
+    private final int fileTruncationLength;
 
     private BertTokenizer(String sourceName, Map<String, Integer> vocab, String[] tokenById, int unkId,
             String subwordPrefix, int maxInputCharsPerWord, Normalization normalization,
-            AddedTokenSplitter addedTokens, int[] specialPrefix, int[] specialSuffix) {
+            AddedTokenSplitter addedTokens, int[] specialPrefix, int[] specialSuffix, int fileTruncationLength) {
         this.sourceName = sourceName;
         this.vocab = vocab;
         this.tokenById = tokenById;
@@ -89,6 +91,7 @@ public final class BertTokenizer {
         this.addedTokens = addedTokens;
         this.specialPrefix = specialPrefix;
         this.specialSuffix = specialSuffix;
+        this.fileTruncationLength = fileTruncationLength;
     }
 
     /**
@@ -124,8 +127,10 @@ public final class BertTokenizer {
 
         List<AddedToken> added = TokenizerJson.addedTokens(root, sourceName);
         List<int[]> specials = postProcessor(root.get("post_processor"), vocab, sourceName);
+        JsonNode truncation = root.path("truncation").path("max_length");
+        int fileTruncation = truncation.canConvertToInt() && truncation.asInt() > 0 ? truncation.asInt() : -1;
         return new BertTokenizer(sourceName, vocab, TokenizerJson.inverse(vocab, added), unkId, prefix, maxInputChars,
-                norm, new AddedTokenSplitter(added), specials.get(0), specials.get(1));
+                norm, new AddedTokenSplitter(added), specials.get(0), specials.get(1), fileTruncation);
     }
 
     private static Normalization normalization(JsonNode n, String sourceName) {
@@ -213,6 +218,15 @@ public final class BertTokenizer {
         if (id != null) return id;
         for (int i = 0; i < tokenById.length; i++) if (token.equals(tokenById[i])) return i;
         return -1;
+    }
+
+    /**
+     * The {@code truncation.max_length} the file itself sets (all-MiniLM-L6-v2's says 128), if any. Informational:
+     * {@link #encode} truncates to the limit its caller passes, which knows the model's position count; the file's
+     * padding section is ignored likewise (the caller builds attention masks).
+     */
+    public OptionalInt fileTruncationLength() {
+        return fileTruncationLength > 0 ? OptionalInt.of(fileTruncationLength) : OptionalInt.empty();
     }
 
     /** How many special tokens the post-processor wraps around one sentence (2: [CLS] and [SEP]). */

@@ -91,6 +91,8 @@ class BertTokenizerTest {
         assertEquals(-1, BGE.id("no-such-token-here"));
         assertThrows(IllegalArgumentException.class, () -> BGE.token(30522));
         assertEquals(14, small().vocabSize());
+        assertEquals(java.util.OptionalInt.empty(), BGE.fileTruncationLength());
+        assertEquals(java.util.OptionalInt.of(128), BertTokenizerGoldenTest.load(BertTokenizerGoldenTest.MINILM).fileTruncationLength());
     }
 
     @Test
