@@ -23,7 +23,7 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         EncoderModel model = modelOptions.load();
         float[][] emb = model.embedIds(model.tokenize(SENTENCES, null), EncoderModel.DEFAULT_BATCH_TOKENS);
         System.out.printf("%nModel %s, FP32 on the host: cosine similarity of sentence embeddings%n%n", model.name());

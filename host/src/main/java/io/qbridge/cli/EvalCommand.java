@@ -1,0 +1,75 @@
+package io.qbridge.cli;
+
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.pipeline.EncoderEvaluator;
+import io.qbridge.pipeline.QuantRecipe;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code qbridge eval}: the quality table of several formats on one encoder. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Quantize an encoder with each format and print bits/weight, size, weight SQNR, layer-output error, embedding cosine to FP32 and recall@10.")
+final class EvalCommand implements Callable<Integer> {
+    static final String DEFAULT_FORMATS = "fp32,rtn-w4g128,gptq-w4g128,mxfp4,mxint8,microscopiq-w4,microscopiq-w2,fineq";
+
+    @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL", description = "bge-small (default) or minilm.")
+    String model;
+
+    @Option(names = "--formats", defaultValue = DEFAULT_FORMATS, split = ",", paramLabel = "LIST", description = "Comma-separated recipes (default: " + DEFAULT_FORMATS + ").")
+    List<String> formats;
+
+    @Option(names = "--held-out", defaultValue = "1000", paramLabel = "N", description = "Held-out sentences for cosine and queries (default 1000).")
+    int heldOut;
+
+    @Option(names = "--retrieval", defaultValue = "1000", paramLabel = "N", description = "Retrieval-set sentences (default 1000).")
+    int retrieval;
+
+    @Option(names = "--markdown", description = "Print the table as Markdown.")
+    boolean markdown;
+
+    @Override
+    public Integer call() {
+        EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
+        if (base == null) throw new Main.UserException(model + ": eval takes a built-in encoder (bge-small, minilm)");
+        List<QuantRecipe> recipes = new ArrayList<>();
+        for (String f : formats) recipes.add(QuantRecipe.parse(f)); // all names checked before any work
+        if (heldOut < 10 || heldOut > 1000 || retrieval < 10 || retrieval > 1000) throw new Main.UserException("--held-out and --retrieval must be in 10..1000");
+        EncoderModel fp32 = EncoderModel.load(base);
+        Log.info("embedding the FP32 reference (%d held-out + %d retrieval sentences)…", heldOut, retrieval);
+        EncoderEvaluator ev = new EncoderEvaluator(fp32, new EncoderEvaluator.Sets(128, heldOut, retrieval, 64));
+        List<EncoderEvaluator.Row> rows = new ArrayList<>();
+        int layers = fp32.encoder().linears().size();
+        for (QuantRecipe r : recipes) {
+            try (Progress p = Progress.start(r.name(), layers)) {
+                rows.add(ev.evaluate(r, (name, done) -> p.step(1)));
+            }
+            Log.info("%s done", r.name());
+        }
+        print(base.alias, rows, markdown);
+        return 0;
+    }
+
+    static void print(String model, List<EncoderEvaluator.Row> rows, boolean markdown) {
+        String[] head = {"format", "bits/w", "packed MB", "W SQNR dB", "layer err", "cos to FP32", "recall@10", "quant s"};
+        List<String[]> cells = new ArrayList<>();
+        for (EncoderEvaluator.Row r : rows) {
+            cells.add(new String[] {r.recipe(), String.format("%.3f", r.bitsPerWeight()), String.format("%.2f", r.packedBytes() / 1e6),
+                    Double.isInfinite(r.weightSqnrDb()) ? "-" : String.format("%.2f", r.weightSqnrDb()),
+                    r.recipe().equals("fp32") ? "-" : String.format("%.4f", r.layerOutputError()), String.format("%.5f", r.meanCosine()),
+                    String.format("%.4f", r.recallAt10()), String.format("%.1f", r.quantizeSeconds())});
+        }
+        System.out.printf("%nModel %s: linear layers only (embeddings and norms stay FP32)%n%n", model);
+        if (markdown) {
+            System.out.println("| " + String.join(" | ", head) + " |");
+            System.out.println("|" + " --- |".repeat(head.length));
+            for (String[] c : cells) System.out.println("| " + String.join(" | ", c) + " |");
+        } else {
+            String fmt = "%-18s %8s %10s %10s %10s %12s %10s %8s%n";
+            System.out.printf(fmt, (Object[]) head);
+            for (String[] c : cells) System.out.printf(fmt, (Object[]) c);
+        }
+    }
+}

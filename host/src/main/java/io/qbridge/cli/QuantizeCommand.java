@@ -1,0 +1,58 @@
+package io.qbridge.cli;
+
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.QualityReport;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.pipeline.QuantizedEncoders;
+import io.qbridge.data.EvalCorpus;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code qbridge quantize}: quantize a built-in encoder into a {@code .qbz} container. */
+@Command(name = "quantize", mixinStandardHelpOptions = true,
+        description = "Quantize every linear layer of an encoder with a format and algorithm, and write a .qbz container.")
+final class QuantizeCommand implements Callable<Integer> {
+    @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL", description = "bge-small (default) or minilm.")
+    String model;
+
+    @Option(names = {"-f", "--format"}, required = true, paramLabel = "FORMAT",
+            description = "rtn-w4g128, gptq-w4g128, mxint8, mxfp8-e4m3, mxfp8-e5m2, mxfp6-e2m3, mxfp6-e3m2, mxfp4, microscopiq-w4, microscopiq-w2, fineq; suffix @rtn or @gptq overrides the algorithm.")
+    String format;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .qbz file to write (atomically).")
+    Path out;
+
+    @Option(names = "--calibration", defaultValue = "128", paramLabel = "N", description = "Calibration sentences for GPTQ-based algorithms (default 128).")
+    int calibration;
+
+    @Override
+    public Integer call() throws Exception {
+        EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
+        if (base == null) throw new Main.UserException(model + ": quantize takes a built-in encoder (bge-small, minilm)");
+        QuantRecipe recipe = QuantRecipe.parse(format);
+        if (recipe.format() == null) throw new Main.UserException("fp32 is not a quantized format");
+        if (calibration < 1 || calibration > EvalCorpus.Split.CALIBRATION.count) {
+            throw new Main.UserException("--calibration must be between 1 and " + EvalCorpus.Split.CALIBRATION.count);
+        }
+        if (out.getParent() != null && !Files.isDirectory(out.getParent())) throw new Main.UserException(out.getParent() + ": no such directory");
+        long t0 = System.nanoTime();
+        EncoderModel fp32 = EncoderModel.load(base);
+        var calib = fp32.tokenize(EvalCorpus.split(EvalCorpus.Split.CALIBRATION).subList(0, calibration), null);
+        int layers = fp32.encoder().linears().size();
+        EncoderQuantizer.Result r;
+        try (Progress p = Progress.start("quantize " + recipe.name(), layers)) {
+            r = EncoderQuantizer.quantize(fp32, recipe, calib, (name, done) -> p.step(1));
+        }
+        QuantizedEncoders.save(out, base, r);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("wrote %s: %s on %s, %d layers, %,d packed bytes, %.3f bits/weight, %s, in %.1f s%n", out, recipe.format().id(),
+                base.alias, r.layers().size(), QualityReport.packedBytes(r.layers()), QualityReport.bitsPerWeight(r.layers()),
+                r.settings().get("algorithm") + (recipe.needsCalibration() ? " (" + calib.size() + " calibration sentences)" : ""), secs);
+        return 0;
+    }
+
+}

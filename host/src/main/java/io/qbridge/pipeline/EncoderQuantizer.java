@@ -1,0 +1,109 @@
+package io.qbridge.pipeline;
+
+import io.qbridge.model.Linear;
+import io.qbridge.model.bert.BertLayer;
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.quant.Gptq;
+import io.qbridge.quant.GptqResult;
+import io.qbridge.quant.Quantized;
+import io.qbridge.quant.Rtn;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * Quantizes every linear layer of an encoder with a {@link QuantRecipe}.
+ *
+ * <p>With a calibrated algorithm (GPTQ, MicroScopiQ) layers are processed transformer block by block, as
+ * GPTQ does: the calibration sentences run through the model whose earlier blocks are already quantized,
+ * the inputs of block {@code l}'s six linear layers are summarised as Hessians in that one pass, and the
+ * six layers are quantized from them. Later blocks therefore see the error of earlier ones.
+ */
+public final class EncoderQuantizer {
+    /** The result: the quantized layers in forward order and the model that computes with them. */
+    public record Result(QuantRecipe recipe, List<QuantizedLayer> layers, EncoderModel model, Map<String, String> settings) {}
+
+    private EncoderQuantizer() {}
+
+    /**
+     * @param calibration token ids of the calibration sentences (unused for RTN)
+     * @param onLayer     hears (layer name, layers done) after each linear layer
+     */
+    public static Result quantize(EncoderModel fp32, QuantRecipe recipe, List<int[]> calibration, BiConsumer<String, Integer> onLayer) {
+        if (recipe.format() == null) throw new IllegalArgumentException("fp32 is not a quantization recipe");
+        Map<String, QuantizedLayer> done = new LinkedHashMap<>();
+        List<BertLayer> blocks = fp32.encoder().layers();
+        int count = 0;
+        for (int l = 0; l < blocks.size(); l++) {
+            Map<String, double[]> hessians = recipe.needsCalibration() ? calibrate(fp32, done, l, calibration) : Map.of();
+            for (Linear lin : blocks.get(l).linears()) {
+                done.put(lin.name(), quantizeLayer(lin, recipe, hessians.get(lin.name())));
+                if (onLayer != null) onLayer.accept(lin.name(), ++count);
+            }
+        }
+        EncoderModel q = withLayers(fp32, done);
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("recipe", recipe.name());
+        settings.put("algorithm", recipe.algorithm().name().toLowerCase());
+        if (recipe.needsCalibration()) {
+            settings.put("calibration", "europarl-en calibration split, " + calibration.size() + " sentences");
+            settings.put("gptq", recipe.gptq().toString());
+        }
+        return new Result(recipe, List.copyOf(done.values()), q, settings);
+    }
+
+    static QuantizedLayer quantizeLayer(Linear lin, QuantRecipe recipe, double[] hessian) {
+        int n = lin.outFeatures(), k = lin.inFeatures();
+        float[] w = lin.weightsOutIn();
+        if (recipe.algorithm() == QuantRecipe.Algorithm.GPTQ) {
+            if (hessian == null) throw new IllegalStateException(lin.name() + ": no calibration data reached this layer");
+            GptqResult r = Gptq.quantize(w, n, k, hessian, recipe.gptq(), recipe.format());
+            if (r.perm() != null) throw new IllegalStateException("act_order layouts are not stored in containers yet");
+            return new QuantizedLayer(lin.name(), recipe.format().pack(r.tensor()), lin.bias(), r.dequantized());
+        }
+        Quantized q = Rtn.quantize(recipe.format(), w, n, k);
+        return new QuantizedLayer(lin.name(), recipe.format().pack(q.tensor()), lin.bias(), q.dequantized());
+    }
+
+    /** One pass of the calibration set through blocks 0..l (earlier blocks quantized) recording block l's inputs. */
+    private static Map<String, double[]> calibrate(EncoderModel fp32, Map<String, QuantizedLayer> done, int l, List<int[]> calibration) {
+        if (calibration.isEmpty()) throw new IllegalArgumentException("GPTQ needs calibration sentences");
+        Map<String, HessianRecorder> recorders = new HashMap<>();
+        Map<Integer, HessianRecorder.Gram> grams = new HashMap<>();
+        String prefix = "encoder.layer." + l + ".";
+        List<Linear> blockLinears = fp32.encoder().layers().get(l).linears();
+        // query, key and value read the same activations: one Gram for the three
+        HessianRecorder.Gram qkv = new HessianRecorder.Gram(blockLinears.get(0).inFeatures());
+        EncoderModel probe = fp32.mapLinears(lin -> {
+            QuantizedLayer q = done.get(lin.name());
+            if (q != null) return q.toHostLinear();
+            if (!lin.name().startsWith(prefix)) return lin;
+            int idx = blockLinears.indexOf(lin);
+            HessianRecorder.Gram g = idx <= 2 ? qkv : grams.computeIfAbsent(idx, i -> new HessianRecorder.Gram(lin.inFeatures()));
+            HessianRecorder r = new HessianRecorder(lin, g);
+            recorders.put(lin.name(), r);
+            return r;
+        });
+        int batchTokens = EncoderModel.DEFAULT_BATCH_TOKENS;
+        for (int start = 0; start < calibration.size(); ) {
+            int end = start, tokens = 0;
+            while (end < calibration.size() && (end == start || tokens + calibration.get(end).length <= batchTokens)) tokens += calibration.get(end++).length;
+            probe.encoder().forward(calibration.subList(start, end), l + 1);
+            start = end;
+        }
+        Map<String, double[]> out = new HashMap<>();
+        recorders.forEach((name, r) -> out.put(name, r.gram().hessian()));
+        return out;
+    }
+
+    /** The FP32 model with the given layers replaced by their dequantized host versions. */
+    public static EncoderModel withLayers(EncoderModel fp32, Map<String, QuantizedLayer> layers) {
+        return fp32.mapLinears(lin -> {
+            QuantizedLayer q = layers.get(lin.name());
+            return q == null ? lin : q.toHostLinear();
+        });
+    }
+
+}
