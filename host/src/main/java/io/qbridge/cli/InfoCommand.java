@@ -14,7 +14,7 @@ final class InfoCommand implements Callable<Integer> {
     String model;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         if (EncoderModel.isEncoderRef(model)) {
             EncoderModel m = EncoderModel.load(model, null);
             BertConfig c = m.encoder().config();
@@ -26,7 +26,10 @@ final class InfoCommand implements Callable<Integer> {
             printLinears(m.encoder().linears());
             return 0;
         }
-        throw new Main.UserException(model + ": not a built-in encoder alias (bge-small, minilm) or an .onnx file");
+        if (!java.nio.file.Files.exists(java.nio.file.Path.of(model))) {
+            throw new Main.UserException(model + ": no such model (not bge-small or minilm, and no such .onnx file, llama2.c .bin or Hugging Face directory)");
+        }
+        return LlamaInfo.print(model);
     }
 
     static void printLinears(java.util.List<Linear> linears) {

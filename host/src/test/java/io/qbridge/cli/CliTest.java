@@ -37,7 +37,8 @@ class CliTest {
     void unknownModelIsOneLineExit2() {
         Run r = run("info", "no-such-model");
         assertEquals(2, r.exit());
-        assertEquals("qbridge: no-such-model: not a built-in encoder alias (bge-small, minilm) or an .onnx file", r.err().strip());
+        assertEquals("qbridge: no-such-model: no such model (not bge-small or minilm, and no such .onnx file, llama2.c .bin or Hugging Face directory)",
+                r.err().strip());
     }
 
     @Test

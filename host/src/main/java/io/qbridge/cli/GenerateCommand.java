@@ -1,0 +1,65 @@
+package io.qbridge.cli;
+
+import io.qbridge.model.llama.Generator;
+import io.qbridge.model.llama.LlamaDecoder;
+import io.qbridge.model.llama.LlamaWeights;
+import io.qbridge.model.llama.Sampler;
+import io.qbridge.tokenizer.TextTokenizer;
+import io.qbridge.tokenizer.Utf8StreamDecoder;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code qbridge generate}: text generation with a LLaMA-family checkpoint, as llama2.c's {@code run}. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate text with a llama2.c .bin checkpoint or a Hugging Face LLaMA directory (streams the text; tokens/s on stderr).")
+final class GenerateCommand implements Callable<Integer> {
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "CKPT", description = "llama2.c .bin checkpoint or Hugging Face directory.")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "TOK", description = "tokenizer.bin (llama2.c) or tokenizer.json (HF); default: beside the model.")
+    Path tokenizer;
+
+    @Option(names = {"-i", "--prompt"}, defaultValue = "", paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
+    String prompt;
+
+    @Option(names = {"-n", "--steps"}, defaultValue = "256", paramLabel = "N",
+            description = "Positions to run, prompt included, as llama2.c's run counts them (default 256; 0 = the model's sequence length).")
+    int steps;
+
+    @Option(names = {"-t", "--temperature"}, defaultValue = "1.0", paramLabel = "T", description = "0 = greedy (default 1.0).")
+    float temperature;
+
+    @Option(names = {"-p", "--topp"}, defaultValue = "0.9", paramLabel = "P", description = "Nucleus sampling threshold (default 0.9).")
+    float topp;
+
+    @Option(names = {"-s", "--seed"}, paramLabel = "S", description = "Random seed (default: the clock).")
+    Long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        if (steps < 0) throw new Main.UserException("--steps must be >= 0");
+        if (temperature < 0) throw new Main.UserException("--temperature must be >= 0");
+        if (topp < 0 || topp > 1) throw new Main.UserException("--topp must be in [0, 1]");
+        long t0 = System.nanoTime();
+        LlamaWeights w = DecoderCheckpoints.load(model);
+        TextTokenizer tok = DecoderCheckpoints.tokenizer(model, tokenizer, w.config().vocabSize());
+        LlamaDecoder decoder = new LlamaDecoder(w);
+        Log.info("loaded %s (%d layers, dim %d, %.1fM parameters) in %.1f s", model, w.config().nLayers(), w.config().dim(),
+                w.config().parameterCount() / 1e6, (System.nanoTime() - t0) / 1e9);
+        int[] ids = tok.encode(prompt, true, false);
+        long s = seed != null ? seed : System.nanoTime();
+        Sampler sampler = new Sampler(w.config().vocabSize(), temperature, topp, s);
+        Utf8StreamDecoder text = new Utf8StreamDecoder();
+        int[] prev = {ids[0]};
+        Generator.Result r = new Generator(decoder, sampler).generate(ids, steps, next -> {
+            System.out.print(text.feed(tok.decodeBytes(prev[0], next)));
+            System.out.flush();
+            prev[0] = next;
+        });
+        System.out.println(text.finish());
+        Log.info("achieved tok/s: %.2f (%d positions, first excluded as llama2.c counts)", r.tokensPerSecond(), r.positions());
+        return 0;
+    }
+}
