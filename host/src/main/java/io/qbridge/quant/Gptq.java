@@ -103,18 +103,8 @@ public final class Gptq {
                     for (int j = i + 1; j < i2; j++) row[j] -= e * u[io + j];
                 }
             }
-            if (i2 < k) {
-                // Lazy batch update: W[:, i2:] -= Err[:, batch] * U[batch, i2:].
-                for (int i = i1; i < i2; i++) {
-                    int io = i * k;
-                    for (int r = 0; r < rows; r++) {
-                        double e = err[r][i - i1];
-                        if (e == 0) continue;
-                        double[] row = wt[r];
-                        for (int j = i2; j < k; j++) row[j] -= e * u[io + j];
-                    }
-                }
-            }
+            // Lazy batch update: W[:, i2:] -= Err[:, batch] * U[batch, i2:].
+            if (i2 < k) LazyUpdate.apply(wt, err, u, k, i1, i2 - i1, i2);
         }
     }
 }
