@@ -60,7 +60,9 @@ public final class Gptq {
 
         ColumnQuantizer q = format.columnQuantizer(n, k);
         int span = q.span();
-        int batch = Math.max(span, (cfg.blockSize() + span - 1) / span * span);
+        // A multiple of the span, never wider than the (span-rounded) layer.
+        long wanted = Math.min((long) cfg.blockSize(), (long) k);
+        int batch = (int) Math.max(span, (wanted + span - 1) / span * span);
         float[] deq = new float[n * k];
         double[] loss = new double[n];
         int tiles = (n + ROW_TILE - 1) / ROW_TILE;
