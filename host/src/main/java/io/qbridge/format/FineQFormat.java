@@ -15,22 +15,25 @@ package io.qbridge.format;
  * two-weight cluster usually prunes its pad and gets 3-bit weights for free). Pad values are not part of
  * the matrix; hardware must pair them with zero activations.
  *
- * <p>Scale: s = fp16(max|w over group| / {@code scaleDivisor}) (3.5 maps the group maximum onto the top
- * 3-bit level). Encoding per cluster: the one of the four with the lowest error sum_j (w_j - q_j)^2 / d_j^2
+ * <p>Scale: s = fp16(max|w over group| / {@code scaleDivisor} * f) (3.5 maps the group maximum onto the
+ * top 3-bit level at f = 1); with {@code scaleSearchSteps} n > 0, f runs over 1 - 0.7 i / n, i = 0..n, and
+ * the scale with the lowest group error (each cluster at its best encoding) wins, ties to the larger.
+ * Encoding per cluster: the one of the four with the lowest error sum_j (w_j - q_j)^2 / d_j^2
  * (d_j = 1 under RTN), ties to the lower index.
  */
-public record FineQFormat(int groupSize, double scaleDivisor) implements QuantFormat {
-    public static final FineQFormat DEFAULT = new FineQFormat(128, 3.5);
+public record FineQFormat(int groupSize, double scaleDivisor, int scaleSearchSteps) implements QuantFormat {
+    public static final FineQFormat DEFAULT = new FineQFormat(128, 3.5, 8);
     public static final int CLUSTER = 3;
 
     public FineQFormat {
         if (groupSize < 1) throw new IllegalArgumentException("group size must be >= 1, got " + groupSize);
         if (!(scaleDivisor > 0) || Double.isInfinite(scaleDivisor)) throw new IllegalArgumentException("scaleDivisor must be finite and > 0, got " + scaleDivisor);
+        if (scaleSearchSteps < 0 || scaleSearchSteps > 64) throw new IllegalArgumentException("scaleSearchSteps must be in [0, 64], got " + scaleSearchSteps);
     }
 
     @Override
     public String id() {
-        return equals(DEFAULT) ? "fineq" : "fineq-g" + groupSize + "-d" + scaleDivisor;
+        return equals(DEFAULT) ? "fineq" : "fineq-g" + groupSize + "-d" + scaleDivisor + "-s" + scaleSearchSteps;
     }
 
     public int groups(int k) {

@@ -39,27 +39,58 @@ final class FineQQuantizer implements ColumnQuantizer {
                 if (!Double.isFinite(w[c])) throw new IllegalArgumentException("weight at row " + row + ", column " + c + " is " + w[c]);
                 max = Math.max(max, Math.abs(w[c]));
             }
-            short s16 = IntGroupFormat.toFp16(max / f.scaleDivisor());
+            short s16 = chooseScale(w, hinvDiag, col, groupEnd, max);
             scales[row * ng + col / g] = s16;
             rowS[row] = Float.float16ToFloat(s16);
         }
         float s = rowS[row];
-        int real = Math.min(FineQFormat.CLUSTER, groupEnd - col);
+        int end = Math.min(col + FineQFormat.CLUSTER, groupEnd);
         int best = 0;
         double bestErr = Double.POSITIVE_INFINITY;
         for (int idx = 0; idx < 4; idx++) {
-            double err = 0;
-            for (int pos = 0; pos < real; pos++) {
-                int nb = FineQFormat.fieldBits(idx, pos);
-                double v = w[col + pos];
-                double q = nb == 0 ? 0 : FineQFormat.decode(idx << 6 | FineQFormat.encodeField(v, s, nb) << FineQFormat.fieldShift(idx, pos), pos, s);
-                double dk = hinvDiag == null ? 1 : hinvDiag[col + pos];
-                err += (v - q) * (v - q) / (dk * dk);
-            }
+            double err = clusterError(w, hinvDiag, col, end, idx, s);
             if (err < bestErr) { bestErr = err; best = idx; }
         }
         rowIdx[row] = best;
         words[row * wpr + f.wordOf(col)] = (byte) (best << 6);
+    }
+
+    /**
+     * The group scale: fp16(max / scaleDivisor * f) for f = 1 - 0.7 i / n, i = 0..n (n = scaleSearchSteps),
+     * the one whose best per-cluster encodings give the lowest weighted error over the group, ties to the
+     * larger scale. Shrinking the scale trades clipping a few large weights for a finer grid everywhere.
+     */
+    private short chooseScale(double[] w, double[] hinvDiag, int col, int groupEnd, double max) {
+        int steps = f.scaleSearchSteps();
+        short best = IntGroupFormat.toFp16(max / f.scaleDivisor());
+        if (steps == 0) return best;
+        double bestErr = Double.POSITIVE_INFINITY;
+        for (int i = 0; i <= steps; i++) {
+            short s16 = IntGroupFormat.toFp16(max / f.scaleDivisor() * (1 - 0.7 * i / steps));
+            float s = Float.float16ToFloat(s16);
+            double err = 0;
+            for (int c = col; c < groupEnd && err < bestErr; c += FineQFormat.CLUSTER) {
+                int end = Math.min(c + FineQFormat.CLUSTER, groupEnd);
+                double e = Double.POSITIVE_INFINITY;
+                for (int idx = 0; idx < 4; idx++) e = Math.min(e, clusterError(w, hinvDiag, c, end, idx, s));
+                err += e;
+            }
+            if (err < bestErr) { bestErr = err; best = s16; }
+        }
+        return best;
+    }
+
+    /** Weighted squared error of encoding columns [c, end) of one cluster with index idx and scale s. */
+    private static double clusterError(double[] w, double[] hinvDiag, int c, int end, int idx, float s) {
+        double err = 0;
+        for (int pos = 0; pos < end - c; pos++) {
+            int nb = FineQFormat.fieldBits(idx, pos);
+            double v = w[c + pos];
+            double q = nb == 0 ? 0 : FineQFormat.decode(idx << 6 | FineQFormat.encodeField(v, s, nb) << FineQFormat.fieldShift(idx, pos), pos, s);
+            double dk = hinvDiag == null ? 1 : hinvDiag[c + pos];
+            err += (v - q) * (v - q) / (dk * dk);
+        }
+        return err;
     }
 
     @Override

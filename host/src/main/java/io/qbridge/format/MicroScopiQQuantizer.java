@@ -56,29 +56,30 @@ final class MicroScopiQQuantizer implements ColumnQuantizer {
         for (int i = 0; i < bb; i++) ss += (Math.abs(w[col + i]) - mean) * (Math.abs(w[col + i]) - mean);
         double thr = mean + f.outlierSigma() * Math.sqrt(ss / (bb - 1));
 
-        // Outliers: above the threshold, largest first, at most cap of them.
-        Integer[] order = new Integer[bb];
-        for (int i = 0; i < bb; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> {
-            int c = Double.compare(Math.abs(w[col + b]), Math.abs(w[col + a]));
-            return c != 0 ? c : Integer.compare(a, b);
-        });
+        // Outliers: above the threshold, largest first (ties to the lower position), at most cap of them.
+        // B is small, so repeated selection over primitives beats sorting boxed indices.
         int base = row * bb;
         Arrays.fill(role, base, base + bb, INLIER);
         int count = 0;
-        for (int j = 0; j < bb && count < cap; j++) {
-            int i = order[j];
-            if (Math.abs(w[col + i]) > thr) { role[base + i] = OUTLIER; count++; }
-            else break;
+        while (count < cap) {
+            int pick = -1;
+            double best = thr;
+            for (int i = 0; i < bb; i++)
+                if (role[base + i] == INLIER && Math.abs(w[col + i]) > best) { best = Math.abs(w[col + i]); pick = i; }
+            if (pick < 0) break;
+            role[base + pick] = OUTLIER;
+            count++;
         }
-        // Pruned: least important non-outliers, importance w^2 / d^2 (the SparseGPT saliency).
-        if (count > 0) {
-            Arrays.sort(order, (a, b) -> {
-                int c = Double.compare(importance(w, hinvDiag, col + a), importance(w, hinvDiag, col + b));
-                return c != 0 ? c : Integer.compare(a, b);
-            });
-            int pruned = 0;
-            for (int j = 0; j < bb && pruned < count; j++) if (role[base + order[j]] == INLIER) { role[base + order[j]] = PRUNED; pruned++; }
+        // Pruned: least important non-outliers, importance w^2 / d^2 (the SparseGPT saliency), ties to the lower position.
+        for (int pruned = 0; pruned < count; pruned++) {
+            int pick = -1;
+            double best = Double.POSITIVE_INFINITY;
+            for (int i = 0; i < bb; i++)
+                if (role[base + i] == INLIER) {
+                    double imp = importance(w, hinvDiag, col + i);
+                    if (pick < 0 || imp < best) { best = imp; pick = i; }
+                }
+            role[base + pick] = PRUNED;
         }
         // Pair in ascending position order and record the metadata.
         int bi = row * nb + col / bb;

@@ -10,14 +10,14 @@ final class QuantFormats {
 
     static final List<String> VALID_NAMES = List.of("rtn-w<2|3|4|8>g<group>", "int<2|3|4|8>-sym-g<group>", "int<2|3|4|8>-asym-g<group>",
             "mxint8", "mxfp8-e4m3", "mxfp8-e5m2", "mxfp6-e2m3", "mxfp6-e3m2", "mxfp4", "<mx name>-b<block>", "microscopiq-w4", "microscopiq-w2",
-            "microscopiq-w<b>-b<B>-o<maxOutliers>-s<sigma>-<e4m3|e2m1>-l<level2Bits>", "fineq", "fineq-g<group>-d<scaleDivisor>");
+            "microscopiq-w<b>-b<B>-o<maxOutliers>-s<sigma>-<e4m3|e2m1>-l<level2Bits>", "fineq", "fineq-g<group>-d<scaleDivisor>-s<scaleSearchSteps>");
 
     private static final Pattern RTN = Pattern.compile("rtn-w(\\d+)g(\\d+)");
     private static final Pattern INT = Pattern.compile("int(\\d+)-(sym|asym)-g(\\d+)");
     // The ids that non-default configurations print, so that parse(f.id()) always gives f back.
     private static final Pattern MX_B = Pattern.compile("(mxint8|mxfp8-e4m3|mxfp8-e5m2|mxfp6-e2m3|mxfp6-e3m2|mxfp4)-b(\\d+)");
     private static final Pattern MSQ = Pattern.compile("microscopiq-w(\\d+)-b(\\d+)-o(\\d+)-s([0-9.]+)-(e\\dm\\d)-l(\\d+)");
-    private static final Pattern FQ = Pattern.compile("fineq-g(\\d+)-d([0-9.]+)");
+    private static final Pattern FQ = Pattern.compile("fineq-g(\\d+)-d([0-9.]+)-s(\\d+)");
 
     static QuantFormat parse(String id) {
         if (id == null) throw new IllegalArgumentException("format name is null; valid names: " + String.join(", ", VALID_NAMES));
@@ -46,7 +46,7 @@ final class QuantFormats {
                 return new MicroScopiQFormat(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
                         Double.parseDouble(m.group(4)), FpElement.valueOf(m.group(5).toUpperCase(java.util.Locale.ROOT)), Integer.parseInt(m.group(6)));
             m = FQ.matcher(s);
-            if (m.matches()) return new FineQFormat(Integer.parseInt(m.group(1)), Double.parseDouble(m.group(2)));
+            if (m.matches()) return new FineQFormat(Integer.parseInt(m.group(1)), Double.parseDouble(m.group(2)), Integer.parseInt(m.group(3)));
         } catch (IllegalArgumentException e) { // NumberFormatException included
             throw new IllegalArgumentException("bad format name '" + id + "': " + e.getMessage() + "; valid names: " + String.join(", ", VALID_NAMES), e);
         }

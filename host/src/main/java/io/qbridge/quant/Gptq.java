@@ -60,7 +60,9 @@ public final class Gptq {
 
         ColumnQuantizer q = format.columnQuantizer(n, k);
         int span = q.span();
-        int batch = Math.max(span, (cfg.blockSize() + span - 1) / span * span);
+        // A multiple of the span, never wider than the (span-rounded) layer.
+        long wanted = Math.min((long) cfg.blockSize(), (long) k);
+        int batch = (int) Math.max(span, (wanted + span - 1) / span * span);
         float[] deq = new float[n * k];
         double[] loss = new double[n];
         int tiles = (n + ROW_TILE - 1) / ROW_TILE;
@@ -103,18 +105,8 @@ public final class Gptq {
                     for (int j = i + 1; j < i2; j++) row[j] -= e * u[io + j];
                 }
             }
-            if (i2 < k) {
-                // Lazy batch update: W[:, i2:] -= Err[:, batch] * U[batch, i2:].
-                for (int i = i1; i < i2; i++) {
-                    int io = i * k;
-                    for (int r = 0; r < rows; r++) {
-                        double e = err[r][i - i1];
-                        if (e == 0) continue;
-                        double[] row = wt[r];
-                        for (int j = i2; j < k; j++) row[j] -= e * u[io + j];
-                    }
-                }
-            }
+            // Lazy batch update: W[:, i2:] -= Err[:, batch] * U[batch, i2:].
+            if (i2 < k) LazyUpdate.apply(wt, err, u, k, i1, i2 - i1, i2);
         }
     }
 }

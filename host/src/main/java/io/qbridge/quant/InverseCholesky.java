@@ -1,6 +1,9 @@
 package io.qbridge.quant;
 
 import io.qbridge.compute.Parallel;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The upper Cholesky factor U of H^-1 (H^-1 = U^T U), which GPTQ uses for its error feedback, computed
@@ -23,20 +26,32 @@ final class InverseCholesky {
         for (int j = k - 1; j >= 0; j--) {
             final int jj = j;
             int jo = j * k;
-            double d = a[jo + j];
-            for (int m = j + 1; m < k; m++) d -= a[jo + m] * a[jo + m];
+            double d = a[jo + j] - dot(a, jo + j + 1, a, jo + j + 1, k - j - 1);
             if (!(d > 0)) throw new IllegalArgumentException("Hessian is not positive definite after damping (pivot " + d + " at column " + j + "); increase dampPercent");
             double rjj = Math.sqrt(d);
             a[jo + j] = rjj;
             Parallel.forRange(j, Math.max(1, 32768 / Math.max(1, k - j)), (from, to) -> {
                 for (int i = from; i < to; i++) {
                     int io = i * k;
-                    double s = a[io + jj];
-                    for (int m = jj + 1; m < k; m++) s -= a[io + m] * a[jo + m];
-                    a[io + jj] = s / rjj;
+                    a[io + jj] = (a[io + jj] - dot(a, io + jj + 1, a, jo + jj + 1, k - jj - 1)) / rjj;
                 }
             });
         }
+    }
+
+    private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+
+    /** x[xo..xo+len) . y[yo..yo+len) with vector partial sums (the JIT does not vectorize a double reduction itself). */
+    static double dot(double[] x, int xo, double[] y, int yo, int len) {
+        int lanes = S.length(), m = 0;
+        DoubleVector s0 = DoubleVector.zero(S), s1 = DoubleVector.zero(S);
+        for (; m + 2 * lanes <= len; m += 2 * lanes) {
+            s0 = DoubleVector.fromArray(S, x, xo + m).fma(DoubleVector.fromArray(S, y, yo + m), s0);
+            s1 = DoubleVector.fromArray(S, x, xo + m + lanes).fma(DoubleVector.fromArray(S, y, yo + m + lanes), s1);
+        }
+        double s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; m < len; m++) s = Math.fma(x[xo + m], y[yo + m], s);
+        return s;
     }
 
     /** Replaces the upper triangular R (upper triangle of a) by R^-1, row by row from the bottom. */

@@ -6,6 +6,9 @@ import io.qbridge.quant.Rtn;
 import org.junit.jupiter.api.Test;
 
 class FineQTest {
+    /** Plain max/3.5 scale, so the hand-computed cases below have s = 1. */
+    private static final FineQFormat PLAIN = new FineQFormat(128, 3.5, 0);
+
     /** All 256 words decode to values that encode back to the same word: every word is a valid code. */
     @Test
     void everyWordDecodesAndReencodesExactly() {
@@ -44,11 +47,11 @@ class FineQTest {
     void picksTheEncodingWithLowerError() {
         // group max 3.5 -> s = 1. Cluster (3.5, 0.1, -0.2): pruning position 1 costs 0.1, 2-bit costs 4.25.
         float[] w = {3.5f, 0.1f, -0.2f, 0.4f, -0.6f, 1.2f};
-        FineQTensor t = (FineQTensor) Rtn.quantizeRtn(FineQFormat.DEFAULT, w, 1, 6);
+        FineQTensor t = (FineQTensor) Rtn.quantizeRtn(PLAIN, w, 1, 6);
         assertEquals(1f, Float.float16ToFloat(t.scales()[0]));
         assertEquals(2, FineQFormat.index(t.words()[0] & 0xFF));
         assertEquals(0, FineQFormat.index(t.words()[1] & 0xFF)); // (0.4, -0.6, 1.2) fits the 2-bit grid best
-        float[] d = FineQFormat.DEFAULT.dequantize(t);
+        float[] d = PLAIN.dequantize(t);
         assertArrayEquals(new float[] {3.5f, 0f, -0.5f, 0.5f, -0.5f, 1.5f}, d);
     }
 
@@ -56,9 +59,24 @@ class FineQTest {
     void paddingWhenKIsNotAMultipleOfThree() {
         // k = 5: clusters (0,1,2) and (3,4,pad). The second prunes its pad so both weights get 3 bits.
         float[] w = {0.5f, 0.5f, 0.5f, 3.5f, 2.5f};
-        FineQTensor t = (FineQTensor) Rtn.quantizeRtn(FineQFormat.DEFAULT, w, 1, 5);
+        FineQTensor t = (FineQTensor) Rtn.quantizeRtn(PLAIN, w, 1, 5);
         assertEquals(2, t.words().length);
         assertEquals(3, FineQFormat.index(t.words()[1] & 0xFF));
-        assertArrayEquals(new float[] {0.5f, 0.5f, 0.5f, 3.5f, 2.5f}, FineQFormat.DEFAULT.dequantize(t));
+        assertArrayEquals(new float[] {0.5f, 0.5f, 0.5f, 3.5f, 2.5f}, PLAIN.dequantize(t));
+    }
+
+    @Test
+    void scaleSearchNeverLosesToThePlainScale() {
+        float[] w = TestWeights.gaussianWithOutliers(8, 384, 12, 0.01);
+        double plain = sse(w, Rtn.quantize(PLAIN, w, 8, 384).dequantized());
+        double searched = sse(w, Rtn.quantize(FineQFormat.DEFAULT, w, 8, 384).dequantized());
+        assertTrue(searched <= plain, searched + " > " + plain);
+        assertTrue(searched < 0.8 * plain, "search should help on weights with outliers: " + searched + " vs " + plain);
+    }
+
+    private static double sse(float[] w, float[] q) {
+        double s = 0;
+        for (int i = 0; i < w.length; i++) s += (w[i] - q[i]) * (double) (w[i] - q[i]);
+        return s;
     }
 }

@@ -45,7 +45,7 @@ class LayoutFormulaTest {
         assertEquals(5 * (44 + 4), FineQFormat.DEFAULT.packedBytes(5, 130));
         assertEquals(13, FineQFormat.DEFAULT.wordsPerRow(37));
         assertEquals(8.0 * 43 / 128 + 16.0 / 128, FineQFormat.DEFAULT.bitsPerWeight(4, 4096));
-        FineQFormat g129 = new FineQFormat(129, 3.5);
+        FineQFormat g129 = new FineQFormat(129, 3.5, 8);
         assertEquals(8.0 / 3 + 16.0 / 129, g129.bitsPerWeight(2, 129 * 4), 1e-12);
     }
 }

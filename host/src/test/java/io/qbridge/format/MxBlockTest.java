@@ -44,6 +44,21 @@ class MxBlockTest {
         assertEquals((float) Math.scalb(1.0, -9), MxFormat.MXFP8_E4M3.dequantize(t)[1]);
     }
 
+    /** fp32 subnormal inputs are not flushed: the scale clamps at 2^-127 and the element carries the rest. */
+    @Test
+    void fp32SubnormalInputs() {
+        float[] w = new float[32];
+        w[0] = (float) Math.scalb(1.0, -128);  // fp32 subnormal; floor(log2) - 8 = -136 -> clamped to -127
+        w[1] = -(float) Math.scalb(1.0, -130);
+        MxTensor t = quant(MxFormat.MXFP8_E4M3, w);
+        assertEquals(0, t.scales()[0]);
+        assertEquals(0x30, t.codes()[0]);        // 0.5 = E4M3 exponent 6, mantissa 0
+        assertEquals((byte) 0xA0, t.codes()[1]); // -0.125 = sign, exponent 4
+        float[] d = MxFormat.MXFP8_E4M3.dequantize(t);
+        assertEquals(w[0], d[0]);
+        assertEquals(w[1], d[1]);
+    }
+
     @Test
     void mxint8Block() {
         float[] w = new float[32];

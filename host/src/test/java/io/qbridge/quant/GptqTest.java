@@ -92,6 +92,26 @@ class GptqTest {
         assertEquals(7 * s, Rtn.quantize(QuantFormat.parse("rtn-w4g2"), w, 1, 2).dequantized()[1]);
     }
 
+    /** Lazy batching is an exact reordering of the same updates: batch width must not change the result. */
+    @Test
+    void lazyBatchWidthDoesNotChangeTheResult() {
+        QuantFormat f = QuantFormat.parse("rtn-w8g16");
+        int n = 8, k = 320;
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 21, 0.01);
+        HessianAccumulator acc = new HessianAccumulator(k);
+        acc.add(correlatedActivations(400, k, 8), 400);
+        double[] h = acc.hessian();
+        GptqResult eager = Gptq.quantize(w, n, k, h, new GptqConfig(0.01, 16, false), f);
+        GptqResult lazy = Gptq.quantize(w, n, k, h, new GptqConfig(0.01, 128, false), f);
+        GptqResult whole = Gptq.quantize(w, n, k, h, new GptqConfig(0.01, 1 << 20, false), f);
+        float[] a = eager.dequantized(), b = lazy.dequantized(), c = whole.dequantized();
+        int same = 0;
+        for (int i = 0; i < a.length; i++) if (a[i] == b[i] && b[i] == c[i]) same++;
+        // Only a rounding tie flipped by a last-bit difference could differ.
+        assertTrue(same >= a.length - 2, (a.length - same) + " of " + a.length + " weights differ");
+        assertEquals(eager.loss(), lazy.loss(), 1e-6 * eager.loss());
+    }
+
     @Test
     void actOrderPermutesByDescendingDiagonalAndUnpermutes() {
         QuantFormat f = QuantFormat.parse("rtn-w4g32");

@@ -35,6 +35,27 @@ class LinearAlgebraTest {
             }
     }
 
+    /** A size where the parallel paths split work: check H (U^T (U v)) = v for random v. */
+    @Test
+    void upperCholeskyOfInverseLarge() {
+        int k = 700;
+        double[] h = new double[k * k];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) h[i * k + j] = Math.exp(-Math.abs(i - j) / 9.0) + (i == j ? 0.5 : 0);
+        double[] u = h.clone();
+        InverseCholesky.upperOfInverseInPlace(u, k);
+        Random rnd = new Random(3);
+        double[] v = new double[k], t = new double[k], x = new double[k];
+        for (int i = 0; i < k; i++) v[i] = rnd.nextGaussian();
+        for (int i = 0; i < k; i++) for (int j = i; j < k; j++) t[i] += u[i * k + j] * v[j];   // U v
+        for (int j = 0; j < k; j++) for (int i = 0; i <= j; i++) x[j] += u[i * k + j] * t[i]; // U^T (U v)
+        for (int i = 0; i < k; i++) {
+            double s = 0;
+            for (int j = 0; j < k; j++) s += h[i * k + j] * x[j];
+            assertEquals(v[i], s, 1e-8);
+        }
+    }
+
     @Test
     void hessianAccumulatesIncrementally() {
         int k = 5;
