@@ -31,7 +31,10 @@ final class EmbedCommand implements Callable<Integer> {
         List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: line %d is longer than %d tokens and was truncated", i + 1,
                 model.encoder().config().maxPositions()));
         long t0 = System.nanoTime();
-        float[][] emb = model.embedIds(ids, EncoderModel.DEFAULT_BATCH_TOKENS);
+        float[][] emb;
+        try (Progress p = Progress.start("embed", ids.size())) {
+            emb = model.embedIds(ids, EncoderModel.DEFAULT_BATCH_TOKENS, p::step);
+        }
         double secs = (System.nanoTime() - t0) / 1e9;
         if (json) {
             writeJson(model.name(), emb);

@@ -131,6 +131,11 @@ public final class EncoderModel {
 
     /** Sentence embeddings (unit vectors), computed in batches of at most {@code batchTokens} tokens. */
     public float[][] embedIds(List<int[]> ids, int batchTokens) {
+        return embedIds(ids, batchTokens, null);
+    }
+
+    /** As {@link #embedIds(List, int)}, telling {@code onBatch} how many sentences each finished batch held. */
+    public float[][] embedIds(List<int[]> ids, int batchTokens, java.util.function.IntConsumer onBatch) {
         float[][] out = new float[ids.size()][];
         int start = 0;
         while (start < ids.size()) {
@@ -138,6 +143,7 @@ public final class EncoderModel {
             while (end < ids.size() && (end == start || tokens + ids.get(end).length <= batchTokens)) tokens += ids.get(end++).length;
             float[][] part = BertEncoder.pool(encoder.forward(ids.subList(start, end)), pooling);
             System.arraycopy(part, 0, out, start, part.length);
+            if (onBatch != null) onBatch.accept(part.length);
             start = end;
         }
         return out;
