@@ -1,6 +1,7 @@
 package io.qbridge.pipeline;
 
 import io.qbridge.data.EvalCorpus;
+import io.qbridge.model.ForwardingLinear;
 import io.qbridge.model.Linear;
 import io.qbridge.model.bert.EncoderModel;
 import java.util.HashMap;
@@ -85,19 +86,22 @@ public final class EncoderEvaluator {
     }
 
     /** Passes the FP32 result on, and adds the quantized layer's error on the same input to {@code sums}. */
-    private record ErrorProbe(Linear fp, QuantizedLayer q, Map<String, double[]> sums) implements Linear {
-        @Override public String name() { return fp.name(); }
-        @Override public int inFeatures() { return fp.inFeatures(); }
-        @Override public int outFeatures() { return fp.outFeatures(); }
-        @Override public float[] weightsOutIn() { return fp.weightsOutIn(); }
-        @Override public float[] bias() { return fp.bias(); }
+    private static final class ErrorProbe extends ForwardingLinear {
+        private final QuantizedLayer q;
+        private final Map<String, double[]> sums;
+
+        ErrorProbe(Linear fp, QuantizedLayer q, Map<String, double[]> sums) {
+            super(fp);
+            this.q = q;
+            this.sums = sums;
+        }
 
         @Override
         public void forward(float[] x, int rows, float[] y) {
-            fp.forward(x, rows, y);
-            double[] e = QualityReport.outputErrorSums(x, rows, fp.weightsOutIn(), q.dequantized(), fp.outFeatures(), fp.inFeatures());
+            inner.forward(x, rows, y);
+            double[] e = QualityReport.outputErrorSums(x, rows, inner.weightsOutIn(), q.dequantized(), outFeatures(), inFeatures());
             synchronized (sums) {
-                double[] s = sums.computeIfAbsent(fp.name(), k -> new double[2]);
+                double[] s = sums.computeIfAbsent(name(), k -> new double[2]);
                 s[0] += e[0];
                 s[1] += e[1];
             }

@@ -1,6 +1,7 @@
 package io.qbridge.pipeline;
 
 import io.qbridge.compute.MatMul;
+import io.qbridge.model.ForwardingLinear;
 import io.qbridge.model.Linear;
 
 /**
@@ -11,7 +12,7 @@ import io.qbridge.model.Linear;
  * a double-precision sum across batches. Layers that read the same activations (query, key and value)
  * share one {@link Gram} so the product is computed once.
  */
-final class HessianRecorder implements Linear {
+final class HessianRecorder extends ForwardingLinear {
     /** The running {@code 2 X^T X} for one input, shared by the layers that read it. */
     static final class Gram {
         private final int k;
@@ -48,24 +49,17 @@ final class HessianRecorder implements Linear {
         }
     }
 
-    private final Linear inner;
     private final Gram gram;
 
     HessianRecorder(Linear inner, Gram gram) {
+        super(inner);
         if (gram.k != inner.inFeatures()) throw new IllegalArgumentException(inner.name() + ": Gram of size " + gram.k + " for K=" + inner.inFeatures());
-        this.inner = inner;
         this.gram = gram;
     }
 
     Gram gram() {
         return gram;
     }
-
-    @Override public String name() { return inner.name(); }
-    @Override public int inFeatures() { return inner.inFeatures(); }
-    @Override public int outFeatures() { return inner.outFeatures(); }
-    @Override public float[] weightsOutIn() { return inner.weightsOutIn(); }
-    @Override public float[] bias() { return inner.bias(); }
 
     @Override
     public void forward(float[] x, int rows, float[] y) {

@@ -644,17 +644,4 @@ public final class BpeTokenizer implements TextTokenizer {
         if (id < 0 || id >= tokenById.length) throw new IllegalArgumentException("token id " + id + " outside 0.." + (tokenById.length - 1) + " of " + sourceName);
     }
 
-    private static final class IntList {
-        int[] values;
-        int size;
-
-        IntList(int capacity) {
-            values = new int[Math.max(capacity, 4)];
-        }
-
-        void add(int v) {
-            if (size == values.length) values = Arrays.copyOf(values, size * 2);
-            values[size++] = v;
-        }
-    }
 }

@@ -77,12 +77,7 @@ class EncoderQuantizerTest {
         Linear query = fp32.encoder().layers().get(0).query();
         float[][] captured = new float[1][];
         int[] rows = new int[1];
-        EncoderModel spy = fp32.mapLinears(l -> l != query ? l : new Linear() {
-            @Override public String name() { return l.name(); }
-            @Override public int inFeatures() { return l.inFeatures(); }
-            @Override public int outFeatures() { return l.outFeatures(); }
-            @Override public float[] weightsOutIn() { return l.weightsOutIn(); }
-            @Override public float[] bias() { return l.bias(); }
+        EncoderModel spy = fp32.mapLinears(l -> l != query ? l : new io.qbridge.model.ForwardingLinear(l) {
             @Override public void forward(float[] x, int n, float[] y) {
                 captured[0] = x.clone();
                 rows[0] = n;
