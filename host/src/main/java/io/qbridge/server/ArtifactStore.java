@@ -1,0 +1,103 @@
+package io.qbridge.server;
+
+import io.qbridge.protocol.v1.Artifact;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Files named by the sha256 of their content, under {@code DATA/artifacts/ab/abcdef…}.
+ *
+ * <p>A file enters the store only complete: it is written under {@code DATA/tmp}, fsynced, then renamed
+ * atomically to its content name, and the directory is fsynced, so after a crash a name either holds the
+ * whole file or does not exist. Names come only from digests computed here; a client-supplied string is
+ * accepted only if it is 64 hex digits, so no client text ever becomes a path.
+ */
+public final class ArtifactStore {
+    private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
+
+    private final Path root;
+    private final Path tmp;
+
+    public ArtifactStore(Path dataDir) throws IOException {
+        this.root = Files.createDirectories(dataDir.resolve("artifacts"));
+        this.tmp = Files.createDirectories(dataDir.resolve("tmp"));
+    }
+
+    /** A fresh path under the store's temporary directory, for a writer to fill before {@link #adopt}. */
+    public Path newTempFile(String suffix) {
+        return tmp.resolve(UUID.randomUUID() + suffix);
+    }
+
+    /** Moves a finished file into the store (removing the original) and returns its description. */
+    public Artifact adopt(Path file, String displayName) throws IOException {
+        String sha;
+        long size = Files.size(file);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), sha256())) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            sha = HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        }
+        Path target = pathOf(sha);
+        Files.createDirectories(target.getParent());
+        if (Files.exists(target)) {
+            Files.delete(file); // same content already stored
+        } else {
+            try {
+                Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException(tmp + " and " + root + " must be on one file system: " + e.getMessage(), e);
+            }
+            fsyncDirectory(target.getParent());
+        }
+        return Artifact.newBuilder().setSha256(sha).setSize(size).setName(displayName).build();
+    }
+
+    public boolean contains(String sha256) {
+        return isSha256(sha256) && Files.isRegularFile(pathOf(sha256));
+    }
+
+    /** The stored file; only for digests this store accepts. */
+    public Path path(String sha256) {
+        if (!isSha256(sha256)) throw new IllegalArgumentException("not a sha256: " + sha256);
+        return pathOf(sha256);
+    }
+
+    public static boolean isSha256(String s) {
+        return s != null && SHA256_HEX.matcher(s).matches();
+    }
+
+    private Path pathOf(String sha) {
+        return root.resolve(sha.substring(0, 2)).resolve(sha);
+    }
+
+    /** Makes a rename durable: Linux needs the directory's entry flushed too. */
+    private static void fsyncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            // some file systems cannot open directories; the rename is still atomic there
+        }
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package io.qbridge.server;
+
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.qbridge.protocol.v1.JobServiceGrpc;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running job server: the store, the scheduler and the gRPC server (Netty) with the job service, the
+ * standard health service and server reflection. {@link #close()} is the clean stop SIGTERM triggers.
+ */
+public final class JobServer implements AutoCloseable {
+    private final ServerConfig config;
+    private final JobStore store;
+    private final JobScheduler scheduler;
+    private final Server grpc;
+    private final HealthStatusManager health;
+    private final List<String> recovered;
+    private boolean closed;
+
+    private JobServer(ServerConfig config, JobStore store, JobScheduler scheduler, Server grpc, HealthStatusManager health, List<String> recovered) {
+        this.config = config;
+        this.health = health;
+        this.store = store;
+        this.scheduler = scheduler;
+        this.grpc = grpc;
+        this.recovered = recovered;
+    }
+
+    /** Opens (or creates) the data directory, recovers interrupted jobs, starts the workers and listens. */
+    public static JobServer start(ServerConfig config) throws IOException, SQLException {
+        return start(config, new HostJobExecutor(new ComputeDevice.Host(config.workers())));
+    }
+
+    /** As {@link #start(ServerConfig)} with the given executor (a device or a fault injector in tests). */
+    public static JobServer start(ServerConfig config, HostJobExecutor executor) throws IOException, SQLException {
+        return start(config, executor, executor.device());
+    }
+
+    static JobServer start(ServerConfig config, JobExecutor executor, ComputeDevice device) throws IOException, SQLException {
+        TokenFile tokens = config.tokenFile() == null ? null : TokenFile.read(config.tokenFile());
+        JobStore store = JobStore.open(config.dataDir());
+        try {
+            ArtifactStore artifacts = new ArtifactStore(config.dataDir());
+            JobEvents events = new JobEvents();
+            JobScheduler scheduler = new JobScheduler(store, artifacts, events, executor, config.workers(), config.maxQueued());
+            BearerAuthInterceptor auth = new BearerAuthInterceptor(tokens);
+            HealthStatusManager health = new HealthStatusManager();
+            Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
+                    .maxInboundMessageSize(config.maxInboundBytes())
+                    .addService(ServerInterceptors.intercept(new JobServiceImpl(store, scheduler, events, artifacts, device), auth))
+                    // reflection describes the API: it needs a token like the API itself
+                    .addService(ServerInterceptors.intercept(ProtoReflectionServiceV1.newInstance(), auth))
+                    // health stays open: probes and load balancers carry no token
+                    .addService(health.getHealthService())
+                    .build();
+            List<String> recovered = scheduler.start();
+            for (String id : recovered) ServerLog.info("job %s RUNNING->INTERRUPTED at start (the previous server stopped while it ran)", id);
+            grpc.start();
+            health.setStatus(JobServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+            ServerLog.info("qbridge serve: listening on %s:%d, data %s, %d workers, queue %d, auth %s", config.host(), grpc.getPort(), config.dataDir(),
+                    config.workers(), config.maxQueued(), tokens == null ? "off (no --token-file)" : "bearer tokens");
+            return new JobServer(config, store, scheduler, grpc, health, recovered);
+        } catch (IOException | SQLException | RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    public int port() {
+        return grpc.getPort();
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** Jobs found RUNNING at start, left by a server that stopped without finishing them. */
+    public List<String> recoveredAtStart() {
+        return recovered;
+    }
+
+    public JobStore store() {
+        return store;
+    }
+
+    public void awaitTermination() throws InterruptedException {
+        grpc.awaitTermination();
+    }
+
+    /** Stops accepting calls, stops running jobs at their next checkpoint (re-queued for the next start) and closes the store. */
+    @Override
+    public synchronized void close() throws InterruptedException, SQLException {
+        if (closed) return;
+        closed = true;
+        health.enterTerminalState();
+        grpc.shutdown();
+        scheduler.close();
+        grpc.shutdownNow(); // watches still open end now
+        grpc.awaitTermination(5, TimeUnit.SECONDS);
+        store.close();
+        ServerLog.info("qbridge serve: stopped");
+    }
+
+    /** Stops as a crash would (tests): the store is dropped first, so nothing more reaches the disk. */
+    synchronized void crash() throws InterruptedException, SQLException {
+        if (closed) return;
+        closed = true;
+        store.crash();
+        grpc.shutdownNow();
+        scheduler.crash();
+        grpc.awaitTermination(5, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,179 @@
+package io.qbridge.server;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.qbridge.protocol.v1.ArtifactChunk;
+import io.qbridge.protocol.v1.CancelJobRequest;
+import io.qbridge.protocol.v1.DownloadArtifactRequest;
+import io.qbridge.protocol.v1.GetJobRequest;
+import io.qbridge.protocol.v1.Job;
+import io.qbridge.protocol.v1.JobEvent;
+import io.qbridge.protocol.v1.JobKind;
+import io.qbridge.protocol.v1.JobServiceGrpc;
+import io.qbridge.protocol.v1.JobState;
+import io.qbridge.protocol.v1.ListDevicesRequest;
+import io.qbridge.protocol.v1.ListDevicesResponse;
+import io.qbridge.protocol.v1.ListJobsRequest;
+import io.qbridge.protocol.v1.ListJobsResponse;
+import io.qbridge.protocol.v1.SubmitJobRequest;
+import io.qbridge.protocol.v1.UploadChunk;
+import io.qbridge.protocol.v1.UploadStatus;
+import java.sql.SQLException;
+import java.util.List;
+
+/**
+ * The gRPC face of the job service: each method authorizes, validates and translates, and leaves the work
+ * to {@link JobScheduler}, {@link JobStore}, {@link WatchSession} and {@link ArtifactDownload}.
+ *
+ * <p>A job of another client is reported NOT_FOUND, not PERMISSION_DENIED, so job ids cannot be probed.
+ */
+final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
+    static final int MAX_PRIORITY = 9;
+    static final int DEFAULT_PAGE = 50;
+    static final int MAX_PAGE = 500;
+
+    private final JobStore store;
+    private final JobScheduler scheduler;
+    private final JobEvents events;
+    private final ArtifactStore artifacts;
+    private final SpecValidator validator;
+    private final ComputeDevice device;
+
+    JobServiceImpl(JobStore store, JobScheduler scheduler, JobEvents events, ArtifactStore artifacts, ComputeDevice device) {
+        this.store = store;
+        this.scheduler = scheduler;
+        this.events = events;
+        this.artifacts = artifacts;
+        this.device = device;
+        this.validator = new SpecValidator(artifacts, device);
+    }
+
+    @Override
+    public void submitJob(SubmitJobRequest req, StreamObserver<Job> out) {
+        respond(out, () -> {
+            JobKind kind = validator.validate(req.getSpec());
+            if (req.getPriority() < 0 || req.getPriority() > MAX_PRIORITY) {
+                throw Status.INVALID_ARGUMENT.withDescription("priority: must be between 0 and " + MAX_PRIORITY).asRuntimeException();
+            }
+            String rid = req.getClientRequestId().isEmpty() ? null : req.getClientRequestId();
+            if (rid != null && rid.length() > 200) throw Status.INVALID_ARGUMENT.withDescription("client_request_id: at most 200 characters").asRuntimeException();
+            try {
+                return scheduler.submit(Caller.current().name(), kind, req.getSpec(), req.getPriority(), rid).toProto(true);
+            } catch (JobScheduler.QueueFullException e) {
+                throw Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException();
+            }
+        });
+    }
+
+    @Override
+    public void getJob(GetJobRequest req, StreamObserver<Job> out) {
+        respond(out, () -> visibleJob(req.getJobId()).toProto(true));
+    }
+
+    @Override
+    public void cancelJob(CancelJobRequest req, StreamObserver<Job> out) {
+        respond(out, () -> {
+            StoredJob j = visibleJob(req.getJobId());
+            return j.isFinal() ? j.toProto(true) : scheduler.cancel(j.id()).toProto(true);
+        });
+    }
+
+    @Override
+    public void listJobs(ListJobsRequest req, StreamObserver<ListJobsResponse> out) {
+        respond(out, () -> {
+            int size = req.getPageSize() == 0 ? DEFAULT_PAGE : Math.min(req.getPageSize(), MAX_PAGE);
+            long before = 0;
+            if (!req.getPageToken().isEmpty()) {
+                try {
+                    before = Long.parseLong(req.getPageToken());
+                } catch (NumberFormatException e) {
+                    throw Status.INVALID_ARGUMENT.withDescription("page_token: not a token from a previous ListJobs").asRuntimeException();
+                }
+            }
+            Caller c = Caller.current();
+            List<JobState> states = req.getStatesList().stream().filter(s -> s != JobState.JOB_STATE_UNSPECIFIED && s != JobState.UNRECOGNIZED).toList();
+            // one extra row tells whether another page follows
+            List<StoredJob> rows = store.list(c.role() == Caller.Role.ADMIN ? null : c.name(), states, before, size + 1);
+            ListJobsResponse.Builder b = ListJobsResponse.newBuilder();
+            rows.stream().limit(size).forEach(j -> b.addJobs(j.toProto(false)));
+            if (rows.size() > size) b.setNextPageToken(Long.toString(rows.get(size - 1).seq()));
+            return b.build();
+        });
+    }
+
+    @Override
+    public void listDevices(ListDevicesRequest req, StreamObserver<ListDevicesResponse> out) {
+        respond(out, () -> ListDevicesResponse.newBuilder().addDevices(device.toProto()).build());
+    }
+
+    @Override
+    public void watchJob(io.qbridge.protocol.v1.WatchJobRequest req, StreamObserver<JobEvent> out) {
+        StoredJob j;
+        try {
+            j = visibleJob(req.getJobId());
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+            return;
+        } catch (SQLException e) {
+            out.onError(storeFailed(e));
+            return;
+        }
+        new WatchSession(j.id(), store, events, (ServerCallStreamObserver<JobEvent>) out).start();
+    }
+
+    @Override
+    public void downloadArtifact(DownloadArtifactRequest req, StreamObserver<ArtifactChunk> out) {
+        try {
+            StoredJob j = visibleJob(req.getJobId());
+            new ArtifactDownload(artifacts, (ServerCallStreamObserver<ArtifactChunk>) out).send(j, req.getSha256(), req.getOffset());
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+        } catch (SQLException e) {
+            out.onError(storeFailed(e));
+        }
+    }
+
+    @Override
+    public StreamObserver<UploadChunk> uploadModel(StreamObserver<UploadStatus> out) {
+        out.onError(Status.UNIMPLEMENTED.withDescription("model uploads are not supported by this server yet; use a built-in model").asRuntimeException());
+        return new StreamObserver<>() {
+            public void onNext(UploadChunk value) {}
+            public void onError(Throwable t) {}
+            public void onCompleted() {}
+        };
+    }
+
+    private StoredJob visibleJob(String id) throws SQLException {
+        if (id.isEmpty()) throw Status.INVALID_ARGUMENT.withDescription("job_id: empty").asRuntimeException();
+        StoredJob j = store.find(id).orElse(null);
+        if (j == null || !Caller.current().maySee(j)) throw Status.NOT_FOUND.withDescription("no job " + id).asRuntimeException();
+        return j;
+    }
+
+    private interface Call<T> {
+        T get() throws SQLException;
+    }
+
+    /** One response or one status: StatusRuntimeException as it is, a store failure as INTERNAL. */
+    private static <T> void respond(StreamObserver<T> out, Call<T> call) {
+        T value;
+        try {
+            value = call.get();
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+            return;
+        } catch (SQLException e) {
+            out.onError(storeFailed(e));
+            return;
+        }
+        out.onNext(value);
+        out.onCompleted();
+    }
+
+    private static StatusRuntimeException storeFailed(SQLException e) {
+        ServerLog.info("job store failed: %s", e);
+        return Status.INTERNAL.withDescription("the job store failed").asRuntimeException();
+    }
+}

@@ -1,0 +1,106 @@
+package io.qbridge.server;
+
+import io.grpc.Status;
+import io.qbridge.data.EvalCorpus;
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.protocol.v1.JobKind;
+import io.qbridge.protocol.v1.JobSpec;
+import io.qbridge.protocol.v1.ModelRef;
+import io.qbridge.protocol.v1.QuantizeSpec;
+import io.qbridge.protocol.v1.RunSpec;
+
+/**
+ * Checks a submitted spec completely before it is queued, so a job that is accepted can only fail for
+ * reasons of the run itself. Errors are INVALID_ARGUMENT (or UNIMPLEMENTED for kinds this server does
+ * not run yet) with a message that names the field.
+ */
+final class SpecValidator {
+    static final int MAX_SENTENCES = 4096;
+    static final int MAX_SENTENCE_CHARS = 16 * 1024;
+
+    private final ArtifactStore artifacts;
+    private final ComputeDevice device;
+
+    SpecValidator(ArtifactStore artifacts, ComputeDevice device) {
+        this.artifacts = artifacts;
+        this.device = device;
+    }
+
+    /** The job's kind, or a status exception saying what is wrong. */
+    JobKind validate(JobSpec spec) {
+        return switch (spec.getKindCase()) {
+            case QUANTIZE -> {
+                quantize(spec.getQuantize());
+                yield JobKind.JOB_KIND_QUANTIZE;
+            }
+            case RUN -> {
+                run(spec.getRun());
+                yield JobKind.JOB_KIND_RUN;
+            }
+            case BENCH, EVAL -> throw Status.UNIMPLEMENTED.withDescription(spec.getKindCase().name().toLowerCase() + " jobs are not implemented by this server yet")
+                    .asRuntimeException();
+            case KIND_NOT_SET -> throw invalid("spec: no job kind set (quantize, run, bench or eval)");
+        };
+    }
+
+    private void quantize(QuantizeSpec q) {
+        if (!q.getModel().hasBuiltin() || EncoderModel.Builtin.byAlias(q.getModel().getBuiltin()) == null) {
+            throw invalid("quantize.model: quantize takes a built-in encoder (bge-small, minilm)");
+        }
+        QuantRecipe recipe = recipe("quantize.format", q.getFormat());
+        if (recipe.format() == null) throw invalid("quantize.format: fp32 is not a quantized format");
+        if (q.getCalibration() > EvalCorpus.Split.CALIBRATION.count) {
+            throw invalid("quantize.calibration: must be between 1 and " + EvalCorpus.Split.CALIBRATION.count + " (0 = the default)");
+        }
+    }
+
+    private void run(RunSpec r) {
+        model("run.model", r.getModel());
+        if (!r.getFormat().isEmpty() && !r.getFormat().equalsIgnoreCase("fp32")) {
+            if (r.getModel().hasArtifactSha256()) throw invalid("run.format: a .qbz artifact is already quantized; leave the format empty");
+            QuantRecipe recipe = recipe("run.format", r.getFormat());
+            if (recipe.needsCalibration()) {
+                throw invalid("run.format: '" + r.getFormat() + "' needs calibration; submit a quantize job and run its artifact instead");
+            }
+        }
+        if (!r.getDevice().isEmpty() && !r.getDevice().equals(device.id())) {
+            throw invalid("run.device: no device '" + r.getDevice() + "' (this server has: " + device.id() + ")");
+        }
+        if (r.getSentencesCount() == 0) throw invalid("run.sentences: at least one sentence is needed");
+        if (r.getSentencesCount() > MAX_SENTENCES) throw invalid("run.sentences: at most " + MAX_SENTENCES + " sentences per job");
+        for (int i = 0; i < r.getSentencesCount(); i++) {
+            if (r.getSentences(i).length() > MAX_SENTENCE_CHARS) {
+                throw invalid("run.sentences[" + i + "]: longer than " + MAX_SENTENCE_CHARS + " characters");
+            }
+        }
+    }
+
+    private void model(String field, ModelRef m) {
+        switch (m.getSourceCase()) {
+            case BUILTIN -> {
+                if (EncoderModel.Builtin.byAlias(m.getBuiltin()) == null) {
+                    throw invalid(field + ": no built-in model '" + m.getBuiltin() + "' (bge-small, minilm)");
+                }
+            }
+            case ARTIFACT_SHA256 -> {
+                if (!artifacts.contains(m.getArtifactSha256())) throw invalid(field + ": no artifact with sha256 '" + m.getArtifactSha256() + "' on this server");
+            }
+            case UPLOAD_SHA256 -> throw Status.UNIMPLEMENTED.withDescription(field + ": uploaded models are not supported by this server yet").asRuntimeException();
+            case SOURCE_NOT_SET -> throw invalid(field + ": no model given");
+        }
+    }
+
+    private static QuantRecipe recipe(String field, String format) {
+        if (format.isBlank()) throw invalid(field + ": no format given");
+        try {
+            return QuantRecipe.parse(format);
+        } catch (IllegalArgumentException e) {
+            throw invalid(field + ": " + e.getMessage());
+        }
+    }
+
+    private static RuntimeException invalid(String message) {
+        return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
+    }
+}
