@@ -1,0 +1,198 @@
+package io.qbridge.client;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import io.qbridge.protocol.v1.ArtifactChunk;
+import io.qbridge.protocol.v1.CancelJobRequest;
+import io.qbridge.protocol.v1.Device;
+import io.qbridge.protocol.v1.DownloadArtifactRequest;
+import io.qbridge.protocol.v1.GetJobRequest;
+import io.qbridge.protocol.v1.Job;
+import io.qbridge.protocol.v1.JobEvent;
+import io.qbridge.protocol.v1.JobServiceGrpc;
+import io.qbridge.protocol.v1.JobSpec;
+import io.qbridge.protocol.v1.JobState;
+import io.qbridge.protocol.v1.ListDevicesRequest;
+import io.qbridge.protocol.v1.ListJobsRequest;
+import io.qbridge.protocol.v1.ListJobsResponse;
+import io.qbridge.protocol.v1.ModelRef;
+import io.qbridge.protocol.v1.QuantizeSpec;
+import io.qbridge.protocol.v1.RunSpec;
+import io.qbridge.protocol.v1.SubmitJobRequest;
+import io.qbridge.protocol.v1.WatchJobRequest;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * A blocking client of a {@code qbridge serve} job server. Failures surface as grpc's
+ * {@link io.grpc.StatusRuntimeException} carrying the server's status code and message.
+ *
+ * <pre>{@code
+ * try (QbridgeClient c = QbridgeClient.connect("127.0.0.1:7443", token)) {
+ *     Job j = c.submit(QbridgeClient.runSpec("minilm", List.of("Hello.")), 0);
+ *     Job done = c.await(j.getId(), e -> {});
+ *     float[][] emb = QbridgeClient.embeddings(done);
+ * }
+ * }</pre>
+ */
+public final class QbridgeClient implements AutoCloseable {
+    /** Largest message accepted from the server (a run result of 4,096 384-d embeddings is about 6.3 MB). */
+    static final int MAX_INBOUND_BYTES = 64 << 20;
+
+    private final ManagedChannel channel;
+    private final JobServiceGrpc.JobServiceBlockingStub stub;
+
+    private QbridgeClient(ManagedChannel channel, String token) {
+        this.channel = channel;
+        JobServiceGrpc.JobServiceBlockingStub s = JobServiceGrpc.newBlockingStub(channel);
+        if (token != null) {
+            Metadata m = new Metadata();
+            m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+            s = s.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m));
+        }
+        this.stub = s;
+    }
+
+    /**
+     * A plaintext connection to {@code host:port}.
+     *
+     * @param token the bearer token, or null for a server without a token file
+     */
+    public static QbridgeClient connect(String hostPort, String token) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0 || colon == hostPort.length() - 1) throw new IllegalArgumentException(hostPort + ": expected HOST:PORT");
+        int port;
+        try {
+            port = Integer.parseInt(hostPort.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(hostPort + ": the port is not a number");
+        }
+        ManagedChannel ch = NettyChannelBuilder.forAddress(hostPort.substring(0, colon), port).usePlaintext().maxInboundMessageSize(MAX_INBOUND_BYTES).build();
+        return new QbridgeClient(ch, token);
+    }
+
+    public static JobSpec quantizeSpec(String builtinModel, String format, int calibration) {
+        return JobSpec.newBuilder().setQuantize(QuantizeSpec.newBuilder().setModel(ModelRef.newBuilder().setBuiltin(builtinModel)).setFormat(format)
+                .setCalibration(calibration)).build();
+    }
+
+    public static JobSpec runSpec(String builtinModel, List<String> sentences) {
+        return runSpec(ModelRef.newBuilder().setBuiltin(builtinModel).build(), "", sentences);
+    }
+
+    public static JobSpec runSpec(ModelRef model, String format, List<String> sentences) {
+        return JobSpec.newBuilder().setRun(RunSpec.newBuilder().setModel(model).setFormat(format).addAllSentences(sentences)).build();
+    }
+
+    public Job submit(JobSpec spec, int priority) {
+        return stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).setPriority(priority).build());
+    }
+
+    /** As {@link #submit}, idempotent: a retry with the same {@code requestId} returns the job the first call created. */
+    public Job submit(JobSpec spec, int priority, String requestId) {
+        return stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).setPriority(priority).setClientRequestId(requestId).build());
+    }
+
+    public Job get(String jobId) {
+        return stub.getJob(GetJobRequest.newBuilder().setJobId(jobId).build());
+    }
+
+    public Job cancel(String jobId) {
+        return stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
+    }
+
+    public ListJobsResponse list(Collection<JobState> states, int pageSize, String pageToken) {
+        return stub.listJobs(ListJobsRequest.newBuilder().addAllStates(states).setPageSize(pageSize).setPageToken(pageToken == null ? "" : pageToken).build());
+    }
+
+    public List<Device> devices() {
+        return stub.listDevices(ListDevicesRequest.getDefaultInstance()).getDevicesList();
+    }
+
+    /**
+     * Follows the job until it is final and returns it. {@code onEvent} hears every event. If the watch
+     * ends before that (the server stopped, the job was interrupted), the job is returned as it is then.
+     */
+    public Job await(String jobId, Consumer<JobEvent> onEvent) {
+        Iterator<JobEvent> it = stub.watchJob(WatchJobRequest.newBuilder().setJobId(jobId).build());
+        while (it.hasNext()) {
+            JobEvent e = it.next();
+            if (onEvent != null) onEvent.accept(e);
+        }
+        return get(jobId);
+    }
+
+    /**
+     * Downloads the job's artifact into {@code dir} under its suggested name: written to a temporary file,
+     * checked against its sha256, then renamed. Returns the file.
+     */
+    public Path download(String jobId, Path dir) throws IOException {
+        Job job = get(jobId);
+        if (!job.getResult().hasQuantize()) throw new IOException("job " + jobId + " has no artifact (state " + job.getState() + ")");
+        String name = Path.of(job.getResult().getQuantize().getContainer().getName()).getFileName().toString(); // never a path from the server
+        Path out = dir.resolve(name);
+        Path tmp = Files.createTempFile(dir, ".qbridge-fetch-", ".part");
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        String expected = null;
+        try (OutputStream os = Files.newOutputStream(tmp)) {
+            Iterator<ArtifactChunk> it = stub.downloadArtifact(DownloadArtifactRequest.newBuilder().setJobId(jobId).build());
+            long pos = 0;
+            while (it.hasNext()) {
+                ArtifactChunk c = it.next();
+                if (c.getOffset() != pos) throw new IOException("artifact chunk at " + c.getOffset() + ", expected " + pos);
+                c.getData().writeTo(os);
+                md.update(c.getData().asReadOnlyByteBuffer());
+                pos += c.getData().size();
+                expected = c.getSha256();
+            }
+            String got = HexFormat.of().formatHex(md.digest());
+            if (expected == null || !expected.equals(got)) throw new IOException("downloaded artifact has sha256 " + got + ", the server said " + expected);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return out;
+    }
+
+    /** The embeddings of a succeeded run job, one row per sentence. */
+    public static float[][] embeddings(Job job) {
+        if (!job.getResult().hasRun()) throw new IllegalArgumentException("job " + job.getId() + " has no run result (state " + job.getState() + ")");
+        var r = job.getResult().getRun();
+        float[][] out = new float[r.getEmbeddingsCount()][];
+        for (int i = 0; i < out.length; i++) {
+            var e = r.getEmbeddings(i);
+            out[i] = new float[e.getValuesCount()];
+            for (int j = 0; j < out[i].length; j++) out[i][j] = e.getValues(j);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
