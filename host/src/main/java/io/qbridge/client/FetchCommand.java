@@ -1,0 +1,32 @@
+package io.qbridge.client;
+
+import io.qbridge.cli.Main;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code qbridge fetch ID --out DIR}: downloads a job's artifact, checked against its sha256. */
+@Command(name = "fetch", mixinStandardHelpOptions = true, description = "Download a job's artifact (a .qbz from a quantize job).")
+public final class FetchCommand implements Callable<Integer> {
+    @Mixin RemoteOptions remote;
+
+    @Parameters(paramLabel = "ID", description = "The job id.")
+    String id;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "The directory to write into.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isDirectory(out)) throw new Main.UserException(out + ": no such directory");
+        try (QbridgeClient c = remote.connect()) {
+            Path p = remote.call(() -> c.download(id, out));
+            System.out.println("wrote " + p + " (" + Files.size(p) + " bytes)");
+        }
+        return 0;
+    }
+}

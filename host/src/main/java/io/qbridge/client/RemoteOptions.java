@@ -1,0 +1,52 @@
+package io.qbridge.client;
+
+import io.grpc.StatusRuntimeException;
+import io.qbridge.cli.Main;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Option;
+
+/** Where the job server is and how to prove who we are; shared by every client command. */
+final class RemoteOptions {
+    @Option(names = "--server", required = true, paramLabel = "HOST:PORT", description = "The job server (qbridge serve).")
+    String server;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "A file whose first line is your bearer token.")
+    Path tokenFile;
+
+    @Option(names = "--tls-ca", paramLabel = "CA", description = "Not supported yet: the server speaks plaintext on loopback.")
+    Path tlsCa;
+
+    QbridgeClient connect() throws IOException {
+        if (tlsCa != null) throw new Main.UserException("--tls-ca: TLS is not supported yet; connect over loopback or an SSH tunnel");
+        String token = null;
+        if (tokenFile != null) {
+            try {
+                token = Files.readAllLines(tokenFile, StandardCharsets.UTF_8).stream().map(String::strip).filter(s -> !s.isEmpty()).findFirst()
+                        .orElseThrow(() -> new Main.UserException(tokenFile + ": empty token file"));
+            } catch (NoSuchFileException e) {
+                throw new Main.UserException(tokenFile + ": no such file");
+            }
+        }
+        return QbridgeClient.connect(server, token);
+    }
+
+    /** Runs a remote call, turning a gRPC status into the CLI's one-line error. */
+    <T> T call(Callable<T> body) throws Exception {
+        try {
+            return body.call();
+        } catch (StatusRuntimeException e) {
+            String d = e.getStatus().getDescription();
+            String what = switch (e.getStatus().getCode()) {
+                case UNAVAILABLE -> "cannot reach the job server";
+                case UNAUTHENTICATED -> "the server did not accept the token" + (d == null ? "" : " (" + d + ")");
+                default -> e.getStatus().getCode() + (d == null ? "" : ": " + d);
+            };
+            throw new Main.UserException(server + ": " + what);
+        }
+    }
+}

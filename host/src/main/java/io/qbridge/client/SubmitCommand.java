@@ -1,0 +1,128 @@
+package io.qbridge.client;
+
+import io.qbridge.cli.Main;
+import io.qbridge.data.EvalCorpus;
+import io.qbridge.protocol.v1.Job;
+import io.qbridge.protocol.v1.JobSpec;
+import io.qbridge.protocol.v1.JobState;
+import io.qbridge.protocol.v1.ModelRef;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code qbridge submit --server H:P quantize|run …}: a job on a remote server, followed to the end unless {@code --detach}. */
+@Command(name = "submit", mixinStandardHelpOptions = true, description = "Submit a job to a qbridge job server.",
+        subcommands = {SubmitCommand.Quantize.class, SubmitCommand.Run.class})
+public final class SubmitCommand implements Callable<Integer> {
+    @Mixin RemoteOptions remote;
+
+    @Override
+    public Integer call() {
+        throw new Main.UserException("submit: name a job kind: quantize or run (qbridge submit --help)");
+    }
+
+    /** What every job kind shares: how to follow it and its priority. */
+    static final class Follow {
+        @Option(names = "--wait", description = "Follow the job to its end and print its result (the default).")
+        boolean waitFlag;
+
+        @Option(names = "--detach", description = "Print the job id and return at once.")
+        boolean detach;
+
+        @Option(names = "--priority", defaultValue = "0", paramLabel = "0-9", description = "Higher runs first (default 0).")
+        int priority;
+    }
+
+    /** Submits, then either prints the id (detached) or follows the job and returns it final. */
+    static Job submitAndFollow(RemoteOptions remote, QbridgeClient c, JobSpec spec, Follow f) throws Exception {
+        if (f.waitFlag && f.detach) throw new Main.UserException("--wait and --detach exclude each other");
+        Job j = remote.call(() -> c.submit(spec, f.priority));
+        if (f.detach) {
+            System.out.println(j.getId());
+            return null;
+        }
+        System.err.printf("submitted job %s%n", j.getId());
+        JobPrinter printer = new JobPrinter();
+        Job done = remote.call(() -> c.await(j.getId(), e -> printer.event(System.err, e)));
+        if (done.getState() != JobState.JOB_STATE_SUCCEEDED) {
+            throw new Main.UserException("job " + done.getId() + " " + JobPrinter.state(done.getState()) + (done.getError().isEmpty() ? "" : ": " + done.getError()));
+        }
+        return done;
+    }
+
+    @Command(name = "quantize", mixinStandardHelpOptions = true, description = "Quantize a built-in encoder on the server into a .qbz artifact.")
+    static final class Quantize implements Callable<Integer> {
+        @ParentCommand SubmitCommand parent;
+        @Mixin Follow follow;
+
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL", description = "bge-small (default) or minilm.")
+        String model;
+
+        @Option(names = {"-f", "--format"}, required = true, paramLabel = "FORMAT", description = "A recipe as 'qbridge quantize --format' takes it.")
+        String format;
+
+        @Option(names = "--calibration", defaultValue = "0", paramLabel = "N", description = "Calibration sentences for GPTQ-based recipes (default: the server's, 128).")
+        int calibration;
+
+        @Option(names = "--out", paramLabel = "DIR", description = "With --wait: download the .qbz into this directory.")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            if (out != null && !Files.isDirectory(out)) throw new Main.UserException(out + ": no such directory");
+            try (QbridgeClient c = parent.remote.connect()) {
+                Job done = submitAndFollow(parent.remote, c, QbridgeClient.quantizeSpec(model, format, calibration), follow);
+                if (done == null) return 0;
+                JobPrinter.details(System.out, done);
+                if (out != null) System.out.println("wrote " + parent.remote.call(() -> c.download(done.getId(), out)));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true, description = "Embed each non-empty line of a text file on the server.")
+    static final class Run implements Callable<Integer> {
+        @ParentCommand SubmitCommand parent;
+        @Mixin Follow follow;
+
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+                description = "bge-small (default), minilm, or sha256:HEX naming a .qbz artifact of an earlier quantize job on that server.")
+        String model;
+
+        @Option(names = {"-f", "--format"}, defaultValue = "", paramLabel = "FORMAT", description = "Quantize a built-in model first with this RTN recipe (default: none).")
+        String format;
+
+        @Option(names = "--device", defaultValue = "", paramLabel = "ID", description = "A device id from the server (default: any).")
+        String device;
+
+        @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text, one sentence a line.")
+        Path text;
+
+        @Option(names = "--json", description = "Print {\"model\":…, \"dim\":…, \"embeddings\":[[…],…]} on stdout, as 'qbridge embed --json' does.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            List<String> lines = EvalCorpus.readLines(text);
+            ModelRef ref = model.startsWith("sha256:") ? ModelRef.newBuilder().setArtifactSha256(model.substring(7)).build()
+                    : ModelRef.newBuilder().setBuiltin(model).build();
+            JobSpec spec = JobSpec.newBuilder().setRun(QbridgeClient.runSpec(ref, format, lines).getRun().toBuilder().setDevice(device)).build();
+            try (QbridgeClient c = parent.remote.connect()) {
+                Job done = submitAndFollow(parent.remote, c, spec, follow);
+                if (done == null) return 0;
+                float[][] emb = QbridgeClient.embeddings(done);
+                if (json) {
+                    EmbeddingJson.write(System.out, done.getResult().getRun().getModel(), emb);
+                } else {
+                    System.out.printf("%d sentences, %d dimensions, model %s%n", emb.length, done.getResult().getRun().getDim(), done.getResult().getRun().getModel());
+                }
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package io.qbridge.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.qbridge.cli.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The client commands as a user runs them against a live server: output, exit codes, one-line errors. */
+class RemoteCliTest {
+    record Run(int exit, String out, String err) {}
+
+    @TempDir static Path dir;
+    static JobServer server;
+    static String addr;
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = JobServer.start(ServerConfig.loopback(0, dir.resolve("data"), null).withWorkers(1));
+        addr = "127.0.0.1:" + server.port();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        server.close();
+    }
+
+    static synchronized Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = Main.run(args);
+            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void remoteRunJsonIsExactlyWhatLocalEmbedPrints() throws Exception {
+        Path text = dir.resolve("in.txt");
+        Files.writeString(text, "The first sentence.\n\nA second, different one.\nThird.\n");
+        Run local = run("embed", "--model", "minilm", "--text", text.toString(), "--json");
+        Run remote = run("submit", "--server", addr, "run", "--model", "minilm", "--text", text.toString(), "--json", "--wait");
+        assertEquals(0, local.exit(), local.err());
+        assertEquals(0, remote.exit(), remote.err());
+        assertEquals(local.out(), remote.out());
+        assertTrue(remote.err().contains("SUCCEEDED"), remote.err());
+    }
+
+    @Test
+    void quantizeDetachedThenJobJobsAndFetch() throws Exception {
+        Run submitted = run("submit", "--server", addr, "quantize", "--model", "minilm", "--format", "fineq", "--detach");
+        assertEquals(0, submitted.exit(), submitted.err());
+        String id = submitted.out().strip();
+        assertTrue(id.matches("j-[0-9a-f]{16}"), id);
+
+        Run waited = run("submit", "--server", addr, "quantize", "--model", "minilm", "--format", "fineq", "--out", dir.toString());
+        assertEquals(0, waited.exit(), waited.err());
+        assertTrue(waited.out().contains("wrote " + dir.resolve("minilm-fineq.qbz")), waited.out());
+
+        Run listed = run("jobs", "--server", addr, "--state", "succeeded,queued,running");
+        assertEquals(0, listed.exit(), listed.err());
+        assertTrue(listed.out().contains(id), listed.out());
+
+        Path fetchDir = Files.createDirectories(dir.resolve("fetched"));
+        io.qbridge.client.QbridgeClient c = io.qbridge.client.QbridgeClient.connect(addr, null);
+        try {
+            TestServers.awaitState(c, id, io.qbridge.protocol.v1.JobState.JOB_STATE_SUCCEEDED, 30_000);
+        } finally {
+            c.close();
+        }
+        Run shown = run("job", "--server", addr, id);
+        assertEquals(0, shown.exit(), shown.err());
+        assertTrue(shown.out().contains("state     SUCCEEDED"), shown.out());
+        Run fetched = run("fetch", "--server", addr, id, "--out", fetchDir.toString());
+        assertEquals(0, fetched.exit(), fetched.err());
+        // the same recipe on the same model gives the same container, whichever job made it
+        assertEquals(-1, Files.mismatch(dir.resolve("minilm-fineq.qbz"), fetchDir.resolve("minilm-fineq.qbz")));
+        assertEquals(0, run("cancel", "--server", addr, id).exit(), "cancelling a finished job is a no-op");
+    }
+
+    @Test
+    void serverErrorsAreOneLineWithExitCode2() {
+        Run bad = run("submit", "--server", addr, "quantize", "--model", "minilm", "--format", "int5-wat");
+        assertEquals(2, bad.exit());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+        assertTrue(bad.err().startsWith("qbridge: " + addr + ": INVALID_ARGUMENT: quantize.format: "), bad.err());
+
+        Run missing = run("job", "--server", addr, "j-0000000000000000");
+        assertEquals(2, missing.exit());
+        assertEquals("qbridge: " + addr + ": NOT_FOUND: no job j-0000000000000000", missing.err().strip());
+
+        Run unreachable = run("jobs", "--server", "127.0.0.1:1");
+        assertEquals(2, unreachable.exit());
+        assertEquals("qbridge: 127.0.0.1:1: cannot reach the job server", unreachable.err().strip());
+    }
+}
