@@ -33,6 +33,10 @@ public final class ArtifactStore {
     public ArtifactStore(Path dataDir) throws IOException {
         this.root = Files.createDirectories(dataDir.resolve("artifacts"));
         this.tmp = Files.createDirectories(dataDir.resolve("tmp"));
+        // whatever is here was being written when a previous server died; nothing refers to it
+        try (var left = Files.list(tmp)) {
+            for (Path p : (Iterable<Path>) left::iterator) Files.deleteIfExists(p);
+        }
     }
 
     /** A fresh path under the store's temporary directory, for a writer to fill before {@link #adopt}. */

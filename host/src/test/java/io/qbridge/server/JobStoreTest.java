@@ -65,5 +65,11 @@ class JobStoreTest {
         try (var left = Files.list(data.resolve("tmp"))) {
             assertEquals(0, left.count(), "no temporary file is left behind");
         }
+        Files.writeString(a.newTempFile(".part"), "half a file from a crash");
+        new ArtifactStore(data);
+        try (var left = Files.list(data.resolve("tmp"))) {
+            assertEquals(0, left.count(), "a restart clears what a crash left half-written");
+        }
+        assertTrue(a.contains(sha), "and keeps what was stored");
     }
 }
