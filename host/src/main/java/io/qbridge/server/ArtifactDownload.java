@@ -6,16 +6,24 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.qbridge.protocol.v1.Artifact;
 import io.qbridge.protocol.v1.ArtifactChunk;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 
-/** One DownloadArtifact call: the file in 1 MiB chunks from an offset. Only artifacts a job produced are served. */
+/**
+ * One DownloadArtifact call: the file in 1 MiB chunks from an offset, sent only while the client keeps
+ * up (gRPC's onReady), so a slow reader of a large container does not make the server buffer all of it.
+ * Only artifacts a job produced are served.
+ */
 final class ArtifactDownload {
     static final int CHUNK = 1 << 20;
 
     private final ArtifactStore artifacts;
     private final ServerCallStreamObserver<ArtifactChunk> out;
+    private Artifact artifact;
+    private FileChannel file;
+    private long pos;
+    private boolean done;
 
     ArtifactDownload(ArtifactStore artifacts, ServerCallStreamObserver<ArtifactChunk> out) {
         this.artifacts = artifacts;
@@ -25,34 +33,71 @@ final class ArtifactDownload {
     void send(StoredJob job, String sha256, long offset) {
         Artifact a = job.result() != null && job.result().hasQuantize() ? job.result().getQuantize().getContainer() : null;
         if (a == null) {
-            out.onError(Status.NOT_FOUND.withDescription("job " + job.id() + " has no artifact" + (job.isFinal() ? "" : " yet")).asRuntimeException());
+            fail(Status.NOT_FOUND.withDescription("job " + job.id() + " has no artifact" + (job.isFinal() ? "" : " yet")));
             return;
         }
         if (!sha256.isEmpty() && !sha256.equals(a.getSha256())) {
-            out.onError(Status.NOT_FOUND.withDescription("job " + job.id() + " has no artifact " + sha256).asRuntimeException());
+            fail(Status.NOT_FOUND.withDescription("job " + job.id() + " has no artifact " + sha256));
             return;
         }
         if (offset < 0 || offset > a.getSize()) {
-            out.onError(Status.OUT_OF_RANGE.withDescription("offset " + offset + " is outside the artifact (" + a.getSize() + " bytes)").asRuntimeException());
+            fail(Status.OUT_OF_RANGE.withDescription("offset " + offset + " is outside the artifact (" + a.getSize() + " bytes)"));
             return;
         }
-        Path file = artifacts.path(a.getSha256());
-        try (InputStream in = Files.newInputStream(file)) {
-            in.skipNBytes(offset);
-            long pos = offset;
-            byte[] buf = new byte[CHUNK];
-            while (pos < a.getSize()) {
-                if (out.isCancelled()) return;
-                int n = in.readNBytes(buf, 0, (int) Math.min(CHUNK, a.getSize() - pos));
-                if (n <= 0) throw new IOException("artifact " + a.getSha256() + " is shorter than recorded");
-                out.onNext(ArtifactChunk.newBuilder().setOffset(pos).setData(ByteString.copyFrom(buf, 0, n)).setTotalSize(a.getSize())
-                        .setSha256(a.getSha256()).build());
-                pos += n;
-            }
-            out.onCompleted();
+        try {
+            file = FileChannel.open(artifacts.path(a.getSha256()), StandardOpenOption.READ);
         } catch (IOException e) {
-            ServerLog.info("artifact %s: %s", a.getSha256(), e.getMessage());
-            out.onError(Status.DATA_LOSS.withDescription("artifact " + a.getSha256() + " cannot be read").asRuntimeException());
+            unreadable(a, e);
+            return;
+        }
+        artifact = a;
+        pos = offset;
+        out.setOnCancelHandler(this::close);
+        out.setOnReadyHandler(this::drain);
+        drain(); // the first onReady may already have passed
+    }
+
+    /** Sends chunks while the transport takes them; runs on the call's serialized executor. */
+    private void drain() {
+        if (done || file == null) return;
+        try {
+            while (out.isReady() && pos < artifact.getSize()) {
+                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK, artifact.getSize() - pos));
+                while (buf.hasRemaining()) {
+                    if (file.read(buf, pos + buf.position()) < 0) throw new IOException("shorter than the recorded " + artifact.getSize() + " bytes");
+                }
+                buf.flip();
+                out.onNext(ArtifactChunk.newBuilder().setOffset(pos).setData(ByteString.copyFrom(buf)).setTotalSize(artifact.getSize())
+                        .setSha256(artifact.getSha256()).build());
+                pos += buf.limit();
+            }
+            if (pos >= artifact.getSize()) {
+                close();
+                out.onCompleted();
+            }
+        } catch (IOException e) {
+            close();
+            unreadable(artifact, e);
+        }
+    }
+
+    private void unreadable(Artifact a, IOException e) {
+        ServerLog.info("artifact %s: %s", a.getSha256(), e.getMessage());
+        fail(Status.DATA_LOSS.withDescription("artifact " + a.getSha256() + " cannot be read"));
+    }
+
+    private void fail(Status s) {
+        done = true;
+        out.onError(s.asRuntimeException());
+    }
+
+    private void close() {
+        done = true;
+        if (file == null) return;
+        try {
+            file.close();
+        } catch (IOException ignored) {
+            // read-only: nothing to lose
         }
     }
 }

@@ -159,9 +159,8 @@ public final class JobScheduler implements AutoCloseable {
                     ServerLog.info("job %s RUNNING->CANCELLED", id);
                 }
                 return;
-            } catch (Exception | Error e) {
+            } catch (Throwable e) { // any failure of the work fails the job, never the worker
                 if (crashed) return;
-                if (e instanceof Error err && !(e instanceof OutOfMemoryError)) throw err;
                 String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
                 store.finish(id, JobState.JOB_STATE_FAILED, System.currentTimeMillis(), msg, null);
                 publishAndStore(JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setError(msg).build());

@@ -134,6 +134,37 @@ class JobServiceErrorsTest {
     }
 
     @Test
+    void aJobWhoseWorkThrowsFailsWithItsMessageAndTheWorkerCarriesOn() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        JobExecutor flaky = (job, ctx) -> {
+            if (calls.incrementAndGet() == 1) throw new IllegalStateException("device fell off the bus");
+            return new TestServers.Instant().execute(job, ctx);
+        };
+        JobServer server = JobServer.start(ServerConfig.loopback(0, data, null).withWorkers(1), flaky, TestServers.HOST);
+        try (QbridgeClient c = QbridgeClient.connect("127.0.0.1:" + server.port(), null)) {
+            List<io.qbridge.protocol.v1.JobEvent> events = new java.util.ArrayList<>();
+            Job failed = c.await(c.submit(QbridgeClient.runSpec("minilm", List.of("x")), 0).getId(), events::add);
+            assertEquals(JobState.JOB_STATE_FAILED, failed.getState());
+            assertEquals("device fell off the bus", failed.getError());
+            // the watch ended (await returned); the job's history records the error before the final state
+            List<io.qbridge.protocol.v1.JobEvent> history = server.store().events(failed.getId());
+            assertEquals("device fell off the bus", history.get(history.size() - 2).getError());
+            assertEquals(JobState.JOB_STATE_FAILED, history.getLast().getState());
+            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+            try {
+                var chunks = JobServiceGrpc.newBlockingStub(ch).downloadArtifact(io.qbridge.protocol.v1.DownloadArtifactRequest.newBuilder().setJobId(failed.getId()).build());
+                assertEquals(Status.Code.NOT_FOUND, code(chunks::hasNext), "a failed job has no artifact");
+            } finally {
+                ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+            Job next = c.await(c.submit(QbridgeClient.runSpec("minilm", List.of("y")), 0).getId(), null);
+            assertEquals(JobState.JOB_STATE_SUCCEEDED, next.getState(), "the same worker runs the next job");
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
     void listPagesNewestFirstWithoutGapsOrRepeats() throws Exception {
         JobServer server = JobServer.start(ServerConfig.loopback(0, data, null).withWorkers(1), new TestServers.Instant(), TestServers.HOST);
         try (QbridgeClient c = QbridgeClient.connect("127.0.0.1:" + server.port(), null)) {
