@@ -225,13 +225,17 @@ public final class JobScheduler implements AutoCloseable {
 
     /** Stops taking jobs, stops running ones at their next checkpoint (they are re-queued), waits for the workers. */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         stopping = true;
-        for (Thread t : workers) t.join(TimeUnit.SECONDS.toMillis(10));
+        try {
+            for (Thread t : workers) t.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // stop waiting; the workers are daemons and finish their checkpoint alone
+        }
     }
 
     /** As a crash: the caller has dropped the store; workers stop without recording anything. */
-    void crash() throws InterruptedException {
+    void crash() {
         crashed = true;
         close();
     }

@@ -98,25 +98,33 @@ public final class JobServer implements AutoCloseable {
 
     /** Stops accepting calls, stops running jobs at their next checkpoint (re-queued for the next start) and closes the store. */
     @Override
-    public synchronized void close() throws InterruptedException, SQLException {
+    public synchronized void close() throws SQLException {
         if (closed) return;
         closed = true;
         health.enterTerminalState();
         grpc.shutdown();
         scheduler.close();
         grpc.shutdownNow(); // watches still open end now
-        grpc.awaitTermination(5, TimeUnit.SECONDS);
+        awaitGrpc();
         store.close();
         ServerLog.info("qbridge serve: stopped");
     }
 
     /** Stops as a crash would (tests): the store is dropped first, so nothing more reaches the disk. */
-    synchronized void crash() throws InterruptedException, SQLException {
+    synchronized void crash() throws SQLException {
         if (closed) return;
         closed = true;
         store.crash();
         grpc.shutdownNow();
         scheduler.crash();
-        grpc.awaitTermination(5, TimeUnit.SECONDS);
+        awaitGrpc();
+    }
+
+    private void awaitGrpc() {
+        try {
+            grpc.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

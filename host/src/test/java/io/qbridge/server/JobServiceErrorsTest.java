@@ -165,6 +165,20 @@ class JobServiceErrorsTest {
     }
 
     @Test
+    void aRetriedSubmitWithTheSameRequestIdReturnsTheFirstJob() throws Exception {
+        JobServer server = JobServer.start(ServerConfig.loopback(0, data, null).withWorkers(1), new TestServers.Instant(), TestServers.HOST);
+        try (QbridgeClient c = QbridgeClient.connect("127.0.0.1:" + server.port(), null)) {
+            JobSpec spec = QbridgeClient.runSpec("minilm", List.of("x"));
+            Job first = c.submit(spec, 0, "retry-1");
+            assertEquals(first.getId(), c.submit(spec, 0, "retry-1").getId());
+            assertTrue(!first.getId().equals(c.submit(spec, 0, "retry-2").getId()));
+            assertEquals(2, c.list(Set.of(), 0, null).getJobsCount());
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
     void listPagesNewestFirstWithoutGapsOrRepeats() throws Exception {
         JobServer server = JobServer.start(ServerConfig.loopback(0, data, null).withWorkers(1), new TestServers.Instant(), TestServers.HOST);
         try (QbridgeClient c = QbridgeClient.connect("127.0.0.1:" + server.port(), null)) {
