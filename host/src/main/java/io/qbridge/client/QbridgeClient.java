@@ -106,6 +106,11 @@ public final class QbridgeClient implements AutoCloseable {
         return stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).setPriority(priority).setClientRequestId(requestId).build());
     }
 
+    /** As {@link #submit}, failing the job if it runs longer than {@code runTimeoutMillis} once started. */
+    public Job submitWithTimeout(JobSpec spec, int priority, long runTimeoutMillis) {
+        return stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).setPriority(priority).setRunTimeoutMillis(runTimeoutMillis).build());
+    }
+
     public Job get(String jobId) {
         return stub.getJob(GetJobRequest.newBuilder().setJobId(jobId).build());
     }

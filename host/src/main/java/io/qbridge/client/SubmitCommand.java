@@ -36,12 +36,16 @@ public final class SubmitCommand implements Callable<Integer> {
 
         @Option(names = "--priority", defaultValue = "0", paramLabel = "0-9", description = "Higher runs first (default 0).")
         int priority;
+
+        @Option(names = "--timeout", defaultValue = "0", paramLabel = "SECONDS", description = "Fail the job if it runs longer than this once started (default: no limit).")
+        long timeoutSeconds;
     }
 
     /** Submits, then either prints the id (detached) or follows the job and returns it final. */
     static Job submitAndFollow(RemoteOptions remote, QbridgeClient c, JobSpec spec, Follow f) throws Exception {
         if (f.waitFlag && f.detach) throw new Main.UserException("--wait and --detach exclude each other");
-        Job j = remote.call(() -> c.submit(spec, f.priority));
+        if (f.timeoutSeconds < 0) throw new Main.UserException("--timeout must not be negative");
+        Job j = remote.call(() -> c.submitWithTimeout(spec, f.priority, f.timeoutSeconds * 1000));
         if (f.detach) {
             System.out.println(j.getId());
             return null;

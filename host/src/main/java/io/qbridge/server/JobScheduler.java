@@ -85,13 +85,19 @@ public final class JobScheduler implements AutoCloseable {
     }
 
     public StoredJob submit(String client, JobKind kind, JobSpec spec, int priority, String requestId) throws SQLException, QueueFullException {
+        return submit(client, kind, spec, priority, requestId, 0);
+    }
+
+    /** @param timeoutMillis the longest the job may run once started; 0 = no limit */
+    public StoredJob submit(String client, JobKind kind, JobSpec spec, int priority, String requestId, long timeoutMillis)
+            throws SQLException, QueueFullException {
         synchronized (this) { // one submit at a time keeps the queue bound exact
             if (requestId != null) {
                 Optional<StoredJob> earlier = store.findByRequestId(client, requestId);
                 if (earlier.isPresent()) return earlier.get();
             }
             if (queue.size() >= maxQueued) throw new QueueFullException(maxQueued);
-            StoredJob j = store.insert(newId(), client, kind, spec, priority, System.currentTimeMillis(), requestId);
+            StoredJob j = store.insert(newId(), client, kind, spec, priority, System.currentTimeMillis(), requestId, timeoutMillis);
             record(j.id(), JobState.JOB_STATE_QUEUED);
             ServerLog.info("job %s %s client=%s QUEUED", j.id(), kindName(kind), client);
             queue.add(new Waiting(j.id(), j.priority(), j.seq()));
@@ -142,7 +148,7 @@ public final class JobScheduler implements AutoCloseable {
             StoredJob job = store.find(id).orElseThrow();
             record(id, JobState.JOB_STATE_RUNNING);
             ServerLog.info("job %s %s client=%s QUEUED->RUNNING (attempt %d)", id, kindName(job.kind()), job.client(), job.attempts());
-            Context ctx = new Context(id, r, System.nanoTime());
+            Context ctx = new Context(id, r, System.nanoTime(), job.timeoutMillis());
             JobResult result;
             try {
                 result = executor.execute(job, ctx);
@@ -153,6 +159,12 @@ public final class JobScheduler implements AutoCloseable {
                     record(id, JobState.JOB_STATE_INTERRUPTED);
                     if (to == JobState.JOB_STATE_QUEUED) record(id, JobState.JOB_STATE_QUEUED);
                     ServerLog.info("job %s RUNNING->INTERRUPTED%s", id, to == JobState.JOB_STATE_QUEUED ? "->QUEUED (runs again at next start)" : "");
+                } else if (e.reason() == JobAbortedException.Reason.DEADLINE) {
+                    String msg = "deadline exceeded: ran longer than " + job.timeoutMillis() + " ms";
+                    store.finish(id, JobState.JOB_STATE_FAILED, System.currentTimeMillis(), msg, null);
+                    publishAndStore(JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setError(msg).build());
+                    record(id, JobState.JOB_STATE_FAILED);
+                    ServerLog.info("job %s RUNNING->FAILED: %s", id, msg);
                 } else {
                     store.finish(id, JobState.JOB_STATE_CANCELLED, System.currentTimeMillis(), null, null);
                     record(id, JobState.JOB_STATE_CANCELLED);
@@ -192,11 +204,13 @@ public final class JobScheduler implements AutoCloseable {
         private final String id;
         private final Running running;
         final long startNanos;
+        private final long deadlineNanos; // Long.MAX_VALUE: none
 
-        Context(String id, Running running, long startNanos) {
+        Context(String id, Running running, long startNanos, long timeoutMillis) {
             this.id = id;
             this.running = running;
             this.startNanos = startNanos;
+            this.deadlineNanos = timeoutMillis > 0 ? startNanos + TimeUnit.MILLISECONDS.toNanos(timeoutMillis) : Long.MAX_VALUE;
         }
 
         public String jobId() { return id; }
@@ -220,6 +234,7 @@ public final class JobScheduler implements AutoCloseable {
         public void checkpoint() {
             if (stopping) throw new JobAbortedException(JobAbortedException.Reason.SHUTDOWN);
             if (running.cancelled) throw new JobAbortedException(JobAbortedException.Reason.CANCELLED);
+            if (deadlineNanos != Long.MAX_VALUE && System.nanoTime() - deadlineNanos > 0) throw new JobAbortedException(JobAbortedException.Reason.DEADLINE);
         }
     }
 

@@ -57,10 +57,11 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
             if (req.getPriority() < 0 || req.getPriority() > MAX_PRIORITY) {
                 throw Status.INVALID_ARGUMENT.withDescription("priority: must be between 0 and " + MAX_PRIORITY).asRuntimeException();
             }
+            if (req.getRunTimeoutMillis() < 0) throw Status.INVALID_ARGUMENT.withDescription("run_timeout_millis: must not be negative").asRuntimeException();
             String rid = req.getClientRequestId().isEmpty() ? null : req.getClientRequestId();
             if (rid != null && rid.length() > 200) throw Status.INVALID_ARGUMENT.withDescription("client_request_id: at most 200 characters").asRuntimeException();
             try {
-                return scheduler.submit(Caller.current().name(), kind, req.getSpec(), req.getPriority(), rid).toProto(true);
+                return scheduler.submit(Caller.current().name(), kind, req.getSpec(), req.getPriority(), rid, req.getRunTimeoutMillis()).toProto(true);
             } catch (JobScheduler.QueueFullException e) {
                 throw Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException();
             }

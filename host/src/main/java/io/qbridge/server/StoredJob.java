@@ -6,9 +6,9 @@ import io.qbridge.protocol.v1.JobResult;
 import io.qbridge.protocol.v1.JobSpec;
 import io.qbridge.protocol.v1.JobState;
 
-/** The Java-side view of one row of the jobs table. {@code seq} orders jobs by submission. */
+/** The Java-side view of one row of the jobs table. {@code seq} orders jobs by submission; {@code timeoutMillis} 0 is no limit. */
 public record StoredJob(long seq, String id, String client, JobKind kind, JobSpec spec, JobState state, int priority, long created, long started,
-        long finished, String error, JobResult result, int attempts, String requestId) {
+        long finished, String error, JobResult result, int attempts, String requestId, long timeoutMillis) {
 
     public boolean isFinal() {
         return isFinal(state);
@@ -25,7 +25,8 @@ public record StoredJob(long seq, String id, String client, JobKind kind, JobSpe
 
     public Job toProto(boolean withSpecAndResult) {
         Job.Builder b = Job.newBuilder().setId(id).setClient(client).setKind(kind).setState(state).setPriority(priority).setCreatedMillis(created)
-                .setStartedMillis(started).setFinishedMillis(finished).setAttempts(attempts);
+                .setStartedMillis(started).setFinishedMillis(finished).setAttempts(attempts)
+                .setRunTimeoutMillis(timeoutMillis);
         if (error != null) b.setError(error);
         if (withSpecAndResult) {
             b.setSpec(spec);

@@ -165,6 +165,22 @@ class JobServiceErrorsTest {
     }
 
     @Test
+    void aJobPastItsRunTimeoutFailsWithDeadlineExceeded() throws Exception {
+        TestServers.Gate gate = new TestServers.Gate(); // never opened: the job would run forever
+        JobServer server = JobServer.start(ServerConfig.loopback(0, data, null).withWorkers(1), gate, TestServers.HOST);
+        try (QbridgeClient c = QbridgeClient.connect("127.0.0.1:" + server.port(), null)) {
+            Job j = c.submitWithTimeout(QbridgeClient.runSpec("minilm", List.of("x")), 0, 300);
+            assertEquals(300, j.getRunTimeoutMillis());
+            Job done = TestServers.awaitState(c, j.getId(), JobState.JOB_STATE_FAILED, 2000);
+            assertEquals("deadline exceeded: ran longer than 300 ms", done.getError());
+            assertTrue(done.getFinishedMillis() - done.getStartedMillis() >= 300);
+            assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> c.submitWithTimeout(QbridgeClient.runSpec("minilm", List.of("x")), 0, -1)));
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
     void aRetriedSubmitWithTheSameRequestIdReturnsTheFirstJob() throws Exception {
         JobServer server = JobServer.start(ServerConfig.loopback(0, data, null).withWorkers(1), new TestServers.Instant(), TestServers.HOST);
         try (QbridgeClient c = QbridgeClient.connect("127.0.0.1:" + server.port(), null)) {

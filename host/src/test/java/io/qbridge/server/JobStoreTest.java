@@ -30,6 +30,18 @@ class JobStoreTest {
     }
 
     @Test
+    void anOlderDatabaseIsUpgradedInPlace(@TempDir Path data) throws Exception {
+        try (JobStore s = JobStore.open(data, 1)) {
+            assertEquals(1, s.schemaVersion());
+        }
+        try (JobStore s = JobStore.open(data)) {
+            assertEquals(2, s.schemaVersion());
+            s.insert("j-1", "a", JobKind.JOB_KIND_RUN, QbridgeClient.runSpec("minilm", List.of("x")), 0, 1, null, 1234);
+            assertEquals(1234, s.find("j-1").orElseThrow().timeoutMillis(), "the column migration 2 added is in use");
+        }
+    }
+
+    @Test
     void transitionsOnlyHappenFromTheStateTheyExpect(@TempDir Path data) throws Exception {
         try (JobStore s = JobStore.open(data)) {
             s.insert("j-1", "a", JobKind.JOB_KIND_RUN, QbridgeClient.runSpec("minilm", List.of("x")), 0, 1, null);
