@@ -68,6 +68,15 @@ class RemoteModelJobsTest {
     }
 
     @Test
+    void theHostPathIsTheOneDeviceListed() {
+        var devices = client.devices();
+        assertEquals(1, devices.size());
+        assertEquals("host", devices.getFirst().getId());
+        assertEquals(io.qbridge.protocol.v1.DeviceKind.DEVICE_KIND_HOST, devices.getFirst().getKind());
+        assertEquals(2, devices.getFirst().getParallelism(), "as many jobs at once as workers");
+    }
+
+    @Test
     void remoteQuantizeIsByteIdenticalToLocalSaveAndRunsFromItsArtifact(@TempDir Path dir) throws Exception {
         Job j = client.submit(QbridgeClient.quantizeSpec("minilm", "mxint8", 0), 0);
         List<JobEvent> events = new ArrayList<>();
