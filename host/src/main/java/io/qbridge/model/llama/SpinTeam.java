@@ -87,7 +87,7 @@ final class SpinTeam {
      */
     void forRange(int n, int grain, Parallel.RangeBody body) {
         if (n <= 0) return;
-        int chunks = (int) Math.min(threads * 4L, Math.max(1, n / Math.max(1, grain)));
+        int chunks = (int) Math.min(threads * (long) Integer.getInteger("qbridge.cpt", 4), Math.max(1, n / Math.max(1, grain)));
         if (threads == 1 || chunks <= 1 || Thread.currentThread() instanceof TeamThread
                 || !busy.compareAndSet(false, true)) {
             body.run(0, n);
