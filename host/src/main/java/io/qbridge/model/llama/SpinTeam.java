@@ -118,8 +118,6 @@ final class SpinTeam {
         }
     }
 
-    private static final boolean YIELD = !Boolean.getBoolean("qbridge.noyield");
-
     /**
      * Waits for the workers' last chunks. Past {@link #YIELD_AFTER_NANOS} the wait yields the core on every
      * round: on a loaded machine the worker we wait for may be queued behind us on this very core.
@@ -129,7 +127,7 @@ final class SpinTeam {
         long start = 0;
         while (j.done.get() < j.chunks) {
             Thread.onSpinWait();
-            if (YIELD && (++spins & 255) == 0) {
+            if ((++spins & 255) == 0) {
                 long now = System.nanoTime();
                 if (start == 0) start = now;
                 else if (now - start > YIELD_AFTER_NANOS) Thread.yield();
@@ -144,7 +142,7 @@ final class SpinTeam {
             int spins = 0;
             while (generation == seen) {
                 Thread.onSpinWait();
-                if ((++spins & 1023) == 0 && YIELD && System.nanoTime() - spinStart > YIELD_AFTER_NANOS) Thread.yield();
+                if ((++spins & 1023) == 0 && System.nanoTime() - spinStart > YIELD_AFTER_NANOS) Thread.yield();
                 if ((spins & 1023) == 0 && System.nanoTime() - spinStart > SPIN_NANOS) {
                     // Announce the park, then look again: a caller that published before seeing the flag is caught here.
                     parked[index].set(1);
