@@ -8,7 +8,8 @@ import java.nio.file.Path;
  * {@code run -t 0 -n STEPS -i "Once upon a time"}: greedy sampling after the same prompt ids, one position
  * at a time. Threads: {@code -Dqbridge.threads=N}.
  *
- * <p>Usage: {@code DecoderBench CHECKPOINT STEPS [WARMUP_STEPS]}. The JIT compiles during a warm-up
+ * <p>Usage: {@code DecoderBench CHECKPOINT STEPS [WARMUP_STEPS]}, CHECKPOINT a llama2.c {@code .bin} or a Hugging
+ * Face directory. The JIT compiles during a warm-up
  * generation first (default 32 positions, 0 to skip); its rate is printed too.
  */
 public final class DecoderBench {
@@ -26,7 +27,7 @@ public final class DecoderBench {
         int steps = Integer.parseInt(args[1]);
         int warmup = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         long t0 = System.nanoTime();
-        LlamaWeights weights = Llama2cCheckpoint.load(file);
+        LlamaWeights weights = java.nio.file.Files.isDirectory(file) ? HfCheckpoint.load(file) : Llama2cCheckpoint.load(file);
         LlamaConfig c = weights.config();
         System.out.printf("loaded %s in %.2f s: %s%n", file, (System.nanoTime() - t0) / 1e9, c);
         int[] prompt = c.vocabSize() > 9038 ? ONCE_UPON_A_TIME : new int[] {c.bosTokenId()};
@@ -38,5 +39,10 @@ public final class DecoderBench {
         Generator.Result r = new Generator(decoder, Sampler.greedy(c.vocabSize())).generate(prompt, steps, t -> {});
         System.out.printf("threads=%d positions=%d achieved tok/s: %f%n", io.qbridge.compute.Parallel.threads(), r.positions(),
                 r.tokensPerSecond());
+        // The batched prompt path, for reference: the first generated tokens fed back as one prompt.
+        int[] batch = java.util.Arrays.copyOf(r.tokens(), Math.min(r.tokens().length, 128));
+        long b0 = System.nanoTime();
+        new LlamaDecoder(weights).forwardPrompt(batch, 0);
+        System.out.printf("batched prompt of %d positions: %.1f tok/s%n", batch.length, batch.length / ((System.nanoTime() - b0) / 1e9));
     }
 }

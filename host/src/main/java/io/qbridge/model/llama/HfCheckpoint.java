@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -148,8 +147,7 @@ public final class HfCheckpoint {
             JsonNode map = readJson(index, "safetensors index").get("weight_map");
             if (map == null || !map.isObject()) throw new CheckpointException("safetensors index " + index + " has no weight_map object");
             Map<String, String> weightMap = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : map.properties()) {
                 String shard = e.getValue().asText();
                 // Shards live next to the index: refuse paths that would leave the directory.
                 if (!e.getValue().isTextual() || shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..")) {

@@ -51,7 +51,7 @@ public record LlamaConfig(int dim, int hiddenDim, int nLayers, int nHeads, int n
         if ((long) vocabSize * dim > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("embedding " + vocabSize + "x" + dim + " does not fit one array");
         }
-        if ((long) (dim + 2L * (dim / nHeads) * nKvHeads) * dim > Integer.MAX_VALUE - 8) {
+        if ((dim + 2L * (dim / nHeads) * nKvHeads) * dim > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("attention weights " + dim + "x" + dim + " do not fit one array");
         }
         if ((long) hiddenDim * dim * 2 > Integer.MAX_VALUE - 8) {

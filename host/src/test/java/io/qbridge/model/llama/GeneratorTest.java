@@ -74,4 +74,19 @@ class GeneratorTest {
             if (pos >= 1) assertEquals(Sampler.argmax(logits, 67), tokens[pos + 1], "token after position " + pos);
         }
     }
+
+    /** The batched prompt gives the run.c loop's tokens and stream, whether the steps end inside the prompt or after it. */
+    @Test
+    void batchedPromptGivesTheSameTokens() throws IOException {
+        LlamaWeights w = load(new TinyLlama(TinyLlama.smallConfig(false), 25));
+        int[] prompt = {1, 10, 20, 30, 40, 50, 60};
+        for (int steps : new int[] {1, 2, 4, 7, 8, 20}) {
+            List<Integer> s1 = new ArrayList<>(), s2 = new ArrayList<>();
+            Generator.Result a = new Generator(new LlamaDecoder(w), Sampler.greedy(67)).generate(prompt, steps, s1::add);
+            Generator.Result b = new Generator(new LlamaDecoder(w), Sampler.greedy(67)).generateWithBatchedPrompt(prompt, steps, s2::add);
+            assertArrayEquals(a.tokens(), b.tokens(), "steps " + steps);
+            assertEquals(a.positions(), b.positions(), "steps " + steps);
+            assertEquals(s1, s2, "steps " + steps);
+        }
+    }
 }
