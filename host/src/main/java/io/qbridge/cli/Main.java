@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 @Command(name = "qbridge", mixinStandardHelpOptions = true, version = "qbridge 0.1.0",
         description = "Host runtime for outlier-aware low-bit LLM accelerators (MicroScopiQ, FineQ, MX).",
         subcommands = {DemoCommand.class, InfoCommand.class, EmbedCommand.class, GenerateCommand.class, QuantizeCommand.class, EvalCommand.class, DataCommand.class,
-                io.qbridge.server.ServeCommand.class, io.qbridge.client.SubmitCommand.class, io.qbridge.client.JobsCommand.class, io.qbridge.client.JobCommand.class, io.qbridge.client.CancelCommand.class, io.qbridge.client.FetchCommand.class,
+                ServeCommand.class, SubmitCommand.class, JobsCommand.class, JobCommand.class, CancelCommand.class, FetchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)

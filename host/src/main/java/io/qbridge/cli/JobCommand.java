@@ -1,4 +1,6 @@
-package io.qbridge.client;
+package io.qbridge.cli;
+
+import io.qbridge.client.*;
 
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -1,6 +1,7 @@
-package io.qbridge.client;
+package io.qbridge.cli;
 
-import io.qbridge.cli.Main;
+import io.qbridge.client.*;
+
 import io.qbridge.data.EvalCorpus;
 import io.qbridge.protocol.v1.Job;
 import io.qbridge.protocol.v1.JobSpec;
@@ -121,7 +122,7 @@ public final class SubmitCommand implements Callable<Integer> {
                 if (done == null) return 0;
                 float[][] emb = QbridgeClient.embeddings(done);
                 if (json) {
-                    EmbeddingJson.write(System.out, done.getResult().getRun().getModel(), emb);
+                    EmbedCommand.writeJson(done.getResult().getRun().getModel(), emb);
                 } else {
                     System.out.printf("%d sentences, %d dimensions, model %s%n", emb.length, done.getResult().getRun().getDim(), done.getResult().getRun().getModel());
                 }

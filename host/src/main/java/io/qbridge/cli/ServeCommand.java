@@ -1,6 +1,7 @@
-package io.qbridge.server;
+package io.qbridge.cli;
 
-import io.qbridge.cli.Main;
+import io.qbridge.server.*;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

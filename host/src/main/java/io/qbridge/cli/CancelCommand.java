@@ -1,4 +1,6 @@
-package io.qbridge.client;
+package io.qbridge.cli;
+
+import io.qbridge.client.*;
 
 import io.qbridge.protocol.v1.Job;
 import java.util.concurrent.Callable;

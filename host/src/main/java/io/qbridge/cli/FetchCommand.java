@@ -1,6 +1,7 @@
-package io.qbridge.client;
+package io.qbridge.cli;
 
-import io.qbridge.cli.Main;
+import io.qbridge.client.*;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

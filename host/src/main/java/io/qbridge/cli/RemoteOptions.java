@@ -1,7 +1,8 @@
-package io.qbridge.client;
+package io.qbridge.cli;
+
+import io.qbridge.client.*;
 
 import io.grpc.StatusRuntimeException;
-import io.qbridge.cli.Main;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
