@@ -114,13 +114,29 @@ public final class MatMul {
      */
     public static void outIn(float[] x, int m, int k, float[] w, int wOffset, int n, float[] y) {
         checkShapes(x.length, m, k, (long) w.length - wOffset, n, y.length);
-        Parallel.forRange(n, 16, (n0, n1) -> {
-            int j = n0;
-            for (; j + 4 <= n1; j += 4) dot4(x, m, k, w, wOffset, n, y, j);
-            for (; j < n1; j++) {
-                for (int i = 0; i < m; i++) y[i * n + j] = VectorOps.dot(x, i * k, w, wOffset + j * k, k);
-            }
-        });
+        if (m <= SPIN_TEAM_MAX_ROWS) {
+            // Decoding: one product takes microseconds, so hand quads of output rows to the spinning team
+            // rather than waking fork-join workers (whose wake-up costs more than the second core gains).
+            int quads = (n + 3) / 4;
+            int grain = Math.max(1, SPIN_TEAM_MIN_CHUNK_WEIGHTS / (4 * k));
+            SpinTeam.shared().forRange(quads, grain, (q0, q1) -> outInColumns(x, m, k, w, wOffset, n, y, q0 * 4, Math.min(n, q1 * 4)));
+        } else {
+            Parallel.forRange(n, 16, (n0, n1) -> outInColumns(x, m, k, w, wOffset, n, y, n0, n1));
+        }
+    }
+
+    /** Up to this many activation rows go to the {@link SpinTeam}; more have enough work for fork-join. */
+    private static final int SPIN_TEAM_MAX_ROWS = 8;
+    /** Weights per team chunk at least, so a chunk outweighs the cost of handing it out. */
+    private static final int SPIN_TEAM_MIN_CHUNK_WEIGHTS = 1 << 14;
+
+    /** Outputs [j0, j1) of every row. */
+    private static void outInColumns(float[] x, int m, int k, float[] w, int wOffset, int n, float[] y, int j0, int j1) {
+        int j = j0;
+        for (; j + 4 <= j1; j += 4) dot4(x, m, k, w, wOffset, n, y, j);
+        for (; j < j1; j++) {
+            for (int i = 0; i < m; i++) y[i * n + j] = VectorOps.dot(x, i * k, w, wOffset + j * k, k);
+        }
     }
 
     private static void dot4(float[] x, int m, int k, float[] w, int wOffset, int n, float[] y, int j) {

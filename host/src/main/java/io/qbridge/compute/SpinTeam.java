@@ -1,6 +1,5 @@
-package io.qbridge.model.llama;
+package io.qbridge.compute;
 
-import io.qbridge.compute.Parallel;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -15,7 +14,7 @@ import java.util.concurrent.locks.LockSupport;
  * <p>One range runs at a time; a call made while another runs (another thread's decoder) or from inside a
  * team thread runs on the calling thread alone.
  */
-final class SpinTeam {
+public final class SpinTeam {
     /** How long an idle worker spins before it parks. */
     private static final long SPIN_NANOS = 2_000_000;
     /** How long a waiting thread spins before it also yields its core to others between checks. */
@@ -80,7 +79,7 @@ final class SpinTeam {
         }
     }
 
-    static SpinTeam shared() {
+    public static SpinTeam shared() {
         return SHARED;
     }
 
@@ -92,7 +91,7 @@ final class SpinTeam {
      * Runs {@code body} over [0, n) in contiguous chunks of at least {@code grain} indices, on the whole team
      * when there is more than one chunk. Returns when every chunk has run; rethrows a chunk's failure.
      */
-    void forRange(int n, int grain, Parallel.RangeBody body) {
+    public void forRange(int n, int grain, Parallel.RangeBody body) {
         if (n <= 0) return;
         int chunks = (int) Math.min(threads * (long) CHUNKS_PER_THREAD, Math.max(1, n / Math.max(1, grain)));
         if (threads == 1 || chunks <= 1 || Thread.currentThread() instanceof TeamThread

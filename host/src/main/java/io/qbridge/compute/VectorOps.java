@@ -1,5 +1,6 @@
 package io.qbridge.compute;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -35,6 +36,26 @@ public final class VectorOps {
             f[s] = VectorShuffle.fromOp(S, i -> (i + h) % L);
         }
         return f;
+    }
+
+    private static final VectorSpecies<Double> SD = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorShuffle<Double>[] DOUBLE_FOLDS = doubleFolds();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Double>[] doubleFolds() {
+        int lanes = SD.length(), steps = Integer.numberOfTrailingZeros(lanes);
+        VectorShuffle<Double>[] f = new VectorShuffle[steps];
+        for (int s = 0, half = lanes / 2; s < steps; s++, half /= 2) {
+            int h = half;
+            f[s] = VectorShuffle.fromOp(SD, i -> (i + h) % lanes);
+        }
+        return f;
+    }
+
+    /** The double-precision twin of {@link #hsum(FloatVector)}, for vectors of {@link DoubleVector#SPECIES_PREFERRED}. */
+    public static double hsum(DoubleVector v) {
+        for (VectorShuffle<Double> f : DOUBLE_FOLDS) v = v.add(v.rearrange(f));
+        return v.lane(0);
     }
 
     /** Sum of the lanes of {@code v} in a fixed order (pairwise folding), identical in every JIT tier. */

@@ -1,8 +1,9 @@
 package io.qbridge.quant;
 
+import io.qbridge.compute.VectorOps;
+
 import io.qbridge.compute.Parallel;
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -49,7 +50,7 @@ final class InverseCholesky {
             s0 = DoubleVector.fromArray(S, x, xo + m).fma(DoubleVector.fromArray(S, y, yo + m), s0);
             s1 = DoubleVector.fromArray(S, x, xo + m + lanes).fma(DoubleVector.fromArray(S, y, yo + m + lanes), s1);
         }
-        double s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        double s = VectorOps.hsum(s0.add(s1)); // fixed order: GPTQ results must not depend on the JIT tier
         for (; m < len; m++) s = Math.fma(x[xo + m], y[yo + m], s);
         return s;
     }

@@ -1,4 +1,4 @@
-package io.qbridge.model.llama;
+package io.qbridge.compute;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

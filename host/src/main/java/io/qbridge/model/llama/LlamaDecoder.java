@@ -1,6 +1,7 @@
 package io.qbridge.model.llama;
 
 import io.qbridge.compute.Parallel;
+import io.qbridge.compute.SpinTeam;
 import io.qbridge.compute.VectorOps;
 import io.qbridge.model.Linear;
 import java.util.Objects;

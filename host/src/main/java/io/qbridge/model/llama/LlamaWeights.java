@@ -1,5 +1,6 @@
 package io.qbridge.model.llama;
 
+import io.qbridge.model.DenseLinear;
 import io.qbridge.model.Linear;
 import java.util.List;
 import java.util.Objects;
@@ -104,7 +105,7 @@ public record LlamaWeights(LlamaConfig config, float[] tokenEmbedding, List<Laye
 
     /** The FP32 projection the loaders build: {@code [out][in]} weights at {@code w[offset]}. */
     static Linear dense(String name, float[] w, int offset, int in, int out) {
-        return new LowLatencyDenseLinear(name, w, offset, in, out);
+        return DenseLinear.outIn(name, w, offset, in, out, null);
     }
 
     /**
