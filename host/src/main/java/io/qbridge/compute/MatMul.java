@@ -21,9 +21,9 @@ public final class MatMul {
     private static final int L = S.length();
 
     /** Rows of x handled together by the {@link #inOut} micro-kernel. */
-    private static final int MR = 4;
+    private static final int MR = 6;
     /** Columns of y (in vectors) handled together by the {@link #inOut} micro-kernel. */
-    private static final int NV = 3;
+    private static final int NV = 4;
     /** K extent of one cache block in {@link #inOut}: the weight panel kc x (NV*L) stays in L1/L2. */
     private static final int KC = 256;
 
@@ -54,7 +54,7 @@ public final class MatMul {
             int j = n0;
             for (; j + colStep <= n1; j += colStep) {
                 int i = m0;
-                for (; i + MR <= m1; i += MR) kernel4x3(x, k, wt, n, y, i, j, k0, k1);
+                for (; i + MR <= m1; i += MR) kernel6x4(x, k, wt, n, y, i, j, k0, k1);
                 for (; i < m1; i++) kernel1xV(x, k, wt, n, y, i, j, NV, k0, k1);
             }
             for (; j + L <= n1; j += L) {
@@ -68,6 +68,42 @@ public final class MatMul {
                 }
             }
         }
+    }
+
+    private static void kernel6x4(float[] x, int k, float[] wt, int n, float[] y, int i, int j, int k0, int k1) {
+        int y0 = i * n + j, y1 = y0 + n, y2 = y1 + n, y3 = y2 + n, y4 = y3 + n, y5 = y4 + n;
+        FloatVector c00 = FloatVector.fromArray(S, y, y0), c01 = FloatVector.fromArray(S, y, y0 + L), c02 = FloatVector.fromArray(S, y, y0 + 2 * L), c03 = FloatVector.fromArray(S, y, y0 + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(S, y, y1), c11 = FloatVector.fromArray(S, y, y1 + L), c12 = FloatVector.fromArray(S, y, y1 + 2 * L), c13 = FloatVector.fromArray(S, y, y1 + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, y, y2), c21 = FloatVector.fromArray(S, y, y2 + L), c22 = FloatVector.fromArray(S, y, y2 + 2 * L), c23 = FloatVector.fromArray(S, y, y2 + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(S, y, y3), c31 = FloatVector.fromArray(S, y, y3 + L), c32 = FloatVector.fromArray(S, y, y3 + 2 * L), c33 = FloatVector.fromArray(S, y, y3 + 3 * L);
+        FloatVector c40 = FloatVector.fromArray(S, y, y4), c41 = FloatVector.fromArray(S, y, y4 + L), c42 = FloatVector.fromArray(S, y, y4 + 2 * L), c43 = FloatVector.fromArray(S, y, y4 + 3 * L);
+        FloatVector c50 = FloatVector.fromArray(S, y, y5), c51 = FloatVector.fromArray(S, y, y5 + L), c52 = FloatVector.fromArray(S, y, y5 + 2 * L), c53 = FloatVector.fromArray(S, y, y5 + 3 * L);
+        int x0 = i * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k;
+        for (int kk = k0; kk < k1; kk++) {
+            int w = kk * n + j;
+            FloatVector b0 = FloatVector.fromArray(S, wt, w);
+            FloatVector b1 = FloatVector.fromArray(S, wt, w + L);
+            FloatVector b2 = FloatVector.fromArray(S, wt, w + 2 * L);
+            FloatVector b3 = FloatVector.fromArray(S, wt, w + 3 * L);
+            FloatVector a = FloatVector.broadcast(S, x[x0 + kk]);
+            c00 = a.fma(b0, c00); c01 = a.fma(b1, c01); c02 = a.fma(b2, c02); c03 = a.fma(b3, c03);
+            a = FloatVector.broadcast(S, x[x1 + kk]);
+            c10 = a.fma(b0, c10); c11 = a.fma(b1, c11); c12 = a.fma(b2, c12); c13 = a.fma(b3, c13);
+            a = FloatVector.broadcast(S, x[x2 + kk]);
+            c20 = a.fma(b0, c20); c21 = a.fma(b1, c21); c22 = a.fma(b2, c22); c23 = a.fma(b3, c23);
+            a = FloatVector.broadcast(S, x[x3 + kk]);
+            c30 = a.fma(b0, c30); c31 = a.fma(b1, c31); c32 = a.fma(b2, c32); c33 = a.fma(b3, c33);
+            a = FloatVector.broadcast(S, x[x4 + kk]);
+            c40 = a.fma(b0, c40); c41 = a.fma(b1, c41); c42 = a.fma(b2, c42); c43 = a.fma(b3, c43);
+            a = FloatVector.broadcast(S, x[x5 + kk]);
+            c50 = a.fma(b0, c50); c51 = a.fma(b1, c51); c52 = a.fma(b2, c52); c53 = a.fma(b3, c53);
+        }
+        c00.intoArray(y, y0); c01.intoArray(y, y0 + L); c02.intoArray(y, y0 + 2 * L); c03.intoArray(y, y0 + 3 * L);
+        c10.intoArray(y, y1); c11.intoArray(y, y1 + L); c12.intoArray(y, y1 + 2 * L); c13.intoArray(y, y1 + 3 * L);
+        c20.intoArray(y, y2); c21.intoArray(y, y2 + L); c22.intoArray(y, y2 + 2 * L); c23.intoArray(y, y2 + 3 * L);
+        c30.intoArray(y, y3); c31.intoArray(y, y3 + L); c32.intoArray(y, y3 + 2 * L); c33.intoArray(y, y3 + 3 * L);
+        c40.intoArray(y, y4); c41.intoArray(y, y4 + L); c42.intoArray(y, y4 + 2 * L); c43.intoArray(y, y4 + 3 * L);
+        c50.intoArray(y, y5); c51.intoArray(y, y5 + L); c52.intoArray(y, y5 + 2 * L); c53.intoArray(y, y5 + 3 * L);
     }
 
     private static void kernel4x3(float[] x, int k, float[] wt, int n, float[] y, int i, int j, int k0, int k1) {

@@ -137,6 +137,13 @@ public final class VectorOps {
         for (; i < n; i++) x[xo + i] *= a;
     }
 
+    /** x[xo+i] /= a (a true division, not a multiplication by 1/a, so it rounds as the ONNX graph does). */
+    public static void divide(float[] x, int xo, int n, float a) {
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) FloatVector.fromArray(S, x, xo + i).div(a).intoArray(x, xo + i);
+        for (; i < n; i++) x[xo + i] /= a;
+    }
+
     /** y[i] += x[i] over whole arrays of equal length prefix n. */
     public static void addInPlace(float[] y, float[] x, int n) {
         int i = 0, bound = S.loopBound(n);
@@ -195,10 +202,23 @@ public final class VectorOps {
 
     /** Numerically stable softmax of x[o, o+n) in place. */
     public static void softmax(float[] x, int o, int n) {
+        int bound = S.loopBound(n);
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, x[o + i]);
-        float sum = 0f;
-        for (int i = 0; i < n; i++) {
+        int i = 0;
+        if (bound > 0) {
+            FloatVector mv = FloatVector.fromArray(S, x, o);
+            for (i = L; i < bound; i += L) mv = mv.max(FloatVector.fromArray(S, x, o + i));
+            max = mv.reduceLanes(VectorOperators.MAX); // max is exact in any order
+        }
+        for (; i < n; i++) max = Math.max(max, x[o + i]);
+        FloatVector acc = FloatVector.zero(S);
+        for (i = 0; i < bound; i += L) {
+            FloatVector e = exp(FloatVector.fromArray(S, x, o + i).sub(max));
+            e.intoArray(x, o + i);
+            acc = acc.add(e);
+        }
+        float sum = hsum(acc);
+        for (; i < n; i++) {
             float e = exp(x[o + i] - max);
             x[o + i] = e;
             sum += e;

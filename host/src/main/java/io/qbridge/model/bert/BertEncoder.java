@@ -225,28 +225,40 @@ public final class BertEncoder {
         float scale = (float) Math.sqrt(d);
         int maxLen = 0;
         for (int len : lengths) maxLen = Math.max(maxLen, len);
-        int cap = maxLen;
+        int cap = padded(maxLen);
         Parallel.forRange(offsets.length * heads, 1, (w0, w1) -> {
             float[] qh = new float[cap * d], kt = new float[d * cap], vh = new float[cap * d];
             float[] scores = new float[cap * cap], out = new float[cap * d];
             for (int w = w0; w < w1; w++) {
                 int s = w / heads, h = w % heads;
                 int base = offsets[s], len = lengths[s], ho = h * d;
+                // Keys and values are zero-padded to whole vectors so both products stay in the vector kernel;
+                // padded score columns are set to probability 0 and padded value rows are 0, so they add nothing.
+                int lp = padded(len);
+                java.util.Arrays.fill(kt, 0, d * lp, 0f);
+                java.util.Arrays.fill(vh, len * d, lp * d, 0f);
                 for (int t = 0; t < len; t++) {
                     int src = (base + t) * hidden + ho;
                     System.arraycopy(q, src, qh, t * d, d);
                     System.arraycopy(v, src, vh, t * d, d);
-                    for (int c = 0; c < d; c++) kt[c * len + t] = k[src + c];
+                    for (int c = 0; c < d; c++) kt[c * lp + t] = k[src + c];
                 }
-                MatMul.inOut(qh, len, d, kt, len, scores);
+                MatMul.inOut(qh, len, d, kt, lp, scores);
                 for (int i = 0; i < len; i++) {
-                    for (int j = 0; j < len; j++) scores[i * len + j] /= scale; // as the graph: (Q K^T) / sqrt(d)
-                    VectorOps.softmax(scores, i * len, len);
+                    int row = i * lp;
+                    VectorOps.divide(scores, row, len, scale); // as the graph: (Q K^T) / sqrt(d)
+                    VectorOps.softmax(scores, row, len);
+                    java.util.Arrays.fill(scores, row + len, row + lp, 0f);
                 }
-                MatMul.inOut(scores, len, len, vh, d, out);
+                MatMul.inOut(scores, len, lp, vh, d, out);
                 for (int t = 0; t < len; t++) System.arraycopy(out, t * d, ctx, (base + t) * hidden + ho, d);
             }
         });
+    }
+
+    private static int padded(int len) {
+        int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        return (len + lanes - 1) / lanes * lanes;
     }
 
     /** {@code x = LayerNorm(y + x)} row by row. */
