@@ -70,10 +70,10 @@ class EmulatorExactnessTest {
         for (String id : FORMATS) {
             QuantFormat f = QuantFormat.parse(id);
             for (int trial = 0; trial < 3; trial++) {
-                int n = 1 + rnd.nextInt(40) + (trial == 0 ? 16 : 0);
+                int n = 1 + rnd.nextInt(40) + (trial == 0 ? 32 : 0); // trial 0: at least one full vector tile of 32 outputs
                 int k = f instanceof MicroScopiQFormat m ? m.blockSize() * (1 + rnd.nextInt(20)) : 1 + rnd.nextInt(300);
                 if (trial == 2 && !(f instanceof MicroScopiQFormat)) k = 257; // odd, partial last block/group/cluster
-                int rows = 1 + rnd.nextInt(9);
+                int rows = trial == 0 ? 4 + rnd.nextInt(6) : 1 + rnd.nextInt(9); // trial 0: at least one tile of 4 tokens
                 float[] w = TestWeights.gaussianWithOutliers(n, k, rnd.nextLong(), 0.03);
                 float[] bias = trial == 1 ? null : TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
                 PackedTensor p = pack(f, w, n, k);
@@ -99,18 +99,21 @@ class EmulatorExactnessTest {
     void heavyOutliersUseWideAccumulatorsAndStayExact() {
         // E5M2 elements on their integer grid reach 2^32: the int64 path; MicroScopiQ-W4 with extreme
         // outliers exceeds 2^24: the int32 path. Both must still be exact.
-        int n = 24, k = 64, rows = 6;
+        int n = 40, k = 64, rows = 6; // n = 40, rows = 6: vector tiles plus scalar tails in both dimensions
         float[] w = TestWeights.gaussianWithOutliers(n, k, 3, 0.1);
         for (int i = 0; i < w.length; i += 37) w[i] *= 1e4f;
-        for (String id : List.of("mxfp8-e5m2", "microscopiq-w4", "mxfp8-e4m3")) {
+        java.util.Set<Datapath.Mode> modes = java.util.EnumSet.noneOf(Datapath.Mode.class);
+        for (String id : List.of("mxfp8-e5m2", "microscopiq-w4", "mxfp8-e4m3", "mxfp4")) {
             PackedTensor p = pack(QuantFormat.parse(id), w, n, k);
             try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.defaults())) {
                 Datapath d = dev.datapath(dev.load(p, null));
                 assertTrue(d.weights().accumulatorBits() <= 64, id);
                 if (id.equals("mxfp8-e5m2")) assertEquals(Datapath.Mode.INT64, d.mode(), id + " needs " + d.weights().accumulatorBits() + " bits");
+                modes.add(d.mode());
             }
             assertEquals(0, check(p, activations(rows, k, 9), rows, null, id), id);
         }
+        assertEquals(java.util.EnumSet.allOf(Datapath.Mode.class), modes, "every host summation mode exercised");
     }
 
     @Test
