@@ -33,6 +33,8 @@ public final class Datapath {
     private static final int L = FS.length(); // == IS.length() == 2 * DS.length()
     private static final int DL = DS.length();
     private static final int MR = 4;
+    /** Output columns of one tile: two vectors. */
+    private static final int NT = 2 * L;
 
     private final DecodedWeights d;
     private final Mode mode;
@@ -78,37 +80,38 @@ public final class Datapath {
      */
     public void compute(int[] q, int rows, double[] y) {
         int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize();
+        int colTiles = mode == Mode.INT64 ? 0 : n / NT;
+        // Tokens are padded with zero activations to a whole tile of MR rows: a zero row adds exactly 0 to
+        // every sum, and the padded rows' outputs are dropped.
+        int rowsP = colTiles > 0 ? (rows + MR - 1) / MR * MR : rows;
+        int[] qp = rowsP == rows ? q : java.util.Arrays.copyOf(q, rowsP * k);
         int[] sums = null;
         if (d.zero() != null) {
-            sums = new int[rows * nb];
+            sums = new int[rowsP * nb];
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < k; c++) sums[r * nb + c / bs] += q[r * k + c];
         }
         float[] qf = null;
-        if (mode == Mode.FP32_EXACT) {
-            qf = new float[rows * k];
+        if (mode == Mode.FP32_EXACT && colTiles > 0) {
+            qf = new float[rowsP * k];
             for (int j = 0; j < rows * k; j++) qf[j] = q[j];
         }
-        int colTiles = n / L;
         final int[] sm = sums;
         final float[] qq = qf;
-        if (mode != Mode.INT64 && colTiles > 0) {
+        if (colTiles > 0) {
             Parallel.forRange(colTiles, 1, (t0, t1) -> {
-                double[] out = new double[MR * L];
+                double[] out = new double[MR * NT];
                 for (int t = t0; t < t1; t++) {
-                    int n0 = t * L;
-                    int r = 0;
-                    for (; r + MR <= rows; r += MR) {
+                    int n0 = t * NT;
+                    for (int r = 0; r < rowsP; r += MR) {
                         if (mode == Mode.FP32_EXACT) tileFp32(qq, sm, r, n0, out);
-                        else tileInt32(q, sm, r, n0, out);
-                        for (int i = 0; i < MR; i++) System.arraycopy(out, i * L, y, (r + i) * n + n0, L);
+                        else tileInt32(qp, sm, r, n0, out);
+                        for (int i = 0; i < MR && r + i < rows; i++) System.arraycopy(out, i * NT, y, (r + i) * n + n0, NT);
                     }
-                    for (; r < rows; r++)
-                        for (int j = n0; j < n0 + L; j++) y[r * n + j] = scalarSum(q, sm, r, j);
                 }
             });
         }
-        int from = mode == Mode.INT64 ? 0 : colTiles * L;
+        int from = mode == Mode.INT64 ? 0 : colTiles * NT;
         if (from < n) {
             Parallel.forRange(rows, 1, (r0, r1) -> {
                 for (int r = r0; r < r1; r++)
@@ -157,65 +160,153 @@ public final class Datapath {
         return a * scale[idx];
     }
 
-    private DoubleVector blockV(DoubleVector a, int idx, int sumq) {
-        if (d.zero() != null) a = a.sub(DoubleVector.fromArray(DS, d.zero(), idx).mul((double) sumq));
-        return a.mul(DoubleVector.fromArray(DS, d.scale(), idx));
-    }
-
+    // The tile kernels are written out in full, without helper methods taking or returning vectors: C2
+    // does not always inline such helpers, and a vector that crosses a call is boxed (measured: 5x slower).
+    // A tile is 4 tokens x 32 outputs; the fp64 sums live in out[] (L1) and are touched once per block.
     private void tileFp32(float[] qf, int[] sums, int r0, int n0, double[] out) {
+        float[] w = wf;
         int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks();
-        DoubleVector a00 = DoubleVector.zero(DS), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        double[] scale = d.scale(), zero = d.zero();
+        java.util.Arrays.fill(out, 0.0);
         int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
         for (int b = 0; b < nb; b++) {
-            FloatVector c0 = FloatVector.zero(FS), c1 = c0, c2 = c0, c3 = c0;
+            FloatVector c00 = FloatVector.zero(FS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
             for (int c = b * bs, e = Math.min(k, c + bs); c < e; c++) {
-                FloatVector w = FloatVector.fromArray(FS, wf, c * n + n0);
-                c0 = w.fma(FloatVector.broadcast(FS, qf[x0 + c]), c0);
-                c1 = w.fma(FloatVector.broadcast(FS, qf[x1 + c]), c1);
-                c2 = w.fma(FloatVector.broadcast(FS, qf[x2 + c]), c2);
-                c3 = w.fma(FloatVector.broadcast(FS, qf[x3 + c]), c3);
+                int o = c * n + n0;
+                FloatVector w0 = FloatVector.fromArray(FS, w, o), w1 = FloatVector.fromArray(FS, w, o + L);
+                FloatVector b0 = FloatVector.broadcast(FS, qf[x0 + c]), b1 = FloatVector.broadcast(FS, qf[x1 + c]);
+                FloatVector b2 = FloatVector.broadcast(FS, qf[x2 + c]), b3 = FloatVector.broadcast(FS, qf[x3 + c]);
+                c00 = w0.fma(b0, c00); c01 = w1.fma(b0, c01);
+                c10 = w0.fma(b1, c10); c11 = w1.fma(b1, c11);
+                c20 = w0.fma(b2, c20); c21 = w1.fma(b2, c21);
+                c30 = w0.fma(b3, c30); c31 = w1.fma(b3, c31);
             }
             int idx = b * n + n0;
-            int s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            if (sums != null) { s0 = sums[r0 * nb + b]; s1 = sums[(r0 + 1) * nb + b]; s2 = sums[(r0 + 2) * nb + b]; s3 = sums[(r0 + 3) * nb + b]; }
-            a00 = a00.add(blockV(lo(c0), idx, s0)); a01 = a01.add(blockV(hi(c0), idx + DL, s0));
-            a10 = a10.add(blockV(lo(c1), idx, s1)); a11 = a11.add(blockV(hi(c1), idx + DL, s1));
-            a20 = a20.add(blockV(lo(c2), idx, s2)); a21 = a21.add(blockV(hi(c2), idx + DL, s2));
-            a30 = a30.add(blockV(lo(c3), idx, s3)); a31 = a31.add(blockV(hi(c3), idx + DL, s3));
+            double s0 = zero == null ? 0 : sums[(r0 + 0) * nb + b];
+            double s1 = zero == null ? 0 : sums[(r0 + 1) * nb + b];
+            double s2 = zero == null ? 0 : sums[(r0 + 2) * nb + b];
+            double s3 = zero == null ? 0 : sums[(r0 + 3) * nb + b];
+            DoubleVector p0 = (DoubleVector) c00.convertShape(VectorOperators.F2D, DS, 0);
+            if (zero != null) p0 = p0.sub(DoubleVector.fromArray(DS, zero, idx + 0 * DL).mul(s0));
+            DoubleVector.fromArray(DS, out, 0 * DL).add(p0.mul(DoubleVector.fromArray(DS, scale, idx + 0 * DL))).intoArray(out, 0 * DL);
+            DoubleVector p1 = (DoubleVector) c00.convertShape(VectorOperators.F2D, DS, 1);
+            if (zero != null) p1 = p1.sub(DoubleVector.fromArray(DS, zero, idx + 1 * DL).mul(s0));
+            DoubleVector.fromArray(DS, out, 1 * DL).add(p1.mul(DoubleVector.fromArray(DS, scale, idx + 1 * DL))).intoArray(out, 1 * DL);
+            DoubleVector p2 = (DoubleVector) c01.convertShape(VectorOperators.F2D, DS, 0);
+            if (zero != null) p2 = p2.sub(DoubleVector.fromArray(DS, zero, idx + 2 * DL).mul(s0));
+            DoubleVector.fromArray(DS, out, 2 * DL).add(p2.mul(DoubleVector.fromArray(DS, scale, idx + 2 * DL))).intoArray(out, 2 * DL);
+            DoubleVector p3 = (DoubleVector) c01.convertShape(VectorOperators.F2D, DS, 1);
+            if (zero != null) p3 = p3.sub(DoubleVector.fromArray(DS, zero, idx + 3 * DL).mul(s0));
+            DoubleVector.fromArray(DS, out, 3 * DL).add(p3.mul(DoubleVector.fromArray(DS, scale, idx + 3 * DL))).intoArray(out, 3 * DL);
+            DoubleVector p4 = (DoubleVector) c10.convertShape(VectorOperators.F2D, DS, 0);
+            if (zero != null) p4 = p4.sub(DoubleVector.fromArray(DS, zero, idx + 0 * DL).mul(s1));
+            DoubleVector.fromArray(DS, out, 4 * DL).add(p4.mul(DoubleVector.fromArray(DS, scale, idx + 0 * DL))).intoArray(out, 4 * DL);
+            DoubleVector p5 = (DoubleVector) c10.convertShape(VectorOperators.F2D, DS, 1);
+            if (zero != null) p5 = p5.sub(DoubleVector.fromArray(DS, zero, idx + 1 * DL).mul(s1));
+            DoubleVector.fromArray(DS, out, 5 * DL).add(p5.mul(DoubleVector.fromArray(DS, scale, idx + 1 * DL))).intoArray(out, 5 * DL);
+            DoubleVector p6 = (DoubleVector) c11.convertShape(VectorOperators.F2D, DS, 0);
+            if (zero != null) p6 = p6.sub(DoubleVector.fromArray(DS, zero, idx + 2 * DL).mul(s1));
+            DoubleVector.fromArray(DS, out, 6 * DL).add(p6.mul(DoubleVector.fromArray(DS, scale, idx + 2 * DL))).intoArray(out, 6 * DL);
+            DoubleVector p7 = (DoubleVector) c11.convertShape(VectorOperators.F2D, DS, 1);
+            if (zero != null) p7 = p7.sub(DoubleVector.fromArray(DS, zero, idx + 3 * DL).mul(s1));
+            DoubleVector.fromArray(DS, out, 7 * DL).add(p7.mul(DoubleVector.fromArray(DS, scale, idx + 3 * DL))).intoArray(out, 7 * DL);
+            DoubleVector p8 = (DoubleVector) c20.convertShape(VectorOperators.F2D, DS, 0);
+            if (zero != null) p8 = p8.sub(DoubleVector.fromArray(DS, zero, idx + 0 * DL).mul(s2));
+            DoubleVector.fromArray(DS, out, 8 * DL).add(p8.mul(DoubleVector.fromArray(DS, scale, idx + 0 * DL))).intoArray(out, 8 * DL);
+            DoubleVector p9 = (DoubleVector) c20.convertShape(VectorOperators.F2D, DS, 1);
+            if (zero != null) p9 = p9.sub(DoubleVector.fromArray(DS, zero, idx + 1 * DL).mul(s2));
+            DoubleVector.fromArray(DS, out, 9 * DL).add(p9.mul(DoubleVector.fromArray(DS, scale, idx + 1 * DL))).intoArray(out, 9 * DL);
+            DoubleVector p10 = (DoubleVector) c21.convertShape(VectorOperators.F2D, DS, 0);
+            if (zero != null) p10 = p10.sub(DoubleVector.fromArray(DS, zero, idx + 2 * DL).mul(s2));
+            DoubleVector.fromArray(DS, out, 10 * DL).add(p10.mul(DoubleVector.fromArray(DS, scale, idx + 2 * DL))).intoArray(out, 10 * DL);
+            DoubleVector p11 = (DoubleVector) c21.convertShape(VectorOperators.F2D, DS, 1);
+            if (zero != null) p11 = p11.sub(DoubleVector.fromArray(DS, zero, idx + 3 * DL).mul(s2));
+            DoubleVector.fromArray(DS, out, 11 * DL).add(p11.mul(DoubleVector.fromArray(DS, scale, idx + 3 * DL))).intoArray(out, 11 * DL);
+            DoubleVector p12 = (DoubleVector) c30.convertShape(VectorOperators.F2D, DS, 0);
+            if (zero != null) p12 = p12.sub(DoubleVector.fromArray(DS, zero, idx + 0 * DL).mul(s3));
+            DoubleVector.fromArray(DS, out, 12 * DL).add(p12.mul(DoubleVector.fromArray(DS, scale, idx + 0 * DL))).intoArray(out, 12 * DL);
+            DoubleVector p13 = (DoubleVector) c30.convertShape(VectorOperators.F2D, DS, 1);
+            if (zero != null) p13 = p13.sub(DoubleVector.fromArray(DS, zero, idx + 1 * DL).mul(s3));
+            DoubleVector.fromArray(DS, out, 13 * DL).add(p13.mul(DoubleVector.fromArray(DS, scale, idx + 1 * DL))).intoArray(out, 13 * DL);
+            DoubleVector p14 = (DoubleVector) c31.convertShape(VectorOperators.F2D, DS, 0);
+            if (zero != null) p14 = p14.sub(DoubleVector.fromArray(DS, zero, idx + 2 * DL).mul(s3));
+            DoubleVector.fromArray(DS, out, 14 * DL).add(p14.mul(DoubleVector.fromArray(DS, scale, idx + 2 * DL))).intoArray(out, 14 * DL);
+            DoubleVector p15 = (DoubleVector) c31.convertShape(VectorOperators.F2D, DS, 1);
+            if (zero != null) p15 = p15.sub(DoubleVector.fromArray(DS, zero, idx + 3 * DL).mul(s3));
+            DoubleVector.fromArray(DS, out, 15 * DL).add(p15.mul(DoubleVector.fromArray(DS, scale, idx + 3 * DL))).intoArray(out, 15 * DL);
         }
-        store(out, a00, a01, a10, a11, a20, a21, a30, a31);
     }
 
     private void tileInt32(int[] q, int[] sums, int r0, int n0, double[] out) {
+        int[] w = wi;
         int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks();
-        DoubleVector a00 = DoubleVector.zero(DS), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        double[] scale = d.scale(), zero = d.zero();
+        java.util.Arrays.fill(out, 0.0);
         int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
         for (int b = 0; b < nb; b++) {
-            IntVector c0 = IntVector.zero(IS), c1 = c0, c2 = c0, c3 = c0;
+            IntVector c00 = IntVector.zero(IS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
             for (int c = b * bs, e = Math.min(k, c + bs); c < e; c++) {
-                IntVector w = IntVector.fromArray(IS, wi, c * n + n0);
-                c0 = c0.add(w.mul(q[x0 + c]));
-                c1 = c1.add(w.mul(q[x1 + c]));
-                c2 = c2.add(w.mul(q[x2 + c]));
-                c3 = c3.add(w.mul(q[x3 + c]));
+                int o = c * n + n0;
+                IntVector w0 = IntVector.fromArray(IS, w, o), w1 = IntVector.fromArray(IS, w, o + L);
+                int b0 = q[x0 + c], b1 = q[x1 + c], b2 = q[x2 + c], b3 = q[x3 + c];
+                c00 = c00.add(w0.mul(b0)); c01 = c01.add(w1.mul(b0));
+                c10 = c10.add(w0.mul(b1)); c11 = c11.add(w1.mul(b1));
+                c20 = c20.add(w0.mul(b2)); c21 = c21.add(w1.mul(b2));
+                c30 = c30.add(w0.mul(b3)); c31 = c31.add(w1.mul(b3));
             }
             int idx = b * n + n0;
-            int s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            if (sums != null) { s0 = sums[r0 * nb + b]; s1 = sums[(r0 + 1) * nb + b]; s2 = sums[(r0 + 2) * nb + b]; s3 = sums[(r0 + 3) * nb + b]; }
-            a00 = a00.add(blockV(lo(c0), idx, s0)); a01 = a01.add(blockV(hi(c0), idx + DL, s0));
-            a10 = a10.add(blockV(lo(c1), idx, s1)); a11 = a11.add(blockV(hi(c1), idx + DL, s1));
-            a20 = a20.add(blockV(lo(c2), idx, s2)); a21 = a21.add(blockV(hi(c2), idx + DL, s2));
-            a30 = a30.add(blockV(lo(c3), idx, s3)); a31 = a31.add(blockV(hi(c3), idx + DL, s3));
+            double s0 = zero == null ? 0 : sums[(r0 + 0) * nb + b];
+            double s1 = zero == null ? 0 : sums[(r0 + 1) * nb + b];
+            double s2 = zero == null ? 0 : sums[(r0 + 2) * nb + b];
+            double s3 = zero == null ? 0 : sums[(r0 + 3) * nb + b];
+            DoubleVector p0 = (DoubleVector) c00.convertShape(VectorOperators.I2D, DS, 0);
+            if (zero != null) p0 = p0.sub(DoubleVector.fromArray(DS, zero, idx + 0 * DL).mul(s0));
+            DoubleVector.fromArray(DS, out, 0 * DL).add(p0.mul(DoubleVector.fromArray(DS, scale, idx + 0 * DL))).intoArray(out, 0 * DL);
+            DoubleVector p1 = (DoubleVector) c00.convertShape(VectorOperators.I2D, DS, 1);
+            if (zero != null) p1 = p1.sub(DoubleVector.fromArray(DS, zero, idx + 1 * DL).mul(s0));
+            DoubleVector.fromArray(DS, out, 1 * DL).add(p1.mul(DoubleVector.fromArray(DS, scale, idx + 1 * DL))).intoArray(out, 1 * DL);
+            DoubleVector p2 = (DoubleVector) c01.convertShape(VectorOperators.I2D, DS, 0);
+            if (zero != null) p2 = p2.sub(DoubleVector.fromArray(DS, zero, idx + 2 * DL).mul(s0));
+            DoubleVector.fromArray(DS, out, 2 * DL).add(p2.mul(DoubleVector.fromArray(DS, scale, idx + 2 * DL))).intoArray(out, 2 * DL);
+            DoubleVector p3 = (DoubleVector) c01.convertShape(VectorOperators.I2D, DS, 1);
+            if (zero != null) p3 = p3.sub(DoubleVector.fromArray(DS, zero, idx + 3 * DL).mul(s0));
+            DoubleVector.fromArray(DS, out, 3 * DL).add(p3.mul(DoubleVector.fromArray(DS, scale, idx + 3 * DL))).intoArray(out, 3 * DL);
+            DoubleVector p4 = (DoubleVector) c10.convertShape(VectorOperators.I2D, DS, 0);
+            if (zero != null) p4 = p4.sub(DoubleVector.fromArray(DS, zero, idx + 0 * DL).mul(s1));
+            DoubleVector.fromArray(DS, out, 4 * DL).add(p4.mul(DoubleVector.fromArray(DS, scale, idx + 0 * DL))).intoArray(out, 4 * DL);
+            DoubleVector p5 = (DoubleVector) c10.convertShape(VectorOperators.I2D, DS, 1);
+            if (zero != null) p5 = p5.sub(DoubleVector.fromArray(DS, zero, idx + 1 * DL).mul(s1));
+            DoubleVector.fromArray(DS, out, 5 * DL).add(p5.mul(DoubleVector.fromArray(DS, scale, idx + 1 * DL))).intoArray(out, 5 * DL);
+            DoubleVector p6 = (DoubleVector) c11.convertShape(VectorOperators.I2D, DS, 0);
+            if (zero != null) p6 = p6.sub(DoubleVector.fromArray(DS, zero, idx + 2 * DL).mul(s1));
+            DoubleVector.fromArray(DS, out, 6 * DL).add(p6.mul(DoubleVector.fromArray(DS, scale, idx + 2 * DL))).intoArray(out, 6 * DL);
+            DoubleVector p7 = (DoubleVector) c11.convertShape(VectorOperators.I2D, DS, 1);
+            if (zero != null) p7 = p7.sub(DoubleVector.fromArray(DS, zero, idx + 3 * DL).mul(s1));
+            DoubleVector.fromArray(DS, out, 7 * DL).add(p7.mul(DoubleVector.fromArray(DS, scale, idx + 3 * DL))).intoArray(out, 7 * DL);
+            DoubleVector p8 = (DoubleVector) c20.convertShape(VectorOperators.I2D, DS, 0);
+            if (zero != null) p8 = p8.sub(DoubleVector.fromArray(DS, zero, idx + 0 * DL).mul(s2));
+            DoubleVector.fromArray(DS, out, 8 * DL).add(p8.mul(DoubleVector.fromArray(DS, scale, idx + 0 * DL))).intoArray(out, 8 * DL);
+            DoubleVector p9 = (DoubleVector) c20.convertShape(VectorOperators.I2D, DS, 1);
+            if (zero != null) p9 = p9.sub(DoubleVector.fromArray(DS, zero, idx + 1 * DL).mul(s2));
+            DoubleVector.fromArray(DS, out, 9 * DL).add(p9.mul(DoubleVector.fromArray(DS, scale, idx + 1 * DL))).intoArray(out, 9 * DL);
+            DoubleVector p10 = (DoubleVector) c21.convertShape(VectorOperators.I2D, DS, 0);
+            if (zero != null) p10 = p10.sub(DoubleVector.fromArray(DS, zero, idx + 2 * DL).mul(s2));
+            DoubleVector.fromArray(DS, out, 10 * DL).add(p10.mul(DoubleVector.fromArray(DS, scale, idx + 2 * DL))).intoArray(out, 10 * DL);
+            DoubleVector p11 = (DoubleVector) c21.convertShape(VectorOperators.I2D, DS, 1);
+            if (zero != null) p11 = p11.sub(DoubleVector.fromArray(DS, zero, idx + 3 * DL).mul(s2));
+            DoubleVector.fromArray(DS, out, 11 * DL).add(p11.mul(DoubleVector.fromArray(DS, scale, idx + 3 * DL))).intoArray(out, 11 * DL);
+            DoubleVector p12 = (DoubleVector) c30.convertShape(VectorOperators.I2D, DS, 0);
+            if (zero != null) p12 = p12.sub(DoubleVector.fromArray(DS, zero, idx + 0 * DL).mul(s3));
+            DoubleVector.fromArray(DS, out, 12 * DL).add(p12.mul(DoubleVector.fromArray(DS, scale, idx + 0 * DL))).intoArray(out, 12 * DL);
+            DoubleVector p13 = (DoubleVector) c30.convertShape(VectorOperators.I2D, DS, 1);
+            if (zero != null) p13 = p13.sub(DoubleVector.fromArray(DS, zero, idx + 1 * DL).mul(s3));
+            DoubleVector.fromArray(DS, out, 13 * DL).add(p13.mul(DoubleVector.fromArray(DS, scale, idx + 1 * DL))).intoArray(out, 13 * DL);
+            DoubleVector p14 = (DoubleVector) c31.convertShape(VectorOperators.I2D, DS, 0);
+            if (zero != null) p14 = p14.sub(DoubleVector.fromArray(DS, zero, idx + 2 * DL).mul(s3));
+            DoubleVector.fromArray(DS, out, 14 * DL).add(p14.mul(DoubleVector.fromArray(DS, scale, idx + 2 * DL))).intoArray(out, 14 * DL);
+            DoubleVector p15 = (DoubleVector) c31.convertShape(VectorOperators.I2D, DS, 1);
+            if (zero != null) p15 = p15.sub(DoubleVector.fromArray(DS, zero, idx + 3 * DL).mul(s3));
+            DoubleVector.fromArray(DS, out, 15 * DL).add(p15.mul(DoubleVector.fromArray(DS, scale, idx + 3 * DL))).intoArray(out, 15 * DL);
         }
-        store(out, a00, a01, a10, a11, a20, a21, a30, a31);
-    }
-
-    private static DoubleVector lo(FloatVector v) { return (DoubleVector) v.convertShape(VectorOperators.F2D, DS, 0); }
-    private static DoubleVector hi(FloatVector v) { return (DoubleVector) v.convertShape(VectorOperators.F2D, DS, 1); }
-    private static DoubleVector lo(IntVector v) { return (DoubleVector) v.convertShape(VectorOperators.I2D, DS, 0); }
-    private static DoubleVector hi(IntVector v) { return (DoubleVector) v.convertShape(VectorOperators.I2D, DS, 1); }
-
-    private static void store(double[] out, DoubleVector... a) {
-        for (int i = 0; i < a.length; i++) a[i].intoArray(out, i * DL);
     }
 }
