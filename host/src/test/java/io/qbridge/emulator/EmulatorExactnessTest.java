@@ -114,6 +114,12 @@ class EmulatorExactnessTest {
             assertEquals(0, check(p, activations(rows, k, 9), rows, null, id), id);
         }
         assertEquals(java.util.EnumSet.allOf(Datapath.Mode.class), modes, "every host summation mode exercised");
+        // asymmetric INT8 with groups of 1024 exceeds 2^24 too: the zero-point correction in the int32 kernel
+        PackedTensor asym = pack(QuantFormat.parse("int8-asym-g1024"), TestWeights.gaussianWithOutliers(40, 1100, 4, 0.05), 40, 1100);
+        try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()))) {
+            assertEquals(Datapath.Mode.INT32, dev.datapath(dev.load(asym, null)).mode());
+        }
+        check(asym, activations(rows, 1100, 10), rows, null, "int8-asym-g1024");
     }
 
     @Test
