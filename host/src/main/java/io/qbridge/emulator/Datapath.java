@@ -75,29 +75,26 @@ public final class Datapath {
     }
 
     /**
-     * The fp64 block-scaled sums {@code sums[rows][N]} from INT8 activations {@code q[rows][K]} (the
-     * activation scale is applied later by {@link #dequantize}).
+     * The fp64 block-scaled sums {@code y[rows][N]} from INT8 activations {@code q[rows][K]} (the
+     * activation scale is applied later by {@link #dequantize}). {@code q} (and, for the fp32-exact mode,
+     * the same codes as floats in {@code qf}) must hold {@link #paddedRows} rows, the extra ones zero:
+     * a zero row adds exactly 0 to every sum, so tokens can be processed in whole tiles.
      */
-    public void compute(int[] q, int rows, double[] y) {
+    public void compute(int[] q, float[] qf, int rows, double[] y) {
         int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize();
         int colTiles = mode == Mode.INT64 ? 0 : n / NT;
-        // Tokens are padded with zero activations to a whole tile of MR rows: a zero row adds exactly 0 to
-        // every sum, and the padded rows' outputs are dropped.
-        int rowsP = colTiles > 0 ? (rows + MR - 1) / MR * MR : rows;
-        int[] qp = rowsP == rows ? q : java.util.Arrays.copyOf(q, rowsP * k);
+        int rowsP = paddedRows(rows);
+        if (q.length < rowsP * k || (mode == Mode.FP32_EXACT && qf.length < rowsP * k))
+            throw new IllegalArgumentException("activation buffers must hold " + rowsP + " rows (zero-padded to a whole tile)");
         int[] sums = null;
         if (d.zero() != null) {
             sums = new int[rowsP * nb];
             for (int r = 0; r < rows; r++)
                 for (int c = 0; c < k; c++) sums[r * nb + c / bs] += q[r * k + c];
         }
-        float[] qf = null;
-        if (mode == Mode.FP32_EXACT && colTiles > 0) {
-            qf = new float[rowsP * k];
-            for (int j = 0; j < rows * k; j++) qf[j] = q[j];
-        }
-        final int[] sm = sums;
+        final int[] qp = q;
         final float[] qq = qf;
+        final int[] sm = sums;
         if (colTiles > 0) {
             Parallel.forRange(colTiles, 1, (t0, t1) -> {
                 double[] out = new double[MR * NT];
@@ -118,6 +115,11 @@ public final class Datapath {
                     for (int j = from; j < n; j++) y[r * n + j] = scalarSum(q, sm, r, j);
             });
         }
+    }
+
+    /** Rows the activation buffers must hold: {@code rows} rounded up to a whole tile. */
+    public static int paddedRows(int rows) {
+        return (rows + MR - 1) / MR * MR;
     }
 
     /** Output stage for {@code sums[rows][n]}: the activation scale in fp64, one rounding to fp32, the fp32 bias. */

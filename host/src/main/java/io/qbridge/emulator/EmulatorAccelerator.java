@@ -87,18 +87,38 @@ public final class EmulatorAccelerator implements Accelerator {
         if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
         if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
         long t0 = System.nanoTime();
-        int[] q = new int[rows * k];
-        float[] xs = new float[rows];
-        ActivationQuantizer.quantize(x, k, 0, rows, q, xs);
+        Scratch s = SCRATCH.get();
+        int rowsP = Datapath.paddedRows(rows);
+        boolean floats = res.datapath().mode() == Datapath.Mode.FP32_EXACT;
+        int[] q = s.q = grow(s.q, rowsP * k);
+        float[] qf = floats ? (s.qf = grow(s.qf, rowsP * k)) : null;
+        float[] xs = s.xs = grow(s.xs, rows);
+        ActivationQuantizer.quantize(x, k, rows, rowsP, q, qf, xs);
         long t1 = System.nanoTime();
-        double[] sums = new double[rows * n];
-        res.datapath().compute(q, rows, sums);
+        double[] sums = s.sums = grow(s.sums, rows * n);
+        res.datapath().compute(q, qf, rows, sums);
         long t2 = System.nanoTime();
         Datapath.dequantize(sums, xs, rows, n, res.bias(), y);
         long t3 = System.nanoTime();
         PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
         return new RunResult(t1 - t0, 0, t2 - t1, t3 - t2, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
     }
+
+    /**
+     * Per-thread activation and accumulator buffers, reused across runs: allocating (and zeroing) tens of
+     * megabytes per layer call cost as much as the arithmetic. Every run overwrites what it reads.
+     */
+    private static final class Scratch {
+        int[] q = new int[0];
+        float[] qf = new float[0], xs = new float[0];
+        double[] sums = new double[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static int[] grow(int[] a, int n) { return a.length >= n ? a : new int[n]; }
+    private static float[] grow(float[] a, int n) { return a.length >= n ? a : new float[n]; }
+    private static double[] grow(double[] a, int n) { return a.length >= n ? a : new double[n]; }
 
     @Override
     public void unload(LayerHandle handle) {

@@ -32,7 +32,7 @@ class EmulatorExactnessTest {
             dev.run(h, x, rows, y);
             int[] q = new int[rows * p.k()];
             float[] xs = new float[rows];
-            ActivationQuantizer.quantize(x, p.k(), 0, rows, q, xs);
+            ActivationQuantizer.quantize(x, p.k(), rows, q, xs);
             ExactReference.Result ref = ExactReference.run(p, q, xs, rows, bias);
             int blocks = dev.datapath(h).weights().blocks();
             boolean rounds = ExactReference.hardwareRounds(p);
@@ -133,5 +133,36 @@ class EmulatorExactnessTest {
         // and the split is the two b-bit PE operands: lower unsigned b bits, upper signed
         assertEquals(-1, ReconMerge.upper(-15, 4));
         assertEquals(1, ReconMerge.lower(-15, 4));
+    }
+
+    @Test
+    void vectorActivationQuantizerFollowsTheScalarRuleIncludingTies() {
+        Random rnd = new Random(8);
+        int k = 77, rows = 5; // 77: vector loop plus scalar tail
+        float[] x = new float[rows * k];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        // exact ties: row 3 has max 127, so s = 1 and x = m + 0.5 must round to even
+        for (int i = 0; i < k; i++) x[3 * k + i] = (i % 2 == 0 ? 1 : -1) * (i + 0.5f);
+        x[3 * k + 76] = 127f;
+        x[4 * k] = Float.MIN_VALUE; // a row of denormals and zeros
+        java.util.Arrays.fill(x, 4 * k + 1, 5 * k, 0f);
+        int[] q = new int[8 * k];
+        float[] qf = new float[8 * k], xs = new float[rows];
+        java.util.Arrays.fill(q, 99);
+        java.util.Arrays.fill(qf, 99f);
+        ActivationQuantizer.quantize(x, k, rows, 8, q, qf, xs);
+        for (int r = 0; r < rows; r++) {
+            float a = 0;
+            for (int i = 0; i < k; i++) a = Math.max(a, Math.abs(x[r * k + i]));
+            assertEquals(a / 127f, xs[r], "scale of row " + r);
+            for (int i = 0; i < k; i++) {
+                int want = xs[r] == 0 ? 0 : (int) Math.max(-127, Math.min(127, Math.rint(x[r * k + i] / xs[r])));
+                assertEquals(want, q[r * k + i], "row " + r + " col " + i);
+                assertEquals(want, qf[r * k + i], 0f);
+            }
+        }
+        assertEquals(2, q[3 * k + 2]); // 2.5 -> 2
+        assertEquals(-4, q[3 * k + 3]); // -3.5 -> -4
+        for (int i = rows * k; i < 8 * k; i++) assertEquals(0, q[i], "padding rows are zero");
     }
 }
