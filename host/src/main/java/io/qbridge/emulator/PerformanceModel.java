@@ -105,9 +105,16 @@ public final class PerformanceModel {
             macJ = macs * (mulPj + c.pjAdd32()) * pj;
             auxJ = merges * 2 * c.pjAdd32() * pj; // ReCoN: shift-and-add of the two partials, then the merge into the sum
         }
-        double scaleJ = ((double) m * n * p.blocks() * (c.pjFpMul32() + c.pjFpAdd32()) + (double) m * n * c.pjFpMul32()) * pj;
+        // Block scales: a power of two (MX, MicroScopiQ) is an exponent add plus an aligned add into the fp
+        // accumulator (two 32-bit adds); an fp16 scale (INT groups, FineQ) is an fp32 multiply and add.
+        double perBlock = powerOfTwoScales(p.format()) ? 2 * c.pjAdd32() : c.pjFpMul32() + c.pjFpAdd32();
+        double scaleJ = ((double) m * n * p.blocks() * perBlock + (double) m * n * c.pjFpMul32()) * pj;
         return new Estimate(macs, compute, memoryCycles, cycles, cycles / clock, dram, sram, merges, macJ, auxJ, scaleJ,
                 sram * c.pjSramByte() * pj, dram * c.pjDramByte() * pj, bound);
+    }
+
+    static boolean powerOfTwoScales(QuantFormat f) {
+        return f instanceof MxFormat || f instanceof MicroScopiQFormat;
     }
 
     private static long ceilDiv(long a, long b) {
