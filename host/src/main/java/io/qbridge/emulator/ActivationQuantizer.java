@@ -35,8 +35,14 @@ public final class ActivationQuantizer {
      * Rows [rows, paddedRows) of q and qf are set to zero.
      */
     public static void quantize(float[] x, int k, int rows, int paddedRows, int[] q, float[] qf, float[] scales) {
+        io.qbridge.compute.Parallel.forRange(rows, Math.max(1, 16384 / Math.max(1, k)), (r0, r1) -> quantizeRows(x, k, r0, r1, q, qf, scales));
+        java.util.Arrays.fill(q, rows * k, paddedRows * k, 0);
+        if (qf != null) java.util.Arrays.fill(qf, rows * k, paddedRows * k, 0f);
+    }
+
+    private static void quantizeRows(float[] x, int k, int r0, int r1, int[] q, float[] qf, float[] scales) {
         int upper = FS.loopBound(k);
-        for (int r = 0; r < rows; r++) {
+        for (int r = r0; r < r1; r++) {
             int o = r * k;
             FloatVector m = FloatVector.zero(FS);
             int i = 0;
@@ -66,8 +72,6 @@ public final class ActivationQuantizer {
                 if (qf != null) qf[o + i] = q[o + i];
             }
         }
-        java.util.Arrays.fill(q, rows * k, paddedRows * k, 0);
-        if (qf != null) java.util.Arrays.fill(qf, rows * k, paddedRows * k, 0f);
     }
 
     /** Quantizes rows [0, rows) into int codes only. */

@@ -124,8 +124,10 @@ public final class Datapath {
 
     /** Output stage for {@code sums[rows][n]}: the activation scale in fp64, one rounding to fp32, the fp32 bias. */
     public static void dequantize(double[] sums, float[] xs, int rows, int n, float[] bias, float[] y) {
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < n; j++) y[r * n + j] = finish(sums[r * n + j], xs[r], bias == null ? 0f : bias[j], bias != null);
+        Parallel.forRange(rows, Math.max(1, 16384 / n), (r0, r1) -> {
+            for (int r = r0; r < r1; r++)
+                for (int j = 0; j < n; j++) y[r * n + j] = finish(sums[r * n + j], xs[r], bias == null ? 0f : bias[j], bias != null);
+        });
     }
 
     /** The one output rule: fp32(fp64(sum * s_x)), then + bias in fp32. */
