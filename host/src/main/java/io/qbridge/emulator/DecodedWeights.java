@@ -15,6 +15,7 @@ import io.qbridge.format.QuantFormat;
  * @param scale       [blocks][N] block scale in double (NaN for an MX block whose scale is NaN)
  * @param zero        [blocks][N] zero points (asymmetric INT only), else null
  * @param maxBlockL1  max over (block, output) of sum |value|: with |q| <= 127 it bounds every partial sum
+ *                    (MX and MicroScopiQ blocks are normalized: common trailing zero bits moved into the scale)
  * @param outliers    MicroScopiQ outliers in the matrix (0 for other formats)
  * @param pulses      FineQ temporal-coding pulses, sum of (m + 1) over unpruned weights (0 for other formats)
  */
@@ -29,7 +30,11 @@ public record DecodedWeights(QuantFormat format, int n, int k, int blockSize, lo
         return maxBlockL1 * ActivationQuantizer.QMAX;
     }
 
-    /** Accumulator bits (with sign) the worst case of this matrix needs. */
+    /**
+     * Accumulator bits (with sign) the worst case of this matrix needs on the host's grid (for MX and
+     * MicroScopiQ the decoder moves common trailing zeros into the scale, so this can be below the fixed-grid
+     * hardware width of docs/emulator.md §4).
+     */
     public int accumulatorBits() {
         return 65 - Long.numberOfLeadingZeros(Math.max(1, accumulatorBound()));
     }

@@ -84,6 +84,36 @@ public final class WeightDecoder {
             for (long v : l1) max = Math.max(max, v);
             return new DecodedWeights(f, n, k, bs, values, scale, zero, max, outliers, pulses);
         }
+
+        /**
+         * For power-of-two block scales: moves each block's common trailing zero bits from the integers into
+         * the scale (w * 2^L == (w >> t) * 2^(L + t) exactly). The values and every p_b are unchanged; the
+         * integers get smaller, so the host can sum them in fp32 exactly (MicroScopiQ outliers, E4M3/E5M2
+         * elements sit high on their fine grids). The hardware keeps the fixed grid of docs/emulator.md §2.
+         */
+        DecodedWeights buildNormalized(io.qbridge.format.QuantFormat f) {
+            long max = 0;
+            for (int b = 0; b < nb; b++) {
+                int c0 = b * bs, c1 = Math.min(k, c0 + bs);
+                for (int r = 0; r < n; r++) {
+                    int tz = 63;
+                    for (int c = c0; c < c1; c++) {
+                        long v = values[c * n + r];
+                        if (v != 0) tz = Math.min(tz, Long.numberOfTrailingZeros(v));
+                    }
+                    long sum = 0;
+                    if (tz == 63) tz = 0; // an all-zero block
+                    for (int c = c0; c < c1; c++) {
+                        long v = values[c * n + r] >> tz;
+                        values[c * n + r] = v;
+                        sum += Math.abs(v);
+                    }
+                    if (tz > 0) scale[b * n + r] = Math.scalb(scale[b * n + r], tz);
+                    max = Math.max(max, sum);
+                }
+            }
+            return new DecodedWeights(f, n, k, bs, values, scale, null, max, outliers, pulses);
+        }
     }
 
     private static DecodedWeights intGroup(IntGroupFormat f, PackedTensor p) {
@@ -144,7 +174,7 @@ public final class WeightDecoder {
                 }
             }
         }
-        return out.build(f, null);
+        return out.buildNormalized(f);
     }
 
     private static DecodedWeights microScopiQ(MicroScopiQFormat f, PackedTensor p) {
@@ -198,7 +228,7 @@ public final class WeightDecoder {
                 }
             }
         }
-        return out.build(f, null);
+        return out.buildNormalized(f);
     }
 
     private static DecodedWeights fineQ(FineQFormat f, PackedTensor p) {
