@@ -44,9 +44,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (runs < 1) throw new Main.UserException("--runs must be >= 1");
         if (warmup < 0) throw new Main.UserException("--warmup must be >= 0");
-        RunCommand.DeviceModelOptions.Prepared prep = options.prepare();
         List<String> sentences = EvalCorpus.split(EvalCorpus.Split.BENCH);
-        try (Accelerator dev = options.open()) {
+        try (Accelerator dev = options.open()) { // first: a missing device fails before minutes of quantization
+            RunCommand.DeviceModelOptions.Prepared prep = options.prepare();
             RunStats stats = new RunStats();
             EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
             List<int[]> ids = model.tokenize(sentences, null);

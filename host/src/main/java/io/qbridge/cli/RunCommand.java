@@ -96,8 +96,8 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         List<String> lines = EvalCorpus.readLines(text);
         if (lines.isEmpty()) throw new Main.UserException(text + ": no non-empty lines");
-        DeviceModelOptions.Prepared prep = options.prepare();
-        try (Accelerator dev = options.open()) {
+        try (Accelerator dev = options.open()) { // first: a missing device fails before minutes of quantization
+            DeviceModelOptions.Prepared prep = options.prepare();
             RunStats stats = new RunStats();
             EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
             List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: line %d is longer than %d tokens and was truncated", i + 1,
