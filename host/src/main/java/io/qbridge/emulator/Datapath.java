@@ -75,12 +75,13 @@ public final class Datapath {
     }
 
     /**
-     * The fp64 block-scaled sums {@code y[rows][N]} from INT8 activations {@code q[rows][K]} (the
-     * activation scale is applied later by {@link #dequantize}). {@code q} (and, for the fp32-exact mode,
+     * {@code y[rows][N]} from INT8 activations {@code q[rows][K]} with per-token scales {@code xs}: the
+     * block sums, then the output stage ({@link #finish}: activation scale, fp32, bias) fused into the
+     * tile's write-back, as the hardware's output unit does it. {@code q} (and, for the fp32-exact mode,
      * the same codes as floats in {@code qf}) must hold {@link #paddedRows} rows, the extra ones zero:
      * a zero row adds exactly 0 to every sum, so tokens can be processed in whole tiles.
      */
-    public void compute(int[] q, float[] qf, int rows, double[] y) {
+    public void compute(int[] q, float[] qf, float[] xs, float[] bias, int rows, float[] y) {
         int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize();
         int colTiles = mode == Mode.INT64 ? 0 : n / NT;
         int rowsP = paddedRows(rows);
@@ -103,7 +104,12 @@ public final class Datapath {
                     for (int r = 0; r < rowsP; r += MR) {
                         if (mode == Mode.FP32_EXACT) tileFp32(qq, sm, r, n0, out);
                         else tileInt32(qp, sm, r, n0, out);
-                        for (int i = 0; i < MR && r + i < rows; i++) System.arraycopy(out, i * NT, y, (r + i) * n + n0, NT);
+                        for (int i = 0; i < MR && r + i < rows; i++) {
+                            float s = xs[r + i];
+                            int o = (r + i) * n + n0;
+                            if (bias == null) for (int j = 0; j < NT; j++) y[o + j] = finish(out[i * NT + j], s, 0f, false);
+                            else for (int j = 0; j < NT; j++) y[o + j] = finish(out[i * NT + j], s, bias[n0 + j], true);
+                        }
                     }
                 }
             });
@@ -112,7 +118,7 @@ public final class Datapath {
         if (from < n) {
             Parallel.forRange(rows, 1, (r0, r1) -> {
                 for (int r = r0; r < r1; r++)
-                    for (int j = from; j < n; j++) y[r * n + j] = scalarSum(q, sm, r, j);
+                    for (int j = from; j < n; j++) y[r * n + j] = finish(scalarSum(q, sm, r, j), xs[r], bias == null ? 0f : bias[j], bias != null);
             });
         }
     }
@@ -120,14 +126,6 @@ public final class Datapath {
     /** Rows the activation buffers must hold: {@code rows} rounded up to a whole tile. */
     public static int paddedRows(int rows) {
         return (rows + MR - 1) / MR * MR;
-    }
-
-    /** Output stage for {@code sums[rows][n]}: the activation scale in fp64, one rounding to fp32, the fp32 bias. */
-    public static void dequantize(double[] sums, float[] xs, int rows, int n, float[] bias, float[] y) {
-        Parallel.forRange(rows, Math.max(1, 16384 / n), (r0, r1) -> {
-            for (int r = r0; r < r1; r++)
-                for (int j = 0; j < n; j++) y[r * n + j] = finish(sums[r * n + j], xs[r], bias == null ? 0f : bias[j], bias != null);
-        });
     }
 
     /** The one output rule: fp32(fp64(sum * s_x)), then + bias in fp32. */
