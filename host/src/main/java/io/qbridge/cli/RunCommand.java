@@ -1,0 +1,188 @@
+package io.qbridge.cli;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.qbridge.data.EvalCorpus;
+import io.qbridge.device.Accelerator;
+import io.qbridge.device.DeviceInfo;
+import io.qbridge.device.Devices;
+import io.qbridge.emulator.EmulatorConfig;
+import io.qbridge.emulator.PerfConfig;
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.pipeline.QuantizedEncoders;
+import io.qbridge.pipeline.QuantizedLayer;
+import io.qbridge.runtime.AcceleratorModels;
+import io.qbridge.runtime.RunStats;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code qbridge run}: sentence embeddings computed with every linear layer on an accelerator (or its emulator). */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Embed each non-empty line of a text file with every linear layer of the encoder on a device.")
+final class RunCommand implements Callable<Integer> {
+    /** Options naming a quantized model and the device it runs on; shared with {@code bench}. */
+    static final class DeviceModelOptions {
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+                description = "bge-small (default), minilm (quantized now with --format), or a .qbz container from 'qbridge quantize'.")
+        String model;
+
+        @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
+                description = "Format for a built-in model (default microscopiq-w4@rtn; a recipe such as microscopiq-w4 uses GPTQ as 'quantize' does). Must match a .qbz if given.")
+        String format;
+
+        @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "Device (default auto: XRT when present, else the emulator).")
+        String device;
+
+        @Option(names = "--preset", defaultValue = "u55c", paramLabel = "u55c|u250", description = "Card the performance model describes (default u55c).")
+        String preset;
+
+        @Option(names = "--perf", paramLabel = "FILE", description = "Properties file overriding performance-model parameters (see docs/performance-model.md).")
+        Path perf;
+
+        /** A quantized model's packed layers and the host model around them. */
+        record Prepared(String name, String format, EncoderModel base, List<QuantizedLayer> layers) {}
+
+        Prepared prepare() throws IOException {
+            long t0 = System.nanoTime();
+            if (model.endsWith(".qbz")) {
+                Path file = Path.of(model);
+                if (!Files.isRegularFile(file)) throw new Main.UserException(model + ": no such file");
+                QuantizedEncoders.Loaded q = QuantizedEncoders.load(file);
+                String fmt = q.manifest().format();
+                if (format != null && !QuantRecipe.parse(format).format().id().equals(fmt))
+                    throw new Main.UserException(model + " holds " + fmt + " weights, not " + format);
+                Log.info("loaded %s: %s on %s, %d packed layers, in %.1f s", model, fmt, q.manifest().model(), q.layers().size(), (System.nanoTime() - t0) / 1e9);
+                return new Prepared(q.manifest().model(), fmt, q.model(), q.layers());
+            }
+            EncoderModel.Builtin b = EncoderModel.Builtin.byAlias(model);
+            if (b == null) throw new Main.UserException(model + ": run takes a built-in encoder (bge-small, minilm) or a .qbz container");
+            QuantRecipe recipe = QuantRecipe.parse(format == null ? "microscopiq-w4@rtn" : format);
+            if (recipe.format() == null) throw new Main.UserException("fp32 runs on the host ('qbridge embed'); pick a quantized format for the device");
+            EncoderModel fp32 = EncoderModel.load(b);
+            List<int[]> calib = recipe.needsCalibration()
+                    ? fp32.tokenize(EvalCorpus.split(EvalCorpus.Split.CALIBRATION), null) : List.of();
+            EncoderQuantizer.Result r;
+            try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
+                r = EncoderQuantizer.quantize(fp32, recipe, calib, (name, done) -> p.step(1));
+            }
+            Log.info("quantized %s to %s (%s) in %.1f s", b.alias, recipe.format().id(), r.settings().get("algorithm"), (System.nanoTime() - t0) / 1e9);
+            return new Prepared(b.alias, recipe.format().id(), fp32, r.layers());
+        }
+
+        Accelerator open() throws IOException {
+            PerfConfig pc = perf != null ? PerfConfig.load(perf) : PerfConfig.preset(preset);
+            return Devices.open(device, new EmulatorConfig(pc, EmulatorConfig.DEFAULT_FORMATS), line -> Log.info("%s", line));
+        }
+    }
+
+    @Mixin DeviceModelOptions options;
+
+    @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text, one sentence a line.")
+    Path text;
+
+    @Option(names = "--json", description = "Print {\"model\":…, \"dim\":…, \"embeddings\":[[…]], \"device\":{…}, \"timing\":{…}, \"energy\":{…}} on stdout.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        List<String> lines = EvalCorpus.readLines(text);
+        if (lines.isEmpty()) throw new Main.UserException(text + ": no non-empty lines");
+        try (Accelerator dev = options.open()) { // first: a missing device fails before minutes of quantization
+            DeviceModelOptions.Prepared prep = options.prepare();
+            RunStats stats = new RunStats();
+            EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
+            List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: line %d is longer than %d tokens and was truncated", i + 1,
+                    model.encoder().config().maxPositions()));
+            long t0 = System.nanoTime();
+            float[][] emb = model.embedIds(ids, EncoderModel.DEFAULT_BATCH_TOKENS);
+            long wall = System.nanoTime() - t0;
+            RunStats.Totals t = stats.total();
+            DeviceInfo info = dev.describe();
+            if (json) {
+                writeJson(prep, emb, info, t, wall);
+            } else {
+                System.out.printf("%d sentences, %d dimensions, model %s (%s) on %s%n", emb.length, emb[0].length, prep.name(), prep.format(), info.name());
+                for (int i = 0; i < Math.min(5, emb.length); i++)
+                    System.out.printf("%3d  [%+.4f %+.4f %+.4f %+.4f …]  %s%n", i + 1, emb[i][0], emb[i][1], emb[i][2], emb[i][3], Text.clip(lines.get(i), 60));
+                if (emb.length > 5) System.out.printf("… %d more%n", emb.length - 5);
+                printSummary(emb.length, info, t, wall);
+            }
+        }
+        return 0;
+    }
+
+    static void printSummary(int sentences, DeviceInfo info, RunStats.Totals t, long wallNanos) {
+        double secs = wallNanos / 1e9;
+        System.out.printf("host: %.3f s, %.1f sentences/s; linear layers: quantize activations %.1f ms, transfer %.1f ms, compute %.1f ms, dequantize %.1f ms; rest of the model %.1f ms%n",
+                secs, sentences / secs, t.quantizeNanos() / 1e6, t.transferNanos() / 1e6, t.computeNanos() / 1e6, t.dequantizeNanos() / 1e6,
+                (wallNanos - t.hostNanos()) / 1e6);
+        System.out.printf("device (modelled, %dx%d PEs at %.0f MHz): %.3f ms for %d layer runs (%,d cycles), %.1f MB moved, %d compute-bound / %d memory-bound, energy %.3f mJ (%.1f µJ per sentence)%n",
+                info.arrayRows(), info.arrayCols(), info.clockMhz(), t.deviceSeconds() * 1e3, t.runs(), t.deviceCycles(), t.bytesMoved() / 1e6,
+                t.computeBoundRuns(), t.memoryBoundRuns(), t.energyJoules() * 1e3, t.energyJoules() * 1e6 / sentences);
+    }
+
+    static void writeDevice(JsonGenerator g, DeviceInfo info) throws IOException {
+        g.writeObjectFieldStart("device");
+        g.writeStringField("kind", info.kind().name().toLowerCase());
+        g.writeStringField("name", info.name());
+        g.writeNumberField("arrayRows", info.arrayRows());
+        g.writeNumberField("arrayCols", info.arrayCols());
+        g.writeNumberField("clockMhz", info.clockMhz());
+        g.writeNumberField("offChipBytesPerSecond", info.offChipBytesPerSecond());
+        g.writeEndObject();
+    }
+
+    static void writeTotals(JsonGenerator g, RunStats.Totals t, long wallNanos, int sentences) throws IOException {
+        g.writeObjectFieldStart("timing");
+        g.writeNumberField("wallSeconds", wallNanos / 1e9);
+        g.writeNumberField("sentencesPerSecond", sentences / (wallNanos / 1e9));
+        g.writeNumberField("layerRuns", t.runs());
+        g.writeNumberField("hostQuantizeSeconds", t.quantizeNanos() / 1e9);
+        g.writeNumberField("hostTransferSeconds", t.transferNanos() / 1e9);
+        g.writeNumberField("hostComputeSeconds", t.computeNanos() / 1e9);
+        g.writeNumberField("hostDequantizeSeconds", t.dequantizeNanos() / 1e9);
+        g.writeNumberField("hostOtherSeconds", (wallNanos - t.hostNanos()) / 1e9);
+        g.writeNumberField("deviceSeconds", t.deviceSeconds());
+        g.writeNumberField("deviceCycles", t.deviceCycles());
+        g.writeNumberField("bytesMoved", t.bytesMoved());
+        g.writeNumberField("macs", t.macs());
+        g.writeNumberField("computeBoundRuns", t.computeBoundRuns());
+        g.writeNumberField("memoryBoundRuns", t.memoryBoundRuns());
+        g.writeEndObject();
+        g.writeObjectFieldStart("energy");
+        g.writeNumberField("joules", t.energyJoules());
+        g.writeNumberField("joulesPerSentence", t.energyJoules() / sentences);
+        g.writeEndObject();
+    }
+
+    private static void writeJson(DeviceModelOptions.Prepared prep, float[][] emb, DeviceInfo info, RunStats.Totals t, long wall) throws IOException {
+        try (JsonGenerator g = new JsonFactory().createGenerator(System.out, JsonEncoding.UTF8)) {
+            g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+            g.writeStartObject();
+            g.writeStringField("model", prep.name());
+            g.writeStringField("format", prep.format());
+            g.writeNumberField("dim", emb.length == 0 ? 0 : emb[0].length);
+            g.writeArrayFieldStart("embeddings");
+            for (float[] e : emb) {
+                g.writeStartArray();
+                for (float v : e) g.writeNumber(v);
+                g.writeEndArray();
+            }
+            g.writeEndArray();
+            writeDevice(g, info);
+            writeTotals(g, t, wall, emb.length);
+            g.writeEndObject();
+        }
+        System.out.println();
+        System.out.flush();
+    }
+}

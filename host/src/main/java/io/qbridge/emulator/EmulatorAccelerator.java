@@ -1,0 +1,142 @@
+package io.qbridge.emulator;
+
+import io.qbridge.device.Accelerator;
+import io.qbridge.device.DeviceInfo;
+import io.qbridge.device.DeviceKind;
+import io.qbridge.device.LayerHandle;
+import io.qbridge.device.RunResult;
+import io.qbridge.format.PackedTensor;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The software device: {@link WeightDecoder} at load, {@link ActivationQuantizer} + {@link Datapath} per run,
+ * and the {@link PerformanceModel}'s estimate of what the run would cost on the configured array.
+ *
+ * <p>Host memory is the device memory, so the transfer stage is empty (0 ns): nothing is copied that the
+ * kernel could not read in place. Dequantization (activation scale, fp32 rounding, bias) is fused into the
+ * compute kernel's write-back, as in the hardware's output unit, so its time is part of the compute stage
+ * and the dequantize stage reports 0 ns. The packed bytes still count against the configured device memory so a
+ * model that would not fit the card fails here too.
+ */
+public final class EmulatorAccelerator implements Accelerator {
+    private record Resident(LayerHandle handle, Datapath datapath, float[] bias, PerformanceModel.LayerProfile profile) {}
+
+    private final EmulatorConfig config;
+    private final PerformanceModel model;
+    private final Map<Long, Resident> layers = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final AtomicLong used = new AtomicLong();
+    private volatile boolean closed;
+
+    public EmulatorAccelerator(EmulatorConfig config) {
+        this.config = config;
+        this.model = new PerformanceModel(config.perf());
+    }
+
+    public EmulatorConfig config() {
+        return config;
+    }
+
+    @Override
+    public DeviceInfo describe() {
+        PerfConfig p = config.perf();
+        return new DeviceInfo(DeviceKind.EMULATOR, "qbridge emulator (" + p.preset() + ", " + p.dataflow().name().toLowerCase().replace('_', '-') + ")",
+                p.arrayRows(), p.arrayCols(), p.clockMhz(), config.supportedFormats(), p.memoryBytes(), p.offChipBytesPerSecond());
+    }
+
+    @Override
+    public LayerHandle load(PackedTensor weights, float[] bias) {
+        checkOpen();
+        if (weights == null) throw new IllegalArgumentException("weights are null");
+        if (!config.supports(weights.format()))
+            throw new IllegalArgumentException("format " + weights.format().id() + " is not supported by this device (supported: " + config.supportedFormats() + ")");
+        if (bias != null && bias.length != weights.n())
+            throw new IllegalArgumentException("bias has " + bias.length + " values, the weights have " + weights.n() + " outputs");
+        long size = weights.bytes().length;
+        if (used.addAndGet(size) > config.perf().memoryBytes()) {
+            used.addAndGet(-size);
+            throw new IllegalArgumentException("device memory full: " + size + " more bytes do not fit in " + config.perf().memoryBytes());
+        }
+        try {
+            DecodedWeights d = WeightDecoder.decode(weights);
+            LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
+            layers.put(h.id(), new Resident(h, new Datapath(d), bias == null ? null : bias.clone(), PerformanceModel.LayerProfile.of(d, size)));
+            return h;
+        } catch (RuntimeException e) {
+            used.addAndGet(-size);
+            throw e;
+        }
+    }
+
+    /** The decoded layer behind a handle (tests and reports). */
+    public Datapath datapath(LayerHandle h) {
+        return resident(h).datapath();
+    }
+
+    /** The performance estimate for {@code rows} tokens through a loaded layer, without running it. */
+    public PerformanceModel.Estimate estimate(LayerHandle h, int rows) {
+        return model.estimate(resident(h).profile(), rows);
+    }
+
+    @Override
+    public RunResult run(LayerHandle handle, float[] x, int rows, float[] y) {
+        checkOpen();
+        Resident res = resident(handle);
+        int n = handle.n(), k = handle.k();
+        if (rows < 0) throw new IllegalArgumentException("rows must be >= 0, got " + rows);
+        if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
+        if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
+        long t0 = System.nanoTime();
+        Scratch s = SCRATCH.get();
+        int rowsP = Datapath.paddedRows(rows);
+        boolean floats = res.datapath().mode() == Datapath.Mode.FP32_EXACT;
+        int[] q = s.q = grow(s.q, rowsP * k);
+        float[] qf = floats ? (s.qf = grow(s.qf, rowsP * k)) : null;
+        float[] xs = s.xs = grow(s.xs, rows);
+        ActivationQuantizer.quantize(x, k, rows, rowsP, q, qf, xs);
+        long t1 = System.nanoTime();
+        res.datapath().compute(q, qf, xs, res.bias(), rows, y);
+        long t2 = System.nanoTime();
+        PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
+        return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
+    /**
+     * Per-thread activation and accumulator buffers, reused across runs: allocating (and zeroing) tens of
+     * megabytes per layer call cost as much as the arithmetic. Every run overwrites what it reads.
+     */
+    private static final class Scratch {
+        int[] q = new int[0];
+        float[] qf = new float[0], xs = new float[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static int[] grow(int[] a, int n) { return a.length >= n ? a : new int[n]; }
+    private static float[] grow(float[] a, int n) { return a.length >= n ? a : new float[n]; }
+
+    @Override
+    public void unload(LayerHandle handle) {
+        Resident r = layers.remove(handle.id());
+        if (r != null && r.handle().equals(handle)) used.addAndGet(-handle.packedBytes());
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        layers.clear();
+        used.set(0);
+    }
+
+    private Resident resident(LayerHandle h) {
+        Resident r = h == null ? null : layers.get(h.id());
+        if (r == null || !r.handle().equals(h)) throw new IllegalArgumentException("layer handle " + h + " is not loaded on this device");
+        return r;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("the emulator has been closed");
+    }
+}

@@ -1,0 +1,123 @@
+package io.qbridge.emulator;
+
+import io.qbridge.device.RunResult;
+import io.qbridge.format.FineQFormat;
+import io.qbridge.format.IntGroupFormat;
+import io.qbridge.format.MicroScopiQFormat;
+import io.qbridge.format.MxFormat;
+import io.qbridge.format.QuantFormat;
+
+/**
+ * Cycle, traffic and energy estimate of one layer run on a PE array ({@code docs/performance-model.md}
+ * has the equations and the sources of every default).
+ *
+ * <p>A run of M tokens through an [N][K] layer is tiled over an R x C array. Output-stationary: tiles of
+ * R tokens x C outputs, each streaming K weights and activations; weight-stationary: tiles of R inputs x C
+ * outputs, each streaming M tokens. A PE does {@code peWeightBits / w} multiplies of a w-bit weight by an
+ * 8-bit activation per cycle (w below the PE width), or needs {@code ceil(w / peWeightBits)} passes (wider).
+ * MicroScopiQ outliers add merges on ReCoN (throughput-limited, plus its pipeline latency per tile);
+ * FineQ weights take m + 1 temporal-coding pulses instead of one multiply. Memory and compute overlap
+ * (double buffering), so the time is the larger of the two and that one names the bound.
+ */
+public final class PerformanceModel {
+    /** What a layer contributes to the model besides its shape. */
+    public record LayerProfile(QuantFormat format, int n, int k, long packedBytes, long outliers, long pulses, int blocks) {
+        public static LayerProfile of(DecodedWeights d, long packedBytes) {
+            return new LayerProfile(d.format(), d.n(), d.k(), packedBytes, d.outliers(), d.pulses(), d.blocks());
+        }
+    }
+
+    /** The estimate; energies in joules. */
+    public record Estimate(long macs, long computeCycles, long memoryCycles, long cycles, double seconds, long dramBytes, long sramBytes,
+                           long reconMerges, double macJoules, double auxJoules, double scaleJoules, double sramJoules, double dramJoules,
+                           RunResult.Bound bound) {
+        public double energyJoules() {
+            return macJoules + auxJoules + scaleJoules + sramJoules + dramJoules;
+        }
+    }
+
+    private final PerfConfig c;
+
+    public PerformanceModel(PerfConfig config) {
+        this.c = config;
+    }
+
+    public PerfConfig config() {
+        return c;
+    }
+
+    /** Bits of the weight operand a PE multiplies (FineQ: not multiplied, see pulses). */
+    static int weightBits(QuantFormat f) {
+        return switch (f) {
+            case IntGroupFormat g -> g.bits();
+            case MxFormat m -> m.element().bits();
+            case MicroScopiQFormat m -> m.bits();
+            case FineQFormat q -> 3;
+        };
+    }
+
+    /** Array cycles one weight-activation product takes in one PE (fractional: several per cycle). */
+    double cyclesPerMac(LayerProfile p) {
+        if (p.format() instanceof FineQFormat) return (double) p.pulses() / ((double) p.n() * p.k()); // mean pulses per weight
+        int w = weightBits(p.format());
+        if (w <= c.peWeightBits()) return 1.0 / (c.peWeightBits() / w);
+        return Math.ceil((double) w / c.peWeightBits());
+    }
+
+    public Estimate estimate(LayerProfile p, int m) {
+        int n = p.n(), k = p.k(), r = c.arrayRows(), cols = c.arrayCols();
+        long macs = (long) m * n * k;
+        double cpm = cyclesPerMac(p);
+        long merges = (long) m * p.outliers();
+        // ReCoN demand per array step: the outliers among the weights the step touches, one merge per token
+        double outlierRate = (double) p.outliers() / ((double) n * k);
+        double stepCycles = Math.max(cpm, (double) r * cols * outlierRate / c.reconMergesPerCycle());
+        int fill = r + cols - 2 + (p.outliers() > 0 ? c.reconLatencyCycles() : 0);
+        long tiles, stream;
+        if (c.dataflow() == PerfConfig.Dataflow.OUTPUT_STATIONARY) {
+            tiles = ceilDiv(m, r) * ceilDiv(n, cols);
+            stream = k;
+        } else {
+            tiles = ceilDiv(k, r) * ceilDiv(n, cols);
+            stream = m;
+            fill += r; // loading the R x C weight tile
+        }
+        long compute = (long) Math.ceil(tiles * (stream * stepCycles + fill));
+        // Off-chip traffic: weights once if they fit the buffer, else once per pass over the tokens; INT8
+        // activations plus one fp32 scale per token; fp32 outputs; fp32 bias.
+        long weightPasses = p.packedBytes() <= c.weightBufferBytes() ? 1 : ceilDiv(m, r);
+        long actBytes = (long) m * k + 4L * m;
+        long actPasses = actBytes <= c.activationBufferBytes() ? 1 : ceilDiv(n, cols);
+        long dram = p.packedBytes() * weightPasses + actBytes * actPasses + 4L * m * n + 4L * n;
+        long sram = p.packedBytes() * ceilDiv(m, r) + (long) m * k * ceilDiv(n, cols) + 4L * m * n;
+        double clock = c.clockMhz() * 1e6;
+        long memoryCycles = (long) Math.ceil(dram / c.offChipBytesPerSecond() * clock);
+        long cycles = Math.max(compute, memoryCycles);
+        RunResult.Bound bound = compute >= memoryCycles ? RunResult.Bound.COMPUTE : RunResult.Bound.MEMORY;
+        double pj = 1e-12;
+        double macJ, auxJ;
+        if (p.format() instanceof FineQFormat) {
+            // temporal coding: each pulse adds the 8-bit activation, one wide accumulate per weight
+            macJ = ((double) m * p.pulses() * c.pjAdd8() + (double) macs * c.pjAdd32()) * pj;
+            auxJ = 0;
+        } else {
+            double mulPj = c.pjMul8x8() * weightBits(p.format()) * 8 / 64.0; // multiplier energy ~ operand-width product
+            macJ = macs * (mulPj + c.pjAdd32()) * pj;
+            auxJ = merges * 2 * c.pjAdd32() * pj; // ReCoN: shift-and-add of the two partials, then the merge into the sum
+        }
+        // Block scales: a power of two (MX, MicroScopiQ) is an exponent add plus an aligned add into the fp
+        // accumulator (two 32-bit adds); an fp16 scale (INT groups, FineQ) is an fp32 multiply and add.
+        double perBlock = powerOfTwoScales(p.format()) ? 2 * c.pjAdd32() : c.pjFpMul32() + c.pjFpAdd32();
+        double scaleJ = ((double) m * n * p.blocks() * perBlock + (double) m * n * c.pjFpMul32()) * pj;
+        return new Estimate(macs, compute, memoryCycles, cycles, cycles / clock, dram, sram, merges, macJ, auxJ, scaleJ,
+                sram * c.pjSramByte() * pj, dram * c.pjDramByte() * pj, bound);
+    }
+
+    static boolean powerOfTwoScales(QuantFormat f) {
+        return f instanceof MxFormat || f instanceof MicroScopiQFormat;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+}

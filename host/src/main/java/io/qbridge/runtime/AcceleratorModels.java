@@ -1,0 +1,38 @@
+package io.qbridge.runtime;
+
+import io.qbridge.device.Accelerator;
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.QuantizedLayer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Moves every linear layer of an encoder onto an accelerator. */
+public final class AcceleratorModels {
+    private AcceleratorModels() {}
+
+    /** The quantized model of {@code quantized} with all its linear layers on {@code device}. */
+    public static EncoderModel onDevice(EncoderQuantizer.Result quantized, Accelerator device, RunStats stats) {
+        return onDevice(quantized.model(), quantized.layers(), device, stats);
+    }
+
+    /**
+     * {@code base} with each linear layer replaced by the device-resident packed layer of the same name.
+     *
+     * @throws IllegalArgumentException if a linear layer of the model has no packed layer (every matrix
+     *                                  product must run on the device, none silently on the host)
+     */
+    public static EncoderModel onDevice(EncoderModel base, List<QuantizedLayer> layers, Accelerator device, RunStats stats) {
+        Map<String, QuantizedLayer> byName = new HashMap<>();
+        for (QuantizedLayer l : layers) byName.put(l.name(), l);
+        return base.mapLinears(lin -> {
+            QuantizedLayer q = byName.get(lin.name());
+            if (q == null) throw new IllegalArgumentException("linear layer " + lin.name() + " has no packed weights to load on the device");
+            if (q.packed().n() != lin.outFeatures() || q.packed().k() != lin.inFeatures())
+                throw new IllegalArgumentException(lin.name() + ": packed weights are " + q.packed().n() + "x" + q.packed().k() + ", the model needs "
+                        + lin.outFeatures() + "x" + lin.inFeatures());
+            return AcceleratorLinear.of(q, device, stats);
+        });
+    }
+}

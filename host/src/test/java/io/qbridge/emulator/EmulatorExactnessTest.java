@@ -1,0 +1,168 @@
+package io.qbridge.emulator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.qbridge.device.LayerHandle;
+import io.qbridge.format.MicroScopiQFormat;
+import io.qbridge.format.PackedTensor;
+import io.qbridge.format.QuantFormat;
+import io.qbridge.format.TestWeights;
+import io.qbridge.quant.Rtn;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The emulator against the exact reference, for every format: bit for bit wherever the hardware
+ * arithmetic is exact (every format but asymmetric INT, whose zero-point correction rounds once in fp64),
+ * within the documented bound everywhere, on random shapes (odd K, K not a multiple of the block, partial
+ * groups, partial FineQ clusters) and random weights with outliers.
+ */
+class EmulatorExactnessTest {
+    static final List<String> FORMATS = List.of("rtn-w4g128", "int4-asym-g128", "mxint8", "mxfp8-e4m3", "mxfp8-e5m2", "mxfp6-e2m3",
+            "mxfp6-e3m2", "mxfp4", "microscopiq-w4", "microscopiq-w2", "fineq");
+
+    /** Runs one packed layer through the emulator and the reference; returns outputs that differ bitwise. */
+    static int check(PackedTensor p, float[] x, int rows, float[] bias, String what) {
+        try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()))) {
+            LayerHandle h = dev.load(p, bias);
+            float[] y = new float[rows * p.n()];
+            dev.run(h, x, rows, y);
+            int[] q = new int[rows * p.k()];
+            float[] xs = new float[rows];
+            ActivationQuantizer.quantize(x, p.k(), rows, q, xs);
+            ExactReference.Result ref = ExactReference.run(p, q, xs, rows, bias);
+            int blocks = dev.datapath(h).weights().blocks();
+            boolean rounds = ExactReference.hardwareRounds(p);
+            int differ = 0;
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < p.n(); j++) {
+                    int i = r * p.n() + j;
+                    float a = y[i], b = ref.y()[i];
+                    if (Float.floatToIntBits(a) == Float.floatToIntBits(b)) continue;
+                    differ++;
+                    if (!rounds && blocks == 1) fail(what + ": single-block output [" + r + "][" + j + "] must be bit-exact: " + a + " vs " + b);
+                    double tol = ExactReference.bound(blocks, ref.absSum()[i], xs[r], b, bias == null ? 0f : bias[j], rounds);
+                    if (!(Math.abs((double) a - b) <= tol))
+                        fail(what + ": output [" + r + "][" + j + "] = " + a + ", reference " + b + ", |diff| " + Math.abs((double) a - b) + " > bound " + tol);
+                }
+            return differ;
+        }
+    }
+
+    static float[] activations(int rows, int k, long seed) {
+        Random rnd = new Random(seed);
+        float[] x = new float[rows * k];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * (rnd.nextDouble() < 0.01 ? 20 : 1));
+        if (rows > 1) java.util.Arrays.fill(x, k, 2 * k, 0f); // an all-zero token: s = 0
+        return x;
+    }
+
+    static PackedTensor pack(QuantFormat f, float[] w, int n, int k) {
+        return f.pack(Rtn.quantize(f, w, n, k).tensor());
+    }
+
+    @Test
+    void everyFormatMatchesTheExactReferenceOnRandomShapes() {
+        Random rnd = new Random(5);
+        for (String id : FORMATS) {
+            QuantFormat f = QuantFormat.parse(id);
+            for (int trial = 0; trial < 3; trial++) {
+                int n = 1 + rnd.nextInt(40) + (trial == 0 ? 32 : 0); // trial 0: at least one full vector tile of 32 outputs
+                int k = f instanceof MicroScopiQFormat m ? m.blockSize() * (1 + rnd.nextInt(20)) : 1 + rnd.nextInt(300);
+                if (trial == 2 && !(f instanceof MicroScopiQFormat)) k = 257; // odd, partial last block/group/cluster
+                int rows = trial == 0 ? 4 + rnd.nextInt(6) : 1 + rnd.nextInt(9); // trial 0: at least one tile of 4 tokens
+                float[] w = TestWeights.gaussianWithOutliers(n, k, rnd.nextLong(), 0.03);
+                float[] bias = trial == 1 ? null : TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
+                PackedTensor p = pack(f, w, n, k);
+                int differ = check(p, activations(rows, k, rnd.nextLong()), rows, bias, id + " [" + n + "x" + k + "] x " + rows);
+                if (!ExactReference.hardwareRounds(p)) assertEquals(0, differ, id + ": outputs not bit-exact");
+            }
+        }
+    }
+
+    @Test
+    void oddGroupAndBlockSizesAndOtherWidths() {
+        Random rnd = new Random(11);
+        for (String id : List.of("rtn-w3g7", "rtn-w8g33", "rtn-w2g5", "int3-asym-g9", "int8-asym-g64", "fineq-g10-d3.0")) {
+            QuantFormat f = QuantFormat.parse(id);
+            int n = 7 + rnd.nextInt(30), k = 31 + rnd.nextInt(90), rows = 5;
+            PackedTensor p = pack(f, TestWeights.gaussianWithOutliers(n, k, rnd.nextLong(), 0.05), n, k);
+            int differ = check(p, activations(rows, k, rnd.nextLong()), rows, null, id);
+            if (!ExactReference.hardwareRounds(p)) assertEquals(0, differ, id);
+        }
+    }
+
+    @Test
+    void heavyOutliersUseWideAccumulatorsAndStayExact() {
+        // E5M2 elements on their integer grid reach 2^32: the int64 path; MicroScopiQ-W4 with extreme
+        // outliers exceeds 2^24: the int32 path. Both must still be exact.
+        int n = 40, k = 64, rows = 6; // n = 40, rows = 6: vector tiles plus scalar tails in both dimensions
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 3, 0.1);
+        for (int i = 0; i < w.length; i += 37) w[i] *= 1e4f;
+        java.util.Set<Datapath.Mode> modes = java.util.EnumSet.noneOf(Datapath.Mode.class);
+        for (String id : List.of("mxfp8-e5m2", "microscopiq-w4", "mxfp8-e4m3", "mxfp4")) {
+            PackedTensor p = pack(QuantFormat.parse(id), w, n, k);
+            try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.defaults())) {
+                Datapath d = dev.datapath(dev.load(p, null));
+                assertTrue(d.weights().accumulatorBits() <= 64, id);
+                if (id.equals("mxfp8-e5m2")) assertEquals(Datapath.Mode.INT64, d.mode(), id + " needs " + d.weights().accumulatorBits() + " bits");
+                modes.add(d.mode());
+            }
+            assertEquals(0, check(p, activations(rows, k, 9), rows, null, id), id);
+        }
+        assertEquals(java.util.EnumSet.allOf(Datapath.Mode.class), modes, "every host summation mode exercised");
+        // asymmetric INT8 with groups of 1024 exceeds 2^24 too: the zero-point correction in the int32 kernel
+        PackedTensor asym = pack(QuantFormat.parse("int8-asym-g1024"), TestWeights.gaussianWithOutliers(40, 1100, 4, 0.05), 40, 1100);
+        try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()))) {
+            assertEquals(Datapath.Mode.INT32, dev.datapath(dev.load(asym, null)).mode());
+        }
+        check(asym, activations(rows, 1100, 10), rows, null, "int8-asym-g1024");
+    }
+
+    @Test
+    void reconMergeInHardwareOrderEqualsTheMergedWeight() {
+        // every significand the two outlier elements can produce, every activation, every shift used
+        for (int b : new int[] {2, 4})
+            for (long sig = -15; sig <= 15; sig++)
+                for (int shift = 0; shift <= 17; shift++)
+                    for (int x = -127; x <= 127; x++)
+                        assertEquals(ReconMerge.merge(sig, b, shift) * x, ReconMerge.contribution(sig, b, shift, x));
+        // and the split is the two b-bit PE operands: lower unsigned b bits, upper signed
+        assertEquals(-1, ReconMerge.upper(-15, 4));
+        assertEquals(1, ReconMerge.lower(-15, 4));
+    }
+
+    @Test
+    void vectorActivationQuantizerFollowsTheScalarRuleIncludingTies() {
+        Random rnd = new Random(8);
+        int k = 77, rows = 5; // 77: vector loop plus scalar tail
+        float[] x = new float[rows * k];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        // exact ties: row 3 has max 127, so s = 1 and x = m + 0.5 must round to even
+        for (int i = 0; i < k; i++) x[3 * k + i] = (i % 2 == 0 ? 1 : -1) * (i + 0.5f);
+        x[3 * k + 76] = 127f;
+        x[4 * k] = Float.MIN_VALUE; // a row of denormals and zeros
+        java.util.Arrays.fill(x, 4 * k + 1, 5 * k, 0f);
+        int[] q = new int[8 * k];
+        float[] qf = new float[8 * k], xs = new float[rows];
+        java.util.Arrays.fill(q, 99);
+        java.util.Arrays.fill(qf, 99f);
+        ActivationQuantizer.quantize(x, k, rows, 8, q, qf, xs);
+        for (int r = 0; r < rows; r++) {
+            float a = 0;
+            for (int i = 0; i < k; i++) a = Math.max(a, Math.abs(x[r * k + i]));
+            assertEquals(a / 127f, xs[r], "scale of row " + r);
+            for (int i = 0; i < k; i++) {
+                int want = xs[r] == 0 ? 0 : (int) Math.max(-127, Math.min(127, Math.rint(x[r * k + i] / xs[r])));
+                assertEquals(want, q[r * k + i], "row " + r + " col " + i);
+                assertEquals(want, qf[r * k + i], 0f);
+            }
+        }
+        assertEquals(2, q[3 * k + 2]); // 2.5 -> 2
+        assertEquals(-4, q[3 * k + 3]); // -3.5 -> -4
+        for (int i = rows * k; i < 8 * k; i++) assertEquals(0, q[i], "padding rows are zero");
+    }
+}
