@@ -17,24 +17,15 @@ public final class FpFixedPoint {
     private FpFixedPoint() {}
 
     public static int mantissaBits(FpElement e) {
-        return switch (e) {
-            case E4M3, E2M3 -> 3;
-            case E5M2, E3M2 -> 2;
-            case E2M1 -> 1;
-        };
+        return e.mantissaBits();
     }
 
     public static int bias(FpElement e) {
-        return switch (e) {
-            case E4M3 -> 7;
-            case E5M2 -> 15;
-            case E2M3, E2M1 -> 1;
-            case E3M2 -> 3;
-        };
+        return e.bias();
     }
 
     private static int exponentBits(FpElement e) {
-        return e.bits() - 1 - mantissaBits(e);
+        return e.exponentBits();
     }
 
     public static int gridExponent(FpElement e) {

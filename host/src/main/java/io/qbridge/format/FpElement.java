@@ -26,6 +26,12 @@ public enum FpElement implements ElementCodec {
     }
 
     @Override public int bits() { return 1 + ebits + mbits; }
+    /** Mantissa field width. */
+    public int mantissaBits() { return mbits; }
+    /** Exponent field width. */
+    public int exponentBits() { return ebits; }
+    /** Exponent bias. */
+    public int bias() { return bias; }
     @Override public int emax() { return Math.getExponent(max); }
     @Override public double maxNormal() { return max; }
 

@@ -86,7 +86,7 @@ class EmulatorExactnessTest {
     @Test
     void oddGroupAndBlockSizesAndOtherWidths() {
         Random rnd = new Random(11);
-        for (String id : List.of("rtn-w3g7", "rtn-w8g33", "rtn-w2g5", "int3-asym-g9", "int8-asym-g64", "fineq-g10-d3.0")) {
+        for (String id : List.of("rtn-w3g7", "rtn-w8g33", "rtn-w2g5", "int3-asym-g9", "int8-asym-g64", "fineq-g10-d3.0-s8")) {
             QuantFormat f = QuantFormat.parse(id);
             int n = 7 + rnd.nextInt(30), k = 31 + rnd.nextInt(90), rows = 5;
             PackedTensor p = pack(f, TestWeights.gaussianWithOutliers(n, k, rnd.nextLong(), 0.05), n, k);
