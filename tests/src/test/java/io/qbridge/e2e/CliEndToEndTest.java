@@ -43,15 +43,24 @@ class CliEndToEndTest {
     }
 
     @Test
-    void demoRunsAndPrintsTheSimilarityTable() throws Exception {
+    void demoQuantizesRunsOnTheEmulatorAndAgreesWithFp32() throws Exception {
         Result r = qbridge("demo");
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("cosine similarity"), r.out());
+        assertTrue(r.err().contains("using the emulator"), r.err());
+        assertTrue(r.out().contains("Cosine similarity"), r.out());
         assertTrue(r.out().contains("sentences/s"), r.out());
-        // S1 and S2 are paraphrases, S1 and S3 are not: the real model must say so.
-        String row1 = r.out().lines().filter(l -> l.strip().startsWith("S1 ") && l.contains("1.000")).findFirst().orElseThrow();
-        String[] cells = row1.strip().split("\\s+");
-        assertTrue(Double.parseDouble(cells[2]) > Double.parseDouble(cells[3]) + 0.2, row1);
+        assertTrue(r.out().contains("device (modelled"), r.out());
+        // S1 and S2 are paraphrases, S1 and S3 are not: the real model must say so, on the host and on the device.
+        String row1 = r.out().lines().filter(l -> l.strip().startsWith("S1 ") && l.contains("|") && l.contains("1.000")).findFirst().orElseThrow();
+        String[] halves = row1.strip().substring(2).split("\\|");
+        for (String half : halves) {
+            String[] cells = half.strip().split("\\s+");
+            assertEquals("1.000", cells[0], row1);
+            assertTrue(Double.parseDouble(cells[1]) > Double.parseDouble(cells[2]) + 0.2, row1);
+        }
+        String agreement = r.out().lines().filter(l -> l.startsWith("Agreement")).findFirst().orElseThrow();
+        double meanCos = Double.parseDouble(agreement.replaceAll(".*mean cosine ([0-9.]+).*", "$1"));
+        assertTrue(meanCos > 0.97, agreement);
     }
 
     @Test
