@@ -18,12 +18,13 @@ public final class FetchCommand implements Callable<Integer> {
     @Parameters(paramLabel = "ID", description = "The job id.")
     String id;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "The directory to write into.")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "The directory to write into (created if missing).")
     Path out;
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isDirectory(out)) throw new Main.UserException(out + ": no such directory");
+        if (Files.exists(out) && !Files.isDirectory(out)) throw new Main.UserException(out + ": exists and is not a directory");
+        Files.createDirectories(out);
         try (QbridgeClient c = remote.connect()) {
             Path p = remote.call(() -> c.download(id, out));
             System.out.println("wrote " + p + " (" + Files.size(p) + " bytes)");
