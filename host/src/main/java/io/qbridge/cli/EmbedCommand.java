@@ -40,20 +40,37 @@ final class EmbedCommand implements Callable<Integer> {
             writeJson(model.name(), emb);
         } else {
             System.out.printf("%d sentences, %d dimensions, model %s%n", emb.length, emb[0].length, model.name());
-            for (int i = 0; i < Math.min(5, emb.length); i++) {
-                System.out.printf("%3d  [%+.4f %+.4f %+.4f %+.4f …]  %s%n", i + 1, emb[i][0], emb[i][1], emb[i][2], emb[i][3], Text.clip(lines.get(i), 60));
-            }
-            if (emb.length > 5) System.out.printf("… %d more%n", emb.length - 5);
+            printPreview(lines, emb);
         }
         Log.info("embedded %d sentences in %.3f s (%.1f sentences/s)", emb.length, secs, emb.length / secs);
         return 0;
     }
 
+    /** The first few vectors beside their sentences, for a human reading the terminal. */
+    static void printPreview(List<String> lines, float[][] emb) {
+        for (int i = 0; i < Math.min(5, emb.length); i++) {
+            System.out.printf("%3d  [%+.4f %+.4f %+.4f %+.4f …]  %s%n", i + 1, emb[i][0], emb[i][1], emb[i][2], emb[i][3], Text.clip(lines.get(i), 60));
+        }
+        if (emb.length > 5) System.out.printf("… %d more%n", emb.length - 5);
+    }
+
+    /** Fields a command adds after the embeddings (device, timing, energy). */
+    @FunctionalInterface
+    interface JsonExtra {
+        void write(JsonGenerator g) throws IOException;
+    }
+
     static void writeJson(String model, float[][] emb) throws IOException {
+        writeJson(model, null, emb, g -> {});
+    }
+
+    /** {@code {"model":…, ["format":…,] "dim":…, "embeddings":[[…],…], …extra}} and a newline on stdout. */
+    static void writeJson(String model, String format, float[][] emb, JsonExtra extra) throws IOException {
         try (JsonGenerator g = new JsonFactory().createGenerator(System.out, JsonEncoding.UTF8)) {
             g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
             g.writeStartObject();
             g.writeStringField("model", model);
+            if (format != null) g.writeStringField("format", format);
             g.writeNumberField("dim", emb.length == 0 ? 0 : emb[0].length);
             g.writeArrayFieldStart("embeddings");
             for (float[] e : emb) {
@@ -62,6 +79,7 @@ final class EmbedCommand implements Callable<Integer> {
                 g.writeEndArray();
             }
             g.writeEndArray();
+            extra.write(g);
             g.writeEndObject();
         }
         System.out.println();

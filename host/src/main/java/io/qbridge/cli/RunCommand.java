@@ -1,7 +1,5 @@
 package io.qbridge.cli;
 
-import com.fasterxml.jackson.core.JsonEncoding;
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.qbridge.data.EvalCorpus;
 import io.qbridge.device.Accelerator;
@@ -111,9 +109,7 @@ final class RunCommand implements Callable<Integer> {
                 writeJson(prep, emb, info, t, wall);
             } else {
                 System.out.printf("%d sentences, %d dimensions, model %s (%s) on %s%n", emb.length, emb[0].length, prep.name(), prep.format(), info.name());
-                for (int i = 0; i < Math.min(5, emb.length); i++)
-                    System.out.printf("%3d  [%+.4f %+.4f %+.4f %+.4f …]  %s%n", i + 1, emb[i][0], emb[i][1], emb[i][2], emb[i][3], Text.clip(lines.get(i), 60));
-                if (emb.length > 5) System.out.printf("… %d more%n", emb.length - 5);
+                EmbedCommand.printPreview(lines, emb);
                 printSummary(emb.length, info, t, wall);
             }
         }
@@ -165,24 +161,9 @@ final class RunCommand implements Callable<Integer> {
     }
 
     private static void writeJson(DeviceModelOptions.Prepared prep, float[][] emb, DeviceInfo info, RunStats.Totals t, long wall) throws IOException {
-        try (JsonGenerator g = new JsonFactory().createGenerator(System.out, JsonEncoding.UTF8)) {
-            g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
-            g.writeStartObject();
-            g.writeStringField("model", prep.name());
-            g.writeStringField("format", prep.format());
-            g.writeNumberField("dim", emb.length == 0 ? 0 : emb[0].length);
-            g.writeArrayFieldStart("embeddings");
-            for (float[] e : emb) {
-                g.writeStartArray();
-                for (float v : e) g.writeNumber(v);
-                g.writeEndArray();
-            }
-            g.writeEndArray();
+        EmbedCommand.writeJson(prep.name(), prep.format(), emb, g -> {
             writeDevice(g, info);
             writeTotals(g, t, wall, emb.length);
-            g.writeEndObject();
-        }
-        System.out.println();
-        System.out.flush();
+        });
     }
 }

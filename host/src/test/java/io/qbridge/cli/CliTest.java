@@ -16,10 +16,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The CLI as a user runs it: exit codes, one-line errors, and JSON that matches the library's output. */
-class CliTest {
-    record Run(int exit, String out, String err) {}
+public class CliTest {
+    /** What one in-process CLI call printed and returned. */
+    public record Run(int exit, String out, String err) {}
 
-    static synchronized Run run(String... args) {
+    /** Runs the CLI in this JVM with stdout and stderr captured (used by other packages' CLI tests too). */
+    public static synchronized Run run(String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         try {

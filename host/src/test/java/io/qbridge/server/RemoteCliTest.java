@@ -1,5 +1,8 @@
 package io.qbridge.server;
 
+import io.qbridge.cli.CliTest;
+import io.qbridge.cli.CliTest.Run;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,7 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The client commands as a user runs them against a live server: output, exit codes, one-line errors. */
 class RemoteCliTest {
-    record Run(int exit, String out, String err) {}
 
     @TempDir static Path dir;
     static JobServer server;
@@ -33,18 +35,8 @@ class RemoteCliTest {
         server.close();
     }
 
-    static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static Run run(String... args) {
+        return CliTest.run(args);
     }
 
     @Test
