@@ -15,8 +15,18 @@ import picocli.CommandLine.Option;
 final class EvalCommand implements Callable<Integer> {
     static final String DEFAULT_FORMATS = "fp32,rtn-w4g128,gptq-w4g128,mxfp4,mxint8,microscopiq-w4,microscopiq-w2,fineq";
 
-    @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL", description = "bge-small (default) or minilm.")
+    @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+            description = "bge-small (default), minilm, or a LLaMA checkpoint (llama2.c .bin or Hugging Face directory: perplexity on --text).")
     String model;
+
+    @Option(names = "--text", paramLabel = "FILE", description = "For a LLaMA checkpoint: the text whose perplexity is measured.")
+    java.nio.file.Path text;
+
+    @Option(names = "--tokenizer", paramLabel = "TOK", description = "For a LLaMA checkpoint: tokenizer.bin or tokenizer.json (default: beside the model).")
+    java.nio.file.Path tokenizer;
+
+    @Option(names = "--window", defaultValue = "256", paramLabel = "N", description = "For a LLaMA checkpoint: positions per perplexity window (default 256, at most the model's).")
+    int window;
 
     @Option(names = "--formats", defaultValue = DEFAULT_FORMATS, split = ",", paramLabel = "LIST", description = "Comma-separated recipes (default: " + DEFAULT_FORMATS + ").")
     List<String> formats;
@@ -31,9 +41,9 @@ final class EvalCommand implements Callable<Integer> {
     boolean markdown;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
-        if (base == null) throw new Main.UserException(model + ": eval takes a built-in encoder (bge-small, minilm)");
+        if (base == null) return evalDecoder();
         List<QuantRecipe> recipes = new ArrayList<>();
         for (String f : formats) recipes.add(QuantRecipe.parse(f)); // all names checked before any work
         if (heldOut < 10 || heldOut > 1000 || retrieval < 10 || retrieval > 1000) throw new Main.UserException("--held-out and --retrieval must be in 10..1000");
@@ -49,6 +59,33 @@ final class EvalCommand implements Callable<Integer> {
             Log.info("%s done", r.name());
         }
         print(base.alias, rows, markdown);
+        return 0;
+    }
+
+    /** Perplexity of a LLaMA checkpoint, FP32 and per recipe (RTN-style recipes; transformer-block linears). */
+    private int evalDecoder() throws java.io.IOException {
+        java.nio.file.Path ckpt = java.nio.file.Path.of(model);
+        if (!java.nio.file.Files.exists(ckpt)) throw new Main.UserException(model + ": not bge-small or minilm, and no such LLaMA checkpoint");
+        if (text == null) throw new Main.UserException("eval of a LLaMA checkpoint needs --text FILE (the text to measure perplexity on)");
+        List<QuantRecipe> recipes = new ArrayList<>();
+        List<String> names = formats == null || String.join(",", formats).equals(DEFAULT_FORMATS)
+                ? List.of("fp32", "rtn-w4g128", "mxfp4", "mxint8", "fineq") : formats;
+        for (String f : names) recipes.add(QuantRecipe.parse(f));
+        io.qbridge.model.llama.LlamaWeights w = DecoderCheckpoints.load(ckpt);
+        io.qbridge.tokenizer.TextTokenizer tok = DecoderCheckpoints.tokenizer(ckpt, tokenizer, w.config().vocabSize());
+        int[] ids = tok.encode(String.join("\n", io.qbridge.data.EvalCorpus.readLines(text)), false, false);
+        int win = Math.min(window, w.config().seqLen());
+        if (win < 2 || ids.length == 0) throw new Main.UserException("nothing to measure: " + ids.length + " tokens, window " + win);
+        System.out.printf("%nModel %s: perplexity on %s (%d tokens, windows of %d positions from BOS); transformer-block linear layers quantized, classifier FP32%n%n",
+                ckpt, text, ids.length, win);
+        String fmt = "%-18s %8s %10s %10s %12s %8s%n";
+        System.out.printf(fmt, "format", "bits/w", "packed MB", "W SQNR dB", "perplexity", "s");
+        for (QuantRecipe r : recipes) {
+            io.qbridge.pipeline.DecoderEvaluator.Row row = io.qbridge.pipeline.DecoderEvaluator.evaluate(w, r, ids, win);
+            System.out.printf(fmt, row.recipe(), String.format("%.3f", row.bitsPerWeight()), String.format("%.2f", row.packedBytes() / 1e6),
+                    Double.isInfinite(row.weightSqnrDb()) ? "-" : String.format("%.2f", row.weightSqnrDb()), String.format("%.5g", row.perplexity()),
+                    String.format("%.1f", row.seconds()));
+        }
         return 0;
     }
 
