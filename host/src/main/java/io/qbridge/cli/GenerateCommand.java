@@ -1,9 +1,16 @@
 package io.qbridge.cli;
 
+import io.qbridge.device.Accelerator;
+import io.qbridge.device.Devices;
+import io.qbridge.emulator.EmulatorConfig;
+import io.qbridge.emulator.PerfConfig;
 import io.qbridge.model.llama.Generator;
 import io.qbridge.model.llama.LlamaDecoder;
 import io.qbridge.model.llama.LlamaWeights;
 import io.qbridge.model.llama.Sampler;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.runtime.AcceleratorModels;
+import io.qbridge.runtime.RunStats;
 import io.qbridge.tokenizer.TextTokenizer;
 import io.qbridge.tokenizer.Utf8StreamDecoder;
 import java.nio.file.Path;
@@ -37,6 +44,13 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"-s", "--seed"}, paramLabel = "S", description = "Random seed (default: the clock).")
     Long seed;
 
+    @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
+            description = "Quantize the transformer-block linear layers (RTN-style recipe, e.g. mxint8, rtn-w4g128, fineq) and run them on --device; default: FP32 on the host.")
+    String format;
+
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "With --format: the device (default auto: a board when present, else the emulator).")
+    String device;
+
     @Override
     public Integer call() throws Exception {
         if (steps < 0) throw new Main.UserException("--steps must be >= 0");
@@ -45,6 +59,20 @@ final class GenerateCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         LlamaWeights w = DecoderCheckpoints.load(model);
         TextTokenizer tok = DecoderCheckpoints.tokenizer(model, tokenizer, w.config().vocabSize());
+        RunStats stats = new RunStats();
+        QuantRecipe recipe = format == null ? null : QuantRecipe.parse(format);
+        if (recipe != null && recipe.format() == null) throw new Main.UserException("--format fp32 is the default host path; give a quantized format");
+        try (Accelerator dev = recipe == null ? null
+                : Devices.open(device, new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS), line -> Log.info("%s", line))) {
+            if (dev != null) {
+                w = AcceleratorModels.decoderOnDevice(w, recipe, dev, stats);
+                Log.info("transformer-block linear layers quantized to %s and resident on %s; classifier FP32 on the host", recipe.format().id(), dev.describe().name());
+            }
+            return generate(w, tok, dev, stats, t0);
+        }
+    }
+
+    private int generate(LlamaWeights w, TextTokenizer tok, Accelerator dev, RunStats stats, long t0) {
         LlamaDecoder decoder = new LlamaDecoder(w);
         Log.info("loaded %s (%d layers, dim %d, %.1fM parameters) in %.1f s", model, w.config().nLayers(), w.config().dim(),
                 w.config().parameterCount() / 1e6, (System.nanoTime() - t0) / 1e9);
@@ -60,6 +88,11 @@ final class GenerateCommand implements Callable<Integer> {
         });
         System.out.println(text.finish());
         Log.info("achieved tok/s: %.2f (%d positions, first excluded as llama2.c counts)", r.tokensPerSecond(), r.positions());
+        if (dev != null) {
+            RunStats.Totals t = stats.total();
+            Log.info("device (modelled, %s): %.3f ms over %d layer runs, %.3f ms per token, energy %.3f mJ (%.1f µJ per token)", dev.describe().name(),
+                    t.deviceSeconds() * 1e3, t.runs(), t.deviceSeconds() * 1e3 / r.positions(), t.energyJoules() * 1e3, t.energyJoules() * 1e6 / r.positions());
+        }
         return 0;
     }
 }

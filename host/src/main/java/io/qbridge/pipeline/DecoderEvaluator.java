@@ -52,6 +52,22 @@ public final class DecoderEvaluator {
         return logits[index] - max - Math.log(sum);
     }
 
+    /**
+     * Quantizes every transformer-block linear layer of a decoder with an RTN-style recipe, in forward
+     * order; the classifier is left out (it stays FP32).
+     */
+    public static Map<String, QuantizedLayer> quantizeBlocks(LlamaWeights fp32, QuantRecipe recipe) {
+        if (recipe.format() == null) throw new IllegalArgumentException("fp32 is not a quantization recipe");
+        if (recipe.needsCalibration()) {
+            throw new IllegalArgumentException(recipe.name() + ": GPTQ calibration is implemented for encoders only; use " + recipe.format().id() + "@rtn for decoders");
+        }
+        Map<String, QuantizedLayer> out = new java.util.LinkedHashMap<>();
+        for (LlamaWeights.Layer layer : fp32.layers()) {
+            for (Linear lin : layer.linears()) out.put(lin.name(), EncoderQuantizer.quantizeLayer(lin, recipe, null));
+        }
+        return out;
+    }
+
     /** The row for one recipe ({@code fp32} included). Only RTN-style recipes: decoder calibration is not built yet. */
     public static Row evaluate(LlamaWeights fp32, QuantRecipe recipe, int[] tokens, int window) {
         long t0 = System.nanoTime();
@@ -59,16 +75,12 @@ public final class DecoderEvaluator {
             double ppl = perplexity(new LlamaDecoder(fp32, window), fp32.config().bosTokenId(), tokens, window);
             return new Row("fp32", 32, 0, Double.POSITIVE_INFINITY, ppl, tokens.length, (System.nanoTime() - t0) / 1e9);
         }
-        if (recipe.needsCalibration()) {
-            throw new IllegalArgumentException(recipe.name() + ": GPTQ calibration is implemented for encoders only; use " + recipe.format().id() + "@rtn for decoders");
-        }
-        List<QuantizedLayer> layers = new ArrayList<>();
+        Map<String, QuantizedLayer> quantized = quantizeBlocks(fp32, recipe);
+        List<QuantizedLayer> layers = new ArrayList<>(quantized.values());
         Map<String, float[]> original = new HashMap<>();
-        Linear classifier = fp32.classifier();
         LlamaWeights q = fp32.mapLinears(lin -> {
-            if (lin == classifier) return lin;
-            QuantizedLayer ql = EncoderQuantizer.quantizeLayer(lin, recipe, null);
-            layers.add(ql);
+            QuantizedLayer ql = quantized.get(lin.name());
+            if (ql == null) return lin;
             original.put(lin.name(), lin.weightsOutIn());
             return DenseLinear.outIn(lin.name(), ql.dequantized(), lin.inFeatures(), lin.outFeatures(), lin.bias());
         });

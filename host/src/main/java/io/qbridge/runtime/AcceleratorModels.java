@@ -35,4 +35,17 @@ public final class AcceleratorModels {
             return AcceleratorLinear.of(q, device, stats);
         });
     }
+
+    /**
+     * A decoder whose transformer-block linear layers run on {@code device}, quantized by an RTN-style
+     * recipe; the classifier stays on the host in FP32 (its weights are the shared embedding table).
+     */
+    public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights fp32, io.qbridge.pipeline.QuantRecipe recipe,
+                                                                      Accelerator device, RunStats stats) {
+        java.util.Map<String, QuantizedLayer> q = io.qbridge.pipeline.DecoderEvaluator.quantizeBlocks(fp32, recipe);
+        return fp32.mapLinears(lin -> {
+            QuantizedLayer ql = q.get(lin.name());
+            return ql == null ? lin : AcceleratorLinear.of(ql, device, stats);
+        });
+    }
 }
