@@ -40,10 +40,16 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the results as JSON on stdout.")
     boolean json;
 
+    @Option(names = "--chart", paramLabel = "FILE.png", description = "Also write a PNG bar chart of the per-layer breakdown (host p50 and modelled device time).")
+    java.nio.file.Path chart;
+
     @Override
     public Integer call() throws IOException {
         if (runs < 1) throw new Main.UserException("--runs must be >= 1");
         if (warmup < 0) throw new Main.UserException("--warmup must be >= 0");
+        if (chart != null && chart.toAbsolutePath().getParent() != null && !java.nio.file.Files.isDirectory(chart.toAbsolutePath().getParent())) {
+            throw new Main.UserException(chart + ": its directory does not exist");
+        }
         List<String> sentences = EvalCorpus.split(EvalCorpus.Split.BENCH);
         try (Accelerator dev = options.open()) { // first: a missing device fails before minutes of quantization
             RunCommand.DeviceModelOptions.Prepared prep = options.prepare();
@@ -81,6 +87,15 @@ final class BenchCommand implements Callable<Integer> {
             DeviceInfo info = dev.describe();
             if (json) writeJson(prep, info, sentences.size(), modelNanos, fp32Nanos, layerNanos, perForward, layerForward);
             else print(prep, info, sentences.size(), modelNanos, fp32Nanos, layerNanos, perForward, layerForward);
+            if (chart != null) {
+                List<LatencyChart.Bar> bars = new java.util.ArrayList<>();
+                for (Map.Entry<String, long[]> e : layerNanos.entrySet()) {
+                    bars.add(new LatencyChart.Bar(LatencyChart.shortLabel(e.getKey()), percentile(e.getValue(), 50) / 1e3,
+                            layerForward.get(e.getKey()).deviceSeconds() * 1e6));
+                }
+                LatencyChart.write(chart, prep.name() + " " + prep.format() + " on " + info.name() + ": per-layer latency, " + sentences.size() + " sentences", bars);
+                Log.info("wrote %s", chart);
+            }
         }
         return 0;
     }

@@ -70,4 +70,16 @@ public class CliTest {
             }
         }
     }
+
+    @Test
+    void benchWritesAPerLayerChart(@TempDir Path dir) throws Exception {
+        Path png = dir.resolve("layers.png");
+        Run r = run("bench", "--device", "emulator", "--model", "minilm", "--format", "mxint8", "--runs", "1", "--warmup", "0", "--chart", png.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("p50"), r.out());
+        byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(png), 8);
+        assertTrue(java.util.Arrays.equals(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}, head), "a PNG file");
+        assertEquals("3 ffn-down", LatencyChart.shortLabel("encoder.layer.3.output.dense.weight"));
+        assertEquals("0 attn-out", LatencyChart.shortLabel("encoder.layer.0.attention.output.dense.weight"));
+    }
 }

@@ -1,0 +1,67 @@
+package io.qbridge.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.style.Styler;
+
+/** A PNG bar chart of per-layer latency: measured host time and modelled device time side by side. */
+final class LatencyChart {
+    private LatencyChart() {}
+
+    /** One bar group: a layer's short label, its host p50 and its modelled device time, both in µs. */
+    record Bar(String label, double hostMicros, double deviceMicros) {}
+
+    /** "encoder.layer.3.attention.self.query.weight" becomes "3 query", "…3.output.dense.weight" "3 ffn-down". */
+    static String shortLabel(String layer) {
+        String s = layer.replace(".weight", "").replace("encoder.layer.", "");
+        int dot = s.indexOf('.');
+        if (dot < 0) return s;
+        String block = s.substring(0, dot), rest = s.substring(dot + 1);
+        String role = switch (rest) {
+            case "attention.self.query" -> "query";
+            case "attention.self.key" -> "key";
+            case "attention.self.value" -> "value";
+            case "attention.output.dense" -> "attn-out";
+            case "intermediate.dense" -> "ffn-up";
+            case "output.dense" -> "ffn-down";
+            default -> rest;
+        };
+        return block + " " + role;
+    }
+
+    /** Writes the chart atomically (temporary file, then rename). */
+    static void write(Path out, String title, List<Bar> bars) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        CategoryChart chart = new CategoryChartBuilder().width(Math.max(900, 26 * bars.size())).height(560).title(title)
+                .xAxisTitle("linear layer").yAxisTitle("µs per forward").build();
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+        chart.getStyler().setXAxisLabelRotation(90);
+        chart.getStyler().setAvailableSpaceFill(0.8);
+        chart.getStyler().setAxisTickLabelsFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 10));
+        List<String> labels = new ArrayList<>();
+        List<Double> host = new ArrayList<>(), device = new ArrayList<>();
+        for (Bar b : bars) {
+            labels.add(b.label());
+            host.add(b.hostMicros());
+            device.add(b.deviceMicros());
+        }
+        chart.addSeries("host p50 (measured)", labels, host);
+        chart.addSeries("device (modelled)", labels, device);
+        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+        Path dir = out.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
+        try {
+            Files.write(tmp, png);
+            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}
