@@ -26,12 +26,16 @@ class CliEndToEndTest {
 
     record Result(int exit, String out, String err) {}
 
-    static Result qbridge(String... args) throws IOException, InterruptedException {
-        Path jar;
+    /** The assembled CLI jar under host/target. */
+    static Path jar() throws IOException {
         try (var s = Files.list(ROOT.resolve("host/target"))) {
-            jar = s.filter(p -> p.getFileName().toString().matches("qbridge-host-.*(?<!-tests)\\.jar")).findFirst()
+            return s.filter(p -> p.getFileName().toString().matches("qbridge-host-.*(?<!-tests)\\.jar")).findFirst()
                     .orElseThrow(() -> new IllegalStateException("host jar not built under " + ROOT.resolve("host/target")));
         }
+    }
+
+    static Result qbridge(String... args) throws IOException, InterruptedException {
+        Path jar = jar();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "-Dqbridge.threads=2", "-jar", jar.toString()));
         cmd.addAll(List.of(args));
