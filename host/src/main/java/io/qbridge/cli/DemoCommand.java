@@ -53,12 +53,9 @@ final class DemoCommand implements Callable<Integer> {
         EncoderModel fp32 = EncoderModel.load(base);
         Log.info("loaded %s (%.1fM parameters) in %.1f s", base.alias, fp32.encoder().config().parameterCount() / 1e6, (System.nanoTime() - t0) / 1e9);
 
-        List<int[]> calib = recipe.needsCalibration() ? fp32.tokenize(EvalCorpus.split(EvalCorpus.Split.CALIBRATION), null) : List.of();
+        List<int[]> calib = recipe.needsCalibration() ? EncoderQuantizer.calibrationIds(fp32, EvalCorpus.Split.CALIBRATION.count) : List.of();
         long tq = System.nanoTime();
-        EncoderQuantizer.Result q;
-        try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
-            q = EncoderQuantizer.quantize(fp32, recipe, calib, (name, done) -> p.step(1));
-        }
+        EncoderQuantizer.Result q = QuantizeCommand.withProgress(fp32, recipe, calib);
         double quantSecs = (System.nanoTime() - tq) / 1e9;
 
         try (Accelerator dev = Devices.open(device, new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS), line -> Log.info("%s", line))) {

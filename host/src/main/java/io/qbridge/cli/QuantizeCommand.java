@@ -41,12 +41,8 @@ final class QuantizeCommand implements Callable<Integer> {
         if (out.getParent() != null && !Files.isDirectory(out.getParent())) throw new Main.UserException(out.getParent() + ": no such directory");
         long t0 = System.nanoTime();
         EncoderModel fp32 = EncoderModel.load(base);
-        var calib = fp32.tokenize(EvalCorpus.split(EvalCorpus.Split.CALIBRATION).subList(0, calibration), null);
-        int layers = fp32.encoder().linears().size();
-        EncoderQuantizer.Result r;
-        try (Progress p = Progress.start("quantize " + recipe.name(), layers)) {
-            r = EncoderQuantizer.quantize(fp32, recipe, calib, (name, done) -> p.step(1));
-        }
+        var calib = EncoderQuantizer.calibrationIds(fp32, calibration);
+        EncoderQuantizer.Result r = withProgress(fp32, recipe, calib);
         QuantizedEncoders.save(out, base, r);
         double secs = (System.nanoTime() - t0) / 1e9;
         System.out.printf("wrote %s: %s on %s, %d layers, %,d packed bytes, %.3f bits/weight, %s, in %.1f s%n", out, recipe.format().id(),
@@ -55,4 +51,10 @@ final class QuantizeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Quantizes every linear layer with a progress bar (one step per layer); shared by demo and run. */
+    static EncoderQuantizer.Result withProgress(EncoderModel fp32, QuantRecipe recipe, java.util.List<int[]> calibration) {
+        try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
+            return EncoderQuantizer.quantize(fp32, recipe, calibration, (name, done) -> p.step(1));
+        }
+    }
 }

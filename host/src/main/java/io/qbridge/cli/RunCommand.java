@@ -67,11 +67,8 @@ final class RunCommand implements Callable<Integer> {
             if (recipe.format() == null) throw new Main.UserException("fp32 runs on the host ('qbridge embed'); pick a quantized format for the device");
             EncoderModel fp32 = EncoderModel.load(b);
             List<int[]> calib = recipe.needsCalibration()
-                    ? fp32.tokenize(EvalCorpus.split(EvalCorpus.Split.CALIBRATION), null) : List.of();
-            EncoderQuantizer.Result r;
-            try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
-                r = EncoderQuantizer.quantize(fp32, recipe, calib, (name, done) -> p.step(1));
-            }
+                    ? EncoderQuantizer.calibrationIds(fp32, EvalCorpus.Split.CALIBRATION.count) : List.of();
+            EncoderQuantizer.Result r = QuantizeCommand.withProgress(fp32, recipe, calib);
             Log.info("quantized %s to %s (%s) in %.1f s", b.alias, recipe.format().id(), r.settings().get("algorithm"), (System.nanoTime() - t0) / 1e9);
             return new Prepared(b.alias, recipe.format().id(), fp32, r.layers());
         }

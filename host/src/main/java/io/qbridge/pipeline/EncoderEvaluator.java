@@ -33,7 +33,7 @@ public final class EncoderEvaluator {
     public EncoderEvaluator(EncoderModel fp32, Sets sets) {
         this.fp32 = fp32;
         this.sets = sets;
-        this.calibration = fp32.tokenize(EvalCorpus.split(EvalCorpus.Split.CALIBRATION).subList(0, sets.calibration()), null);
+        this.calibration = EncoderQuantizer.calibrationIds(fp32, sets.calibration());
         this.heldOut = fp32.tokenize(EvalCorpus.split(EvalCorpus.Split.HELD_OUT).subList(0, sets.heldOut()), null);
         this.retrieval = fp32.tokenize(EvalCorpus.split(EvalCorpus.Split.RETRIEVAL).subList(0, sets.retrieval()), null);
         this.probe = heldOut.subList(0, Math.min(sets.layerProbe(), heldOut.size()));

@@ -54,6 +54,16 @@ public final class EncoderQuantizer {
         return new Result(recipe, List.copyOf(done.values()), q, settings);
     }
 
+    /**
+     * Token ids of the first {@code sentences} sentences of the fixed calibration split (every caller that
+     * calibrates uses this, so a remote and a local quantization see the same ids).
+     */
+    public static List<int[]> calibrationIds(EncoderModel fp32, int sentences) {
+        int max = io.qbridge.data.EvalCorpus.Split.CALIBRATION.count;
+        if (sentences < 1 || sentences > max) throw new IllegalArgumentException("calibration must be between 1 and " + max + " sentences, got " + sentences);
+        return fp32.tokenize(io.qbridge.data.EvalCorpus.split(io.qbridge.data.EvalCorpus.Split.CALIBRATION).subList(0, sentences), null);
+    }
+
     static QuantizedLayer quantizeLayer(Linear lin, QuantRecipe recipe, double[] hessian) {
         int n = lin.outFeatures(), k = lin.inFeatures();
         float[] w = lin.weightsOutIn();

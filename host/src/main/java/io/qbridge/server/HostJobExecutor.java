@@ -53,7 +53,7 @@ public final class HostJobExecutor implements JobExecutor {
         int calibration = spec.getCalibration() == 0 ? EvalCorpus.Split.CALIBRATION.count : spec.getCalibration();
         EncoderModel fp32 = builtin(base);
         // as qbridge quantize does: RTN recipes ignore the calibration ids
-        List<int[]> calib = fp32.tokenize(EvalCorpus.split(EvalCorpus.Split.CALIBRATION).subList(0, calibration), null);
+        List<int[]> calib = EncoderQuantizer.calibrationIds(fp32, calibration);
         int layers = fp32.encoder().linears().size();
         ctx.log("quantizing " + base.alias + " with " + recipe.name() + " (" + recipe.algorithm().name().toLowerCase() + ", " + layers + " layers)");
         ctx.checkpoint();
