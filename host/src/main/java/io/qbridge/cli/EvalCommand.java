@@ -88,7 +88,8 @@ final class EvalCommand implements Callable<Integer> {
         io.qbridge.model.llama.LlamaWeights w = DecoderCheckpoints.load(ckpt);
         int win = Math.min(window, w.config().seqLen());
         if (win < 2) throw new Main.UserException("--window must be at least 2");
-        boolean calibrate = recipes.stream().anyMatch(QuantRecipe::needsCalibration);
+        // Every quantized row gets its calibration error, so RTN rows are calibrated (measured) too.
+        boolean calibrate = recipes.stream().anyMatch(r -> r.format() != null);
         List<int[]> sequences, calibration = List.of();
         String measured, calibratedOn = null;
         if (selfText != null) {
@@ -118,7 +119,7 @@ final class EvalCommand implements Callable<Integer> {
             io.qbridge.pipeline.DecoderEvaluator.Row row;
             try (Progress p = Progress.start(r.name(), w.config().nLayers())) {
                 int[] last = {0};
-                row = io.qbridge.pipeline.DecoderEvaluator.evaluate(w, r, sequences, r.needsCalibration() ? calibration : List.of(), done -> {
+                row = io.qbridge.pipeline.DecoderEvaluator.evaluate(w, r, sequences, calibration, done -> {
                     p.step(done - last[0]);
                     last[0] = done;
                 });
@@ -137,7 +138,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         System.out.printf("%nModel %s (%d layers, dim %d, %.2fM parameters): perplexity on %s; transformer-block linear layers quantized, classifier FP32%n",
                 ckpt, w.config().nLayers(), w.config().dim(), w.config().parameterCount() / 1e6, measured);
-        if (calibratedOn != null) System.out.printf("GPTQ-path recipes calibrated on %s%n", calibratedOn);
+        if (calibratedOn != null) System.out.printf("Calibration (GPTQ-path recipes, and the calib err column) on %s%n", calibratedOn);
         System.out.println();
         String[] head = {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"};
         if (markdown) {

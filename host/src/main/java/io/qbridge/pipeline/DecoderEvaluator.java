@@ -18,9 +18,9 @@ import java.util.Map;
  */
 public final class DecoderEvaluator {
     /**
-     * One table row; {@code perplexity} over {@code predicted} tokens. {@code calibrationError}: GPTQ-path
-     * recipes only, the mean over layers of the relative output error on the layer's own calibration inputs
-     * (NaN otherwise).
+     * One table row; {@code perplexity} over {@code predicted} tokens. {@code calibrationError}: the mean over
+     * layers of {@code ||X (W - Q)^T|| / ||X W^T||} on each layer's calibration inputs (as the quantized earlier
+     * blocks produce them); NaN for fp32 or without calibration sequences.
      */
     public record Row(String recipe, double bitsPerWeight, long packedBytes, double weightSqnrDb, double calibrationError, double perplexity,
                       int predicted, double seconds) {}

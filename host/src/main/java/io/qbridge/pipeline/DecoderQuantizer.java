@@ -32,7 +32,7 @@ public final class DecoderQuantizer {
 
     /**
      * The quantized layers in forward order, the decoder that computes with them (dequantized, on the host),
-     * per layer the relative output error on its calibration inputs (GPTQ path only; empty for RTN), and
+     * per layer the relative output error on its calibration inputs (empty when no calibration was given), and
      * the settings to record.
      */
     public record Result(QuantRecipe recipe, Map<String, QuantizedLayer> layers, LlamaWeights model, Map<String, Double> calibrationError,
@@ -55,7 +55,9 @@ public final class DecoderQuantizer {
     private DecoderQuantizer() {}
 
     /**
-     * @param calibration token ids of the calibration sequences, each starting with BOS (ignored by RTN recipes)
+     * @param calibration token ids of the calibration sequences, each starting with BOS; required by GPTQ-path
+     *                    recipes; optional for RTN recipes, which then run block by block too so that each layer's
+     *                    calibration error is measured on the inputs the quantized earlier blocks give it
      * @param onBlock     hears the number of blocks done after each block (may be null)
      */
     public static Result quantize(LlamaWeights fp32, QuantRecipe recipe, List<int[]> calibration, IntConsumer onBlock) {
@@ -68,7 +70,7 @@ public final class DecoderQuantizer {
         Map<String, QuantizedLayer> done = new LinkedHashMap<>();
         Map<String, Double> errors = new LinkedHashMap<>();
         int blocks = plain.config().nLayers();
-        if (!recipe.needsCalibration()) {
+        if (!recipe.needsCalibration() && (calibration == null || calibration.isEmpty())) {
             for (int l = 0; l < blocks; l++) {
                 for (Linear lin : plain.layers().get(l).linears()) {
                     QuantizedLayer q = EncoderQuantizer.quantizeLayer(lin, recipe, null);
