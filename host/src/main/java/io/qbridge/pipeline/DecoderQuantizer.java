@@ -151,30 +151,41 @@ public final class DecoderQuantizer {
      * {@code tr(D H D^T) / 2}, so the activations themselves are not needed.
      */
     static double relativeOutputError(float[] w, float[] q, int n, int k, double[] h) {
-        double num = 0, den = 0;
-        double[] d = new double[k], hd = new double[k], wr = new double[k], hw = new double[k];
-        for (int r = 0; r < n; r++) {
-            for (int j = 0; j < k; j++) {
-                wr[j] = w[r * k + j];
-                d[j] = wr[j] - q[r * k + j];
-            }
-            Arrays.fill(hd, 0);
-            Arrays.fill(hw, 0);
-            for (int i = 0; i < k; i++) {
-                double di = d[i], wi = wr[i];
-                if (di == 0 && wi == 0) continue;
-                int io = i * k;
+        // Per row D_r H D_r^T and W_r H W_r^T (O(N K^2), as GPTQ itself); rows in parallel, summed in row order.
+        double[] num = new double[n], den = new double[n];
+        io.qbridge.compute.Parallel.forRange(n, Math.max(1, 16384 / k), (from, to) -> {
+            double[] d = new double[k], wr = new double[k], hd = new double[k], hw = new double[k];
+            for (int r = from; r < to; r++) {
                 for (int j = 0; j < k; j++) {
-                    hd[j] += di * h[io + j];
-                    hw[j] += wi * h[io + j];
+                    wr[j] = w[r * k + j];
+                    d[j] = wr[j] - q[r * k + j];
                 }
+                Arrays.fill(hd, 0);
+                Arrays.fill(hw, 0);
+                for (int i = 0; i < k; i++) {
+                    double di = d[i], wi = wr[i];
+                    if (di == 0 && wi == 0) continue;
+                    int io = i * k;
+                    for (int j = 0; j < k; j++) {
+                        hd[j] += di * h[io + j];
+                        hw[j] += wi * h[io + j];
+                    }
+                }
+                double a = 0, b = 0;
+                for (int j = 0; j < k; j++) {
+                    a += d[j] * hd[j];
+                    b += wr[j] * hw[j];
+                }
+                num[r] = a;
+                den[r] = b;
             }
-            for (int j = 0; j < k; j++) {
-                num += d[j] * hd[j];
-                den += wr[j] * hw[j];
-            }
+        });
+        double a = 0, b = 0;
+        for (int r = 0; r < n; r++) {
+            a += num[r];
+            b += den[r];
         }
-        return den == 0 ? 0 : Math.sqrt(Math.max(0, num) / den);
+        return b == 0 ? 0 : Math.sqrt(Math.max(0, a) / b);
     }
 
     /**
