@@ -10,10 +10,43 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import io.qbridge.data.EvalCorpus;
+import io.qbridge.pipeline.DecoderQuantizer;
+import io.qbridge.pipeline.QuantRecipe;
 
-/** Finds and loads a LLaMA-family checkpoint and its tokenizer: a llama2.c {@code .bin} or a Hugging Face directory. */
+/**
+ * Finds and loads a LLaMA-family checkpoint and its tokenizer (a llama2.c {@code .bin} or a Hugging Face
+ * directory), and the calibration sequences and block quantization that {@code eval} and {@code generate} share.
+ */
 final class DecoderCheckpoints {
     private DecoderCheckpoints() {}
+
+    /**
+     * Calibration ids for a decoder: the lines of {@code file} when given, else the project's Europarl calibration
+     * sentences; each tokenized with BOS, cut to the model's context, the first {@code sequences}.
+     */
+    static List<int[]> calibration(Path file, int sequences, TextTokenizer tok, LlamaWeights w) throws IOException {
+        if (sequences < 1) throw new Main.UserException("--calib-sequences must be >= 1");
+        try {
+            if (file != null) return DecoderQuantizer.calibrationIds(tok, EvalCorpus.readLines(file), sequences, w.config().seqLen());
+            return DecoderQuantizer.calibrationIds(tok, sequences, w.config().seqLen());
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException((file != null ? file + ": " : "calibration: ") + e.getMessage());
+        }
+    }
+
+    /** Quantizes the block linears of {@code w} with {@code recipe}, a progress line per block. */
+    static DecoderQuantizer.Result quantize(LlamaWeights w, QuantRecipe recipe, List<int[]> calibration) {
+        int blocks = w.config().nLayers();
+        try (Progress p = Progress.start(recipe.name() + (recipe.needsCalibration() ? " (GPTQ, " + calibration.size() + " sequences)" : ""), blocks)) {
+            int[] last = {0};
+            return DecoderQuantizer.quantize(w, recipe, calibration, done -> {
+                p.step(done - last[0]);
+                last[0] = done;
+            });
+        }
+    }
 
     static LlamaWeights load(Path model) throws IOException {
         if (Files.isDirectory(model)) return HfCheckpoint.load(model);

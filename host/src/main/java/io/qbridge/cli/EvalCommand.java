@@ -19,7 +19,7 @@ final class EvalCommand implements Callable<Integer> {
             description = "bge-small (default), minilm, or a LLaMA checkpoint (llama2.c .bin or Hugging Face directory: perplexity on --text).")
     String model;
 
-    @Option(names = "--text", paramLabel = "FILE", description = "For a LLaMA checkpoint: the text whose perplexity is measured.")
+    @Option(names = "--text", paramLabel = "FILE", description = "For a LLaMA checkpoint: the text whose perplexity is measured (or --self-text).")
     java.nio.file.Path text;
 
     @Option(names = "--tokenizer", paramLabel = "TOK", description = "For a LLaMA checkpoint: tokenizer.bin or tokenizer.json (default: beside the model).")
@@ -27,6 +27,17 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--window", defaultValue = "256", paramLabel = "N", description = "For a LLaMA checkpoint: positions per perplexity window (default 256, at most the model's).")
     int window;
+
+    @Option(names = "--calib", paramLabel = "FILE",
+            description = "For a LLaMA checkpoint: GPTQ calibration texts, one a line (default: the project's Europarl calibration sentences).")
+    java.nio.file.Path calib;
+
+    @Option(names = "--calib-sequences", defaultValue = "128", paramLabel = "N", description = "For a LLaMA checkpoint: calibration sequences for GPTQ-path recipes (default 128).")
+    int calibSequences;
+
+    @Option(names = "--self-text", paramLabel = "N",
+            description = "For a LLaMA checkpoint without its tokenizer: measure on N sequences of --window tokens sampled from the FP32 model (fixed seed) and calibrate on --calib-sequences others.")
+    Integer selfText;
 
     @Option(names = "--formats", defaultValue = DEFAULT_FORMATS, split = ",", paramLabel = "LIST", description = "Comma-separated recipes (default: " + DEFAULT_FORMATS + ").")
     List<String> formats;
@@ -62,29 +73,82 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Perplexity of a LLaMA checkpoint, FP32 and per recipe (RTN-style recipes; transformer-block linears). */
+    /**
+     * Perplexity of a LLaMA checkpoint, FP32 and per recipe (transformer-block linears; GPTQ-path recipes
+     * calibrated block by block on real text, or on self-generated text with {@code --self-text}).
+     */
     private int evalDecoder() throws java.io.IOException {
         java.nio.file.Path ckpt = java.nio.file.Path.of(model);
         if (!java.nio.file.Files.exists(ckpt)) throw new Main.UserException(model + ": not bge-small or minilm, and no such LLaMA checkpoint");
-        if (text == null) throw new Main.UserException("eval of a LLaMA checkpoint needs --text FILE (the text to measure perplexity on)");
+        if ((text == null) == (selfText == null)) {
+            throw new Main.UserException("eval of a LLaMA checkpoint needs exactly one of --text FILE (the text to measure perplexity on) or --self-text N");
+        }
         List<QuantRecipe> recipes = new ArrayList<>();
-        List<String> names = formats == null || String.join(",", formats).equals(DEFAULT_FORMATS)
-                ? List.of("fp32", "rtn-w4g128", "mxfp4", "mxint8", "fineq") : formats;
-        for (String f : names) recipes.add(QuantRecipe.parse(f));
+        for (String f : formats) recipes.add(QuantRecipe.parse(f)); // all names checked before any work
         io.qbridge.model.llama.LlamaWeights w = DecoderCheckpoints.load(ckpt);
-        io.qbridge.tokenizer.TextTokenizer tok = DecoderCheckpoints.tokenizer(ckpt, tokenizer, w.config().vocabSize());
-        int[] ids = tok.encode(String.join("\n", io.qbridge.data.EvalCorpus.readLines(text)), false, false);
         int win = Math.min(window, w.config().seqLen());
-        if (win < 2 || ids.length == 0) throw new Main.UserException("nothing to measure: " + ids.length + " tokens, window " + win);
-        System.out.printf("%nModel %s: perplexity on %s (%d tokens, windows of %d positions from BOS); transformer-block linear layers quantized, classifier FP32%n%n",
-                ckpt, text, ids.length, win);
-        String fmt = "%-18s %8s %10s %10s %12s %8s%n";
-        System.out.printf(fmt, "format", "bits/w", "packed MB", "W SQNR dB", "perplexity", "s");
+        if (win < 2) throw new Main.UserException("--window must be at least 2");
+        // Every quantized row gets its calibration error, so RTN rows are calibrated (measured) too.
+        boolean calibrate = recipes.stream().anyMatch(r -> r.format() != null);
+        List<int[]> sequences, calibration = List.of();
+        String measured, calibratedOn = null;
+        if (selfText != null) {
+            if (selfText < 1) throw new Main.UserException("--self-text must be >= 1");
+            if (calib != null) throw new Main.UserException("--self-text calibrates on self-generated text too; --calib does not apply");
+            Log.info("sampling %d sequences of up to %d tokens from the FP32 model (seed %d)…", selfText, win, io.qbridge.pipeline.DecoderSamples.TEXT_SEED);
+            sequences = io.qbridge.pipeline.DecoderSamples.sample(w, selfText, win, io.qbridge.pipeline.DecoderSamples.TEXT_SEED);
+            measured = selfText + " sequences sampled from the FP32 model (temperature 1, seed " + io.qbridge.pipeline.DecoderSamples.TEXT_SEED + ")";
+            if (calibrate) {
+                calibration = io.qbridge.pipeline.DecoderSamples.sample(w, calibSequences, win, io.qbridge.pipeline.DecoderSamples.CALIBRATION_SEED);
+                calibratedOn = calibSequences + " other self-generated sequences (seed " + io.qbridge.pipeline.DecoderSamples.CALIBRATION_SEED + ")";
+            }
+        } else {
+            io.qbridge.tokenizer.TextTokenizer tok = DecoderCheckpoints.tokenizer(ckpt, tokenizer, w.config().vocabSize());
+            int[] ids = tok.encode(String.join("\n", io.qbridge.data.EvalCorpus.readLines(text)), false, false);
+            if (ids.length == 0) throw new Main.UserException(text + ": no tokens to measure");
+            sequences = io.qbridge.pipeline.DecoderEvaluator.windows(w.config().bosTokenId(), ids, win);
+            measured = text + " (" + ids.length + " tokens, windows of " + win + " positions from BOS)";
+            if (calibrate) {
+                calibration = DecoderCheckpoints.calibration(calib, calibSequences, tok, w);
+                calibratedOn = (calib != null ? calib.toString() : "the Europarl calibration split") + ", " + calibration.size() + " sequences, "
+                        + calibration.stream().mapToInt(a -> a.length).sum() + " tokens";
+            }
+        }
+        List<String[]> cells = new ArrayList<>();
         for (QuantRecipe r : recipes) {
-            io.qbridge.pipeline.DecoderEvaluator.Row row = io.qbridge.pipeline.DecoderEvaluator.evaluate(w, r, ids, win);
-            System.out.printf(fmt, row.recipe(), String.format("%.3f", row.bitsPerWeight()), String.format("%.2f", row.packedBytes() / 1e6),
-                    Double.isInfinite(row.weightSqnrDb()) ? "-" : String.format("%.2f", row.weightSqnrDb()), String.format("%.5g", row.perplexity()),
-                    String.format("%.1f", row.seconds()));
+            io.qbridge.pipeline.DecoderEvaluator.Row row;
+            try (Progress p = Progress.start(r.name(), w.config().nLayers())) {
+                int[] last = {0};
+                row = io.qbridge.pipeline.DecoderEvaluator.evaluate(w, r, sequences, calibration, done -> {
+                    p.step(done - last[0]);
+                    last[0] = done;
+                });
+            } catch (IllegalArgumentException e) {
+                // A format that cannot hold this model's shapes (e.g. K not a multiple of its block): say so in
+                // its row and go on with the others.
+                Log.info("%s: %s", r.name(), e.getMessage());
+                cells.add(new String[] {r.name(), "n/a", "-", "-", "-", "n/a: " + e.getMessage(), "-"});
+                continue;
+            }
+            Log.info("%s done", r.name());
+            cells.add(new String[] {row.recipe(), String.format("%.3f", row.bitsPerWeight()), String.format("%.2f", row.packedBytes() / 1e6),
+                    Double.isInfinite(row.weightSqnrDb()) ? "-" : String.format("%.2f", row.weightSqnrDb()),
+                    Double.isNaN(row.calibrationError()) ? "-" : String.format("%.4f", row.calibrationError()), String.format("%.5g", row.perplexity()),
+                    String.format("%.1f", row.seconds())});
+        }
+        System.out.printf("%nModel %s (%d layers, dim %d, %.2fM parameters): perplexity on %s; transformer-block linear layers quantized, classifier FP32%n",
+                ckpt, w.config().nLayers(), w.config().dim(), w.config().parameterCount() / 1e6, measured);
+        if (calibratedOn != null) System.out.printf("Calibration (GPTQ-path recipes, and the calib err column) on %s%n", calibratedOn);
+        System.out.println();
+        String[] head = {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"};
+        if (markdown) {
+            System.out.println("| " + String.join(" | ", head) + " |");
+            System.out.println("|" + " --- |".repeat(head.length));
+            for (String[] c : cells) System.out.println("| " + String.join(" | ", c) + " |");
+        } else {
+            String fmt = "%-18s %8s %10s %10s %10s %12s %8s%n";
+            System.out.printf(fmt, (Object[]) head);
+            for (String[] c : cells) System.out.printf(fmt, (Object[]) c);
         }
         return 0;
     }

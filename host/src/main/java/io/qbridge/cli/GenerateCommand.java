@@ -45,8 +45,15 @@ final class GenerateCommand implements Callable<Integer> {
     Long seed;
 
     @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
-            description = "Quantize the transformer-block linear layers (RTN-style recipe, e.g. mxint8, rtn-w4g128, fineq) and run them on --device; default: FP32 on the host.")
+            description = "Quantize the transformer-block linear layers (any recipe, e.g. mxint8, rtn-w4g128, gptq-w4g128, microscopiq-w4, fineq) and run them on --device; default: FP32 on the host.")
     String format;
+
+    @Option(names = "--calib", paramLabel = "FILE",
+            description = "With a GPTQ-path --format: calibration texts, one a line (default: the project's Europarl calibration sentences).")
+    Path calib;
+
+    @Option(names = "--calib-sequences", defaultValue = "128", paramLabel = "N", description = "With a GPTQ-path --format: calibration sequences (default 128).")
+    int calibSequences;
 
     @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "With --format: the device (default auto: a board when present, else the emulator).")
     String device;
@@ -65,7 +72,8 @@ final class GenerateCommand implements Callable<Integer> {
         try (Accelerator dev = recipe == null ? null
                 : Devices.open(device, new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS), line -> Log.info("%s", line))) {
             if (dev != null) {
-                w = AcceleratorModels.decoderOnDevice(w, recipe, dev, stats);
+                java.util.List<int[]> calibration = recipe.needsCalibration() ? DecoderCheckpoints.calibration(calib, calibSequences, tok, w) : java.util.List.of();
+                w = AcceleratorModels.decoderOnDevice(w, DecoderCheckpoints.quantize(w, recipe, calibration).layers(), dev, stats);
                 Log.info("transformer-block linear layers quantized to %s and resident on %s; classifier FP32 on the host", recipe.format().id(), dev.describe().name());
             }
             return generate(w, tok, dev, stats, t0);

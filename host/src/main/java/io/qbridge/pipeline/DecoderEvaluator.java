@@ -1,6 +1,5 @@
 package io.qbridge.pipeline;
 
-import io.qbridge.model.DenseLinear;
 import io.qbridge.model.Linear;
 import io.qbridge.model.llama.LlamaDecoder;
 import io.qbridge.model.llama.LlamaWeights;
@@ -18,28 +17,51 @@ import java.util.Map;
  * empty KV cache; the negative log-likelihood of every predicted token is summed in double.
  */
 public final class DecoderEvaluator {
-    /** One table row; {@code perplexity} over {@code predicted} tokens. */
-    public record Row(String recipe, double bitsPerWeight, long packedBytes, double weightSqnrDb, double perplexity, int predicted,
-                      double seconds) {}
+    /**
+     * One table row; {@code perplexity} over {@code predicted} tokens. {@code calibrationError}: the mean over
+     * layers of {@code ||X (W - Q)^T|| / ||X W^T||} on each layer's calibration inputs (as the quantized earlier
+     * blocks produce them); NaN for fp32 or without calibration sequences.
+     */
+    public record Row(String recipe, double bitsPerWeight, long packedBytes, double weightSqnrDb, double calibrationError, double perplexity,
+                      int predicted, double seconds) {}
 
     private DecoderEvaluator() {}
 
     /** exp(mean NLL) of tokens[i+1] given tokens[0..i], window by window. {@code tokens} must not start with BOS. */
     public static double perplexity(LlamaDecoder decoder, int bos, int[] tokens, int window) {
+        return perplexity(decoder, windows(bos, tokens, window));
+    }
+
+    /**
+     * {@code tokens} cut into sequences of at most {@code window} positions, each starting with BOS, so that every
+     * token is predicted exactly once.
+     */
+    public static List<int[]> windows(int bos, int[] tokens, int window) {
         if (window < 2) throw new IllegalArgumentException("window must hold at least 2 positions");
-        double nll = 0;
-        int predicted = 0;
+        List<int[]> out = new ArrayList<>();
         for (int start = 0; start < tokens.length; start += window - 1) {
             int end = Math.min(tokens.length, start + window - 1);
-            int prev = bos;
-            for (int p = 0; p < end - start; p++) {
-                float[] logits = decoder.forward(prev, p);
-                int next = tokens[start + p];
-                nll -= logSoftmax(logits, next);
+            int[] seq = new int[end - start + 1];
+            seq[0] = bos;
+            System.arraycopy(tokens, start, seq, 1, end - start);
+            out.add(seq);
+        }
+        return out;
+    }
+
+    /** exp(mean NLL) of every token after the first of each sequence, each sequence from an empty KV cache. */
+    public static double perplexity(LlamaDecoder decoder, List<int[]> sequences) {
+        double nll = 0;
+        long predicted = 0;
+        for (int[] seq : sequences) {
+            if (seq.length > decoder.maxSeqLen() + 1) throw new IllegalArgumentException("a sequence of " + seq.length + " tokens does not fit " + decoder.maxSeqLen() + " positions");
+            for (int p = 0; p + 1 < seq.length; p++) {
+                float[] logits = decoder.forward(seq[p], p);
+                nll -= logSoftmax(logits, seq[p + 1]);
                 predicted++;
-                prev = next;
             }
         }
+        if (predicted == 0) throw new IllegalArgumentException("no token to predict");
         return Math.exp(nll / predicted);
     }
 
@@ -53,39 +75,50 @@ public final class DecoderEvaluator {
     }
 
     /**
-     * Quantizes every transformer-block linear layer of a decoder with an RTN-style recipe, in forward
-     * order; the classifier is left out (it stays FP32).
+     * Quantizes every transformer-block linear layer of a decoder with an RTN-style recipe (no calibration),
+     * in forward order; the classifier is left out (it stays FP32). Calibrated recipes go through
+     * {@link DecoderQuantizer#quantize} with calibration sequences.
      */
     public static Map<String, QuantizedLayer> quantizeBlocks(LlamaWeights fp32, QuantRecipe recipe) {
         if (recipe.format() == null) throw new IllegalArgumentException("fp32 is not a quantization recipe");
         if (recipe.needsCalibration()) {
-            throw new IllegalArgumentException(recipe.name() + ": GPTQ calibration is implemented for encoders only; use " + recipe.format().id() + "@rtn for decoders");
+            throw new IllegalArgumentException(recipe.name() + " needs calibration sequences (DecoderQuantizer.quantize), or use " + recipe.format().id() + "@rtn");
         }
-        Map<String, QuantizedLayer> out = new java.util.LinkedHashMap<>();
-        for (LlamaWeights.Layer layer : fp32.layers()) {
-            for (Linear lin : layer.linears()) out.put(lin.name(), EncoderQuantizer.quantizeLayer(lin, recipe, null));
-        }
-        return out;
+        return DecoderQuantizer.quantize(fp32, recipe, List.of(), null).layers();
     }
 
-    /** The row for one recipe ({@code fp32} included). Only RTN-style recipes: decoder calibration is not built yet. */
+    /** The row for one recipe ({@code fp32} included) on windows of a token stream; RTN-style recipes only. */
     public static Row evaluate(LlamaWeights fp32, QuantRecipe recipe, int[] tokens, int window) {
+        return evaluate(fp32, recipe, windows(fp32.config().bosTokenId(), tokens, window), List.of(), null);
+    }
+
+    /**
+     * The row for one recipe ({@code fp32} included): perplexity over {@code sequences} (each starting with BOS),
+     * the layers quantized with {@code calibration} when the recipe needs it.
+     *
+     * @param onBlock hears the number of blocks quantized so far (may be null)
+     */
+    public static Row evaluate(LlamaWeights fp32, QuantRecipe recipe, List<int[]> sequences, List<int[]> calibration, java.util.function.IntConsumer onBlock) {
         long t0 = System.nanoTime();
+        int maxLen = sequences.stream().mapToInt(s -> s.length).max().orElse(2) - 1;
         if (recipe.format() == null) {
-            double ppl = perplexity(new LlamaDecoder(fp32, window), fp32.config().bosTokenId(), tokens, window);
-            return new Row("fp32", 32, 0, Double.POSITIVE_INFINITY, ppl, tokens.length, (System.nanoTime() - t0) / 1e9);
+            double ppl = perplexity(new LlamaDecoder(fp32, Math.max(1, maxLen)), sequences);
+            return new Row("fp32", 32, 0, Double.POSITIVE_INFINITY, Double.NaN, ppl, predicted(sequences), (System.nanoTime() - t0) / 1e9);
         }
-        Map<String, QuantizedLayer> quantized = quantizeBlocks(fp32, recipe);
-        List<QuantizedLayer> layers = new ArrayList<>(quantized.values());
+        DecoderQuantizer.Result r = DecoderQuantizer.quantize(fp32, recipe, calibration, onBlock);
+        List<QuantizedLayer> layers = r.layerList();
         Map<String, float[]> original = new HashMap<>();
-        LlamaWeights q = fp32.mapLinears(lin -> {
-            QuantizedLayer ql = quantized.get(lin.name());
-            if (ql == null) return lin;
-            original.put(lin.name(), lin.weightsOutIn());
-            return DenseLinear.outIn(lin.name(), ql.dequantized(), lin.inFeatures(), lin.outFeatures(), lin.bias());
-        });
-        double ppl = perplexity(new LlamaDecoder(q, window), fp32.config().bosTokenId(), tokens, window);
+        for (LlamaWeights.Layer l : fp32.layers()) for (Linear lin : l.linears()) original.put(lin.name(), lin.weightsOutIn());
+        double ppl = perplexity(new LlamaDecoder(r.model(), Math.max(1, maxLen)), sequences);
+        double calib = r.calibrationError().isEmpty() ? Double.NaN
+                : r.calibrationError().values().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
         return new Row(recipe.name(), QualityReport.bitsPerWeight(layers), QualityReport.packedBytes(layers),
-                QualityReport.weightSqnrDb(layers, original), ppl, tokens.length, (System.nanoTime() - t0) / 1e9);
+                QualityReport.weightSqnrDb(layers, original), calib, ppl, predicted(sequences), (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static int predicted(List<int[]> sequences) {
+        int n = 0;
+        for (int[] s : sequences) n += s.length - 1;
+        return n;
     }
 }

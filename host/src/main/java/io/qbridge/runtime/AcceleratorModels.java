@@ -42,7 +42,15 @@ public final class AcceleratorModels {
      */
     public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights fp32, io.qbridge.pipeline.QuantRecipe recipe,
                                                                       Accelerator device, RunStats stats) {
-        java.util.Map<String, QuantizedLayer> q = io.qbridge.pipeline.DecoderEvaluator.quantizeBlocks(fp32, recipe);
+        return decoderOnDevice(fp32, io.qbridge.pipeline.DecoderEvaluator.quantizeBlocks(fp32, recipe), device, stats);
+    }
+
+    /**
+     * A decoder whose linear layers named in {@code q} (quantized elsewhere, e.g. GPTQ-calibrated by
+     * {@link io.qbridge.pipeline.DecoderQuantizer}) run on {@code device}; the others stay on the host.
+     */
+    public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights fp32, Map<String, QuantizedLayer> q,
+                                                                      Accelerator device, RunStats stats) {
         return fp32.mapLinears(lin -> {
             QuantizedLayer ql = q.get(lin.name());
             return ql == null ? lin : AcceleratorLinear.of(ql, device, stats);

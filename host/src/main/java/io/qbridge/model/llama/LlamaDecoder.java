@@ -145,55 +145,75 @@ public final class LlamaDecoder {
      */
     public float[] forwardPrompt(int[] tokens, int startPos) {
         int n = tokens.length;
+        float[] xs = embedRows(tokens);
+        checkPositions(startPos, n);
+        for (int l = 0; l < c.nLayers(); l++) forwardBlock(l, xs, n, startPos);
+        // Only the last position's logits are needed.
+        VectorOps.rmsNorm(x, 0, xs, (n - 1) * dim, weights.finalNorm(), 0, dim, c.normEps());
+        weights.classifier().forward(x, 1, logits);
+        return logits;
+    }
+
+    /** The residual stream before block 0: the embedding rows of {@code tokens}, {@code [n][dim]}. */
+    public float[] embedRows(int[] tokens) {
+        int n = tokens.length;
         if (n == 0) throw new IllegalArgumentException("no tokens");
-        if (startPos < 0 || (long) startPos + n > maxSeqLen) {
-            throw new IllegalArgumentException("positions [" + startPos + ", " + ((long) startPos + n) + ") outside [0, " + maxSeqLen + ")");
-        }
         for (int token : tokens) checkToken(token);
-        float[] xs = new float[n * dim], xbs = new float[n * dim], out = new float[n * dim];
+        float[] xs = new float[n * dim];
+        for (int t = 0; t < n; t++) System.arraycopy(weights.tokenEmbedding(), tokens[t] * dim, xs, t * dim, dim);
+        return xs;
+    }
+
+    /**
+     * Runs transformer block {@code layer} alone on the residual stream {@code xs} ({@code [n][dim]}, positions
+     * {@code startPos ..}), in place, writing that block's KV cache; positions before {@code startPos} must
+     * already be in the cache. {@link #forwardPrompt} is {@link #embedRows} then this for every block; block by
+     * block calibration (GPTQ) uses it to carry one block's outputs to the next without rerunning the prefix.
+     */
+    public void forwardBlock(int layer, float[] xs, int n, int startPos) {
+        if (layer < 0 || layer >= c.nLayers()) throw new IllegalArgumentException("layer " + layer + " outside [0, " + c.nLayers() + ")");
+        if (n <= 0 || xs.length < (long) n * dim) throw new IllegalArgumentException("residual stream of " + xs.length + " floats for " + n + " positions of " + dim);
+        checkPositions(startPos, n);
+        float[] xbs = new float[n * dim], out = new float[n * dim];
         float[] qs = new float[n * dim], ks = new float[n * kvDim], vs = new float[n * kvDim];
         float[] hbs = new float[n * hidden], hb2s = new float[n * hidden];
         float[][] cos = new float[n][headSize / 2], sin = new float[n][headSize / 2];
-        for (int t = 0; t < n; t++) {
-            System.arraycopy(weights.tokenEmbedding(), tokens[t] * dim, xs, t * dim, dim);
-            ropeTables(startPos + t, cos[t], sin[t]);
-        }
+        for (int t = 0; t < n; t++) ropeTables(startPos + t, cos[t], sin[t]);
         float eps = c.normEps();
-        for (int l = 0; l < c.nLayers(); l++) {
-            LlamaWeights.Layer layer = weights.layers().get(l);
-            for (int t = 0; t < n; t++) VectorOps.rmsNorm(xbs, t * dim, xs, t * dim, layer.attnNorm(), 0, dim, eps);
-            layer.wq().forward(xbs, n, qs);
-            layer.wk().forward(xbs, n, ks);
-            layer.wv().forward(xbs, n, vs);
-            for (int t = 0; t < n; t++) {
-                rotate(qs, t * dim, nHeads, cos[t], sin[t]);
-                rotate(ks, t * kvDim, c.nKvHeads(), cos[t], sin[t]);
-            }
-            System.arraycopy(ks, 0, keyCache[l], startPos * kvDim, n * kvDim);
-            System.arraycopy(vs, 0, valueCache[l], startPos * kvDim, n * kvDim);
-            final int layerIndex = l;
-            // One task per (token, head): the cache rows every task reads were all written above.
-            Parallel.forRange(n * nHeads, 1, (i0, i1) -> {
-                float[] scores = new float[maxSeqLen];
-                for (int i = i0; i < i1; i++) {
-                    int t = i / nHeads, h = i % nHeads;
-                    attend(layerIndex, qs, t * dim, startPos + t, xbs, t * dim, scores, 0, h, h + 1);
-                }
-            });
-            layer.wo().forward(xbs, n, out);
-            VectorOps.addInPlace(xs, out, n * dim);
-
-            for (int t = 0; t < n; t++) VectorOps.rmsNorm(xbs, t * dim, xs, t * dim, layer.ffnNorm(), 0, dim, eps);
-            layer.w1().forward(xbs, n, hbs);
-            layer.w3().forward(xbs, n, hb2s);
-            siluGate(hbs, 0, hb2s, 0, hbs, 0, n * hidden);
-            layer.w2().forward(hbs, n, out);
-            VectorOps.addInPlace(xs, out, n * dim);
+        LlamaWeights.Layer block = weights.layers().get(layer);
+        for (int t = 0; t < n; t++) VectorOps.rmsNorm(xbs, t * dim, xs, t * dim, block.attnNorm(), 0, dim, eps);
+        block.wq().forward(xbs, n, qs);
+        block.wk().forward(xbs, n, ks);
+        block.wv().forward(xbs, n, vs);
+        for (int t = 0; t < n; t++) {
+            rotate(qs, t * dim, nHeads, cos[t], sin[t]);
+            rotate(ks, t * kvDim, c.nKvHeads(), cos[t], sin[t]);
         }
-        // Only the last position's logits are needed.
-        VectorOps.rmsNorm(x, 0, xs, (n - 1) * dim, weights.finalNorm(), 0, dim, eps);
-        weights.classifier().forward(x, 1, logits);
-        return logits;
+        System.arraycopy(ks, 0, keyCache[layer], startPos * kvDim, n * kvDim);
+        System.arraycopy(vs, 0, valueCache[layer], startPos * kvDim, n * kvDim);
+        // One task per (token, head): the cache rows every task reads were all written above.
+        Parallel.forRange(n * nHeads, 1, (i0, i1) -> {
+            float[] scores = new float[maxSeqLen];
+            for (int i = i0; i < i1; i++) {
+                int t = i / nHeads, h = i % nHeads;
+                attend(layer, qs, t * dim, startPos + t, xbs, t * dim, scores, 0, h, h + 1);
+            }
+        });
+        block.wo().forward(xbs, n, out);
+        VectorOps.addInPlace(xs, out, n * dim);
+
+        for (int t = 0; t < n; t++) VectorOps.rmsNorm(xbs, t * dim, xs, t * dim, block.ffnNorm(), 0, dim, eps);
+        block.w1().forward(xbs, n, hbs);
+        block.w3().forward(xbs, n, hb2s);
+        siluGate(hbs, 0, hb2s, 0, hbs, 0, n * hidden);
+        block.w2().forward(hbs, n, out);
+        VectorOps.addInPlace(xs, out, n * dim);
+    }
+
+    private void checkPositions(int startPos, int n) {
+        if (startPos < 0 || (long) startPos + n > maxSeqLen) {
+            throw new IllegalArgumentException("positions [" + startPos + ", " + ((long) startPos + n) + ") outside [0, " + maxSeqLen + ")");
+        }
     }
 
     /**

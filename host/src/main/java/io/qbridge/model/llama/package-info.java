@@ -3,7 +3,8 @@
  * weights with every projection behind {@link io.qbridge.model.Linear} ({@link io.qbridge.model.llama.LlamaWeights}),
  * the two checkpoint formats it loads (llama2.c's legacy {@code .bin}: {@link io.qbridge.model.llama.Llama2cCheckpoint};
  * Hugging Face safetensors directories: {@link io.qbridge.model.llama.HfCheckpoint}), the forward pass with its
- * KV cache ({@link io.qbridge.model.llama.LlamaDecoder}), token sampling as llama2.c's {@code run.c} does it
+ * KV cache ({@link io.qbridge.model.llama.LlamaDecoder}; it can also run one transformer block at a time on a residual
+ * stream, {@code forwardBlock}, which block-by-block GPTQ calibration uses), token sampling as llama2.c's {@code run.c} does it
  * ({@link io.qbridge.model.llama.Sampler}), the generation loop ({@link io.qbridge.model.llama.Generator}) and the
  * speed tools ({@link io.qbridge.model.llama.RandomCheckpointWriter}, {@link io.qbridge.model.llama.DecoderBench}).
  *
