@@ -118,6 +118,10 @@ public final class JobScheduler implements AutoCloseable {
     private final ScheduledExecutorService heartbeat;
     private final SecureRandom random = new SecureRandom();
     private final Object submitLock = new Object();
+    /** Event relay (heartbeat thread only): the highest sequence number passed on, and those passed on within the window behind it. */
+    private static final long RELAY_WINDOW = 1000;
+    private long relayedUpTo;
+    private final java.util.TreeSet<Long> relayed = new java.util.TreeSet<>();
     private volatile boolean stopping;
     private volatile boolean crashed;
 
@@ -143,6 +147,7 @@ public final class JobScheduler implements AutoCloseable {
         this.pool = Executors.newFixedThreadPool(settings.workers() + boards, r -> daemon(r, "qbridge-worker-" + n.getAndIncrement()));
         this.dispatcher = daemon(this::dispatchLoop, "qbridge-dispatcher");
         this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "qbridge-heartbeat"));
+        store.originateAs(settings.hostId());
     }
 
     /** A host id for a server: the machine's name and the port (or, for port 0, the process id). */
@@ -171,6 +176,7 @@ public final class JobScheduler implements AutoCloseable {
     public List<String> start() throws SQLException {
         List<JobStore.Interrupted> taken = store.interruptRunning(store.shared() ? settings.hostId() : null, false, "the server stopped while the job ran");
         for (JobStore.Interrupted t : taken) recordInterrupted(t);
+        relayedUpTo = store.lastEventSeq();
         dispatcher.start();
         heartbeat.scheduleWithFixedDelay(this::beat, settings.heartbeatMillis(), settings.heartbeatMillis(), TimeUnit.MILLISECONDS);
         return taken.stream().map(JobStore.Interrupted::id).toList();
@@ -205,7 +211,7 @@ public final class JobScheduler implements AutoCloseable {
      */
     public StoredJob cancel(String id) throws SQLException {
         if (store.cancelQueued(id, System.currentTimeMillis())) {
-            record(id, JobState.JOB_STATE_CANCELLED);
+            publish(id, JobState.JOB_STATE_CANCELLED); // stored with the change
             ServerLog.info("job %s QUEUED->CANCELLED", id);
         } else {
             Running r = running.get(id);
@@ -320,38 +326,36 @@ public final class JobScheduler implements AutoCloseable {
                     ServerLog.info("job %s RUNNING->INTERRUPTED%s", id, to == JobState.JOB_STATE_QUEUED ? "->QUEUED (runs again)" : "");
                 }
             } else if (e.reason() == JobAbortedException.Reason.DEADLINE) {
-                String msg = "deadline exceeded: ran longer than " + job.timeoutMillis() + " ms";
-                if (store.finish(id, owner, r.attempt, JobState.JOB_STATE_FAILED, System.currentTimeMillis(), msg, null)) {
-                    publishAndStore(JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setError(msg).build());
-                    record(id, JobState.JOB_STATE_FAILED);
-                    ServerLog.info("job %s RUNNING->FAILED: %s", id, msg);
-                }
-            } else if (store.finish(id, owner, r.attempt, JobState.JOB_STATE_CANCELLED, System.currentTimeMillis(), null, null)) {
-                record(id, JobState.JOB_STATE_CANCELLED);
-                ServerLog.info("job %s RUNNING->CANCELLED", id);
+                finish(job, r, JobState.JOB_STATE_FAILED, "deadline exceeded: ran longer than " + job.timeoutMillis() + " ms", null);
+            } else {
+                finish(job, r, JobState.JOB_STATE_CANCELLED, null, null);
             }
             return;
         } catch (Throwable e) { // any failure of the work fails the job, never the worker
             r.ended = true;
             if (crashed) return;
-            String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            if (store.finish(id, owner, r.attempt, JobState.JOB_STATE_FAILED, System.currentTimeMillis(), msg, null)) {
-                publishAndStore(JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setError(msg).build());
-                record(id, JobState.JOB_STATE_FAILED);
-                ServerLog.info("job %s RUNNING->FAILED: %s", id, msg);
-            }
+            finish(job, r, JobState.JOB_STATE_FAILED, e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), null);
             return;
         }
         r.ended = true;
         if (crashed) return;
-        if (!store.finish(id, owner, r.attempt, JobState.JOB_STATE_SUCCEEDED, System.currentTimeMillis(), null, result)) {
-            ServerLog.info("job %s: finished here, but its lease was lost and another server took it over; this result is dropped", id);
-            return;
+        if (finish(job, r, JobState.JOB_STATE_SUCCEEDED, null, result)) {
+            ServerLog.info("job %s RUNNING->SUCCEEDED in %.1f s", id, (System.nanoTime() - ctx.startNanos) / 1e9);
         }
-        // the result first, then the final state: a watcher stops at the final state
-        publishAndStore(JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setResult(result).build());
-        record(id, JobState.JOB_STATE_SUCCEEDED);
-        ServerLog.info("job %s RUNNING->SUCCEEDED in %.1f s", id, (System.nanoTime() - ctx.startNanos) / 1e9);
+    }
+
+    /** Records the outcome if this server still holds the job, with its events, and tells watchers here. */
+    private boolean finish(StoredJob job, Running r, JobState state, String error, JobResult result) throws SQLException {
+        if (!store.finish(job.id(), settings.hostId(), r.attempt, state, System.currentTimeMillis(), error, result)) {
+            ServerLog.info("job %s: ended here as %s, but its lease was lost and another server took it over; this outcome is dropped", job.id(),
+                    state.name().substring("JOB_STATE_".length()));
+            return false;
+        }
+        for (JobEvent e : JobStore.finalEvents(job.id(), state, error, result)) events.publish(e);
+        if (state != JobState.JOB_STATE_SUCCEEDED) {
+            ServerLog.info("job %s RUNNING->%s%s", job.id(), state.name().substring("JOB_STATE_".length()), error == null ? "" : ": " + error);
+        }
+        return true;
     }
 
     /** One heartbeat: renew leases, pass on cancels from other servers, notice lost leases, take over expired ones. */
@@ -379,9 +383,26 @@ public final class JobScheduler implements AutoCloseable {
                 ServerLog.info("job %s RUNNING->INTERRUPTED%s: the lease of its server ran out", t.id(), t.to() == JobState.JOB_STATE_QUEUED ? "->QUEUED" : "");
             }
             if (!taken.isEmpty()) wake.offer(Boolean.TRUE);
+            if (store.shared()) relayEventsOfOthers();
         } catch (SQLException | RuntimeException e) {
             if (!crashed) ServerLog.info("heartbeat: the store failed: %s", e);
         }
+    }
+
+    /**
+     * Passes events other servers stored (their jobs' transitions, log lines, results) to this server's
+     * watchers, so a client may watch any job through any server. Sequence numbers are handed out when a
+     * row is inserted, not when it commits, so a window behind the highest one seen is read again and
+     * events already passed on are skipped by number: a watcher may see an event late, never lose one.
+     */
+    private void relayEventsOfOthers() throws SQLException {
+        List<Long> seqs = store.eventSeqsFromOthers(relayedUpTo - RELAY_WINDOW, settings.hostId());
+        List<Long> fresh = seqs.stream().filter(q -> !relayed.contains(q)).toList();
+        if (fresh.isEmpty()) return;
+        for (JobEvent e : store.eventsBySeq(fresh)) events.publish(e);
+        relayed.addAll(fresh);
+        relayedUpTo = Math.max(relayedUpTo, fresh.getLast());
+        relayed.headSet(relayedUpTo - RELAY_WINDOW).clear();
     }
 
     /** Tells watchers here about a job the store interrupted (the store wrote the events with the change). */
@@ -393,10 +414,6 @@ public final class JobScheduler implements AutoCloseable {
 
     private void publish(String id, JobState state) {
         events.publish(JobStore.stateEvent(id, state));
-    }
-
-    private void record(String id, JobState state) throws SQLException {
-        publishAndStore(JobStore.stateEvent(id, state));
     }
 
     private void publishAndStore(JobEvent e) throws SQLException {

@@ -76,7 +76,9 @@ public final class JobStore implements AutoCloseable {
                     "ALTER TABLE jobs ADD COLUMN owner VARCHAR(200)",
                     "ALTER TABLE jobs ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0",
                     "ALTER TABLE jobs ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT FALSE",
-                    "CREATE INDEX jobs_queue ON jobs(state, priority, seq)"));
+                    "CREATE INDEX jobs_queue ON jobs(state, priority, seq)",
+                    // which server wrote an event: servers relay to their watchers the events of others
+                    "ALTER TABLE events ADD COLUMN origin VARCHAR(200)"));
 
     private static final String COLUMNS = "seq, id, client, kind, spec, state, priority, created, started, finished, error, result, attempts, request_id, timeout_millis";
     private static final String QUEUED = JobState.JOB_STATE_QUEUED.name();
@@ -92,6 +94,7 @@ public final class JobStore implements AutoCloseable {
     private Connection db;
     private boolean closed;
     private boolean broken;
+    private String origin;
 
     private JobStore(JobStoreDialect dialect, Connection db) {
         this.dialect = dialect;
@@ -300,16 +303,52 @@ public final class JobStore implements AutoCloseable {
     /**
      * RUNNING → a final state, only while {@code owner} still holds the job in this {@code attempt};
      * false otherwise (the job was not running, or its lease lapsed and another server took it over).
+     * The job's last events go in the same transaction: the error or the result, then the final state,
+     * so whoever sees the final state also sees the whole history.
      */
     public synchronized boolean finish(String id, String owner, int attempt, JobState state, long now, String error, JobResult result) throws SQLException {
         if (!StoredJob.isFinal(state)) throw new IllegalArgumentException(state + " is not a final state");
-        return update("UPDATE jobs SET state = ?, finished = ?, error = ?, result = ?, owner = NULL, lease_until = 0 WHERE id = ? AND state = ? AND owner = ? AND attempts = ?",
-                state.name(), now, error, result == null ? null : result.toByteArray(), id, RUNNING, owner, attempt) == 1;
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = ?, finished = ?, error = ?, result = ?, owner = NULL, lease_until = 0"
+                    + " WHERE id = ? AND state = ? AND owner = ? AND attempts = ?")) {
+                ps.setString(1, state.name());
+                ps.setLong(2, now);
+                ps.setString(3, error);
+                ps.setBytes(4, result == null ? null : result.toByteArray());
+                ps.setString(5, id);
+                ps.setString(6, RUNNING);
+                ps.setString(7, owner);
+                ps.setInt(8, attempt);
+                if (ps.executeUpdate() != 1) return false;
+            }
+            for (JobEvent e : finalEvents(id, state, error, result)) appendEvent(c, e);
+            return true;
+        });
     }
 
-    /** QUEUED → CANCELLED; false if the job had already left the queue. */
+    /** The events {@link #finish} stores: the error or the result (a watcher stops at the final state, so they come first), then the state. */
+    static List<JobEvent> finalEvents(String id, JobState state, String error, JobResult result) {
+        long t = System.currentTimeMillis();
+        List<JobEvent> out = new ArrayList<>();
+        if (error != null) out.add(JobEvent.newBuilder().setJobId(id).setTimeMillis(t).setError(error).build());
+        if (result != null) out.add(JobEvent.newBuilder().setJobId(id).setTimeMillis(t).setResult(result).build());
+        out.add(JobEvent.newBuilder().setJobId(id).setTimeMillis(t).setState(state).build());
+        return out;
+    }
+
+    /** QUEUED → CANCELLED, with its event; false if the job had already left the queue. */
     public synchronized boolean cancelQueued(String id, long now) throws SQLException {
-        return update("UPDATE jobs SET state = ?, finished = ? WHERE id = ? AND state = ?", JobState.JOB_STATE_CANCELLED.name(), now, id, QUEUED) == 1;
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = ?, finished = ? WHERE id = ? AND state = ?")) {
+                ps.setString(1, JobState.JOB_STATE_CANCELLED.name());
+                ps.setLong(2, now);
+                ps.setString(3, id);
+                ps.setString(4, QUEUED);
+                if (ps.executeUpdate() != 1) return false;
+            }
+            appendEvent(c, stateEvent(id, JobState.JOB_STATE_CANCELLED));
+            return true;
+        });
     }
 
     /** Asks the owner of a RUNNING job to stop it (it reads the flag when it renews its leases); false if the job is not running. */
@@ -392,7 +431,13 @@ public final class JobStore implements AutoCloseable {
      * with their cancel flags. A job the owner thinks it runs but that is missing here was taken over.
      */
     public synchronized List<Lease> renew(String owner, long leaseMillis) throws SQLException {
-        update("UPDATE jobs SET lease_until = " + dialect.nowMillis() + " + ? WHERE owner = ? AND state = ?", leaseMillis, owner, RUNNING);
+        // not flushed: a lease that does not survive a crash changes nothing (a restart takes its own jobs back, others wait out the lease)
+        try (PreparedStatement ps = connection().prepareStatement("UPDATE jobs SET lease_until = " + dialect.nowMillis() + " + ? WHERE owner = ? AND state = ?")) {
+            ps.setLong(1, leaseMillis);
+            ps.setString(2, owner);
+            ps.setString(3, RUNNING);
+            execute(ps);
+        }
         try (PreparedStatement ps = connection().prepareStatement("SELECT id, attempts, cancel_requested FROM jobs WHERE owner = ? AND state = ?")) {
             ps.setString(1, owner);
             ps.setString(2, RUNNING);
@@ -440,10 +485,11 @@ public final class JobStore implements AutoCloseable {
         }
     }
 
-    private static void appendEvent(Connection c, JobEvent e) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (job_id, event) VALUES (?, ?)")) {
+    private void appendEvent(Connection c, JobEvent e) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (job_id, event, origin) VALUES (?, ?, ?)")) {
             ps.setString(1, e.getJobId());
             ps.setBytes(2, e.toByteArray());
+            ps.setString(3, origin);
             ps.executeUpdate();
         }
     }
@@ -464,12 +510,53 @@ public final class JobStore implements AutoCloseable {
 
     /** Appends an event (transitions, log lines, results; progress is not stored) and flushes. */
     public synchronized void appendEvent(JobEvent e) throws SQLException {
-        try (PreparedStatement ps = connection().prepareStatement("INSERT INTO events (job_id, event) VALUES (?, ?)")) {
-            ps.setString(1, e.getJobId());
-            ps.setBytes(2, e.toByteArray());
-            execute(ps);
+        inTransaction(c -> {
+            appendEvent(c, e);
+            return null;
+        });
+    }
+
+    /** Names the server whose events this store writes (fleet mode: other servers relay them to their watchers). */
+    synchronized void originateAs(String hostId) {
+        this.origin = hostId;
+    }
+
+    /** The highest event sequence number so far (0 for none). */
+    public synchronized long lastEventSeq() throws SQLException {
+        try (PreparedStatement ps = connection().prepareStatement("SELECT COALESCE(MAX(seq), 0) FROM events"); ResultSet rs = executeQuery(ps)) {
+            rs.next();
+            return rs.getLong(1);
         }
-        flush();
+    }
+
+    /** Sequence numbers of events after {@code afterSeq} written by servers other than {@code origin}, in order. */
+    public synchronized List<Long> eventSeqsFromOthers(long afterSeq, String origin) throws SQLException {
+        try (PreparedStatement ps = connection().prepareStatement("SELECT seq FROM events WHERE seq > ? AND (origin IS NULL OR origin <> ?) ORDER BY seq")) {
+            ps.setLong(1, afterSeq);
+            ps.setString(2, origin);
+            List<Long> out = new ArrayList<>();
+            try (ResultSet rs = executeQuery(ps)) {
+                while (rs.next()) out.add(rs.getLong(1));
+            }
+            return out;
+        }
+    }
+
+    /** The events with these sequence numbers, in order. */
+    public synchronized List<JobEvent> eventsBySeq(Collection<Long> seqs) throws SQLException {
+        if (seqs.isEmpty()) return List.of();
+        String in = seqs.stream().map(x -> "?").collect(Collectors.joining(", "));
+        try (PreparedStatement ps = connection().prepareStatement("SELECT event FROM events WHERE seq IN (" + in + ") ORDER BY seq")) {
+            int i = 1;
+            for (long q : seqs) ps.setLong(i++, q);
+            List<JobEvent> out = new ArrayList<>();
+            try (ResultSet rs = executeQuery(ps)) {
+                while (rs.next()) out.add(JobEvent.parseFrom(rs.getBytes(1)));
+            }
+            return out;
+        } catch (InvalidProtocolBufferException e) {
+            throw new SQLException("a stored event is corrupt: " + e.getMessage(), e);
+        }
     }
 
     public synchronized List<JobEvent> events(String jobId) throws SQLException {

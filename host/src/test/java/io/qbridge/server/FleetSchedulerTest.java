@@ -74,7 +74,7 @@ class FleetSchedulerTest {
         for (AutoCloseable c : open.reversed()) c.close();
     }
 
-    private record Host(String id, JobStore store, JobScheduler scheduler, Recorder recorder) {}
+    private record Host(String id, JobStore store, JobScheduler scheduler, Recorder recorder, JobEvents events) {}
 
     private Host host(String id, String dbUrl, Path dir, boolean board, int workers, Map<String, AtomicInteger> completed) throws Exception {
         JobStore store = JobStore.open(dbUrl, dir.resolve(id));
@@ -83,9 +83,10 @@ class FleetSchedulerTest {
         if (board) devices.add(new ComputeDevice.Board("board-0", new EmulatorAccelerator(EmulatorConfig.defaults())));
         Recorder r = new Recorder(id, completed);
         JobScheduler.Settings settings = new JobScheduler.Settings(id, workers, 10_000, 1_000, 100, 50);
-        JobScheduler s = new JobScheduler(store, new ArtifactStore(dir.resolve(id)), new JobEvents(), r, devices, settings);
+        JobEvents events = new JobEvents();
+        JobScheduler s = new JobScheduler(store, new ArtifactStore(dir.resolve(id)), events, r, devices, settings);
         open.add(s);
-        return new Host(id, store, s, r);
+        return new Host(id, store, s, r, events);
     }
 
     private static JobSpec run(String device) {
@@ -156,6 +157,26 @@ class FleetSchedulerTest {
         b.scheduler().cancel(id);
         awaitState(b.store(), id, JobState.JOB_STATE_CANCELLED, 5_000);
         assertEquals(null, completed.get(id));
+    }
+
+    @Test
+    void aWatcherOnOneServerSeesTheEventsOfAJobRunningOnAnother(@TempDir Path dir) throws Exception {
+        String url = TestDatabases.freshPgSchema();
+        Map<String, AtomicInteger> completed = new ConcurrentHashMap<>();
+        Host a = host("host-a", url, dir, false, 1, completed);
+        Host b = host("host-b", url, dir, true, 1, completed);
+        a.scheduler().start();
+        b.scheduler().start();
+        String id = a.scheduler().submit("c", JobKind.JOB_KIND_RUN, run("board"), 0, null).id(); // only B can run it
+        List<JobEvent> seenOnA = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch finished = new CountDownLatch(1);
+        a.events().subscribe(id, e -> {
+            seenOnA.add(e);
+            if (e.hasState() && e.getState() == JobState.JOB_STATE_SUCCEEDED) finished.countDown();
+        });
+        assertTrue(finished.await(15, TimeUnit.SECONDS), "A's watcher saw the job succeed on B: " + seenOnA);
+        assertTrue(seenOnA.stream().anyMatch(JobEvent::hasResult), "and its result");
+        assertEquals("host-b", b.recorder().spans.getFirst().host());
     }
 
     @Test

@@ -20,10 +20,11 @@ final class TestDatabases {
 
     private TestDatabases() {}
 
-    /** The PostgreSQL URL, or the test is skipped with the reason printed. */
+    /** The PostgreSQL URL, or the test is skipped with the reason printed (in CI, where .ci/run always starts one, it fails instead). */
     static String pgUrl() {
         String url = System.getenv(PG_ENV);
         if (url == null || url.isBlank()) {
+            if ("true".equals(System.getenv("CI"))) throw new AssertionError(PG_ENV + " is not set in CI: .ci/run starts PostgreSQL and sets it");
             String reason = PG_ENV + " is not set: PostgreSQL tests skipped (start one with .ci/postgres.sh start /tmp/qbridge-pg and export the URL it prints)";
             System.err.println("SKIPPED: " + reason);
             Assumptions.abort(reason);
