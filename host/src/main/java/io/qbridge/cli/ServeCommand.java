@@ -60,7 +60,12 @@ public final class ServeCommand implements Callable<Integer> {
         ServerConfig cfg = ServerConfig.loopback(port, data, tokenFile);
         cfg = new ServerConfig(host, port, data, tokenFile, workers > 0 ? workers : cfg.workers(), maxQueued, cfg.maxInboundBytes(), db, hostId,
                 Math.round(leaseSeconds * 1000));
-        JobServer server = JobServer.start(cfg);
+        JobServer server;
+        try {
+            server = JobServer.start(cfg);
+        } catch (java.sql.SQLException e) { // the database is unreachable, refuses us, or is newer than this server
+            throw new Main.UserException((db == null ? data + ": " : "--db: ") + e.getMessage());
+        }
         Thread hook = new Thread(() -> {
             try {
                 server.close();

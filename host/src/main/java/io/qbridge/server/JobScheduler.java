@@ -125,11 +125,6 @@ public final class JobScheduler implements AutoCloseable {
     private volatile boolean stopping;
     private volatile boolean crashed;
 
-    /** One server with only the host path, on a store it does not share. */
-    public JobScheduler(JobStore store, ArtifactStore artifacts, JobEvents events, JobExecutor executor, int workerCount, int maxQueued) {
-        this(store, artifacts, events, executor, List.of(new ComputeDevice.Host(workerCount)), Settings.of(defaultHostId(0), workerCount, maxQueued));
-    }
-
     /** @param devices this server's devices; one of them must be the host path */
     public JobScheduler(JobStore store, ArtifactStore artifacts, JobEvents events, JobExecutor executor, List<ComputeDevice> devices, Settings settings) {
         if (devices.stream().noneMatch(d -> d.kind() == io.qbridge.protocol.v1.DeviceKind.DEVICE_KIND_HOST)) {
@@ -221,23 +216,23 @@ public final class JobScheduler implements AutoCloseable {
         return store.find(id).orElseThrow();
     }
 
-    public int queuedCount() throws SQLException {
-        return store.countInState(JobState.JOB_STATE_QUEUED);
-    }
-
     /** Claims jobs while a device has a free slot; sleeps until a slot frees, a job is submitted here, or the poll period passes. */
     private void dispatchLoop() {
+        long backoff = 0; // after a store failure: wait longer each time (up to 10 s), log once per failure streak
         while (!stopping) {
             boolean claimed = false;
             try {
                 claimed = claimOne();
+                if (backoff > 0) ServerLog.info("dispatcher: the store answers again");
+                backoff = 0;
             } catch (SQLException | RuntimeException e) {
                 if (crashed || stopping) return;
-                ServerLog.info("dispatcher: the store failed: %s", e);
+                if (backoff == 0) ServerLog.info("dispatcher: the store failed, retrying: %s", e);
+                backoff = Math.min(10_000, Math.max(settings.pollMillis(), backoff * 2));
             }
             if (claimed) continue;
             try {
-                wake.poll(settings.pollMillis(), TimeUnit.MILLISECONDS);
+                wake.poll(backoff > 0 ? backoff : settings.pollMillis(), TimeUnit.MILLISECONDS);
                 wake.clear();
             } catch (InterruptedException e) {
                 return;

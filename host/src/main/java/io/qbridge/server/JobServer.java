@@ -125,6 +125,7 @@ public final class JobServer implements AutoCloseable {
         grpc.shutdownNow(); // watches still open end now
         awaitGrpc();
         store.close();
+        for (ComputeDevice d : scheduler.devices()) if (d instanceof ComputeDevice.OnAccelerator a) a.accelerator().close();
         ServerLog.info("qbridge serve: stopped");
     }
 
