@@ -181,6 +181,21 @@ class JobStoreTest {
         }
     }
 
+    /** PostgreSQL restarts or a network cut: the call that meets the broken connection fails, the next one reconnects. */
+    @Test
+    void aBrokenConnectionIsReopenedByTheNextCall(@TempDir Path data) throws Exception {
+        String url = TestDatabases.freshPgSchema();
+        try (JobStore s = JobStore.open(url, data)) {
+            s.insert("j-1", "a", JobKind.JOB_KIND_RUN, run(""), 0, 1, null);
+            try (java.sql.Connection admin = JobStoreDialect.Postgres.parse(url).connect(); java.sql.Statement st = admin.createStatement()) {
+                st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'qbridge serve' AND pid <> pg_backend_pid()");
+            }
+            assertThrows(SQLException.class, () -> s.find("j-1"), "the terminated connection fails once");
+            assertEquals("a", s.find("j-1").orElseThrow().client(), "then the store reconnects");
+            assertEquals("j-1", s.claim(A, ANY, 1, 60_000).orElseThrow().id());
+        }
+    }
+
     @Test
     void postgresUrlsAreParsedAndPasswordsNeverShown() {
         JobStoreDialect.Postgres p = JobStoreDialect.Postgres.parse("postgresql://alice:p%40ss@db.example:5433/jobs");
