@@ -116,11 +116,7 @@ public final class JobStore implements AutoCloseable {
         return open(JobStoreDialect.of(dbUrl, dataDir), MIGRATIONS.size());
     }
 
-    /** Opens with migrations up to {@code version} only (tests use it to make an old database). */
-    static JobStore open(Path dataDir, int version) throws SQLException {
-        return open(new JobStoreDialect.H2(dataDir), version);
-    }
-
+    /** Opens with migrations up to {@code version} (tests use a lower one to make an old database). */
     static JobStore open(JobStoreDialect dialect, int version) throws SQLException {
         Connection c = dialect.connect();
         JobStore s = new JobStore(dialect, c);
