@@ -16,4 +16,7 @@ public interface JobContext {
     void checkpoint();
 
     ArtifactStore artifacts();
+
+    /** The device the scheduler gave this job (the host path, the emulator or a board); its slot is the job's until it returns. */
+    ComputeDevice device();
 }

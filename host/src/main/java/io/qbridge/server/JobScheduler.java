@@ -8,22 +8,42 @@ import io.qbridge.protocol.v1.JobState;
 import io.qbridge.protocol.v1.Progress;
 import java.security.SecureRandom;
 import java.sql.SQLException;
-import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The queue and the workers. A job is acknowledged only once its row is on disk; the in-memory queue is
- * rebuilt from the database at start, after jobs a dead server left RUNNING are marked INTERRUPTED and,
- * when safe to repeat, queued again.
+ * The queue and the workers. The queue is the jobs table itself: a dispatcher thread claims the next
+ * runnable job from the store ({@link JobStore#claim}) whenever one of this server's devices has a free
+ * slot, so several servers on one shared store (fleet mode) divide the work between them, each taking
+ * only jobs its own devices can run. A job is acknowledged only once its row is durable.
  *
- * <p>Every state change goes through the store with a condition on the previous state ("UPDATE … WHERE
- * state = QUEUED"), so a cancel racing a worker that picks the same job resolves to exactly one winner.
+ * <p>Devices and slots: host and emulator jobs share {@code workers} slots; each board has one slot of its
+ * own. A free slot asks the store for the highest-priority, oldest job its device satisfies, so a board
+ * runs its jobs one at a time in priority then submission order, and a busy board never holds up host
+ * jobs.
+ *
+ * <p>Leases: a heartbeat renews the lease of every job this server runs, picks up cancels that reached
+ * another server, stops jobs whose lease this server lost, and takes over the running jobs of servers
+ * whose leases ran out (they are marked INTERRUPTED and, when safe to repeat, queued again). At start the
+ * jobs a previous run of this server left RUNNING are taken back at once (with the embedded store, all
+ * RUNNING jobs: nobody else can be running them).
+ *
+ * <p>Every state change goes through the store with a condition on the previous state and, for running
+ * jobs, on the owner and attempt, so a cancel racing a worker, or two servers racing for a job, resolve to
+ * exactly one winner.
  */
 public final class JobScheduler implements AutoCloseable {
     /** Thrown by {@link #submit} when {@code maxQueued} jobs are already waiting. */
@@ -35,53 +55,126 @@ public final class JobScheduler implements AutoCloseable {
         }
     }
 
-    private record Waiting(String id, int priority, long seq) implements Comparable<Waiting> {
-        public int compareTo(Waiting o) {
-            return priority != o.priority ? Integer.compare(o.priority, priority) : Long.compare(seq, o.seq);
+    /**
+     * How this server takes part in the queue.
+     *
+     * @param hostId         this server's name as the owner of claimed jobs; unique among servers sharing a store
+     * @param workers        host/emulator jobs run at once
+     * @param maxQueued      submits beyond this many waiting jobs (in the whole store) get RESOURCE_EXHAUSTED
+     * @param leaseMillis    how long a claim holds without renewal; a dead server's jobs are taken over after it
+     * @param heartbeatMillis how often leases are renewed and cancels of other servers are picked up
+     * @param pollMillis     how often an idle dispatcher looks for jobs other servers queued
+     */
+    public record Settings(String hostId, int workers, int maxQueued, long leaseMillis, long heartbeatMillis, long pollMillis) {
+        public Settings {
+            if (hostId == null || hostId.isBlank() || hostId.length() > 200) throw new IllegalArgumentException("host id: 1 to 200 characters");
+            if (workers < 1) throw new IllegalArgumentException("workers must be at least 1");
+            if (maxQueued < 1) throw new IllegalArgumentException("the queue must hold at least one job");
+            if (heartbeatMillis < 1 || pollMillis < 1) throw new IllegalArgumentException("heartbeat and poll periods must be positive");
+            if (leaseMillis < 3 * heartbeatMillis) throw new IllegalArgumentException("the lease (" + leaseMillis + " ms) must be at least three heartbeats (" + heartbeatMillis + " ms)");
+        }
+
+        public static Settings of(String hostId, int workers, int maxQueued) {
+            return new Settings(hostId, workers, maxQueued, DEFAULT_LEASE_MILLIS, DEFAULT_HEARTBEAT_MILLIS, DEFAULT_POLL_MILLIS);
+        }
+
+        public Settings withLease(long leaseMillis, long heartbeatMillis) {
+            return new Settings(hostId, workers, maxQueued, leaseMillis, heartbeatMillis, pollMillis);
         }
     }
 
-    /** The in-memory side of a running job: its cancel flag. */
+    public static final long DEFAULT_LEASE_MILLIS = 30_000;
+    /** Also bounds how long a cancel sent to another server takes to reach the owner. */
+    public static final long DEFAULT_HEARTBEAT_MILLIS = 500;
+    public static final long DEFAULT_POLL_MILLIS = 250;
+
+    /** The in-memory side of a running job: its cancel and lease-lost flags. */
     private static final class Running {
+        final int attempt;
+        final long claimedNanos = System.nanoTime();
         volatile boolean cancelled;
+        volatile boolean lost;
+        /** The work has returned; what is left is recording the outcome, guarded by owner and attempt. */
+        volatile boolean ended;
+
+        Running(int attempt) {
+            this.attempt = attempt;
+        }
     }
 
     private final JobStore store;
     private final ArtifactStore artifacts;
     private final JobEvents events;
     private final JobExecutor executor;
-    private final int maxQueued;
-    private final PriorityBlockingQueue<Waiting> queue = new PriorityBlockingQueue<>();
+    private final List<ComputeDevice> devices;
+    private final Settings settings;
     private final Map<String, Running> running = new ConcurrentHashMap<>();
-    private final List<Thread> workers = new ArrayList<>();
+    /** Guarded by {@code this}: host/emulator jobs running, and the boards that are busy. */
+    private int poolBusy;
+    private final Set<String> boardsBusy = new HashSet<>();
+    private final LinkedBlockingQueue<Boolean> wake = new LinkedBlockingQueue<>();
+    private final ExecutorService pool;
+    private final Thread dispatcher;
+    private final ScheduledExecutorService heartbeat;
     private final SecureRandom random = new SecureRandom();
+    private final Object submitLock = new Object();
+    /** Event relay (heartbeat thread only): the highest sequence number passed on, and those passed on within the window behind it. */
+    private static final long RELAY_WINDOW = 1000;
+    private long relayedUpTo;
+    private final java.util.TreeSet<Long> relayed = new java.util.TreeSet<>();
     private volatile boolean stopping;
     private volatile boolean crashed;
 
-    public JobScheduler(JobStore store, ArtifactStore artifacts, JobEvents events, JobExecutor executor, int workerCount, int maxQueued) {
+    /** @param devices this server's devices; one of them must be the host path */
+    public JobScheduler(JobStore store, ArtifactStore artifacts, JobEvents events, JobExecutor executor, List<ComputeDevice> devices, Settings settings) {
+        if (devices.stream().noneMatch(d -> d.kind() == io.qbridge.protocol.v1.DeviceKind.DEVICE_KIND_HOST)) {
+            throw new IllegalArgumentException("a server needs the host path among its devices");
+        }
+        if (devices.stream().map(ComputeDevice::id).distinct().count() != devices.size()) throw new IllegalArgumentException("device ids must be unique");
         this.store = store;
         this.artifacts = artifacts;
         this.events = events;
         this.executor = executor;
-        this.maxQueued = maxQueued;
-        for (int i = 0; i < workerCount; i++) {
-            Thread t = new Thread(this::workLoop, "qbridge-worker-" + i);
-            t.setDaemon(true);
-            workers.add(t);
-        }
+        this.devices = List.copyOf(devices);
+        this.settings = settings;
+        int boards = (int) devices.stream().filter(ComputeDevice::exclusive).count();
+        AtomicInteger n = new AtomicInteger();
+        this.pool = Executors.newFixedThreadPool(settings.workers() + boards, r -> daemon(r, "qbridge-worker-" + n.getAndIncrement()));
+        this.dispatcher = daemon(this::dispatchLoop, "qbridge-dispatcher");
+        this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "qbridge-heartbeat"));
+        store.originateAs(settings.hostId());
     }
 
-    /** Recovers what a previous server left, then starts the workers. Returns the ids that were interrupted. */
-    public List<String> start() throws SQLException {
-        List<String> interrupted = store.running();
-        for (String id : interrupted) {
-            JobState to = store.interrupt(id, "the server stopped while the job ran");
-            record(id, JobState.JOB_STATE_INTERRUPTED);
-            if (to == JobState.JOB_STATE_QUEUED) record(id, JobState.JOB_STATE_QUEUED);
+    /** A host id for a server: the machine's name and the port (or, for port 0, the process id). */
+    public static String defaultHostId(int port) {
+        String name;
+        try {
+            name = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            name = "localhost";
         }
-        for (StoredJob j : store.queued()) queue.add(new Waiting(j.id(), j.priority(), j.seq()));
-        workers.forEach(Thread::start);
-        return interrupted;
+        return name + (port > 0 ? ":" + port : "-pid" + ProcessHandle.current().pid());
+    }
+
+    public List<ComputeDevice> devices() {
+        return devices;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /**
+     * Takes back what a previous run of this server left RUNNING (the embedded store: every RUNNING job),
+     * then starts the dispatcher and the heartbeat. Returns the ids that were interrupted.
+     */
+    public List<String> start() throws SQLException {
+        List<JobStore.Interrupted> taken = store.interruptRunning(store.shared() ? settings.hostId() : null, false, "the server stopped while the job ran");
+        for (JobStore.Interrupted t : taken) recordInterrupted(t);
+        relayedUpTo = store.lastEventSeq();
+        dispatcher.start();
+        heartbeat.scheduleWithFixedDelay(this::beat, settings.heartbeatMillis(), settings.heartbeatMillis(), TimeUnit.MILLISECONDS);
+        return taken.stream().map(JobStore.Interrupted::id).toList();
     }
 
     public StoredJob submit(String client, JobKind kind, JobSpec spec, int priority, String requestId) throws SQLException, QueueFullException {
@@ -91,108 +184,231 @@ public final class JobScheduler implements AutoCloseable {
     /** @param timeoutMillis the longest the job may run once started; 0 = no limit */
     public StoredJob submit(String client, JobKind kind, JobSpec spec, int priority, String requestId, long timeoutMillis)
             throws SQLException, QueueFullException {
-        synchronized (this) { // one submit at a time keeps the queue bound exact
+        synchronized (submitLock) { // one submit at a time keeps this server's view of the queue bound exact
             if (requestId != null) {
                 Optional<StoredJob> earlier = store.findByRequestId(client, requestId);
                 if (earlier.isPresent()) return earlier.get();
             }
-            if (queue.size() >= maxQueued) throw new QueueFullException(maxQueued);
-            StoredJob j = store.insert(newId(), client, kind, spec, priority, System.currentTimeMillis(), requestId, timeoutMillis);
-            record(j.id(), JobState.JOB_STATE_QUEUED);
-            ServerLog.info("job %s %s client=%s QUEUED", j.id(), kindName(kind), client);
-            queue.add(new Waiting(j.id(), j.priority(), j.seq()));
+            if (store.countInState(JobState.JOB_STATE_QUEUED) >= settings.maxQueued()) throw new QueueFullException(settings.maxQueued());
+            StoredJob j = store.insert(newId(), client, kind, spec, priority, System.currentTimeMillis(), requestId, timeoutMillis); // with its QUEUED event
+            publish(j.id(), JobState.JOB_STATE_QUEUED);
+            String dev = ComputeDevice.requiredBy(spec);
+            ServerLog.info("job %s %s client=%s%s QUEUED", j.id(), kindName(kind), client, dev.isEmpty() ? "" : " device=" + dev);
+            wake.offer(Boolean.TRUE);
             return j;
         }
     }
 
-    /** Cancels a queued job at once and asks a running one to stop at its next checkpoint. Idempotent. */
+    /**
+     * Cancels a queued job at once and asks a running one to stop at its next checkpoint: directly when
+     * it runs here, through the store when another server runs it (its owner reads the request at its
+     * next heartbeat). Idempotent.
+     */
     public StoredJob cancel(String id) throws SQLException {
         if (store.cancelQueued(id, System.currentTimeMillis())) {
-            queue.removeIf(w -> w.id().equals(id));
-            record(id, JobState.JOB_STATE_CANCELLED);
+            publish(id, JobState.JOB_STATE_CANCELLED); // stored with the change
             ServerLog.info("job %s QUEUED->CANCELLED", id);
         } else {
             Running r = running.get(id);
             if (r != null) r.cancelled = true;
+            else store.requestCancel(id);
         }
         return store.find(id).orElseThrow();
     }
 
-    public int queuedCount() {
-        return queue.size();
-    }
-
-    private void workLoop() {
+    /** Claims jobs while a device has a free slot; sleeps until a slot frees, a job is submitted here, or the poll period passes. */
+    private void dispatchLoop() {
+        long backoff = 0; // after a store failure: wait longer each time (up to 10 s), log once per failure streak
         while (!stopping) {
-            Waiting w;
+            boolean claimed = false;
             try {
-                w = queue.poll(200, TimeUnit.MILLISECONDS);
+                claimed = claimOne();
+                if (backoff > 0) ServerLog.info("dispatcher: the store answers again");
+                backoff = 0;
+            } catch (SQLException | RuntimeException e) {
+                if (crashed || stopping) return;
+                if (backoff == 0) ServerLog.info("dispatcher: the store failed, retrying: %s", e);
+                backoff = Math.min(10_000, Math.max(settings.pollMillis(), backoff * 2));
+            }
+            if (claimed) continue;
+            try {
+                wake.poll(backoff > 0 ? backoff : settings.pollMillis(), TimeUnit.MILLISECONDS);
+                wake.clear();
             } catch (InterruptedException e) {
                 return;
             }
-            if (w == null) continue;
+        }
+    }
+
+    /** The requirements this server can take now: a free pool slot takes "" and the pool devices' names, a free board its id and "board". */
+    private synchronized List<String> acceptable() {
+        Set<String> out = new LinkedHashSet<>();
+        for (ComputeDevice d : devices) {
+            boolean free = d.exclusive() ? !boardsBusy.contains(d.id()) : poolBusy < settings.workers();
+            if (!free) continue;
+            if (d.kind() == io.qbridge.protocol.v1.DeviceKind.DEVICE_KIND_HOST) out.add("");
+            out.add(d.id());
+            out.add(ComputeDevice.kindName(d.kind()));
+        }
+        return List.copyOf(out);
+    }
+
+    /** The free device for a claimed job, its slot taken; null if none is free (cannot happen: only the dispatcher takes slots). */
+    private synchronized ComputeDevice occupy(String requirement) {
+        for (ComputeDevice d : devices) {
+            if (!d.satisfies(requirement)) continue;
+            if (d.exclusive()) {
+                if (boardsBusy.add(d.id())) return d;
+            } else if (poolBusy < settings.workers()) {
+                poolBusy++;
+                return d;
+            }
+        }
+        return null;
+    }
+
+    private synchronized void release(ComputeDevice d) {
+        if (d.exclusive()) boardsBusy.remove(d.id());
+        else poolBusy--;
+        wake.offer(Boolean.TRUE);
+    }
+
+    private boolean claimOne() throws SQLException {
+        List<String> accept = acceptable();
+        if (accept.isEmpty()) return false;
+        Optional<StoredJob> claimed = store.claim(settings.hostId(), accept, System.currentTimeMillis(), settings.leaseMillis());
+        if (claimed.isEmpty()) return false;
+        StoredJob job = claimed.get();
+        ComputeDevice device = occupy(ComputeDevice.requiredBy(job.spec()));
+        Running r = new Running(job.attempts());
+        running.put(job.id(), r);
+        if (device == null) { // a bug, not a race: give the job back rather than overfill a device
+            running.remove(job.id());
+            recordInterrupted(new JobStore.Interrupted(job.id(), store.interrupt(job.id(), settings.hostId(), job.attempts(), "no free device on " + settings.hostId())));
+            return false;
+        }
+        pool.execute(() -> {
             try {
-                runOne(w.id());
+                runOne(job, device, r);
             } catch (SQLException | RuntimeException e) {
-                if (crashed) return;
-                ServerLog.info("job %s: the store failed: %s", w.id(), e);
+                if (!crashed) ServerLog.info("job %s: the store failed: %s", job.id(), e);
+            } finally {
+                running.remove(job.id());
+                release(device);
             }
-        }
+        });
+        return true;
     }
 
-    private void runOne(String id) throws SQLException {
-        Running r = new Running();
-        running.put(id, r);
+    private void runOne(StoredJob job, ComputeDevice device, Running r) throws SQLException {
+        String id = job.id();
+        String owner = settings.hostId();
+        publish(id, JobState.JOB_STATE_RUNNING); // the claim stored it
+        ServerLog.info("job %s %s client=%s QUEUED->RUNNING on %s/%s (attempt %d)", id, kindName(job.kind()), job.client(), owner, device.id(), job.attempts());
+        Context ctx = new Context(id, r, device, System.nanoTime(), job.timeoutMillis());
+        JobResult result;
         try {
-            if (!store.markRunning(id, System.currentTimeMillis())) return; // cancelled while it waited
-            StoredJob job = store.find(id).orElseThrow();
-            record(id, JobState.JOB_STATE_RUNNING);
-            ServerLog.info("job %s %s client=%s QUEUED->RUNNING (attempt %d)", id, kindName(job.kind()), job.client(), job.attempts());
-            Context ctx = new Context(id, r, System.nanoTime(), job.timeoutMillis());
-            JobResult result;
-            try {
-                result = executor.execute(job, ctx);
-            } catch (JobAbortedException e) {
-                if (crashed) return;
-                if (e.reason() == JobAbortedException.Reason.SHUTDOWN) {
-                    JobState to = store.interrupt(id, "the server stopped while the job ran");
-                    record(id, JobState.JOB_STATE_INTERRUPTED);
-                    if (to == JobState.JOB_STATE_QUEUED) record(id, JobState.JOB_STATE_QUEUED);
-                    ServerLog.info("job %s RUNNING->INTERRUPTED%s", id, to == JobState.JOB_STATE_QUEUED ? "->QUEUED (runs again at next start)" : "");
-                } else if (e.reason() == JobAbortedException.Reason.DEADLINE) {
-                    String msg = "deadline exceeded: ran longer than " + job.timeoutMillis() + " ms";
-                    store.finish(id, JobState.JOB_STATE_FAILED, System.currentTimeMillis(), msg, null);
-                    publishAndStore(JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setError(msg).build());
-                    record(id, JobState.JOB_STATE_FAILED);
-                    ServerLog.info("job %s RUNNING->FAILED: %s", id, msg);
-                } else {
-                    store.finish(id, JobState.JOB_STATE_CANCELLED, System.currentTimeMillis(), null, null);
-                    record(id, JobState.JOB_STATE_CANCELLED);
-                    ServerLog.info("job %s RUNNING->CANCELLED", id);
-                }
-                return;
-            } catch (Throwable e) { // any failure of the work fails the job, never the worker
-                if (crashed) return;
-                String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-                store.finish(id, JobState.JOB_STATE_FAILED, System.currentTimeMillis(), msg, null);
-                publishAndStore(JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setError(msg).build());
-                record(id, JobState.JOB_STATE_FAILED);
-                ServerLog.info("job %s RUNNING->FAILED: %s", id, msg);
-                return;
-            }
+            result = executor.execute(job, ctx);
+        } catch (JobAbortedException e) {
+            r.ended = true;
             if (crashed) return;
-            if (!store.finish(id, JobState.JOB_STATE_SUCCEEDED, System.currentTimeMillis(), null, result)) return;
-            // the result first, then the final state: a watcher stops at the final state
-            publishAndStore(JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setResult(result).build());
-            record(id, JobState.JOB_STATE_SUCCEEDED);
+            if (r.lost) {
+                ServerLog.info("job %s: stopped here, its lease was lost and another server took it over", id);
+            } else if (e.reason() == JobAbortedException.Reason.SHUTDOWN) {
+                JobState to = store.interrupt(id, owner, r.attempt, "the server stopped while the job ran");
+                if (to != null) {
+                    recordInterrupted(new JobStore.Interrupted(id, to));
+                    ServerLog.info("job %s RUNNING->INTERRUPTED%s", id, to == JobState.JOB_STATE_QUEUED ? "->QUEUED (runs again)" : "");
+                }
+            } else if (e.reason() == JobAbortedException.Reason.DEADLINE) {
+                finish(job, r, JobState.JOB_STATE_FAILED, "deadline exceeded: ran longer than " + job.timeoutMillis() + " ms", null);
+            } else {
+                finish(job, r, JobState.JOB_STATE_CANCELLED, null, null);
+            }
+            return;
+        } catch (Throwable e) { // any failure of the work fails the job, never the worker
+            r.ended = true;
+            if (crashed) return;
+            finish(job, r, JobState.JOB_STATE_FAILED, e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), null);
+            return;
+        }
+        r.ended = true;
+        if (crashed) return;
+        if (finish(job, r, JobState.JOB_STATE_SUCCEEDED, null, result)) {
             ServerLog.info("job %s RUNNING->SUCCEEDED in %.1f s", id, (System.nanoTime() - ctx.startNanos) / 1e9);
-        } finally {
-            running.remove(id);
         }
     }
 
-    private void record(String id, JobState state) throws SQLException {
-        publishAndStore(JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setState(state).build());
+    /** Records the outcome if this server still holds the job, with its events, and tells watchers here. */
+    private boolean finish(StoredJob job, Running r, JobState state, String error, JobResult result) throws SQLException {
+        if (!store.finish(job.id(), settings.hostId(), r.attempt, state, System.currentTimeMillis(), error, result)) {
+            ServerLog.info("job %s: ended here as %s, but its lease was lost and another server took it over; this outcome is dropped", job.id(),
+                    state.name().substring("JOB_STATE_".length()));
+            return false;
+        }
+        for (JobEvent e : JobStore.finalEvents(job.id(), state, error, result)) events.publish(e);
+        if (state != JobState.JOB_STATE_SUCCEEDED) {
+            ServerLog.info("job %s RUNNING->%s%s", job.id(), state.name().substring("JOB_STATE_".length()), error == null ? "" : ": " + error);
+        }
+        return true;
+    }
+
+    /** One heartbeat: renew leases, pass on cancels from other servers, notice lost leases, take over expired ones. */
+    private void beat() {
+        if (crashed) return;
+        try {
+            long renewedFrom = System.nanoTime();
+            Map<String, JobStore.Lease> held = new HashMap<>();
+            for (JobStore.Lease l : store.renew(settings.hostId(), settings.leaseMillis())) held.put(l.id(), l);
+            for (Map.Entry<String, Running> e : running.entrySet()) {
+                // a job claimed after the renewal read, or one whose work has ended, is not judged by it
+                if (e.getValue().ended || e.getValue().claimedNanos - renewedFrom > 0) continue;
+                JobStore.Lease l = held.get(e.getKey());
+                if (l == null || l.attempt() != e.getValue().attempt) {
+                    if (!e.getValue().lost) ServerLog.info("job %s: lease lost (another server took it over); stopping it here", e.getKey());
+                    e.getValue().lost = true;
+                } else if (l.cancelRequested()) {
+                    e.getValue().cancelled = true;
+                }
+            }
+            if (stopping) return;
+            List<JobStore.Interrupted> taken = store.interruptRunning(null, true, "its server stopped renewing the lease");
+            for (JobStore.Interrupted t : taken) {
+                recordInterrupted(t);
+                ServerLog.info("job %s RUNNING->INTERRUPTED%s: the lease of its server ran out", t.id(), t.to() == JobState.JOB_STATE_QUEUED ? "->QUEUED" : "");
+            }
+            if (!taken.isEmpty()) wake.offer(Boolean.TRUE);
+            if (store.shared()) relayEventsOfOthers();
+        } catch (SQLException | RuntimeException e) {
+            if (!crashed) ServerLog.info("heartbeat: the store failed: %s", e);
+        }
+    }
+
+    /**
+     * Passes events other servers stored (their jobs' transitions, log lines, results) to this server's
+     * watchers, so a client may watch any job through any server. Sequence numbers are handed out when a
+     * row is inserted, not when it commits, so a window behind the highest one seen is read again and
+     * events already passed on are skipped by number: a watcher may see an event late, never lose one.
+     */
+    private void relayEventsOfOthers() throws SQLException {
+        List<Long> seqs = store.eventSeqsFromOthers(relayedUpTo - RELAY_WINDOW, settings.hostId());
+        List<Long> fresh = seqs.stream().filter(q -> !relayed.contains(q)).toList();
+        if (fresh.isEmpty()) return;
+        for (JobEvent e : store.eventsBySeq(fresh)) events.publish(e);
+        relayed.addAll(fresh);
+        relayedUpTo = Math.max(relayedUpTo, fresh.getLast());
+        relayed.headSet(relayedUpTo - RELAY_WINDOW).clear();
+    }
+
+    /** Tells watchers here about a job the store interrupted (the store wrote the events with the change). */
+    private void recordInterrupted(JobStore.Interrupted t) {
+        if (t.to() == null) return;
+        publish(t.id(), JobState.JOB_STATE_INTERRUPTED);
+        if (t.to() == JobState.JOB_STATE_QUEUED) publish(t.id(), JobState.JOB_STATE_QUEUED);
+    }
+
+    private void publish(String id, JobState state) {
+        events.publish(JobStore.stateEvent(id, state));
     }
 
     private void publishAndStore(JobEvent e) throws SQLException {
@@ -203,18 +419,21 @@ public final class JobScheduler implements AutoCloseable {
     private final class Context implements JobContext {
         private final String id;
         private final Running running;
+        private final ComputeDevice device;
         final long startNanos;
         private final long deadlineNanos; // Long.MAX_VALUE: none
 
-        Context(String id, Running running, long startNanos, long timeoutMillis) {
+        Context(String id, Running running, ComputeDevice device, long startNanos, long timeoutMillis) {
             this.id = id;
             this.running = running;
+            this.device = device;
             this.startNanos = startNanos;
             this.deadlineNanos = timeoutMillis > 0 ? startNanos + TimeUnit.MILLISECONDS.toNanos(timeoutMillis) : Long.MAX_VALUE;
         }
 
         public String jobId() { return id; }
         public ArtifactStore artifacts() { return artifacts; }
+        public ComputeDevice device() { return device; }
 
         public void progress(double fraction, String stage) {
             long elapsedMs = (System.nanoTime() - startNanos) / 1_000_000;
@@ -233,26 +452,39 @@ public final class JobScheduler implements AutoCloseable {
 
         public void checkpoint() {
             if (stopping) throw new JobAbortedException(JobAbortedException.Reason.SHUTDOWN);
-            if (running.cancelled) throw new JobAbortedException(JobAbortedException.Reason.CANCELLED);
+            if (running.cancelled || running.lost) throw new JobAbortedException(JobAbortedException.Reason.CANCELLED);
             if (deadlineNanos != Long.MAX_VALUE && System.nanoTime() - deadlineNanos > 0) throw new JobAbortedException(JobAbortedException.Reason.DEADLINE);
         }
     }
 
-    /** Stops taking jobs, stops running ones at their next checkpoint (they are re-queued), waits for the workers. */
+    /**
+     * Stops taking jobs, stops running ones at their next checkpoint (they are given back to the queue),
+     * waits for the workers, and only then stops renewing leases.
+     */
     @Override
     public void close() {
         stopping = true;
+        wake.offer(Boolean.TRUE);
         try {
-            for (Thread t : workers) t.join(TimeUnit.SECONDS.toMillis(10));
+            dispatcher.join(TimeUnit.SECONDS.toMillis(10));
+            pool.shutdown();
+            pool.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // stop waiting; the workers are daemons and finish their checkpoint alone
         }
+        heartbeat.shutdownNow();
     }
 
-    /** As a crash: the caller has dropped the store; workers stop without recording anything. */
+    /** As a crash: the caller has dropped the store; nothing more is recorded and leases are no longer renewed. */
     void crash() {
         crashed = true;
         close();
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
     }
 
     private String newId() {

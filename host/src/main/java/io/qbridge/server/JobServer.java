@@ -11,6 +11,9 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.stream.Collectors;
+import io.qbridge.device.Devices;
+import io.qbridge.emulator.EmulatorConfig;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -35,9 +38,15 @@ public final class JobServer implements AutoCloseable {
         this.recovered = recovered;
     }
 
-    /** Opens (or creates) the data directory, recovers interrupted jobs, starts the workers and listens. */
+    /** Opens (or creates) the data directory and the job store, recovers interrupted jobs, starts the workers and listens. */
     public static JobServer start(ServerConfig config) throws IOException, SQLException {
-        return start(config, new HostJobExecutor(new ComputeDevice.Host(config.workers())));
+        ComputeDevice host = new ComputeDevice.Host(config.workers());
+        return start(config, new HostJobExecutor(host), List.of(host, serverEmulator(config.workers())));
+    }
+
+    /** The emulator a server offers beside the host path: the default performance model and formats. */
+    static ComputeDevice.Emulator serverEmulator(int workers) {
+        return new ComputeDevice.Emulator(Devices.open("emulator", EmulatorConfig.defaults(), line -> {}), workers);
     }
 
     /** As {@link #start(ServerConfig)} with the given executor (a device or a fault injector in tests). */
@@ -46,17 +55,24 @@ public final class JobServer implements AutoCloseable {
     }
 
     static JobServer start(ServerConfig config, JobExecutor executor, ComputeDevice device) throws IOException, SQLException {
+        return start(config, executor, List.of(device));
+    }
+
+    /** @param devices what this server runs jobs on; the host path must be among them */
+    static JobServer start(ServerConfig config, JobExecutor executor, List<ComputeDevice> devices) throws IOException, SQLException {
         TokenFile tokens = config.tokenFile() == null ? null : TokenFile.read(config.tokenFile());
-        JobStore store = JobStore.open(config.dataDir());
+        JobStore store = JobStore.open(config.db(), config.dataDir());
         try {
             ArtifactStore artifacts = new ArtifactStore(config.dataDir());
             JobEvents events = new JobEvents();
-            JobScheduler scheduler = new JobScheduler(store, artifacts, events, executor, config.workers(), config.maxQueued());
+            JobScheduler.Settings settings = JobScheduler.Settings.of(config.effectiveHostId(), config.workers(), config.maxQueued())
+                    .withLease(config.leaseMillis(), JobScheduler.DEFAULT_HEARTBEAT_MILLIS);
+            JobScheduler scheduler = new JobScheduler(store, artifacts, events, executor, devices, settings);
             BearerAuthInterceptor auth = new BearerAuthInterceptor(tokens);
             HealthStatusManager health = new HealthStatusManager();
             Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                     .maxInboundMessageSize(config.maxInboundBytes())
-                    .addService(ServerInterceptors.intercept(new JobServiceImpl(store, scheduler, events, artifacts, device), auth))
+                    .addService(ServerInterceptors.intercept(new JobServiceImpl(store, scheduler, events, artifacts, devices), auth))
                     // reflection describes the API: it needs a token like the API itself
                     .addService(ServerInterceptors.intercept(ProtoReflectionServiceV1.newInstance(), auth))
                     // health stays open: probes and load balancers carry no token
@@ -66,8 +82,10 @@ public final class JobServer implements AutoCloseable {
             for (String id : recovered) ServerLog.info("job %s RUNNING->INTERRUPTED at start (the previous server stopped while it ran)", id);
             grpc.start();
             health.setStatus(JobServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-            ServerLog.info("qbridge serve: listening on %s:%d, data %s, %d workers, queue %d, auth %s", config.host(), grpc.getPort(), config.dataDir(),
-                    config.workers(), config.maxQueued(), tokens == null ? "off (no --token-file)" : "bearer tokens");
+            ServerLog.info("qbridge serve: listening on %s:%d, data %s, jobs in %s%s, devices %s, %d workers, queue %d, auth %s", config.host(), grpc.getPort(),
+                    config.dataDir(), store.describe(), store.shared() ? " as host " + settings.hostId() + " (lease " + settings.leaseMillis() + " ms)" : "",
+                    devices.stream().map(d -> d.id() + "x" + d.parallelism()).collect(Collectors.joining(",")), config.workers(), config.maxQueued(),
+                    tokens == null ? "off (no --token-file)" : "bearer tokens");
             return new JobServer(config, store, scheduler, grpc, health, recovered);
         } catch (IOException | SQLException | RuntimeException e) {
             store.close();
@@ -107,6 +125,7 @@ public final class JobServer implements AutoCloseable {
         grpc.shutdownNow(); // watches still open end now
         awaitGrpc();
         store.close();
+        for (ComputeDevice d : scheduler.devices()) if (d instanceof ComputeDevice.OnAccelerator a) a.accelerator().close();
         ServerLog.info("qbridge serve: stopped");
     }
 

@@ -39,15 +39,15 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
     private final JobEvents events;
     private final ArtifactStore artifacts;
     private final SpecValidator validator;
-    private final ComputeDevice device;
+    private final List<ComputeDevice> devices;
 
-    JobServiceImpl(JobStore store, JobScheduler scheduler, JobEvents events, ArtifactStore artifacts, ComputeDevice device) {
+    JobServiceImpl(JobStore store, JobScheduler scheduler, JobEvents events, ArtifactStore artifacts, List<ComputeDevice> devices) {
         this.store = store;
         this.scheduler = scheduler;
         this.events = events;
         this.artifacts = artifacts;
-        this.device = device;
-        this.validator = new SpecValidator(artifacts, device);
+        this.devices = List.copyOf(devices);
+        this.validator = new SpecValidator(artifacts, this.devices, store.shared());
     }
 
     @Override
@@ -106,7 +106,11 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
 
     @Override
     public void listDevices(ListDevicesRequest req, StreamObserver<ListDevicesResponse> out) {
-        respond(out, () -> ListDevicesResponse.newBuilder().addDevices(device.toProto()).build());
+        respond(out, () -> {
+            ListDevicesResponse.Builder b = ListDevicesResponse.newBuilder();
+            devices.forEach(d -> b.addDevices(d.toProto()));
+            return b.build();
+        });
     }
 
     @Override

@@ -7,19 +7,34 @@ import java.nio.file.Path;
  *
  * @param host            the address to bind; loopback unless the operator says otherwise
  * @param port            0 picks a free port
- * @param dataDir         the database, the artifacts and temporary files live here
+ * @param dataDir         the artifacts and temporary files live here, and the embedded database unless {@code db} is given
  * @param tokenFile       {@code name:role:sha256hex} lines; null lets every caller in as the admin "local"
- * @param workers         jobs run at once on the host/emulator path
+ * @param workers         jobs run at once on the host/emulator path (each board takes one more, of its own)
  * @param maxQueued       submits beyond this many waiting jobs get RESOURCE_EXHAUSTED
  * @param maxInboundBytes largest request message accepted
+ * @param db              null for the embedded H2 under {@code dataDir}; a PostgreSQL URL for fleet mode
+ * @param hostId          this server's name as the owner of the jobs it claims; null for
+ *                        {@link JobScheduler#defaultHostId the machine's name and port}
+ * @param leaseMillis     how long a claimed job stays with this server without renewal (fleet mode: how long
+ *                        after this server dies its jobs are taken over)
  */
-public record ServerConfig(String host, int port, Path dataDir, Path tokenFile, int workers, int maxQueued, int maxInboundBytes) {
+public record ServerConfig(String host, int port, Path dataDir, Path tokenFile, int workers, int maxQueued, int maxInboundBytes, String db, String hostId,
+                           long leaseMillis) {
     public static final int DEFAULT_MAX_INBOUND_BYTES = 16 << 20;
 
     public ServerConfig {
         if (workers < 1) throw new IllegalArgumentException("workers must be at least 1");
         if (maxQueued < 1) throw new IllegalArgumentException("the queue must hold at least one job");
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be between 0 and 65535");
+        if (hostId != null && (hostId.isBlank() || hostId.length() > 200)) throw new IllegalArgumentException("host id: 1 to 200 characters");
+        if (leaseMillis < 3 * JobScheduler.DEFAULT_HEARTBEAT_MILLIS) {
+            throw new IllegalArgumentException("lease: at least " + 3 * JobScheduler.DEFAULT_HEARTBEAT_MILLIS + " ms (three heartbeats)");
+        }
+    }
+
+    /** The embedded database under {@code dataDir}, no host id of its own, the default lease. */
+    public ServerConfig(String host, int port, Path dataDir, Path tokenFile, int workers, int maxQueued, int maxInboundBytes) {
+        this(host, port, dataDir, tokenFile, workers, maxQueued, maxInboundBytes, null, null, JobScheduler.DEFAULT_LEASE_MILLIS);
     }
 
     public static ServerConfig loopback(int port, Path dataDir, Path tokenFile) {
@@ -28,14 +43,24 @@ public record ServerConfig(String host, int port, Path dataDir, Path tokenFile, 
     }
 
     public ServerConfig withWorkers(int n) {
-        return new ServerConfig(host, port, dataDir, tokenFile, n, maxQueued, maxInboundBytes);
+        return new ServerConfig(host, port, dataDir, tokenFile, n, maxQueued, maxInboundBytes, db, hostId, leaseMillis);
     }
 
     public ServerConfig withMaxQueued(int n) {
-        return new ServerConfig(host, port, dataDir, tokenFile, workers, n, maxInboundBytes);
+        return new ServerConfig(host, port, dataDir, tokenFile, workers, n, maxInboundBytes, db, hostId, leaseMillis);
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, dataDir, tokenFile, workers, maxQueued, maxInboundBytes);
+        return new ServerConfig(host, p, dataDir, tokenFile, workers, maxQueued, maxInboundBytes, db, hostId, leaseMillis);
+    }
+
+    /** Fleet mode: the jobs live in the PostgreSQL database {@code url}, shared with other servers. */
+    public ServerConfig withDb(String url, String id, long lease) {
+        return new ServerConfig(host, port, dataDir, tokenFile, workers, maxQueued, maxInboundBytes, url, id, lease);
+    }
+
+    /** The host id this server claims jobs as. */
+    public String effectiveHostId() {
+        return hostId != null ? hostId : JobScheduler.defaultHostId(port);
     }
 }

@@ -9,6 +9,7 @@ import io.qbridge.protocol.v1.JobSpec;
 import io.qbridge.protocol.v1.ModelRef;
 import io.qbridge.protocol.v1.QuantizeSpec;
 import io.qbridge.protocol.v1.RunSpec;
+import java.util.List;
 
 /**
  * Checks a submitted spec completely before it is queued, so a job that is accepted can only fail for
@@ -20,11 +21,14 @@ final class SpecValidator {
     static final int MAX_SENTENCE_CHARS = 16 * 1024;
 
     private final ArtifactStore artifacts;
-    private final ComputeDevice device;
+    private final List<ComputeDevice> devices;
+    private final boolean fleet;
 
-    SpecValidator(ArtifactStore artifacts, ComputeDevice device) {
+    /** @param fleet true when other servers share the queue: a device kind this server lacks may be another's */
+    SpecValidator(ArtifactStore artifacts, List<ComputeDevice> devices, boolean fleet) {
         this.artifacts = artifacts;
-        this.device = device;
+        this.devices = devices;
+        this.fleet = fleet;
     }
 
     /** The job's kind, or a status exception saying what is wrong. */
@@ -64,9 +68,7 @@ final class SpecValidator {
                 throw invalid("run.format: '" + r.getFormat() + "' needs calibration; submit a quantize job and run its artifact instead");
             }
         }
-        if (!r.getDevice().isEmpty() && !r.getDevice().equals(device.id())) {
-            throw invalid("run.device: no device '" + r.getDevice() + "' (this server has: " + device.id() + ")");
-        }
+        device("run.device", r.getDevice());
         if (r.getSentencesCount() == 0) throw invalid("run.sentences: at least one sentence is needed");
         if (r.getSentencesCount() > MAX_SENTENCES) throw invalid("run.sentences: at most " + MAX_SENTENCES + " sentences per job");
         for (int i = 0; i < r.getSentencesCount(); i++) {
@@ -74,6 +76,15 @@ final class SpecValidator {
                 throw invalid("run.sentences[" + i + "]: longer than " + MAX_SENTENCE_CHARS + " characters");
             }
         }
+    }
+
+    /** A device id or kind this server has; in a fleet, any device kind or id (another server may have it). */
+    private void device(String field, String device) {
+        String d = device.trim().toLowerCase(java.util.Locale.ROOT);
+        if (d.isEmpty() || devices.stream().anyMatch(x -> x.satisfies(d))) return;
+        if (fleet && d.length() <= 200 && d.matches("[a-z0-9][a-z0-9._:-]*")) return;
+        throw invalid(field + ": no device '" + device + "' (this server has: "
+                + devices.stream().map(x -> x.id() + " (" + ComputeDevice.kindName(x.kind()) + ")").collect(java.util.stream.Collectors.joining(", ")) + ")");
     }
 
     private void model(String field, ModelRef m) {

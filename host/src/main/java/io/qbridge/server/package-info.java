@@ -3,12 +3,14 @@
  * project's Netty.
  *
  * <p>Pieces, each usable without the network: {@link io.qbridge.server.JobStore} (jobs and their events
- * in an embedded H2 database under {@code --data}, schema versioned by numbered migrations, flushed to
- * disk before a submit is acknowledged), {@link io.qbridge.server.ArtifactStore} (content-addressed
+ * in SQL: an embedded H2 database under {@code --data}, or PostgreSQL shared by a fleet of servers;
+ * schema versioned by numbered migrations; durable before a submit is acknowledged; claims with
+ * {@code FOR UPDATE SKIP LOCKED} and leases), {@link io.qbridge.server.ArtifactStore} (content-addressed
  * files, written to a temporary file, fsynced and renamed), {@link io.qbridge.server.JobScheduler}
- * (a bounded priority queue and a worker pool; cancellation and shutdown are noticed between layers or
- * batches), {@link io.qbridge.server.HostJobExecutor} (what quantize and run jobs do, on a
- * {@link io.qbridge.server.ComputeDevice}). The gRPC layer ({@link io.qbridge.server.JobServiceImpl},
+ * (claims jobs from the store into device slots: host and emulator share the worker pool, each board is
+ * exclusive; renews leases and takes over those of dead servers; cancellation and shutdown are noticed
+ * between layers or batches), {@link io.qbridge.server.HostJobExecutor} (what quantize and run jobs do,
+ * on the {@link io.qbridge.server.ComputeDevice} the scheduler gave them). The gRPC layer ({@link io.qbridge.server.JobServiceImpl},
  * {@link io.qbridge.server.BearerAuthInterceptor}) only validates, authorizes and translates.
  */
 package io.qbridge.server;

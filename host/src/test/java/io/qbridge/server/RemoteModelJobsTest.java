@@ -68,12 +68,13 @@ class RemoteModelJobsTest {
     }
 
     @Test
-    void theHostPathIsTheOneDeviceListed() {
+    void theHostPathAndTheEmulatorAreListedWithTheirParallelism() {
         var devices = client.devices();
-        assertEquals(1, devices.size());
-        assertEquals("host", devices.getFirst().getId());
+        assertEquals(List.of("host", "emulator"), devices.stream().map(io.qbridge.protocol.v1.Device::getId).toList());
         assertEquals(io.qbridge.protocol.v1.DeviceKind.DEVICE_KIND_HOST, devices.getFirst().getKind());
+        assertEquals(io.qbridge.protocol.v1.DeviceKind.DEVICE_KIND_EMULATOR, devices.get(1).getKind());
         assertEquals(2, devices.getFirst().getParallelism(), "as many jobs at once as workers");
+        assertEquals(2, devices.get(1).getParallelism(), "the emulator shares the same workers");
     }
 
     @Test

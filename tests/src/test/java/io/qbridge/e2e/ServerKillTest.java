@@ -35,9 +35,15 @@ class ServerKillTest {
     record Server(Process process, int port, BlockingQueue<String> log) {}
 
     static Server start(Path data) throws Exception {
+        return start(data, List.of("--workers", "1"));
+    }
+
+    /** `qbridge serve --port 0 --data DATA` with more options, in its own JVM; returns once it listens. */
+    static Server start(Path data, List<String> options) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "-Dqbridge.threads=1", "-jar", CliEndToEndTest.jar().toString(),
-                "serve", "--port", "0", "--data", data.toString(), "--workers", "1"));
+                "serve", "--port", "0", "--data", data.toString()));
+        cmd.addAll(options);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         BlockingQueue<String> log = new LinkedBlockingQueue<>();
         Thread reader = new Thread(() -> {
