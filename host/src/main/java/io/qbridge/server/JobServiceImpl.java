@@ -61,13 +61,8 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
     @Override
     public void submitJob(SubmitJobRequest req, StreamObserver<Job> out) {
         respond(out, () -> {
-            JobKind kind = validator.validate(req.getSpec());
-            if (req.getPriority() < 0 || req.getPriority() > MAX_PRIORITY) {
-                throw Status.INVALID_ARGUMENT.withDescription("priority: must be between 0 and " + MAX_PRIORITY).asRuntimeException();
-            }
-            if (req.getRunTimeoutMillis() < 0) throw Status.INVALID_ARGUMENT.withDescription("run_timeout_millis: must not be negative").asRuntimeException();
+            JobKind kind = validateSubmit(req, validator);
             String rid = req.getClientRequestId().isEmpty() ? null : req.getClientRequestId();
-            if (rid != null && rid.length() > 200) throw Status.INVALID_ARGUMENT.withDescription("client_request_id: at most 200 characters").asRuntimeException();
             Caller caller = Caller.current();
             synchronized (clientLocks[Math.floorMod(caller.name().hashCode(), clientLocks.length)]) {
                 checkJobsPerClient(caller, rid);
@@ -78,6 +73,17 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
                 }
             }
         });
+    }
+
+    /** Every check of a submit that needs no state but the artifact store: the job's kind, or a status exception naming the field. */
+    static JobKind validateSubmit(SubmitJobRequest req, SpecValidator validator) {
+        JobKind kind = validator.validate(req.getSpec());
+        if (req.getPriority() < 0 || req.getPriority() > MAX_PRIORITY) {
+            throw Status.INVALID_ARGUMENT.withDescription("priority: must be between 0 and " + MAX_PRIORITY).asRuntimeException();
+        }
+        if (req.getRunTimeoutMillis() < 0) throw Status.INVALID_ARGUMENT.withDescription("run_timeout_millis: must not be negative").asRuntimeException();
+        if (req.getClientRequestId().length() > 200) throw Status.INVALID_ARGUMENT.withDescription("client_request_id: at most 200 characters").asRuntimeException();
+        return kind;
     }
 
     @Override
