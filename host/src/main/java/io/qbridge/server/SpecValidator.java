@@ -49,6 +49,7 @@ final class SpecValidator {
             throw invalid("quantize.model: quantize takes a built-in encoder (bge-small, minilm)"
                     + (q.getModel().hasUploadSha256() ? "; an uploaded model can be run, not quantized, on this server" : ""));
         }
+        if (q.getModel().hasTokenizerOf()) throw invalid("quantize.model.tokenizer_of: only for an uploaded .onnx model");
         QuantRecipe recipe = recipe("quantize.format", q.getFormat());
         if (recipe.format() == null) throw invalid("quantize.format: fp32 is not a quantized format");
         if (q.getCalibration() > EvalCorpus.Split.CALIBRATION.count) {

@@ -13,7 +13,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Fuzzing of what a client's bytes reach before any job runs: request decoding, submit validation and
@@ -22,14 +26,16 @@ import java.util.Set;
  *
  * <p>In a normal build ({@code mvn verify}) each {@code @FuzzTest} runs only its seed inputs, committed under
  * {@code src/test/resources/io/qbridge/server/RequestFuzzTestInputs/<method>/}, as a regression test. To
- * fuzz (coverage-guided, libFuzzer through Jazzer), for a bounded time each:
+ * fuzz (coverage-guided, libFuzzer through Jazzer), one target per run, for at most its {@code maxDuration}:
  *
  * <pre>
- * JAZZER_FUZZ=1 ./mvnw -B test -pl host -am -Dtest=RequestFuzzTest -Dsurefire.failIfNoSpecifiedTests=false
+ * JAZZER_FUZZ=1 ./mvnw -B test -pl host -am -Dtest='RequestFuzzTest#submitRequest' -Dsurefire.failIfNoSpecifiedTests=false
+ * JAZZER_FUZZ=1 ./mvnw -B test -pl host -am -Dtest='RequestFuzzTest#uploadChunk' -Dsurefire.failIfNoSpecifiedTests=false
  * </pre>
  *
  * Findings are written as new files beside the seeds; commit the ones worth keeping as regression inputs.
  */
+@Tag("fuzz") // runs in its own surefire execution (host/pom.xml)
 class RequestFuzzTest {
     static final Set<Status.Code> SUBMIT_REFUSALS = Set.of(Status.Code.INVALID_ARGUMENT, Status.Code.RESOURCE_EXHAUSTED, Status.Code.UNIMPLEMENTED);
     /** Chunk handling may also say "continue elsewhere" (FAILED_PRECONDITION, a wrong offset). */
@@ -51,6 +57,15 @@ class RequestFuzzTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    @AfterAll
+    static synchronized void cleanUp() throws IOException {
+        if (data == null) return;
+        try (Stream<Path> all = Files.walk(data)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+        data = null;
     }
 
     @FuzzTest(maxDuration = "2m")
