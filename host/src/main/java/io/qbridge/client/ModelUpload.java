@@ -64,8 +64,10 @@ final class ModelUpload {
                 return new QbridgeClient.Upload(sha, size, at);
             } catch (StatusRuntimeException e) {
                 Status.Code c = e.getStatus().getCode();
-                if (c != Status.Code.UNAVAILABLE && c != Status.Code.DEADLINE_EXCEEDED && c != Status.Code.ABORTED) throw e;
-                last = e; // a broken connection: ask where the server is and go on from there
+                // a broken connection, or (FAILED_PRECONDITION) chunks of the broken stream that reached the server
+                // after we asked: either way, ask again where the server is and go on from there
+                if (c != Status.Code.UNAVAILABLE && c != Status.Code.DEADLINE_EXCEEDED && c != Status.Code.ABORTED && c != Status.Code.FAILED_PRECONDITION) throw e;
+                last = e;
             }
         }
         throw last;

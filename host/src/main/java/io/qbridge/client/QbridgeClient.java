@@ -250,8 +250,9 @@ public final class QbridgeClient implements AutoCloseable {
     /**
      * Uploads a model file (a .qbz, or a BERT .onnx) and returns its sha256 once the server has verified,
      * validated and stored it. After a broken connection (UNAVAILABLE, a deadline, an abort) it asks the
-     * server how much it holds and continues from there, up to {@link ModelUpload#ATTEMPTS} attempts; any
-     * other status (a wrong sha256, not a model, a limit) is thrown at once.
+     * server how much it holds and continues from there, up to {@link ModelUpload#ATTEMPTS} attempts (also
+     * after FAILED_PRECONDITION: late chunks of the broken stream moved the server on); any other status (a
+     * wrong sha256, not a model, a limit) is thrown at once.
      *
      * @param uploadId null: "f" + the first 40 hex digits of the file's sha256, so running the same upload
      *                 again after a crash resumes it

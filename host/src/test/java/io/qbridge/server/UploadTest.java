@@ -211,9 +211,21 @@ class UploadTest {
         EncoderQuantizer.Result r = EncoderQuantizer.quantize(fp32, QuantRecipe.parse("mxint8"), List.of(), null);
         Path qbz = dir.resolve("minilm-mxint8.qbz");
         QuantizedEncoders.save(qbz, EncoderModel.Builtin.MINILM, r);
-        QbridgeClient.Upload u = alice.uploadModel(qbz);
-        assertEquals(0, u.resumedAt());
-        assertEquals(u, alice.uploadModel(qbz), "uploading the same file again stores it again under the same name");
+        // through a relay whose connection is reset after 4 MiB: the client asks where the server is and goes on
+        QbridgeClient.Upload u;
+        long[] cutAt = {-1};
+        try (CuttableRelay relay = new CuttableRelay(server.port()); QbridgeClient viaRelay = QbridgeClient.connect("127.0.0.1:" + relay.port(), "alice-secret")) {
+            u = viaRelay.uploadModel(qbz, null, n -> {
+                if (cutAt[0] < 0 && n >= 4 * MIB) {
+                    cutAt[0] = n;
+                    relay.cut();
+                }
+            });
+        }
+        assertTrue(cutAt[0] > 0, "the connection was cut");
+        assertTrue(u.resumedAt() > 0 && u.resumedAt() <= cutAt[0], "resumed at " + u.resumedAt() + ", cut after sending " + cutAt[0]);
+        assertEquals(sha256(Files.readAllBytes(qbz)), u.sha256());
+        assertEquals(new QbridgeClient.Upload(u.sha256(), u.size(), 0), alice.uploadModel(qbz), "uploading the same file again starts afresh and names the same content");
 
         EncoderModel local = QuantizedEncoders.load(qbz).model();
         assertBitIdentical(local.embedIds(local.tokenize(SENTENCES, null), EncoderModel.DEFAULT_BATCH_TOKENS),
