@@ -40,6 +40,14 @@ final class RemoteOptions {
         }
     }
 
+    private static boolean refused(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.ConnectException || t instanceof java.nio.channels.UnresolvedAddressException
+                    || t instanceof java.net.UnknownHostException) return true;
+        }
+        return false;
+    }
+
     /** Runs a remote call, turning a gRPC status into the CLI's one-line error. */
     <T> T call(Callable<T> body) throws Exception {
         try {
@@ -47,8 +55,10 @@ final class RemoteOptions {
         } catch (StatusRuntimeException e) {
             String d = e.getStatus().getDescription();
             String what = switch (e.getStatus().getCode()) {
-                case UNAVAILABLE -> "cannot reach the job server" + (tlsCa == null
-                        ? " (if it serves TLS, pass --tls-ca with its CA certificate)"
+                // nothing listening: say only that; a connection that was made and then dropped is what a TLS
+                // server does to a plain-text client, and what a failed TLS handshake looks like
+                case UNAVAILABLE -> "cannot reach the job server" + (refused(e) ? "" : tlsCa == null
+                        ? " (the connection closed: if it serves TLS, pass --tls-ca with its CA certificate)"
                         : " over TLS (" + (d == null ? "no answer" : d) + "; check that it serves TLS with a certificate --tls-ca " + tlsCa + " trusts)");
                 case UNAUTHENTICATED -> "the server did not accept the token" + (d == null ? "" : " (" + d + ")");
                 default -> e.getStatus().getCode() + (d == null ? "" : ": " + d);

@@ -67,7 +67,7 @@ class SecureRemoteCliTest {
     void plainTextAgainstTlsIsAOneLineErrorThatSuggestsTlsCa() {
         Run plain = CliTest.run("jobs", "--server", addr);
         assertEquals(2, plain.exit());
-        assertTrue(plain.err().contains("cannot reach the job server (if it serves TLS, pass --tls-ca"), plain.err());
+        assertTrue(plain.err().contains("cannot reach the job server (the connection closed: if it serves TLS, pass --tls-ca"), plain.err());
         assertEquals(1, plain.err().strip().lines().count(), plain.err());
         Run ok = CliTest.run("jobs", "--server", addr, "--tls-ca", cert.toString());
         assertEquals(0, ok.exit(), ok.err());
