@@ -17,9 +17,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
-import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Model uploads in progress and their completion (the rules are in {@code jobs.proto} at UploadModel).
@@ -45,11 +47,27 @@ final class UploadStore {
     private final ServerConfig.Limits limits;
     private final Object[] locks = new Object[64];
 
+    /** An unfinished upload untouched this long is deleted when the server starts: its client has given up. */
+    static final Duration ABANDONED = Duration.ofDays(7);
+
     UploadStore(Path dataDir, ArtifactStore artifacts, ServerConfig.Limits limits) throws IOException {
         this.root = Files.createDirectories(dataDir.resolve("uploads"));
         this.artifacts = artifacts;
         this.limits = limits;
         for (int i = 0; i < locks.length; i++) locks[i] = new Object();
+        deleteAbandoned(Instant.now().minus(ABANDONED));
+    }
+
+    /** Deletes unfinished uploads last written before {@code cutoff}; returns how many. */
+    int deleteAbandoned(Instant cutoff) throws IOException {
+        int n = 0;
+        try (Stream<Path> all = Files.walk(root, 2)) {
+            for (Path p : all.filter(f -> f.getFileName().toString().endsWith(".part")).toList()) {
+                if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff) && Files.deleteIfExists(p)) n++;
+            }
+        }
+        if (n > 0) ServerLog.info("deleted %d unfinished uploads untouched for %d days", n, ABANDONED.toDays());
+        return n;
     }
 
     /**

@@ -314,6 +314,23 @@ class UploadTest {
     }
 
     @Test
+    void unfinishedUploadsSurviveARestartUnlessAbandoned(@TempDir Path other) throws Exception {
+        ArtifactStore artifacts = new ArtifactStore(other);
+        UploadStore store = new UploadStore(other, artifacts, ServerConfig.Limits.DEFAULTS);
+        UploadChunk c = UploadChunk.newBuilder().setUploadId("kept").setData(ByteString.copyFromUtf8("12345")).build();
+        store.append("dave", c);
+        store.append("dave", c.toBuilder().setUploadId("old").build());
+        Path old;
+        try (Stream<Path> s = Files.walk(other.resolve("uploads"))) {
+            old = s.filter(p -> p.getFileName().toString().equals("old.part")).findFirst().orElseThrow();
+        }
+        Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(UploadStore.ABANDONED).minusSeconds(60)));
+        UploadStore restarted = new UploadStore(other, artifacts, ServerConfig.Limits.DEFAULTS);
+        assertEquals(5, restarted.received("dave", "kept"), "a resume after a restart continues at the bytes on disk");
+        assertEquals(0, restarted.received("dave", "old"), "an upload untouched for " + UploadStore.ABANDONED.toDays() + " days is deleted");
+    }
+
+    @Test
     void aClientHoldsAtMostItsLimitOfUnfinishedUploads() throws Exception {
         UploadChunk.Builder c = UploadChunk.newBuilder().setData(ByteString.copyFrom(new byte[10]));
         for (int i = 0; i < 3; i++) send("carol-secret", List.of(c.setUploadId("open" + i).build()));
