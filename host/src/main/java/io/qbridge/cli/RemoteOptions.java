@@ -19,11 +19,11 @@ final class RemoteOptions {
     @Option(names = "--token-file", paramLabel = "FILE", description = "A file whose first line is your bearer token.")
     Path tokenFile;
 
-    @Option(names = "--tls-ca", paramLabel = "CA", description = "Not supported yet: the server speaks plaintext on loopback.")
+    @Option(names = "--tls-ca", paramLabel = "CA", description = "Speak TLS, trusting the CA certificate(s) in this PEM file (for a server made with 'serve --init-tls': its server-cert.pem). Without it: plain text.")
     Path tlsCa;
 
     QbridgeClient connect() throws IOException {
-        if (tlsCa != null) throw new Main.UserException("--tls-ca: TLS is not supported yet; connect over loopback or an SSH tunnel");
+        if (tlsCa != null && !Files.isRegularFile(tlsCa)) throw new Main.UserException("--tls-ca " + tlsCa + ": no such file");
         String token = null;
         if (tokenFile != null) {
             try {
@@ -33,7 +33,19 @@ final class RemoteOptions {
                 throw new Main.UserException(tokenFile + ": no such file");
             }
         }
-        return QbridgeClient.connect(server, token);
+        try {
+            return QbridgeClient.builder(server).token(token).tlsCa(tlsCa).build();
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException(e.getMessage());
+        }
+    }
+
+    private static boolean refused(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.ConnectException || t instanceof java.nio.channels.UnresolvedAddressException
+                    || t instanceof java.net.UnknownHostException) return true;
+        }
+        return false;
     }
 
     /** Runs a remote call, turning a gRPC status into the CLI's one-line error. */
@@ -43,7 +55,11 @@ final class RemoteOptions {
         } catch (StatusRuntimeException e) {
             String d = e.getStatus().getDescription();
             String what = switch (e.getStatus().getCode()) {
-                case UNAVAILABLE -> "cannot reach the job server";
+                // nothing listening: say only that; a connection that was made and then dropped is what a TLS
+                // server does to a plain-text client, and what a failed TLS handshake looks like
+                case UNAVAILABLE -> "cannot reach the job server" + (refused(e) ? "" : tlsCa == null
+                        ? " (the connection closed: if it serves TLS, pass --tls-ca with its CA certificate)"
+                        : " over TLS (" + (d == null ? "no answer" : d) + "; check that it serves TLS with a certificate --tls-ca " + tlsCa + " trusts)");
                 case UNAUTHENTICATED -> "the server did not accept the token" + (d == null ? "" : " (" + d + ")");
                 default -> e.getStatus().getCode() + (d == null ? "" : ": " + d);
             };

@@ -17,7 +17,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR", description = "Address to bind (default 127.0.0.1, loopback only).")
     String host;
 
-    @Option(names = "--data", required = true, paramLabel = "DIR", description = "Jobs database and artifacts; created if absent.")
+    @Option(names = "--data", paramLabel = "DIR", description = "Jobs database and artifacts; created if absent. Required, except with --init-tls.")
     Path data;
 
     @Option(names = "--token-file", paramLabel = "F", description = "Accepted tokens, one name:role:sha256hex line each (role admin or client). Without it, no authentication.")
@@ -30,11 +30,25 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-queued", defaultValue = "256", paramLabel = "N", description = "Waiting jobs beyond this are refused with RESOURCE_EXHAUSTED (default 256).")
     int maxQueued;
 
-    @Option(names = "--tls-cert", paramLabel = "C", description = "Not supported yet.")
+    @Option(names = "--tls-cert", paramLabel = "C", description = "Serve TLS with this PEM certificate (chain); needs --tls-key.")
     Path tlsCert;
 
-    @Option(names = "--tls-key", paramLabel = "K", description = "Not supported yet.")
+    @Option(names = "--tls-key", paramLabel = "K", description = "The certificate's private key, PEM (PKCS#8).")
     Path tlsKey;
+
+    @Option(names = "--init-tls", paramLabel = "DIR", description = "Write a self-signed certificate and key for localhost/127.0.0.1 into DIR, print how to use them, and exit.")
+    Path initTls;
+
+    @Option(names = "--max-message-bytes", defaultValue = "" + ServerConfig.DEFAULT_MAX_INBOUND_BYTES, paramLabel = "N",
+            description = "Largest request message accepted (default 16 MiB); larger ones get RESOURCE_EXHAUSTED.")
+    int maxMessageBytes;
+
+    @Option(names = "--max-upload-bytes", defaultValue = "1073741824", paramLabel = "N", description = "Largest model upload (default 1 GiB).")
+    long maxUploadBytes;
+
+    @Option(names = "--max-jobs-per-client", defaultValue = "64", paramLabel = "N",
+            description = "Queued plus running jobs one token may have (default 64; not applied without --token-file).")
+    int maxJobsPerClient;
 
     @Option(names = "--db", paramLabel = "URL",
             description = "Fleet mode: keep the jobs in PostgreSQL, shared with other servers: postgresql://[user[:password]@]host[:port]/db or a jdbc:postgresql: URL"
@@ -51,15 +65,23 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (tlsCert != null || tlsKey != null) throw new Main.UserException("--tls-cert/--tls-key: TLS is not supported yet; bind to loopback and tunnel");
+        if (initTls != null) return initTls();
+        if (data == null) throw new Main.UserException("serve: --data DIR is required");
+        if ((tlsCert == null) != (tlsKey == null)) throw new Main.UserException("--tls-cert and --tls-key go together");
         if (db != null && !db.startsWith("postgresql://") && !db.startsWith("postgres://") && !db.startsWith("jdbc:postgresql:")) {
             throw new Main.UserException("--db: expected postgresql://[user[:password]@]host[:port]/database or a jdbc:postgresql: URL");
         }
         if (leaseSeconds < 1.5) throw new Main.UserException("--lease: at least 1.5 seconds (three heartbeats)");
         if (tokenFile != null && !Files.isRegularFile(tokenFile)) throw new Main.UserException(tokenFile + ": no such file");
         ServerConfig cfg = ServerConfig.loopback(port, data, tokenFile);
-        cfg = new ServerConfig(host, port, data, tokenFile, workers > 0 ? workers : cfg.workers(), maxQueued, cfg.maxInboundBytes(), db, hostId,
-                Math.round(leaseSeconds * 1000));
+        try {
+            cfg = new ServerConfig(host, port, data, tokenFile, workers > 0 ? workers : cfg.workers(), maxQueued, maxMessageBytes, db, hostId,
+                    Math.round(leaseSeconds * 1000),
+                    new ServerConfig.Limits(maxUploadBytes, maxJobsPerClient, ServerConfig.Limits.DEFAULTS.maxOpenUploadsPerClient()),
+                    tlsCert == null ? null : new ServerConfig.Tls(tlsCert, tlsKey));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException(e.getMessage());
+        }
         JobServer server;
         try {
             server = JobServer.start(cfg);
@@ -75,6 +97,20 @@ public final class ServeCommand implements Callable<Integer> {
         }, "qbridge-serve-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         server.awaitTermination();
+        return 0;
+    }
+
+    private int initTls() throws java.io.IOException {
+        TlsSelfSigned.Pair p;
+        try {
+            p = TlsSelfSigned.write(initTls);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            throw new Main.UserException(e.getFile() + ": " + e.getReason());
+        }
+        System.out.println("wrote " + p.certificate() + " (self-signed, for localhost and 127.0.0.1, valid 365 days)");
+        System.out.println("wrote " + p.privateKey() + " (private key, mode 0600)");
+        System.out.println("serve:   qbridge serve --data DIR --tls-cert " + p.certificate() + " --tls-key " + p.privateKey());
+        System.out.println("clients: qbridge submit --server localhost:7443 --tls-ca " + p.certificate() + " ...");
         return 0;
     }
 }

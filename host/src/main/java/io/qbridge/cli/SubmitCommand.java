@@ -96,8 +96,13 @@ public final class SubmitCommand implements Callable<Integer> {
         @Mixin Follow follow;
 
         @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
-                description = "bge-small (default), minilm, or sha256:HEX naming a .qbz artifact of an earlier quantize job on that server.")
+                description = "bge-small (default), minilm, sha256:HEX naming a .qbz artifact of an earlier quantize job on that server, "
+                        + "or a local .qbz or BERT .onnx FILE, uploaded first (resumable).")
         String model;
+
+        @Option(names = "--tokenizer-of", paramLabel = "MODEL",
+                description = "With --model FILE.onnx: the built-in (bge-small, minilm) whose tokenizer and pooling the uploaded model uses.")
+        String tokenizerOf;
 
         @Option(names = {"-f", "--format"}, defaultValue = "", paramLabel = "FORMAT", description = "Quantize a built-in model first with this RTN recipe (default: none).")
         String format;
@@ -114,10 +119,19 @@ public final class SubmitCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             List<String> lines = EvalCorpus.readLines(text);
-            ModelRef ref = model.startsWith("sha256:") ? ModelRef.newBuilder().setArtifactSha256(model.substring(7)).build()
-                    : ModelRef.newBuilder().setBuiltin(model).build();
-            JobSpec spec = JobSpec.newBuilder().setRun(QbridgeClient.runSpec(ref, format, lines).getRun().toBuilder().setDevice(device)).build();
+            Path file = modelFile();
+            if (tokenizerOf != null && (file == null || !model.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx"))) {
+                throw new Main.UserException("--tokenizer-of: only with --model FILE.onnx");
+            }
             try (QbridgeClient c = parent.remote.connect()) {
+                ModelRef ref;
+                if (file != null) {
+                    ref = upload(c, file);
+                } else {
+                    ref = model.startsWith("sha256:") ? ModelRef.newBuilder().setArtifactSha256(model.substring(7)).build()
+                            : ModelRef.newBuilder().setBuiltin(model).build();
+                }
+                JobSpec spec = JobSpec.newBuilder().setRun(QbridgeClient.runSpec(ref, format, lines).getRun().toBuilder().setDevice(device)).build();
                 Job done = submitAndFollow(parent.remote, c, spec, follow);
                 if (done == null) return 0;
                 float[][] emb = QbridgeClient.embeddings(done);
@@ -128,6 +142,35 @@ public final class SubmitCommand implements Callable<Integer> {
                 }
             }
             return 0;
+        }
+
+        /** The local file --model names, or null for a built-in alias or sha256:HEX. */
+        private Path modelFile() {
+            if (model.startsWith("sha256:") || io.qbridge.model.bert.EncoderModel.Builtin.byAlias(model) != null) return null;
+            Path p = Path.of(model);
+            if (!Files.isRegularFile(p)) throw new Main.UserException("--model " + model + ": not a built-in model (bge-small, minilm), not sha256:HEX, and no such file");
+            return p;
+        }
+
+        /** Uploads the file (resuming an earlier attempt at the same file) with a progress bar; the ref names the upload. */
+        private ModelRef upload(QbridgeClient c, Path file) throws Exception {
+            boolean onnx = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
+            if (onnx && tokenizerOf == null) throw new Main.UserException("--model " + file + ": an .onnx needs --tokenizer-of bge-small|minilm (its tokenizer and pooling)");
+            long size = Files.size(file);
+            QbridgeClient.Upload u;
+            try (Progress bar = Progress.start("upload " + file.getFileName(), size)) {
+                long[] last = {-1};
+                u = parent.remote.call(() -> c.uploadModel(file, null, n -> {
+                    if (last[0] < 0) last[0] = n; // the resume point: progress counts from there
+                    bar.step(n - last[0]);
+                    last[0] = n;
+                }));
+            }
+            System.err.printf("uploaded %s: %d bytes, sha256 %s%s%n", file.getFileName(), u.size(), u.sha256(),
+                    u.resumedAt() > 0 ? " (resumed at byte " + u.resumedAt() + ")" : "");
+            ModelRef.Builder r = ModelRef.newBuilder().setUploadSha256(u.sha256());
+            if (onnx) r.setTokenizerOf(tokenizerOf);
+            return r.build();
         }
     }
 }

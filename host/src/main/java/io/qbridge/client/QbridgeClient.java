@@ -2,7 +2,11 @@ package io.qbridge.client;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import javax.net.ssl.SSLException;
 import io.grpc.stub.MetadataUtils;
 import io.qbridge.protocol.v1.ArtifactChunk;
 import io.qbridge.protocol.v1.CancelJobRequest;
@@ -54,16 +58,22 @@ public final class QbridgeClient implements AutoCloseable {
 
     private final ManagedChannel channel;
     private final JobServiceGrpc.JobServiceBlockingStub stub;
+    private final JobServiceGrpc.JobServiceStub async;
+    private final boolean tls;
 
-    private QbridgeClient(ManagedChannel channel, String token) {
+    private QbridgeClient(ManagedChannel channel, String token, boolean tls) {
         this.channel = channel;
+        this.tls = tls;
         JobServiceGrpc.JobServiceBlockingStub s = JobServiceGrpc.newBlockingStub(channel);
+        JobServiceGrpc.JobServiceStub a = JobServiceGrpc.newStub(channel);
         if (token != null) {
             Metadata m = new Metadata();
             m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
             s = s.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m));
+            a = a.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m));
         }
         this.stub = s;
+        this.async = a;
     }
 
     /**
@@ -72,16 +82,67 @@ public final class QbridgeClient implements AutoCloseable {
      * @param token the bearer token, or null for a server without a token file
      */
     public static QbridgeClient connect(String hostPort, String token) {
-        int colon = hostPort.lastIndexOf(':');
-        if (colon <= 0 || colon == hostPort.length() - 1) throw new IllegalArgumentException(hostPort + ": expected HOST:PORT");
-        int port;
-        try {
-            port = Integer.parseInt(hostPort.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(hostPort + ": the port is not a number");
+        return builder(hostPort).token(token).build();
+    }
+
+    /** A client for {@code host:port}: plain text unless {@link Builder#tlsCa} is given. */
+    public static Builder builder(String hostPort) {
+        return new Builder(hostPort);
+    }
+
+    /** How to reach and authenticate to a server. */
+    public static final class Builder {
+        private final String host;
+        private final int port;
+        private String token;
+        private Path tlsCa;
+
+        private Builder(String hostPort) {
+            int colon = hostPort.lastIndexOf(':');
+            if (colon <= 0 || colon == hostPort.length() - 1) throw new IllegalArgumentException(hostPort + ": expected HOST:PORT");
+            try {
+                port = Integer.parseInt(hostPort.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(hostPort + ": the port is not a number");
+            }
+            host = hostPort.substring(0, colon);
         }
-        ManagedChannel ch = NettyChannelBuilder.forAddress(hostPort.substring(0, colon), port).usePlaintext().maxInboundMessageSize(MAX_INBOUND_BYTES).build();
-        return new QbridgeClient(ch, token);
+
+        /** The bearer token; null (the default) for a server without a token file. */
+        public Builder token(String token) {
+            this.token = token;
+            return this;
+        }
+
+        /**
+         * Speak TLS and trust exactly the CA certificate(s) in this PEM file (for a server started with
+         * {@code --init-tls}, its {@code server-cert.pem}); the server's name must match its certificate.
+         */
+        public Builder tlsCa(Path caPem) {
+            this.tlsCa = caPem;
+            return this;
+        }
+
+        /** Connects lazily (the first call connects); a bad CA file fails here with an IOException naming it. */
+        public QbridgeClient build() {
+            NettyChannelBuilder b = NettyChannelBuilder.forAddress(host, port).maxInboundMessageSize(MAX_INBOUND_BYTES);
+            if (tlsCa == null) {
+                b.usePlaintext();
+            } else {
+                if (!Files.isRegularFile(tlsCa)) throw new IllegalArgumentException(tlsCa + ": no such CA file");
+                try {
+                    b.sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient().trustManager(tlsCa.toFile()), SslProvider.JDK).build());
+                } catch (SSLException | IllegalArgumentException e) {
+                    throw new IllegalArgumentException(tlsCa + ": not a usable PEM CA certificate: " + e.getMessage(), e);
+                }
+            }
+            return new QbridgeClient(b.build(), token, tlsCa != null);
+        }
+    }
+
+    /** Whether this client speaks TLS. */
+    public boolean isTls() {
+        return tls;
     }
 
     public static JobSpec quantizeSpec(String builtinModel, String format, int calibration) {
@@ -176,6 +237,29 @@ public final class QbridgeClient implements AutoCloseable {
         }
         Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return out;
+    }
+
+    /** A finished upload: the sha256 to name in {@code ModelRef.upload_sha256}, the size, and where this call began sending. */
+    public record Upload(String sha256, long size, long resumedAt) {}
+
+    /** As {@link #uploadModel(Path, String, java.util.function.LongConsumer)} with an id derived from the file's content. */
+    public Upload uploadModel(Path file) throws IOException, InterruptedException {
+        return uploadModel(file, null, null);
+    }
+
+    /**
+     * Uploads a model file (a .qbz, or a BERT .onnx) and returns its sha256 once the server has verified,
+     * validated and stored it. After a broken connection (UNAVAILABLE, a deadline, an abort) it asks the
+     * server how much it holds and continues from there, up to {@link ModelUpload#ATTEMPTS} attempts (also
+     * after FAILED_PRECONDITION: late chunks of the broken stream moved the server on); any other status (a
+     * wrong sha256, not a model, a limit) is thrown at once.
+     *
+     * @param uploadId null: "f" + the first 40 hex digits of the file's sha256, so running the same upload
+     *                 again after a crash resumes it
+     * @param sent     hears the bytes sent so far (starting at the resume point), or null
+     */
+    public Upload uploadModel(Path file, String uploadId, java.util.function.LongConsumer sent) throws IOException, InterruptedException {
+        return new ModelUpload(async, file, uploadId, sent).run();
     }
 
     /** The embeddings of a succeeded run job, one row per sentence. */

@@ -48,9 +48,7 @@ public final class ArtifactStore {
     public Artifact adopt(Path file, String displayName) throws IOException {
         String sha;
         long size = Files.size(file);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.force(true);
-        }
+        force(file);
         try (InputStream in = new DigestInputStream(Files.newInputStream(file), sha256())) {
             in.transferTo(java.io.OutputStream.nullOutputStream());
             sha = HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
@@ -68,6 +66,34 @@ public final class ArtifactStore {
             fsyncDirectory(target.getParent());
         }
         return Artifact.newBuilder().setSha256(sha).setSize(size).setName(displayName).build();
+    }
+
+    /**
+     * Records that the stored file {@code sha256} passed upload validation as a model of {@code kind}
+     * (a small {@code <sha>.model} file beside it, written atomically), so jobs may name it as
+     * {@code ModelRef.upload_sha256}. Only validated uploads get this mark; a job's own artifacts do not.
+     */
+    public void markValidatedModel(String sha256, String kind) throws IOException {
+        Path target = path(sha256).resolveSibling(sha256 + ".model");
+        Path t = newTempFile(".model");
+        try {
+            Files.writeString(t, kind);
+            force(t);
+            Files.move(t, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            fsyncDirectory(target.getParent());
+        } finally {
+            Files.deleteIfExists(t);
+        }
+    }
+
+    /** The kind {@link #markValidatedModel} recorded for a stored file, or null if it is not a validated upload. */
+    public String validatedModelKind(String sha256) {
+        if (!contains(sha256)) return null;
+        try {
+            return Files.readString(pathOf(sha256).resolveSibling(sha256 + ".model")).strip();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     public boolean contains(String sha256) {
@@ -88,8 +114,15 @@ public final class ArtifactStore {
         return root.resolve(sha.substring(0, 2)).resolve(sha);
     }
 
+    /** Forces a file's content and metadata to disk. */
+    static void force(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+    }
+
     /** Makes a rename durable: Linux needs the directory's entry flushed too. */
-    private static void fsyncDirectory(Path dir) {
+    static void fsyncDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException e) {

@@ -74,7 +74,8 @@ public final class HostJobExecutor implements JobExecutor {
     }
 
     private RunResult run(RunSpec spec, JobContext ctx) throws Exception {
-        EncoderModel model = ctx.device().bind(model(spec.getModel(), spec.getFormat(), ctx));
+        EncoderModel model = ctx.device().bind(spec.getModel().hasUploadSha256() ? UploadedModels.load(spec.getModel(), spec.getFormat(), ctx)
+                : model(spec.getModel(), spec.getFormat(), ctx));
         List<int[]> ids = model.tokenize(spec.getSentencesList(), i -> ctx.log("warning: sentence " + (i + 1) + " was truncated to "
                 + model.encoder().config().maxPositions() + " tokens"));
         int total = ids.size();

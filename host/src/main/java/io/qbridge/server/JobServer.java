@@ -70,9 +70,12 @@ public final class JobServer implements AutoCloseable {
             JobScheduler scheduler = new JobScheduler(store, artifacts, events, executor, devices, settings);
             BearerAuthInterceptor auth = new BearerAuthInterceptor(tokens);
             HealthStatusManager health = new HealthStatusManager();
-            Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
+            UploadStore uploads = new UploadStore(config.dataDir(), artifacts, config.limits());
+            NettyServerBuilder nb = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()));
+            if (config.tls() != null) nb.sslContext(TlsContexts.server(config.tls()));
+            Server grpc = nb
                     .maxInboundMessageSize(config.maxInboundBytes())
-                    .addService(ServerInterceptors.intercept(new JobServiceImpl(store, scheduler, events, artifacts, devices), auth))
+                    .addService(ServerInterceptors.intercept(new JobServiceImpl(store, scheduler, events, artifacts, devices, uploads, config.limits()), auth))
                     // reflection describes the API: it needs a token like the API itself
                     .addService(ServerInterceptors.intercept(ProtoReflectionServiceV1.newInstance(), auth))
                     // health stays open: probes and load balancers carry no token
@@ -82,8 +85,9 @@ public final class JobServer implements AutoCloseable {
             for (String id : recovered) ServerLog.info("job %s RUNNING->INTERRUPTED at start (the previous server stopped while it ran)", id);
             grpc.start();
             health.setStatus(JobServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-            ServerLog.info("qbridge serve: listening on %s:%d, data %s, jobs in %s%s, devices %s, %d workers, queue %d, auth %s", config.host(), grpc.getPort(),
-                    config.dataDir(), store.describe(), store.shared() ? " as host " + settings.hostId() + " (lease " + settings.leaseMillis() + " ms)" : "",
+            ServerLog.info("qbridge serve: listening on %s:%d (%s), data %s, jobs in %s%s, devices %s, %d workers, queue %d, auth %s", config.host(), grpc.getPort(),
+                    config.tls() == null ? "plain text" : "TLS", config.dataDir(), store.describe(),
+                    store.shared() ? " as host " + settings.hostId() + " (lease " + settings.leaseMillis() + " ms)" : "",
                     devices.stream().map(d -> d.id() + "x" + d.parallelism()).collect(Collectors.joining(",")), config.workers(), config.maxQueued(),
                     tokens == null ? "off (no --token-file)" : "bearer tokens");
             return new JobServer(config, store, scheduler, grpc, health, recovered);

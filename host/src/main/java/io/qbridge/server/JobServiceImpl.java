@@ -40,8 +40,16 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
     private final ArtifactStore artifacts;
     private final SpecValidator validator;
     private final List<ComputeDevice> devices;
+    private final UploadStore uploads;
+    private final ServerConfig.Limits limits;
+    /** Submits of one client are checked against its job limit one at a time (striped), so the limit is exact. */
+    private final Object[] clientLocks = new Object[32];
 
-    JobServiceImpl(JobStore store, JobScheduler scheduler, JobEvents events, ArtifactStore artifacts, List<ComputeDevice> devices) {
+    JobServiceImpl(JobStore store, JobScheduler scheduler, JobEvents events, ArtifactStore artifacts, List<ComputeDevice> devices, UploadStore uploads,
+            ServerConfig.Limits limits) {
+        this.uploads = uploads;
+        this.limits = limits;
+        for (int i = 0; i < clientLocks.length; i++) clientLocks[i] = new Object();
         this.store = store;
         this.scheduler = scheduler;
         this.events = events;
@@ -53,19 +61,29 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
     @Override
     public void submitJob(SubmitJobRequest req, StreamObserver<Job> out) {
         respond(out, () -> {
-            JobKind kind = validator.validate(req.getSpec());
-            if (req.getPriority() < 0 || req.getPriority() > MAX_PRIORITY) {
-                throw Status.INVALID_ARGUMENT.withDescription("priority: must be between 0 and " + MAX_PRIORITY).asRuntimeException();
-            }
-            if (req.getRunTimeoutMillis() < 0) throw Status.INVALID_ARGUMENT.withDescription("run_timeout_millis: must not be negative").asRuntimeException();
+            JobKind kind = validateSubmit(req, validator);
             String rid = req.getClientRequestId().isEmpty() ? null : req.getClientRequestId();
-            if (rid != null && rid.length() > 200) throw Status.INVALID_ARGUMENT.withDescription("client_request_id: at most 200 characters").asRuntimeException();
-            try {
-                return scheduler.submit(Caller.current().name(), kind, req.getSpec(), req.getPriority(), rid, req.getRunTimeoutMillis()).toProto(true);
-            } catch (JobScheduler.QueueFullException e) {
-                throw Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException();
+            Caller caller = Caller.current();
+            synchronized (clientLocks[Math.floorMod(caller.name().hashCode(), clientLocks.length)]) {
+                checkJobsPerClient(caller, rid);
+                try {
+                    return scheduler.submit(caller.name(), kind, req.getSpec(), req.getPriority(), rid, req.getRunTimeoutMillis()).toProto(true);
+                } catch (JobScheduler.QueueFullException e) {
+                    throw Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asRuntimeException();
+                }
             }
         });
+    }
+
+    /** Every check of a submit that needs no state but the artifact store: the job's kind, or a status exception naming the field. */
+    static JobKind validateSubmit(SubmitJobRequest req, SpecValidator validator) {
+        JobKind kind = validator.validate(req.getSpec());
+        if (req.getPriority() < 0 || req.getPriority() > MAX_PRIORITY) {
+            throw Status.INVALID_ARGUMENT.withDescription("priority: must be between 0 and " + MAX_PRIORITY).asRuntimeException();
+        }
+        if (req.getRunTimeoutMillis() < 0) throw Status.INVALID_ARGUMENT.withDescription("run_timeout_millis: must not be negative").asRuntimeException();
+        if (req.getClientRequestId().length() > 200) throw Status.INVALID_ARGUMENT.withDescription("client_request_id: at most 200 characters").asRuntimeException();
+        return kind;
     }
 
     @Override
@@ -142,12 +160,23 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
 
     @Override
     public StreamObserver<UploadChunk> uploadModel(StreamObserver<UploadStatus> out) {
-        out.onError(Status.UNIMPLEMENTED.withDescription("model uploads are not supported by this server yet; use a built-in model").asRuntimeException());
-        return new StreamObserver<>() {
-            public void onNext(UploadChunk value) {}
-            public void onError(Throwable t) {}
-            public void onCompleted() {}
-        };
+        return new UploadReceiver(uploads, Caller.current().name(), limits.maxUploadBytes(), out);
+    }
+
+    /**
+     * RESOURCE_EXHAUSTED when the caller already has its limit of queued plus running jobs. Without a token
+     * file everyone is the one caller "local", so the limit would cap the whole server: it is not applied.
+     * A repeated submit (same client_request_id) returns its job and is never refused here.
+     */
+    private void checkJobsPerClient(Caller caller, String requestId) throws SQLException {
+        if (caller == Caller.LOCAL) return;
+        if (requestId != null && store.findByRequestId(caller.name(), requestId).isPresent()) return;
+        int max = limits.maxJobsPerClient();
+        int open = store.list(caller.name(), List.of(JobState.JOB_STATE_QUEUED, JobState.JOB_STATE_RUNNING), 0, max).size();
+        if (open >= max) {
+            throw Status.RESOURCE_EXHAUSTED.withDescription("client " + caller.name() + " already has " + open + " queued or running jobs (the server's limit per client is "
+                    + max + "); wait for some to finish").asRuntimeException();
+        }
     }
 
     private StoredJob visibleJob(String id) throws SQLException {

@@ -50,8 +50,10 @@ final class SpecValidator {
 
     private void quantize(QuantizeSpec q) {
         if (!q.getModel().hasBuiltin() || EncoderModel.Builtin.byAlias(q.getModel().getBuiltin()) == null) {
-            throw invalid("quantize.model: quantize takes a built-in encoder (bge-small, minilm)");
+            throw invalid("quantize.model: quantize takes a built-in encoder (bge-small, minilm)"
+                    + (q.getModel().hasUploadSha256() ? "; an uploaded model can be run, not quantized, on this server" : ""));
         }
+        if (q.getModel().hasTokenizerOf()) throw invalid("quantize.model.tokenizer_of: only for an uploaded .onnx model");
         QuantRecipe recipe = recipe("quantize.format", q.getFormat());
         if (recipe.format() == null) throw invalid("quantize.format: fp32 is not a quantized format");
         if (q.getCalibration() > EvalCorpus.Split.CALIBRATION.count) {
@@ -62,7 +64,9 @@ final class SpecValidator {
     private void run(RunSpec r) {
         model("run.model", r.getModel());
         if (!r.getFormat().isEmpty() && !r.getFormat().equalsIgnoreCase("fp32")) {
-            if (r.getModel().hasArtifactSha256()) throw invalid("run.format: a .qbz artifact is already quantized; leave the format empty");
+            if (r.getModel().hasArtifactSha256() || UploadedModels.isContainer(r.getModel(), artifacts)) {
+                throw invalid("run.format: a .qbz artifact is already quantized; leave the format empty");
+            }
             QuantRecipe recipe = recipe("run.format", r.getFormat());
             if (recipe.needsCalibration()) {
                 throw invalid("run.format: '" + r.getFormat() + "' needs calibration; submit a quantize job and run its artifact instead");
@@ -97,9 +101,10 @@ final class SpecValidator {
             case ARTIFACT_SHA256 -> {
                 if (!artifacts.contains(m.getArtifactSha256())) throw invalid(field + ": no artifact with sha256 '" + m.getArtifactSha256() + "' on this server");
             }
-            case UPLOAD_SHA256 -> throw Status.UNIMPLEMENTED.withDescription(field + ": uploaded models are not supported by this server yet").asRuntimeException();
+            case UPLOAD_SHA256 -> UploadedModels.validate(field, m, artifacts);
             case SOURCE_NOT_SET -> throw invalid(field + ": no model given");
         }
+        if (m.hasTokenizerOf() && !m.hasUploadSha256()) throw invalid(field + ".tokenizer_of: only for an uploaded .onnx model");
     }
 
     private static QuantRecipe recipe(String field, String format) {

@@ -1,0 +1,82 @@
+package io.qbridge.server;
+
+import io.grpc.Status;
+import io.qbridge.model.bert.BertEncoder;
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.model.onnx.OnnxGraph;
+import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.pipeline.QuantizedEncoders;
+import io.qbridge.protocol.v1.ModelRef;
+import io.qbridge.tokenizer.BertTokenizer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.util.List;
+
+/**
+ * Models named by {@code ModelRef.upload_sha256}: only files that passed {@link UploadStore}'s validation
+ * and carry its mark in the {@link ArtifactStore}. A {@code .qbz} loads onto its built-in base; a BERT
+ * {@code .onnx} runs with the tokenizer and pooling of the built-in its {@code tokenizer_of} names (an ONNX
+ * graph carries no tokenizer).
+ */
+final class UploadedModels {
+    static final String QBZ = "qbz";
+    static final String ONNX = "onnx";
+
+    private UploadedModels() {}
+
+    /** Submit-time checks: the upload exists and is validated, and {@code tokenizer_of} fits its kind. */
+    static void validate(String field, ModelRef m, ArtifactStore artifacts) {
+        String kind = artifacts.validatedModelKind(m.getUploadSha256());
+        if (kind == null) {
+            throw invalid(field + ": no uploaded model with sha256 '" + m.getUploadSha256() + "' on this server (upload it first with UploadModel)");
+        }
+        if (kind.equals(ONNX)) {
+            if (!m.hasTokenizerOf()) throw invalid(field + ".tokenizer_of: an uploaded .onnx needs the built-in whose tokenizer and pooling it uses (bge-small, minilm)");
+            if (EncoderModel.Builtin.byAlias(m.getTokenizerOf()) == null) throw invalid(field + ".tokenizer_of: no built-in model '" + m.getTokenizerOf() + "' (bge-small, minilm)");
+        } else if (m.hasTokenizerOf()) {
+            throw invalid(field + ".tokenizer_of: a .qbz container runs with its base model's tokenizer; leave it unset");
+        }
+    }
+
+    /** Whether the ref names an uploaded .qbz (already quantized). */
+    static boolean isContainer(ModelRef m, ArtifactStore artifacts) {
+        return m.hasUploadSha256() && QBZ.equals(artifacts.validatedModelKind(m.getUploadSha256()));
+    }
+
+    /**
+     * The model a run job computes with, for a validated ref (see {@link #validate}). {@code format}, for an
+     * .onnx, is an RTN recipe applied first, as for a built-in; "" or "fp32" runs it as uploaded.
+     */
+    static EncoderModel load(ModelRef ref, String format, JobContext ctx) throws IOException {
+        String sha = ref.getUploadSha256();
+        String kind = ctx.artifacts().validatedModelKind(sha);
+        if (kind == null) throw new IOException("uploaded model " + sha + " is no longer on this server");
+        if (kind.equals(QBZ)) {
+            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(sha));
+            ctx.log("loaded uploaded container " + sha + ": " + q.manifest().format() + " on " + q.manifest().model());
+            return q.model();
+        }
+        EncoderModel.Builtin tok = EncoderModel.Builtin.byAlias(ref.getTokenizerOf());
+        BertTokenizer tokenizer;
+        try (InputStream in = EncoderModel.class.getResourceAsStream(tok.tokenizerResource)) {
+            if (in == null) throw new IOException(tok.tokenizerResource + ": tokenizer resource missing from the classpath");
+            tokenizer = BertTokenizer.fromJson(in, tok.tokenizerResource);
+        }
+        BertEncoder encoder;
+        try (InputStream in = Files.newInputStream(ctx.artifacts().path(sha))) {
+            encoder = BertEncoder.fromOnnx(OnnxGraph.read(in, "upload " + sha));
+        }
+        EncoderModel fp32 = new EncoderModel("upload-" + sha.substring(0, 12), tokenizer, encoder, tok.pooling);
+        ctx.log("loaded uploaded BERT .onnx " + sha + " with the tokenizer and pooling of " + tok.alias);
+        if (format.isEmpty() || format.equalsIgnoreCase("fp32")) return fp32;
+        QuantRecipe recipe = QuantRecipe.parse(format);
+        ctx.log("quantizing " + fp32.name() + " with " + recipe.name() + " before running");
+        return EncoderQuantizer.quantize(fp32, recipe, List.of(), (name, n) -> ctx.checkpoint()).model();
+    }
+
+    private static RuntimeException invalid(String message) {
+        return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
+    }
+}
