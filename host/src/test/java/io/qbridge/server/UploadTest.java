@@ -309,7 +309,7 @@ class UploadTest {
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
         assertEquals("upload huge would exceed the server's upload limit of " + LIMIT + " bytes", e.getStatus().getDescription());
         assertEquals(0, received("alice-secret", "huge"), "an upload that can never complete is dropped");
-        assertEquals(1, bob.devices().size(), "the server keeps serving");
+        assertFalse(bob.devices().isEmpty(), "the server keeps serving");
         assertEquals(100, send("bob-secret", List.of(UploadChunk.newBuilder().setUploadId("small").setData(ByteString.copyFrom(new byte[100])).build())).getReceived());
     }
 
