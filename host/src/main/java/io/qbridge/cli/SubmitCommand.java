@@ -106,8 +106,12 @@ public final class SubmitCommand implements Callable<Integer> {
         @Option(names = {"-f", "--format"}, defaultValue = "", paramLabel = "FORMAT", description = "Quantize a built-in model first with this RTN recipe (default: none).")
         String format;
 
-        @Option(names = "--device", defaultValue = "", paramLabel = "ID", description = "A device id from the server (default: any).")
+        @Option(names = "--device", defaultValue = "", paramLabel = "ID",
+                description = "A device id from the server (default: any), or emulator|xrt|auto: every linear layer on the server's accelerator, as 'qbridge run' (a built-in model is then quantized with --format, default microscopiq-w4@rtn).")
         String device;
+
+        @Option(names = "--allow-fallback", description = "With emulator|xrt|auto: if the device fails during the job, run it on the server's emulator instead of failing.")
+        boolean allowFallback;
 
         @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text, one sentence a line.")
         Path text;
@@ -120,7 +124,9 @@ public final class SubmitCommand implements Callable<Integer> {
             List<String> lines = EvalCorpus.readLines(text);
             ModelRef ref = model.startsWith("sha256:") ? ModelRef.newBuilder().setArtifactSha256(model.substring(7)).build()
                     : ModelRef.newBuilder().setBuiltin(model).build();
-            JobSpec spec = JobSpec.newBuilder().setRun(QbridgeClient.runSpec(ref, format, lines).getRun().toBuilder().setDevice(device)).build();
+            var run = QbridgeClient.runSpec(ref, format, lines).getRun().toBuilder().setDevice(device);
+            if (allowFallback) run.setAllowFallback(true);
+            JobSpec spec = JobSpec.newBuilder().setRun(run).build();
             try (QbridgeClient c = parent.remote.connect()) {
                 Job done = submitAndFollow(parent.remote, c, spec, follow);
                 if (done == null) return 0;

@@ -35,6 +35,12 @@ final class DeviceWatch {
         }
     }
 
+    /** Work done with a device. */
+    @FunctionalInterface
+    interface Body<T> {
+        T run(Watched device) throws Exception;
+    }
+
     /** An accelerator whose layer runs are timed while they are in flight. */
     static final class Watched implements Accelerator {
         private final Accelerator inner;

@@ -121,6 +121,7 @@ public final class HostJobExecutor implements JobExecutor {
     }
 
     private RunResult run(RunSpec spec, JobContext ctx) throws Exception {
+        if (SpecValidator.ACCELERATOR_CHOICES.contains(spec.getDevice())) return runOnAccelerator(spec, ctx);
         EncoderModel model = device.bind(model(spec.getModel(), spec.getFormat(), ctx));
         List<int[]> ids = model.tokenize(spec.getSentencesList(), i -> ctx.log("warning: sentence " + (i + 1) + " was truncated to "
                 + model.encoder().config().maxPositions() + " tokens"));
@@ -139,6 +140,56 @@ public final class HostJobExecutor implements JobExecutor {
             b.addEmbeddings(eb);
         }
         return b.build();
+    }
+
+    /** A run with every linear layer on the accelerator the device layer opens (as {@code qbridge run}), falling back to the emulator if allowed. */
+    private RunResult runOnAccelerator(RunSpec spec, JobContext ctx) throws Exception {
+        Prepared prep = prepare(spec.getModel(), spec.getFormat(), ctx, 0.3);
+        EmulatorConfig emulator = EmulatorConfig.defaults();
+        DeviceWatch.Body<float[][]> embed = dev -> {
+            ctx.log("embedding " + spec.getSentencesCount() + " sentences with " + prep.name() + " " + prep.format() + " on " + dev.name());
+            EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, new RunStats());
+            List<int[]> ids = model.tokenize(spec.getSentencesList(), i -> ctx.log("warning: sentence " + (i + 1) + " was truncated to "
+                    + model.encoder().config().maxPositions() + " tokens"));
+            int[] done = {0};
+            return model.embedIds(ids, EncoderModel.DEFAULT_BATCH_TOKENS, n -> {
+                done[0] += n;
+                ctx.progress(0.3 + 0.7 * done[0] / ids.size(), "embedded " + done[0] + " of " + ids.size());
+                ctx.checkpoint();
+            });
+        };
+        float[][] emb;
+        try {
+            emb = onAccelerator(spec.getDevice(), emulator, ctx, embed);
+        } catch (DeviceWatch.DeviceFailure e) {
+            if (!spec.getAllowFallback()) throw new IllegalStateException(e.getMessage() + " (the job does not allow falling back to the emulator)", e);
+            ctx.log(e.getMessage() + "; running the job again on the emulator (the job allows fallback)");
+            emb = onAccelerator("emulator", emulator, ctx, embed);
+        }
+        RunResult.Builder b = RunResult.newBuilder().setModel(prep.name()).setDim(emb.length == 0 ? 0 : emb[0].length);
+        for (float[] e : emb) {
+            Embedding.Builder eb = Embedding.newBuilder();
+            for (float v : e) eb.addValues(v);
+            b.addEmbeddings(eb);
+        }
+        return b.build();
+    }
+
+    /**
+     * Opens the accelerator {@code choice} names and runs {@code body} on it under {@link DeviceWatch}; every
+     * failure of the device (it cannot be opened, a run throws or hangs) becomes a {@link DeviceWatch.DeviceFailure}.
+     */
+    private <T> T onAccelerator(String choice, EmulatorConfig emulator, JobContext ctx, DeviceWatch.Body<T> body)
+            throws DeviceWatch.DeviceFailure, InterruptedException {
+        Accelerator opened;
+        try {
+            opened = accelerators.open(choice, emulator, ctx::log);
+        } catch (RuntimeException e) {
+            throw new DeviceWatch.DeviceFailure("device '" + choice + "' cannot be opened: " + e.getMessage(), e);
+        }
+        try (DeviceWatch.Watched dev = new DeviceWatch.Watched(opened)) {
+            return DeviceWatch.supervise(ctx, dev, deviceRunTimeoutMillis, () -> body.run(dev));
+        }
     }
 
     /** The model a run names: a built-in (optionally quantized on the fly with an RTN recipe) or a stored .qbz. */
@@ -211,28 +262,20 @@ public final class HostJobExecutor implements JobExecutor {
         return toProto(report, json, chart, fellBack);
     }
 
-    /** One whole bench on the device {@code choice} names; every failure of the device becomes a {@link DeviceWatch.DeviceFailure}. */
+    /** One whole bench on the device {@code choice} names. */
     private BenchReport benchOn(String choice, EmulatorConfig emulator, Prepared prep, List<String> sentences, int runs, int warmup, boolean compareFp32,
                                 JobContext ctx) throws DeviceWatch.DeviceFailure, InterruptedException {
-        Accelerator opened;
-        try {
-            opened = accelerators.open(choice, emulator, ctx::log);
-        } catch (RuntimeException e) {
-            throw new DeviceWatch.DeviceFailure("device '" + choice + "' cannot be opened: " + e.getMessage(), e);
-        }
-        try (DeviceWatch.Watched dev = new DeviceWatch.Watched(opened)) {
+        return onAccelerator(choice, emulator, ctx, dev -> {
             ctx.log("bench on " + dev.name() + ": " + sentences.size() + " sentences, " + runs + " runs after " + warmup + " warm-up");
-            return DeviceWatch.supervise(ctx, dev, deviceRunTimeoutMillis, () -> {
-                RunStats stats = new RunStats();
-                EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
-                List<int[]> ids = model.tokenize(sentences, null);
-                EncoderBench.Samples s = EncoderBench.measure(model, stats, compareFp32 ? prep.base() : null, ids, warmup, runs, (done, total) -> {
-                    ctx.progress(0.3 + 0.65 * done / total, (done <= warmup ? "warm-up run " + done : "run " + (done - warmup) + " of " + runs));
-                    ctx.checkpoint();
-                });
-                return new BenchReport(prep.name(), prep.format(), dev.describe(), sentences.size(), runs, warmup, s);
+            RunStats stats = new RunStats();
+            EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
+            List<int[]> ids = model.tokenize(sentences, null);
+            EncoderBench.Samples s = EncoderBench.measure(model, stats, compareFp32 ? prep.base() : null, ids, warmup, runs, (done, total) -> {
+                ctx.progress(0.3 + 0.65 * done / total, (done <= warmup ? "warm-up run " + done : "run " + (done - warmup) + " of " + runs));
+                ctx.checkpoint();
             });
-        }
+            return new BenchReport(prep.name(), prep.format(), dev.describe(), sentences.size(), runs, warmup, s);
+        });
     }
 
     private static BenchResult toProto(BenchReport r, Artifact json, Artifact chart, boolean fellBack) {

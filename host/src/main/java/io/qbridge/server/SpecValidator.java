@@ -70,8 +70,12 @@ final class SpecValidator {
                 throw invalid("run.format: '" + r.getFormat() + "' needs calibration; submit a quantize job and run its artifact instead");
             }
         }
-        if (!r.getDevice().isEmpty() && !r.getDevice().equals(device.id())) {
-            throw invalid("run.device: no device '" + r.getDevice() + "' (this server has: " + device.id() + ")");
+        boolean accelerator = ACCELERATOR_CHOICES.contains(r.getDevice());
+        if (!r.getDevice().isEmpty() && !accelerator && !r.getDevice().equals(device.id())) {
+            throw invalid("run.device: no device '" + r.getDevice() + "' (this server has: " + device.id() + "; or emulator, xrt, auto)");
+        }
+        if (accelerator && r.getFormat().equalsIgnoreCase("fp32")) {
+            throw invalid("run.format: fp32 runs on the host; an accelerator (" + r.getDevice() + ") needs a quantized format");
         }
         if (r.getSentencesCount() == 0) throw invalid("run.sentences: at least one sentence is needed");
         if (r.getSentencesCount() > MAX_SENTENCES) throw invalid("run.sentences: at most " + MAX_SENTENCES + " sentences per job");
@@ -86,6 +90,8 @@ final class SpecValidator {
     static final int MAX_BENCH_WARMUP = 100;
     static final int MAX_EVAL_FORMATS = 16;
     static final java.util.Set<String> BENCH_DEVICES = java.util.Set.of("", "auto", "emulator", "xrt");
+    /** Device names that a run job resolves through the device layer (Devices.open) rather than the server's device list. */
+    static final java.util.Set<String> ACCELERATOR_CHOICES = java.util.Set.of("auto", "emulator", "xrt");
     static final java.util.Set<String> BENCH_PRESETS = java.util.Set.of("u55c", "u250");
 
     private void bench(io.qbridge.protocol.v1.BenchSpec b) {

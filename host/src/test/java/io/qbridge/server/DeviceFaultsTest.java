@@ -136,6 +136,33 @@ class DeviceFaultsTest {
     }
 
     @Test
+    void aRunJobOnABoardThatDisappearsFallsBackAndEqualsTheLocalEmulatorRun() throws Exception {
+        start(() -> board(BOARD_RUNS_BEFORE_FAILING / 2, GONE), HostJobExecutor.DEFAULT_DEVICE_RUN_TIMEOUT);
+        List<String> sentences = List.of("The board was removed while the job ran.", "The emulator computes the same integers.", "Short.");
+        JobSpec spec = JobSpec.newBuilder().setRun(QbridgeClient.runSpec(ModelRef.newBuilder().setBuiltin("minilm").build(), "mxint8", sentences).getRun()
+                .toBuilder().setDevice("xrt")).build();
+        Job failed = client.await(client.submit(spec, 0).getId(), null);
+        assertEquals(JobState.JOB_STATE_FAILED, failed.getState());
+        assertTrue(failed.getError().contains(BOARD), failed.getError());
+
+        List<JobEvent> events = new ArrayList<>();
+        JobSpec allowing = spec.toBuilder().setRun(spec.getRun().toBuilder().setAllowFallback(true)).build();
+        Job done = client.await(client.submit(allowing, 0).getId(), events::add);
+        assertEquals(JobState.JOB_STATE_SUCCEEDED, done.getState(), done.getError());
+        assertTrue(events.stream().filter(JobEvent::hasLogLine).anyMatch(e -> e.getLogLine().contains("again on the emulator")));
+
+        // the result is the emulator's, bit for bit: the same quantized layers on a local emulator
+        io.qbridge.model.bert.EncoderModel fp32 = io.qbridge.model.bert.EncoderModel.load(io.qbridge.model.bert.EncoderModel.Builtin.MINILM);
+        var q = io.qbridge.pipeline.EncoderQuantizer.quantize(fp32, io.qbridge.pipeline.QuantRecipe.parse("mxint8"), List.of(), null);
+        var onEmu = io.qbridge.runtime.AcceleratorModels.onDevice(q, new EmulatorAccelerator(EmulatorConfig.defaults()), new io.qbridge.runtime.RunStats());
+        float[][] want = onEmu.embedIds(onEmu.tokenize(sentences, null), io.qbridge.model.bert.EncoderModel.DEFAULT_BATCH_TOKENS);
+        float[][] got = QbridgeClient.embeddings(done);
+        for (int i = 0; i < want.length; i++) org.junit.jupiter.api.Assertions.assertArrayEquals(want[i], got[i], 0f, "sentence " + i);
+        var host = q.model().embedIds(q.model().tokenize(sentences, null), io.qbridge.model.bert.EncoderModel.DEFAULT_BATCH_TOKENS);
+        assertFalse(java.util.Arrays.equals(host[0], got[0]), "the device path (INT8 activations) differs from the dequantized host path");
+    }
+
+    @Test
     void aDeviceRunThatNeverReturnsFailsTheJobWithTheDeviceTimeout() throws Exception {
         CountDownLatch hung = new CountDownLatch(1);
         Runnable hang = () -> {
@@ -166,10 +193,12 @@ class DeviceFaultsTest {
         };
         Accelerator hanging = board(0, hang); // made now: the first mock of a JVM takes seconds, which must not count against the limit
         start(() -> hanging, Duration.ofMinutes(10)); // only the job's own limit can end it
-        // load the model first, so that the limit below is spent on the device, not on loading MiniLM
-        Job warm = client.await(client.submit(QbridgeClient.runSpec("minilm", List.of("Warm up.")), 0).getId(), null);
-        assertEquals(JobState.JOB_STATE_SUCCEEDED, warm.getState(), warm.getError());
-        Job j = client.submitWithTimeout(bench("xrt", false), 0, 8_000);
+        // quantize first, so that the limit below is spent on the device, not on loading and quantizing MiniLM
+        Job q = client.await(client.submit(QbridgeClient.quantizeSpec("minilm", "mxint8", 0), 0).getId(), null);
+        assertEquals(JobState.JOB_STATE_SUCCEEDED, q.getState(), q.getError());
+        JobSpec spec = JobSpec.newBuilder().setBench(bench("xrt", false).getBench().toBuilder().setFormat("")
+                .setModel(ModelRef.newBuilder().setArtifactSha256(q.getResult().getQuantize().getContainer().getSha256()))).build();
+        Job j = client.submitWithTimeout(spec, 0, 8_000);
         List<String> seen = new ArrayList<>();
         Job done = client.await(j.getId(), e -> seen.add(e.getTimeMillis() % 100000 + " " + e.getEventCase() + " " + e.getProgress().getStage() + e.getLogLine()));
         assertEquals(0, hung.getCount(), "the board hung in a run: " + seen);
