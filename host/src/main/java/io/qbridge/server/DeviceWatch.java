@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class DeviceWatch {
     static final long POLL_MILLIS = 50;
+    /** How long a cancelled or expired job waits for its device work to reach its next checkpoint. */
+    static final long STOP_WAIT_MILLIS = 1000;
 
     private DeviceWatch() {}
 
@@ -103,6 +105,9 @@ final class DeviceWatch {
                     ctx.checkpoint();
                 } catch (JobAbortedException a) {
                     task.cancel(true);
+                    // the body stops at its own next checkpoint (a layer or a run later); wait for that, briefly, so
+                    // that the device is free when the job is reported ended (a board runs one job at a time)
+                    t.join(STOP_WAIT_MILLIS);
                     throw a;
                 }
                 long stuck = device.longestRunMillis();
