@@ -130,6 +130,10 @@ class RemoteBenchEvalTest {
         assertTrue(fractions.size() >= 36 + 3, "a progress event per quantized layer and per run: " + fractions.size());
         for (int i = 1; i < fractions.size(); i++) assertTrue(fractions.get(i) >= fractions.get(i - 1), fractions.toString());
         assertEquals(1.0, fractions.getLast());
+        // qbridge job shows the bench's summary and both artifacts
+        Run shown = CliTest.run("job", "--server", addr, done.getId());
+        assertEquals(0, shown.exit(), shown.err());
+        assertTrue(shown.out().contains("result    bench of minilm fineq on ") && shown.out().contains("minilm-fineq-bench.png"), shown.out());
     }
 
     @Test
