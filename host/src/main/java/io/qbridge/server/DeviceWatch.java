@@ -93,8 +93,23 @@ final class DeviceWatch {
      *                             the body fails with anything but a {@link JobAbortedException}
      */
     static <T> T supervise(JobContext ctx, Watched device, long deviceTimeoutMillis, Callable<T> body) throws DeviceFailure, InterruptedException {
+        try {
+            return watch(ctx, device, deviceTimeoutMillis, body);
+        } catch (DeviceFailure | JobAbortedException | InterruptedException | Error e) {
+            throw e;
+        } catch (Exception c) {
+            throw new DeviceFailure(device.name() + " failed: " + (c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage()), c);
+        }
+    }
+
+    /** Host work without a device (an eval's reference embedding), watched the same way so that a cancel is prompt; its failures pass through. */
+    static <T> T supervise(JobContext ctx, Callable<T> body) throws Exception {
+        return watch(ctx, null, Long.MAX_VALUE, body);
+    }
+
+    private static <T> T watch(JobContext ctx, Watched device, long deviceTimeoutMillis, Callable<T> body) throws Exception {
         FutureTask<T> task = new FutureTask<>(body);
-        Thread t = new Thread(task, "qbridge-device-" + ctx.jobId());
+        Thread t = new Thread(task, "qbridge-job-" + ctx.jobId());
         t.setDaemon(true); // a call stuck in a driver must not keep the server alive
         t.start();
         while (true) {
@@ -110,16 +125,13 @@ final class DeviceWatch {
                     t.join(STOP_WAIT_MILLIS);
                     throw a;
                 }
-                long stuck = device.longestRunMillis();
-                if (stuck > deviceTimeoutMillis) {
+                if (device != null && device.longestRunMillis() > deviceTimeoutMillis) {
                     task.cancel(true);
                     throw new DeviceFailure("device timeout: " + device.name() + " did not return from a layer run within " + deviceTimeoutMillis + " ms", null);
                 }
             } catch (ExecutionException e) {
-                Throwable c = e.getCause();
-                if (c instanceof JobAbortedException a) throw a;
-                if (c instanceof Error err) throw err;
-                throw new DeviceFailure(device.name() + " failed: " + (c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage()), c);
+                if (e.getCause() instanceof Exception c) throw c;
+                throw (Error) e.getCause();
             } catch (InterruptedException e) {
                 task.cancel(true);
                 throw e;

@@ -4,39 +4,39 @@ import io.qbridge.data.EvalCorpus;
 import io.qbridge.device.Accelerator;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.emulator.PerfConfig;
+import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.pipeline.EncoderEvaluator;
+import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.QualityReport;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.pipeline.QuantizedEncoders;
 import io.qbridge.pipeline.QuantizedLayer;
+import io.qbridge.protocol.v1.Artifact;
 import io.qbridge.protocol.v1.BenchLayer;
 import io.qbridge.protocol.v1.BenchResult;
 import io.qbridge.protocol.v1.BenchSpec;
 import io.qbridge.protocol.v1.Device;
 import io.qbridge.protocol.v1.DeviceCost;
 import io.qbridge.protocol.v1.DeviceKind;
+import io.qbridge.protocol.v1.Embedding;
 import io.qbridge.protocol.v1.EvalResult;
 import io.qbridge.protocol.v1.EvalRow;
 import io.qbridge.protocol.v1.EvalSpec;
+import io.qbridge.protocol.v1.JobResult;
+import io.qbridge.protocol.v1.ModelRef;
 import io.qbridge.protocol.v1.Percentiles;
+import io.qbridge.protocol.v1.QuantizeResult;
+import io.qbridge.protocol.v1.QuantizeSpec;
+import io.qbridge.protocol.v1.RunResult;
+import io.qbridge.protocol.v1.RunSpec;
 import io.qbridge.report.BenchReport;
 import io.qbridge.report.EvalReport;
 import io.qbridge.runtime.AcceleratorModels;
 import io.qbridge.runtime.EncoderBench;
 import io.qbridge.runtime.RunStats;
-import java.time.Duration;
-import io.qbridge.model.bert.EncoderModel;
-import io.qbridge.pipeline.EncoderQuantizer;
-import io.qbridge.pipeline.QualityReport;
-import io.qbridge.pipeline.QuantRecipe;
-import io.qbridge.pipeline.QuantizedEncoders;
-import io.qbridge.protocol.v1.Artifact;
-import io.qbridge.protocol.v1.Embedding;
-import io.qbridge.protocol.v1.JobResult;
-import io.qbridge.protocol.v1.ModelRef;
-import io.qbridge.protocol.v1.QuantizeResult;
-import io.qbridge.protocol.v1.QuantizeSpec;
-import io.qbridge.protocol.v1.RunResult;
-import io.qbridge.protocol.v1.RunSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -133,7 +133,11 @@ public final class HostJobExecutor implements JobExecutor {
             ctx.progress(done[0] / (double) total, "embedded " + done[0] + " of " + total);
             ctx.checkpoint();
         });
-        RunResult.Builder b = RunResult.newBuilder().setModel(model.name()).setDim(emb.length == 0 ? 0 : emb[0].length);
+        return runResult(model.name(), emb);
+    }
+
+    private static RunResult runResult(String model, float[][] emb) {
+        RunResult.Builder b = RunResult.newBuilder().setModel(model).setDim(emb.length == 0 ? 0 : emb[0].length);
         for (float[] e : emb) {
             Embedding.Builder eb = Embedding.newBuilder();
             for (float v : e) eb.addValues(v);
@@ -166,13 +170,7 @@ public final class HostJobExecutor implements JobExecutor {
             ctx.log(e.getMessage() + "; running the job again on the emulator (the job allows fallback)");
             emb = onAccelerator("emulator", emulator, ctx, embed);
         }
-        RunResult.Builder b = RunResult.newBuilder().setModel(prep.name()).setDim(emb.length == 0 ? 0 : emb[0].length);
-        for (float[] e : emb) {
-            Embedding.Builder eb = Embedding.newBuilder();
-            for (float v : e) eb.addValues(v);
-            b.addEmbeddings(eb);
-        }
-        return b.build();
+        return runResult(prep.name(), emb);
     }
 
     /**
@@ -307,8 +305,8 @@ public final class HostJobExecutor implements JobExecutor {
 
     /**
      * As {@code qbridge eval}: one FP32 reference, then each recipe quantized and measured. The reference
-     * embedding has no checkpoints inside; it runs under {@link DeviceWatch#supervise} like device work,
-     * so a cancel still ends the job within a poll interval.
+     * embedding has no checkpoints inside; it runs under {@link DeviceWatch#supervise(JobContext, java.util.concurrent.Callable)}
+     * like device work, so a cancel still ends the job within about a second.
      */
     private EvalResult eval(EvalSpec spec, JobContext ctx) throws Exception {
         EncoderModel.Builtin b = EncoderModel.Builtin.byAlias(spec.getModel().getBuiltin());
@@ -319,7 +317,7 @@ public final class HostJobExecutor implements JobExecutor {
         EncoderModel fp32 = builtin(b);
         int layers = fp32.encoder().linears().size();
         ctx.log("embedding the FP32 reference (" + sets.heldOut() + " held-out + " + sets.retrieval() + " retrieval sentences)");
-        List<EncoderEvaluator.Row> rows = onOwnThread(ctx, () -> {
+        List<EncoderEvaluator.Row> rows = DeviceWatch.supervise(ctx, () -> {
             EncoderEvaluator ev = new EncoderEvaluator(fp32, sets);
             List<EncoderEvaluator.Row> out = new java.util.ArrayList<>();
             for (int i = 0; i < recipes.size(); i++) {
@@ -343,29 +341,6 @@ public final class HostJobExecutor implements JobExecutor {
                     .setRecallAt10(r.recallAt10()).setQuantizeSeconds(r.quantizeSeconds()));
         }
         return out.build();
-    }
-
-    /** Host work without a device, watched like device work so that cancellation is prompt. */
-    private static <T> T onOwnThread(JobContext ctx, java.util.concurrent.Callable<T> body) throws Exception {
-        java.util.concurrent.FutureTask<T> task = new java.util.concurrent.FutureTask<>(body);
-        Thread t = new Thread(task, "qbridge-eval-" + ctx.jobId());
-        t.setDaemon(true);
-        t.start();
-        while (true) {
-            try {
-                return task.get(DeviceWatch.POLL_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                try {
-                    ctx.checkpoint();
-                } catch (JobAbortedException a) {
-                    task.cancel(true);
-                    throw a;
-                }
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (e.getCause() instanceof Exception ex) throw ex;
-                throw (Error) e.getCause();
-            }
-        }
     }
 
     private EncoderModel builtin(EncoderModel.Builtin b) {
