@@ -51,16 +51,23 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--markdown", description = "Print the table as Markdown.")
     boolean markdown;
 
+    @Option(names = "--json", description = "Print {\"model\":…, \"formats\":[{\"format\":…, \"bitsPerWeight\":…, …}]} on stdout (the quality figures only, no timings, so runs compare byte for byte).")
+    boolean json;
+
     @Override
     public Integer call() throws java.io.IOException {
         EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
-        if (base == null) return evalDecoder();
+        if (base == null) {
+            if (json) throw new Main.UserException("--json: only for the encoders (bge-small, minilm); a LLaMA checkpoint prints its perplexity table");
+            return evalDecoder();
+        }
         List<QuantRecipe> recipes = new ArrayList<>();
         for (String f : formats) recipes.add(QuantRecipe.parse(f)); // all names checked before any work
         if (heldOut < 10 || heldOut > 1000 || retrieval < 10 || retrieval > 1000) throw new Main.UserException("--held-out and --retrieval must be in 10..1000");
         EncoderModel fp32 = EncoderModel.load(base);
         Log.info("embedding the FP32 reference (%d held-out + %d retrieval sentences)…", heldOut, retrieval);
-        EncoderEvaluator ev = new EncoderEvaluator(fp32, new EncoderEvaluator.Sets(128, heldOut, retrieval, 64));
+        EncoderEvaluator.Sets sets = new EncoderEvaluator.Sets(128, heldOut, retrieval, 64);
+        EncoderEvaluator ev = new EncoderEvaluator(fp32, sets);
         List<EncoderEvaluator.Row> rows = new ArrayList<>();
         int layers = fp32.encoder().linears().size();
         for (QuantRecipe r : recipes) {
@@ -69,7 +76,12 @@ final class EvalCommand implements Callable<Integer> {
             }
             Log.info("%s done", r.name());
         }
-        print(base.alias, rows, markdown);
+        if (json) {
+            System.out.write(io.qbridge.report.EvalReport.json(base.alias, sets, rows));
+            System.out.flush();
+        } else {
+            print(base.alias, rows, markdown);
+        }
         return 0;
     }
 

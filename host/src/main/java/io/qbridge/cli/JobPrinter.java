@@ -54,9 +54,50 @@ final class JobPrinter {
             out.printf("artifact  %s (%,d bytes, sha256 %s), %d layers, %.3f bits/weight%n", q.getContainer().getName(), q.getContainer().getSize(),
                     q.getContainer().getSha256(), q.getLayers(), q.getBitsPerWeight());
         }
+        if (j.getResult().hasBench()) {
+            var b = j.getResult().getBench();
+            out.printf("result    bench of %s %s on %s%s: model forward p50 %.1f ms, device %.3f ms and %.3f mJ per forward%n", b.getModel(), b.getFormat(),
+                    b.getDevice().getDescription(), b.getFellBack() ? " (after falling back)" : "", b.getModelSeconds().getP50() * 1e3,
+                    b.getPerForward().getDeviceSeconds() * 1e3, b.getPerForward().getEnergyJoules() * 1e3);
+            out.printf("artifacts %s (sha256 %s), %s (sha256 %s)%n", b.getJson().getName(), b.getJson().getSha256(), b.getChart().getName(), b.getChart().getSha256());
+        }
+        if (j.getResult().hasEval()) {
+            var e = j.getResult().getEval();
+            out.printf("result    eval of %s: %d formats on %d held-out / %d retrieval sentences%n", e.getModel(), e.getRowsCount(), e.getHeldOut(), e.getRetrieval());
+            out.printf("artifact  %s (sha256 %s)%n", e.getJson().getName(), e.getJson().getSha256());
+        }
         if (j.getResult().hasRun()) {
             var r = j.getResult().getRun();
             out.printf("result    %d embeddings of %d dimensions (%s)%n", r.getEmbeddingsCount(), r.getDim(), r.getModel());
         }
+    }
+
+    /** A bench result for a reader: the model forward's percentiles, the modelled device cost, and one line per layer. */
+    static void bench(PrintStream out, io.qbridge.protocol.v1.BenchResult r) {
+        out.printf("bench: %s %s on %s%s, %d sentences, %d runs after %d warm-up%n", r.getModel(), r.getFormat(), r.getDevice().getDescription(),
+                r.getFellBack() ? " (fallback: the requested device failed)" : "", r.getSentences(), r.getRuns(), r.getWarmup());
+        var m = r.getModelSeconds();
+        out.printf("model forward (host wall): p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  (%.1f sentences/s at p50)%n", m.getP50() * 1e3, m.getP95() * 1e3,
+                m.getP99() * 1e3, r.getSentences() / m.getP50());
+        if (r.hasFp32Seconds()) {
+            var f = r.getFp32Seconds();
+            out.printf("fp32 host forward:         p50 %.1f ms  p95 %.1f ms  p99 %.1f ms;  device/fp32 ratio at p50 = %.3f%n", f.getP50() * 1e3,
+                    f.getP95() * 1e3, f.getP99() * 1e3, m.getP50() / f.getP50());
+        }
+        var d = r.getPerForward();
+        out.printf("device (modelled) per forward: %.3f ms, %,d cycles, %.1f MB moved, %.3f mJ, %d compute-bound / %d memory-bound layer runs%n",
+                d.getDeviceSeconds() * 1e3, d.getDeviceCycles(), d.getBytesMoved() / 1e6, d.getEnergyJoules() * 1e3, d.getComputeBoundRuns(), d.getMemoryBoundRuns());
+        out.printf("%-42s %9s %9s %9s %11s %9s%n", "layer (host µs per forward)", "p50", "p95", "p99", "device µs", "bound");
+        for (var l : r.getLayersList()) {
+            out.printf("%-42s %9.1f %9.1f %9.1f %11.2f %9s%n", l.getName(), l.getHost().getP50() * 1e6, l.getHost().getP95() * 1e6, l.getHost().getP99() * 1e6,
+                    l.getDevice().getDeviceSeconds() * 1e6, l.getDevice().getMemoryBoundRuns() > 0 ? "memory" : "compute");
+        }
+        out.printf("artifacts %s (%,d bytes), %s (%,d bytes)%n", r.getJson().getName(), r.getJson().getSize(), r.getChart().getName(), r.getChart().getSize());
+    }
+
+    /** The rows of a remote eval as the local table takes them (the doubles travel exactly). */
+    static java.util.List<io.qbridge.pipeline.EncoderEvaluator.Row> evalRows(io.qbridge.protocol.v1.EvalResult r) {
+        return r.getRowsList().stream().map(x -> new io.qbridge.pipeline.EncoderEvaluator.Row(x.getFormat(), x.getBitsPerWeight(), x.getPackedBytes(),
+                x.getWeightSqnrDb(), x.getLayerOutputError(), x.getMeanCosine(), x.getRecallAt10(), x.getQuantizeSeconds())).toList();
     }
 }

@@ -3,12 +3,16 @@ package io.qbridge.cli;
 import io.qbridge.client.*;
 
 import io.qbridge.data.EvalCorpus;
+import io.qbridge.protocol.v1.BenchResult;
+import io.qbridge.protocol.v1.BenchSpec;
+import io.qbridge.protocol.v1.EvalResult;
 import io.qbridge.protocol.v1.Job;
 import io.qbridge.protocol.v1.JobSpec;
 import io.qbridge.protocol.v1.JobState;
 import io.qbridge.protocol.v1.ModelRef;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -16,15 +20,15 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-/** {@code qbridge submit --server H:P quantize|run …}: a job on a remote server, followed to the end unless {@code --detach}. */
+/** {@code qbridge submit --server H:P quantize|run|bench|eval …}: a job on a remote server, followed to the end unless {@code --detach}. */
 @Command(name = "submit", mixinStandardHelpOptions = true, description = "Submit a job to a qbridge job server.",
-        subcommands = {SubmitCommand.Quantize.class, SubmitCommand.Run.class})
+        subcommands = {SubmitCommand.Quantize.class, SubmitCommand.Run.class, SubmitCommand.Bench.class, SubmitCommand.Eval.class})
 public final class SubmitCommand implements Callable<Integer> {
     @Mixin RemoteOptions remote;
 
     @Override
     public Integer call() {
-        throw new Main.UserException("submit: name a job kind: quantize or run (qbridge submit --help)");
+        throw new Main.UserException("submit: name a job kind: quantize, run, bench or eval (qbridge submit --help)");
     }
 
     /** What every job kind shares: how to follow it and its priority. */
@@ -107,8 +111,12 @@ public final class SubmitCommand implements Callable<Integer> {
         @Option(names = {"-f", "--format"}, defaultValue = "", paramLabel = "FORMAT", description = "Quantize a built-in model first with this RTN recipe (default: none).")
         String format;
 
-        @Option(names = "--device", defaultValue = "", paramLabel = "ID", description = "A device id from the server (default: any).")
+        @Option(names = "--device", defaultValue = "", paramLabel = "ID",
+                description = "A device id from the server (default: any), or emulator|xrt|auto: every linear layer on the server's accelerator, as 'qbridge run' (a built-in model is then quantized with --format, default microscopiq-w4@rtn).")
         String device;
+
+        @Option(names = "--allow-fallback", description = "With emulator|xrt|auto: if the device fails during the job, run it on the server's emulator instead of failing.")
+        boolean allowFallback;
 
         @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text, one sentence a line.")
         Path text;
@@ -124,14 +132,10 @@ public final class SubmitCommand implements Callable<Integer> {
                 throw new Main.UserException("--tokenizer-of: only with --model FILE.onnx");
             }
             try (QbridgeClient c = parent.remote.connect()) {
-                ModelRef ref;
-                if (file != null) {
-                    ref = upload(c, file);
-                } else {
-                    ref = model.startsWith("sha256:") ? ModelRef.newBuilder().setArtifactSha256(model.substring(7)).build()
-                            : ModelRef.newBuilder().setBuiltin(model).build();
-                }
-                JobSpec spec = JobSpec.newBuilder().setRun(QbridgeClient.runSpec(ref, format, lines).getRun().toBuilder().setDevice(device)).build();
+                ModelRef ref = file != null ? upload(c, file) : modelRef(model);
+                var run = QbridgeClient.runSpec(ref, format, lines).getRun().toBuilder().setDevice(device);
+                if (allowFallback) run.setAllowFallback(true);
+                JobSpec spec = JobSpec.newBuilder().setRun(run).build();
                 Job done = submitAndFollow(parent.remote, c, spec, follow);
                 if (done == null) return 0;
                 float[][] emb = QbridgeClient.embeddings(done);
@@ -171,6 +175,119 @@ public final class SubmitCommand implements Callable<Integer> {
             ModelRef.Builder r = ModelRef.newBuilder().setUploadSha256(u.sha256());
             if (onnx) r.setTokenizerOf(tokenizerOf);
             return r.build();
+        }
+    }
+
+    /** A model option's value as the server takes it: a built-in alias, or {@code sha256:HEX} for an artifact of an earlier job. */
+    static ModelRef modelRef(String model) {
+        return model.startsWith("sha256:") ? ModelRef.newBuilder().setArtifactSha256(model.substring(7)).build()
+                : ModelRef.newBuilder().setBuiltin(model).build();
+    }
+
+    @Command(name = "bench", mixinStandardHelpOptions = true,
+            description = "Latency percentiles of a quantized encoder on the server's device, as 'qbridge bench' measures them there.")
+    static final class Bench implements Callable<Integer> {
+        @ParentCommand SubmitCommand parent;
+        @Mixin Follow follow;
+
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+                description = "bge-small (default), minilm (quantized on the server with --format), or sha256:HEX naming a .qbz artifact on that server.")
+        String model;
+
+        @Option(names = {"-f", "--format"}, defaultValue = "", paramLabel = "FORMAT", description = "Format for a built-in model (default microscopiq-w4@rtn).")
+        String format;
+
+        @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "The server's device (default auto: its board when present, else the emulator).")
+        String device;
+
+        @Option(names = "--preset", defaultValue = "u55c", paramLabel = "u55c|u250", description = "Card the performance model describes (default u55c).")
+        String preset;
+
+        @Option(names = "--runs", defaultValue = "10", paramLabel = "N", description = "Measured runs (default 10).")
+        int runs;
+
+        @Option(names = "--warmup", defaultValue = "3", paramLabel = "N", description = "Warm-up runs, not measured (default 3).")
+        int warmup;
+
+        @Option(names = "--compare-fp32", description = "Also time the FP32 host model, run by run.")
+        boolean compareFp32;
+
+        @Option(names = "--allow-fallback", description = "If the device fails during the job, run the bench on the server's emulator instead of failing.")
+        boolean allowFallback;
+
+        @Option(names = "--json", description = "Print the JSON document 'qbridge bench --json' prints.")
+        boolean json;
+
+        @Option(names = "--chart", paramLabel = "FILE.png", description = "Also download the PNG chart of the per-layer breakdown to this file.")
+        Path chart;
+
+        @Override
+        public Integer call() throws Exception {
+            if (runs < 1) throw new Main.UserException("--runs must be >= 1");
+            if (warmup < 0) throw new Main.UserException("--warmup must be >= 0");
+            Path chartDir = chart == null ? null : chart.toAbsolutePath().getParent();
+            if (chartDir != null && !Files.isDirectory(chartDir)) throw new Main.UserException(chart + ": its directory does not exist");
+            BenchSpec.Builder b = BenchSpec.newBuilder().setModel(modelRef(model)).setFormat(format).setDevice(device.equals("auto") ? "" : device)
+                    .setRepeats(runs).setWarmup(warmup).setPreset(preset).setCompareFp32(compareFp32).setAllowFallback(allowFallback);
+            try (QbridgeClient c = parent.remote.connect()) {
+                Job done = submitAndFollow(parent.remote, c, JobSpec.newBuilder().setBench(b).build(), follow);
+                if (done == null) return 0;
+                BenchResult r = done.getResult().getBench();
+                if (json) {
+                    System.out.write(parent.remote.call(() -> c.artifactBytes(done.getId(), r.getJson().getSha256())));
+                    System.out.flush();
+                } else {
+                    JobPrinter.bench(System.out, r);
+                }
+                if (chart != null) {
+                    Path got = parent.remote.call(() -> c.download(done.getId(), r.getChart().getSha256(), chartDir));
+                    Files.move(got, chart.toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                    Log.info("wrote %s", chart);
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "The quality table of 'qbridge eval' for a built-in encoder, computed on the server.")
+    static final class Eval implements Callable<Integer> {
+        @ParentCommand SubmitCommand parent;
+        @Mixin Follow follow;
+
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL", description = "bge-small (default) or minilm.")
+        String model;
+
+        @Option(names = "--formats", defaultValue = EvalCommand.DEFAULT_FORMATS, split = ",", paramLabel = "LIST",
+                description = "Comma-separated recipes (default: " + EvalCommand.DEFAULT_FORMATS + ").")
+        List<String> formats;
+
+        @Option(names = "--held-out", defaultValue = "1000", paramLabel = "N", description = "Held-out sentences for cosine and queries (default 1000).")
+        int heldOut;
+
+        @Option(names = "--retrieval", defaultValue = "1000", paramLabel = "N", description = "Retrieval-set sentences (default 1000).")
+        int retrieval;
+
+        @Option(names = "--markdown", description = "Print the table as Markdown.")
+        boolean markdown;
+
+        @Option(names = "--json", description = "Print the JSON document 'qbridge eval --json' prints.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            try (QbridgeClient c = parent.remote.connect()) {
+                Job done = submitAndFollow(parent.remote, c, QbridgeClient.evalSpec(model, formats, heldOut, retrieval), follow);
+                if (done == null) return 0;
+                EvalResult r = done.getResult().getEval();
+                if (json) {
+                    System.out.write(parent.remote.call(() -> c.artifactBytes(done.getId(), r.getJson().getSha256())));
+                    System.out.flush();
+                } else {
+                    EvalCommand.print(r.getModel(), JobPrinter.evalRows(r), markdown);
+                }
+            }
+            return 0;
         }
     }
 }

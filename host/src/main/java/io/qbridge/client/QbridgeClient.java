@@ -150,6 +150,18 @@ public final class QbridgeClient implements AutoCloseable {
                 .setCalibration(calibration)).build();
     }
 
+    /** A bench job on {@code device} (emulator, xrt or auto) with the local command's defaults for everything else. */
+    public static JobSpec benchSpec(String builtinModel, String format, String device, int runs, int warmup) {
+        return JobSpec.newBuilder().setBench(io.qbridge.protocol.v1.BenchSpec.newBuilder().setModel(ModelRef.newBuilder().setBuiltin(builtinModel))
+                .setFormat(format).setDevice(device).setRepeats(runs).setWarmup(warmup)).build();
+    }
+
+    /** An eval job over {@code formats} with {@code heldOut} held-out and {@code retrieval} retrieval sentences. */
+    public static JobSpec evalSpec(String builtinModel, List<String> formats, int heldOut, int retrieval) {
+        return JobSpec.newBuilder().setEval(io.qbridge.protocol.v1.EvalSpec.newBuilder().setModel(ModelRef.newBuilder().setBuiltin(builtinModel))
+                .addAllFormats(formats).setHeldOut(heldOut).setRetrieval(retrieval)).build();
+    }
+
     public static JobSpec runSpec(String builtinModel, List<String> sentences) {
         return runSpec(ModelRef.newBuilder().setBuiltin(builtinModel).build(), "", sentences);
     }
@@ -202,41 +214,64 @@ public final class QbridgeClient implements AutoCloseable {
     }
 
     /**
-     * Downloads the job's artifact into {@code dir} under its suggested name: written to a temporary file,
-     * checked against its sha256, then renamed. Returns the file.
+     * Downloads the job's main artifact (quantize: the .qbz; bench and eval: the JSON document) into
+     * {@code dir} under its suggested name: written to a temporary file, checked against its sha256, then
+     * renamed. Returns the file.
      */
     public Path download(String jobId, Path dir) throws IOException {
-        Job job = get(jobId);
-        if (!job.getResult().hasQuantize()) throw new IOException("job " + jobId + " has no artifact (state " + job.getState() + ")");
-        String name = Path.of(job.getResult().getQuantize().getContainer().getName()).getFileName().toString(); // never a path from the server
-        Path out = dir.resolve(name);
+        return download(jobId, "", dir);
+    }
+
+    /** As {@link #download(String, Path)} for the artifact with this sha256 ("" = the main one), e.g. a bench chart. */
+    public Path download(String jobId, String sha256, Path dir) throws IOException {
         Path tmp = Files.createTempFile(dir, ".qbridge-fetch-", ".part");
+        String name;
+        try (OutputStream os = Files.newOutputStream(tmp)) {
+            name = fetch(jobId, sha256, os);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Path out = dir.resolve(Path.of(name).getFileName().toString()); // never a path from the server
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return out;
+    }
+
+    /** A (small) artifact's bytes, checked against its sha256: e.g. the JSON document of a bench or eval job. */
+    public byte[] artifactBytes(String jobId, String sha256) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        fetch(jobId, sha256, out);
+        return out.toByteArray();
+    }
+
+    /** Streams an artifact into {@code os}, checks its sha256, and returns its suggested name. */
+    private String fetch(String jobId, String sha256, OutputStream os) throws IOException {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        String expected = null;
-        try (OutputStream os = Files.newOutputStream(tmp)) {
-            Iterator<ArtifactChunk> it = stub.downloadArtifact(DownloadArtifactRequest.newBuilder().setJobId(jobId).build());
-            long pos = 0;
-            while (it.hasNext()) {
-                ArtifactChunk c = it.next();
-                if (c.getOffset() != pos) throw new IOException("artifact chunk at " + c.getOffset() + ", expected " + pos);
-                c.getData().writeTo(os);
-                md.update(c.getData().asReadOnlyByteBuffer());
-                pos += c.getData().size();
-                expected = c.getSha256();
-            }
-            String got = HexFormat.of().formatHex(md.digest());
-            if (expected == null || !expected.equals(got)) throw new IOException("downloaded artifact has sha256 " + got + ", the server said " + expected);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
+        String expected = null, name = null;
+        Iterator<ArtifactChunk> it = stub.downloadArtifact(DownloadArtifactRequest.newBuilder().setJobId(jobId).setSha256(sha256).build());
+        long pos = 0;
+        while (it.hasNext()) {
+            ArtifactChunk c = it.next();
+            if (c.getOffset() != pos) throw new IOException("artifact chunk at " + c.getOffset() + ", expected " + pos);
+            c.getData().writeTo(os);
+            md.update(c.getData().asReadOnlyByteBuffer());
+            pos += c.getData().size();
+            expected = c.getSha256();
+            if (c.hasName()) name = c.getName();
         }
-        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        return out;
+        String got = HexFormat.of().formatHex(md.digest());
+        if (expected == null || !expected.equals(got)) throw new IOException("downloaded artifact has sha256 " + got + ", the server said " + expected);
+        if (name == null || name.isBlank()) {
+            // a server from before artifact names were sent: its only artifacts were .qbz containers
+            Job job = get(jobId);
+            name = job.getResult().hasQuantize() ? job.getResult().getQuantize().getContainer().getName() : jobId + ".bin";
+        }
+        return name;
     }
 
     /** A finished upload: the sha256 to name in {@code ModelRef.upload_sha256}, the size, and where this call began sending. */

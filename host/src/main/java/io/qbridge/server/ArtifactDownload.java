@@ -31,12 +31,13 @@ final class ArtifactDownload {
     }
 
     void send(StoredJob job, String sha256, long offset) {
-        Artifact a = job.result() != null && job.result().hasQuantize() ? job.result().getQuantize().getContainer() : null;
-        if (a == null) {
+        java.util.List<Artifact> all = JobArtifacts.of(job.result());
+        if (all.isEmpty()) {
             fail(Status.NOT_FOUND.withDescription("job " + job.id() + " has no artifact" + (job.isFinal() ? "" : " yet")));
             return;
         }
-        if (!sha256.isEmpty() && !sha256.equals(a.getSha256())) {
+        Artifact a = sha256.isEmpty() ? all.getFirst() : all.stream().filter(x -> x.getSha256().equals(sha256)).findFirst().orElse(null);
+        if (a == null) {
             fail(Status.NOT_FOUND.withDescription("job " + job.id() + " has no artifact " + sha256));
             return;
         }
@@ -68,7 +69,7 @@ final class ArtifactDownload {
                 }
                 buf.flip();
                 out.onNext(ArtifactChunk.newBuilder().setOffset(pos).setData(ByteString.copyFrom(buf)).setTotalSize(artifact.getSize())
-                        .setSha256(artifact.getSha256()).build());
+                        .setSha256(artifact.getSha256()).setName(artifact.getName()).build());
                 pos += buf.limit();
             }
             if (pos >= artifact.getSize()) {

@@ -96,6 +96,27 @@ public final class ArtifactStore {
         }
     }
 
+    /**
+     * Stores {@code content} as an artifact: written to a temporary file, then {@link #adopt adopted}. If
+     * anything fails on the way (a full disk), the temporary file is removed and nothing enters the store.
+     */
+    public Artifact write(String displayName, byte[] content) throws IOException {
+        Path tmp = newTempFile(".part");
+        try {
+            try (java.io.OutputStream out = openForWrite(tmp)) {
+                out.write(content);
+            }
+            return adopt(tmp, displayName);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Where artifact bytes meet the disk (the seam where tests inject a full disk). */
+    java.io.OutputStream openForWrite(Path tmp) throws IOException {
+        return Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    }
+
     public boolean contains(String sha256) {
         return isSha256(sha256) && Files.isRegularFile(pathOf(sha256));
     }

@@ -18,8 +18,9 @@ import java.util.Objects;
  * worker pool ({@code --workers N}, both compute on the CPU); a board is exclusive, one job at a time.
  *
  * <p>A job names the device it needs in its spec ({@link #requiredBy}): {@code ""} for any server's host
- * path, else a device id ({@code host}, {@code emulator}, {@code board-0}) or a kind ({@code host},
- * {@code emulator}, {@code board}).
+ * path, else a device id ({@code host}, {@code emulator}, {@code board-0}), a kind ({@code host},
+ * {@code emulator}, {@code board}), or one of the device layer's choices as the local commands take them:
+ * {@code xrt} (a board) and {@code auto} (any accelerator this server has: a board or the emulator).
  */
 public sealed interface ComputeDevice {
     String id();
@@ -43,9 +44,22 @@ public sealed interface ComputeDevice {
         return Device.newBuilder().setId(id()).setKind(kind()).setDescription(description()).setParallelism(parallelism()).build();
     }
 
+    /**
+     * Every requirement ({@link #requiredBy}) this device satisfies: its id and kind name; the host path also
+     * {@code ""}; an accelerator also the device layer's {@code auto}; a board also {@code xrt}. The store
+     * claims by these names, so this is the one place that says which job may run where.
+     */
+    default java.util.Set<String> names() {
+        java.util.Set<String> n = new java.util.LinkedHashSet<>(List.of(id(), kindName(kind())));
+        if (kind() == DeviceKind.DEVICE_KIND_HOST) n.add("");
+        if (this instanceof OnAccelerator) n.add("auto");
+        if (kind() == DeviceKind.DEVICE_KIND_BOARD) n.add("xrt");
+        return n;
+    }
+
     /** True if a job needing {@code requirement} ({@link #requiredBy}) may run here. */
     default boolean satisfies(String requirement) {
-        return requirement.isEmpty() ? kind() == DeviceKind.DEVICE_KIND_HOST : requirement.equals(id()) || requirement.equals(kindName(kind()));
+        return names().contains(requirement);
     }
 
     /** The lower-case name a job may use for a kind: {@code host}, {@code emulator}, {@code board}. */

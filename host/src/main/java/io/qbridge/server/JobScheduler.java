@@ -240,15 +240,13 @@ public final class JobScheduler implements AutoCloseable {
         }
     }
 
-    /** The requirements this server can take now: a free pool slot takes "" and the pool devices' names, a free board its id and "board". */
+    /** The requirements this server can take now: the {@link ComputeDevice#names names} of its devices with a free slot. */
     private synchronized List<String> acceptable() {
         Set<String> out = new LinkedHashSet<>();
         for (ComputeDevice d : devices) {
             boolean free = d.exclusive() ? !boardsBusy.contains(d.id()) : poolBusy < settings.workers();
             if (!free) continue;
-            if (d.kind() == io.qbridge.protocol.v1.DeviceKind.DEVICE_KIND_HOST) out.add("");
-            out.add(d.id());
-            out.add(ComputeDevice.kindName(d.kind()));
+            out.addAll(d.names());
         }
         return List.copyOf(out);
     }

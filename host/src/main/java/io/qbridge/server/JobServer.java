@@ -49,9 +49,9 @@ public final class JobServer implements AutoCloseable {
         return new ComputeDevice.Emulator(Devices.open("emulator", EmulatorConfig.defaults(), line -> {}), workers);
     }
 
-    /** As {@link #start(ServerConfig)} with the given executor (a device or a fault injector in tests). */
+    /** As {@link #start(ServerConfig)} with the given executor (a device or a fault injector in tests): its host path and the emulator. */
     public static JobServer start(ServerConfig config, HostJobExecutor executor) throws IOException, SQLException {
-        return start(config, executor, executor.device());
+        return start(config, executor, List.of(executor.device(), serverEmulator(config.workers())));
     }
 
     static JobServer start(ServerConfig config, JobExecutor executor, ComputeDevice device) throws IOException, SQLException {

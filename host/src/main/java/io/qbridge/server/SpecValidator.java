@@ -42,8 +42,14 @@ final class SpecValidator {
                 run(spec.getRun());
                 yield JobKind.JOB_KIND_RUN;
             }
-            case BENCH, EVAL -> throw Status.UNIMPLEMENTED.withDescription(spec.getKindCase().name().toLowerCase() + " jobs are not implemented by this server yet")
-                    .asRuntimeException();
+            case BENCH -> {
+                bench(spec.getBench());
+                yield JobKind.JOB_KIND_BENCH;
+            }
+            case EVAL -> {
+                eval(spec.getEval());
+                yield JobKind.JOB_KIND_EVAL;
+            }
             case KIND_NOT_SET -> throw invalid("spec: no job kind set (quantize, run, bench or eval)");
         };
     }
@@ -73,6 +79,10 @@ final class SpecValidator {
             }
         }
         device("run.device", r.getDevice());
+        String rd = r.getDevice().trim().toLowerCase(java.util.Locale.ROOT);
+        if (!rd.isEmpty() && !rd.equals("host") && r.getFormat().equalsIgnoreCase("fp32")) {
+            throw invalid("run.format: fp32 runs on the host; an accelerator (" + r.getDevice() + ") needs a quantized format");
+        }
         if (r.getSentencesCount() == 0) throw invalid("run.sentences: at least one sentence is needed");
         if (r.getSentencesCount() > MAX_SENTENCES) throw invalid("run.sentences: at most " + MAX_SENTENCES + " sentences per job");
         for (int i = 0; i < r.getSentencesCount(); i++) {
@@ -89,6 +99,42 @@ final class SpecValidator {
         if (fleet && d.length() <= 200 && d.matches("[a-z0-9][a-z0-9._:-]*")) return;
         throw invalid(field + ": no device '" + device + "' (this server has: "
                 + devices.stream().map(x -> x.id() + " (" + ComputeDevice.kindName(x.kind()) + ")").collect(java.util.stream.Collectors.joining(", ")) + ")");
+    }
+
+    static final int MAX_BENCH_RUNS = 1000;
+    static final int MAX_BENCH_WARMUP = 100;
+    static final int MAX_EVAL_FORMATS = 16;
+    static final java.util.Set<String> BENCH_DEVICES = java.util.Set.of("", "auto", "emulator", "xrt");
+    /** The device layer's choices (Devices.open): a run job naming one computes on an accelerator, not the host path. */
+    static final java.util.Set<String> ACCELERATOR_CHOICES = java.util.Set.of("auto", "emulator", "xrt");
+    static final java.util.Set<String> BENCH_PRESETS = java.util.Set.of("u55c", "u250");
+
+    private void bench(io.qbridge.protocol.v1.BenchSpec b) {
+        model("bench.model", b.getModel());
+        if (!b.getFormat().isEmpty()) {
+            QuantRecipe recipe = recipe("bench.format", b.getFormat());
+            if (recipe.format() == null) throw invalid("bench.format: fp32 runs on the host, not a device; pick a quantized format");
+        }
+        if (!BENCH_DEVICES.contains(b.getDevice())) throw invalid("bench.device: '" + b.getDevice() + "' is not emulator, xrt or auto");
+        device("bench.device", b.getDevice());
+        int benchSplit = EvalCorpus.Split.BENCH.count;
+        if (b.getSentences() > benchSplit) throw invalid("bench.sentences: at most " + benchSplit + " (the benchmark split; 0 = all)");
+        if (b.getRepeats() > MAX_BENCH_RUNS) throw invalid("bench.repeats: at most " + MAX_BENCH_RUNS + " measured runs (0 = 10)");
+        if (b.hasWarmup() && b.getWarmup() > MAX_BENCH_WARMUP) throw invalid("bench.warmup: at most " + MAX_BENCH_WARMUP + " warm-up runs");
+        if (b.hasPreset() && !BENCH_PRESETS.contains(b.getPreset())) throw invalid("bench.preset: '" + b.getPreset() + "' is not u55c or u250");
+    }
+
+    private void eval(io.qbridge.protocol.v1.EvalSpec e) {
+        if (!e.getModel().hasBuiltin() || EncoderModel.Builtin.byAlias(e.getModel().getBuiltin()) == null) {
+            throw invalid("eval.model: eval takes a built-in encoder (bge-small, minilm)");
+        }
+        if (e.getFormatsCount() == 0) throw invalid("eval.formats: name at least one format (e.g. fp32, mxint8)");
+        if (e.getFormatsCount() > MAX_EVAL_FORMATS) throw invalid("eval.formats: at most " + MAX_EVAL_FORMATS + " formats per job");
+        for (int i = 0; i < e.getFormatsCount(); i++) recipe("eval.formats[" + i + "]", e.getFormats(i));
+        int max = EvalCorpus.Split.HELD_OUT.count;
+        if (e.getHeldOut() != 0 && (e.getHeldOut() < 10 || e.getHeldOut() > max)) throw invalid("eval.held_out: must be in 10.." + max + " (0 = " + max + ")");
+        int maxR = EvalCorpus.Split.RETRIEVAL.count;
+        if (e.hasRetrieval() && (e.getRetrieval() < 10 || e.getRetrieval() > maxR)) throw invalid("eval.retrieval: must be in 10.." + maxR);
     }
 
     private void model(String field, ModelRef m) {

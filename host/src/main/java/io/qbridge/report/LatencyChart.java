@@ -1,4 +1,4 @@
-package io.qbridge.cli;
+package io.qbridge.report;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,14 +12,14 @@ import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.style.Styler;
 
 /** A PNG bar chart of per-layer latency: measured host time and modelled device time side by side. */
-final class LatencyChart {
+public final class LatencyChart {
     private LatencyChart() {}
 
     /** One bar group: a layer's short label, its host p50 and its modelled device time, both in µs. */
-    record Bar(String label, double hostMicros, double deviceMicros) {}
+    public record Bar(String label, double hostMicros, double deviceMicros) {}
 
     /** "encoder.layer.3.attention.self.query.weight" becomes "3 query", "…3.output.dense.weight" "3 ffn-down". */
-    static String shortLabel(String layer) {
+    public static String shortLabel(String layer) {
         String s = layer.replace(".weight", "").replace("encoder.layer.", "");
         int dot = s.indexOf('.');
         if (dot < 0) return s;
@@ -37,7 +37,20 @@ final class LatencyChart {
     }
 
     /** Writes the chart atomically (temporary file, then rename). */
-    static void write(Path out, String title, List<Bar> bars) throws IOException {
+    public static void write(Path out, String title, List<Bar> bars) throws IOException {
+        byte[] png = png(title, bars);
+        Path dir = out.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
+        try {
+            Files.write(tmp, png);
+            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** The chart as PNG bytes. */
+    public static byte[] png(String title, List<Bar> bars) throws IOException {
         System.setProperty("java.awt.headless", "true");
         CategoryChart chart = new CategoryChartBuilder().width(Math.max(900, 26 * bars.size())).height(560).title(title)
                 .xAxisTitle("linear layer").yAxisTitle("µs per forward").build();
@@ -54,14 +67,6 @@ final class LatencyChart {
         }
         chart.addSeries("host p50 (measured)", labels, host);
         chart.addSeries("device (modelled)", labels, device);
-        byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
-        Path dir = out.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
-        try {
-            Files.write(tmp, png);
-            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
     }
 }

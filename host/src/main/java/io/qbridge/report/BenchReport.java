@@ -1,0 +1,121 @@
+package io.qbridge.report;
+
+import static io.qbridge.runtime.EncoderBench.medianRatio;
+import static io.qbridge.runtime.EncoderBench.percentile;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.qbridge.device.DeviceInfo;
+import io.qbridge.runtime.EncoderBench;
+import io.qbridge.runtime.RunStats;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One bench result as {@code qbridge bench} prints it (text or JSON) and charts it. A remote bench job
+ * stores {@link #json()} and {@link #chartPng()} as its artifacts, so they are the local command's bytes.
+ */
+public record BenchReport(String model, String format, DeviceInfo device, int sentences, int runs, int warmup, EncoderBench.Samples samples) {
+
+    /** The JSON document and a newline ("\n" on every platform, so an artifact is the same file everywhere). */
+    public byte[] json() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8)) {
+            writeJson(g);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // in memory: cannot happen
+        }
+        out.write('\n');
+        return out.toByteArray();
+    }
+
+    private void writeJson(JsonGenerator g) throws IOException {
+        long[] model = samples.modelNanos(), fp32 = samples.fp32Nanos();
+        g.writeStartObject();
+        g.writeStringField("model", this.model);
+        g.writeStringField("format", format);
+        g.writeNumberField("sentences", sentences);
+        g.writeNumberField("runs", runs);
+        g.writeNumberField("warmup", warmup);
+        DeviceJson.writeDevice(g, device);
+        percentiles(g, "modelSeconds", model);
+        if (fp32 != null) {
+            percentiles(g, "fp32Seconds", fp32);
+            g.writeNumberField("deviceToFp32RatioP50", (double) percentile(model, 50) / percentile(fp32, 50));
+            g.writeNumberField("deviceToFp32MedianRunRatio", medianRatio(model, fp32));
+        }
+        DeviceJson.writeTotals(g, samples.perForward(), percentile(model, 50), sentences);
+        g.writeArrayFieldStart("layers");
+        for (Map.Entry<String, long[]> e : samples.layerNanos().entrySet()) {
+            RunStats.Totals t = samples.layerForward().get(e.getKey());
+            g.writeStartObject();
+            g.writeStringField("name", e.getKey());
+            percentiles(g, "hostSeconds", e.getValue());
+            g.writeNumberField("deviceSeconds", t.deviceSeconds());
+            g.writeNumberField("deviceCycles", t.deviceCycles());
+            g.writeNumberField("energyJoules", t.energyJoules());
+            g.writeStringField("bound", bound(t));
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+        g.writeEndObject();
+    }
+
+    /** "memory" if any run of the layer was memory-bound, else "compute". */
+    public static String bound(RunStats.Totals t) {
+        return t.memoryBoundRuns() > 0 ? "memory" : "compute";
+    }
+
+    private static void percentiles(JsonGenerator g, String field, long[] nanos) throws IOException {
+        g.writeObjectFieldStart(field);
+        g.writeNumberField("p50", percentile(nanos, 50) / 1e9);
+        g.writeNumberField("p95", percentile(nanos, 95) / 1e9);
+        g.writeNumberField("p99", percentile(nanos, 99) / 1e9);
+        g.writeEndObject();
+    }
+
+    /** The human-readable table. */
+    public void printText(PrintStream out) {
+        long[] model = samples.modelNanos(), fp32 = samples.fp32Nanos();
+        RunStats.Totals fwd = samples.perForward();
+        out.printf("bench: %s %s on %s, %d sentences, %d runs after %d warm-up%n", this.model, format, device.name(), sentences, runs, warmup);
+        out.printf("model forward (host wall): p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  (%.1f sentences/s at p50)%n",
+                percentile(model, 50) / 1e6, percentile(model, 95) / 1e6, percentile(model, 99) / 1e6, sentences / (percentile(model, 50) / 1e9));
+        if (fp32 != null)
+            out.printf("fp32 host forward:         p50 %.1f ms  p95 %.1f ms  p99 %.1f ms;  device/fp32 ratio at p50 = %.3f, median of per-run ratios = %.3f%n",
+                    percentile(fp32, 50) / 1e6, percentile(fp32, 95) / 1e6, percentile(fp32, 99) / 1e6, (double) percentile(model, 50) / percentile(fp32, 50),
+                    medianRatio(model, fp32));
+        out.printf("device (modelled) per forward: %.3f ms, %,d cycles, %.1f MB moved, %.3f mJ, %d compute-bound / %d memory-bound layer runs%n",
+                fwd.deviceSeconds() * 1e3, fwd.deviceCycles(), fwd.bytesMoved() / 1e6, fwd.energyJoules() * 1e3, fwd.computeBoundRuns(), fwd.memoryBoundRuns());
+        out.printf("%-42s %9s %9s %9s %11s %9s%n", "layer (host µs per forward)", "p50", "p95", "p99", "device µs", "bound");
+        for (Map.Entry<String, long[]> e : samples.layerNanos().entrySet()) {
+            RunStats.Totals t = samples.layerForward().get(e.getKey());
+            out.printf("%-42s %9.1f %9.1f %9.1f %11.2f %9s%n", e.getKey(), percentile(e.getValue(), 50) / 1e3, percentile(e.getValue(), 95) / 1e3,
+                    percentile(e.getValue(), 99) / 1e3, t.deviceSeconds() * 1e6, bound(t));
+        }
+    }
+
+    public String chartTitle() {
+        return model + " " + format + " on " + device.name() + ": per-layer latency, " + sentences + " sentences";
+    }
+
+    /** Per layer: host p50 beside modelled device time, in µs. */
+    public List<LatencyChart.Bar> chartBars() {
+        List<LatencyChart.Bar> bars = new ArrayList<>();
+        for (Map.Entry<String, long[]> e : samples.layerNanos().entrySet()) {
+            bars.add(new LatencyChart.Bar(LatencyChart.shortLabel(e.getKey()), percentile(e.getValue(), 50) / 1e3,
+                    samples.layerForward().get(e.getKey()).deviceSeconds() * 1e6));
+        }
+        return bars;
+    }
+
+    public byte[] chartPng() throws IOException {
+        return LatencyChart.png(chartTitle(), chartBars());
+    }
+}
