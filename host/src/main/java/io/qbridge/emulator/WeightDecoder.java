@@ -18,7 +18,8 @@ import io.qbridge.format.PackedTensor;
  *   <li>MX-INT8: the two's complement code k; scale = 2^(X - 6).</li>
  *   <li>MX-FP: sign, exponent E, mantissa M become the integer +-(E = 0 ? M : (2^m + M) * 2^(E-1)) on the
  *       element's subnormal grid 2^(1-bias-m); scale = 2^(X + 1 - bias - m).</li>
- *   <li>MicroScopiQ: the block's inlier exponent is its macro-block's e1 minus its inlier offset; inliers k on 2^(e1 + 2 - b); each outlier's 2b-bit code is reassembled from its own slot
+ *   <li>MicroScopiQ: e1 is the block's inlier exponent (its macro-block's E8M0 exponent minus the block's inlier
+ *       offset); inliers k on 2^(e1 + 2 - b); each outlier's 2b-bit code is reassembled from its own slot
  *       (upper half) and its pruned slot (lower half), decoded to a signed significand, split into the two b-bit
  *       PE operands and merged by {@link ReconMerge}; the block fixed point is the finer of the inlier and
  *       outlier grids; the pruned slot contributes 0.</li>
