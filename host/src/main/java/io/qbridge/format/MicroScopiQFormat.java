@@ -31,9 +31,12 @@ import java.util.Locale;
  */
 public record MicroScopiQFormat(int bits, int blockSize, int macroBlocks, int maxOutliers, double outlierSigma, FpElement outlierElement,
                                 int inlierOffsetBits, int level2Bits, int level2Bias) implements QuantFormat {
-    /** Default W4: INT4/E4M3, blocks of 16, e1 per 128 columns, one pair and a 3-bit level-2 offset per block: 4.75 bits/weight. */
+    /**
+     * Default W4: INT4/E4M3, blocks of 16, e1 per 128 columns; per block one pair, a 1-bit inlier offset and a 2-bit
+     * level-2 offset with bias -7 (d in [-9, -6], where E4M3 outliers fall on real weights): 4.75 bits/weight.
+     */
     public static final MicroScopiQFormat W4 = new MicroScopiQFormat(4, 16, 8, 1, 2.0, FpElement.E4M3, 1, 2, -7);
-    /** Default W2: INT2/E2M1, the same layout: 2.75 bits/weight. */
+    /** Default W2: INT2/E2M1, the same layout with bias -1 (d in [-3, 0]): 2.75 bits/weight. */
     public static final MicroScopiQFormat W2 = new MicroScopiQFormat(2, 16, 8, 1, 2.0, FpElement.E2M1, 1, 2, -1);
     /** The first, per-block layout (e1 per block, 4 pairs, 4-bit unbiased d): 6.75 bits/weight. */
     public static final MicroScopiQFormat W4_C4 = perBlock(4, 16, 4, 2.0, FpElement.E4M3, 4);
