@@ -20,7 +20,7 @@ final class QuantizeCommand implements Callable<Integer> {
     String model;
 
     @Option(names = {"-f", "--format"}, required = true, paramLabel = "FORMAT",
-            description = "rtn-w4g128, gptq-w4g128, mxint8, mxfp8-e4m3, mxfp8-e5m2, mxfp6-e2m3, mxfp6-e3m2, mxfp4, microscopiq-w4, microscopiq-w2, fineq; suffix @rtn or @gptq overrides the algorithm.")
+            description = "rtn-w4g128, gptq-w4g128, mxint8, mxfp8-e4m3, mxfp8-e5m2, mxfp6-e2m3, mxfp6-e3m2, mxfp4, microscopiq-w4, microscopiq-w2 (4.75 / 2.75 bits/weight), microscopiq-w4-c4, microscopiq-w2-c4 (the first, per-block layout), fineq; suffix @rtn, @gptq or @gptq-act (GPTQ with act-order) overrides the algorithm.")
     String format;
 
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .qbz file to write (atomically).")

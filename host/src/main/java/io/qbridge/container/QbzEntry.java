@@ -6,8 +6,19 @@ import io.qbridge.format.PackedTensor;
 public sealed interface QbzEntry permits QbzEntry.Packed, QbzEntry.Floats {
     String name();
 
-    /** A weight matrix in its accelerator byte image. */
-    record Packed(String name, PackedTensor tensor) implements QbzEntry {}
+    /**
+     * A weight matrix in its accelerator byte image. {@code inputPerm} is null, or the act-order column order
+     * (stored column j is input feature {@code inputPerm[j]}, a permutation of 0..K-1).
+     */
+    record Packed(String name, PackedTensor tensor, int[] inputPerm) implements QbzEntry {
+        public Packed {
+            if (inputPerm != null) QbzFile.checkPermutation(inputPerm, tensor.k(), name);
+        }
+
+        public Packed(String name, PackedTensor tensor) {
+            this(name, tensor, null);
+        }
+    }
 
     /** FP32 values stored little-endian, with their shape. */
     record Floats(String name, float[] values, long[] shape) implements QbzEntry {

@@ -41,6 +41,11 @@ import java.util.Set;
  * then zero padding; every tensor starts at a multiple of 64 bytes, at the offset the manifest gives,
  * and the file ends right after the last tensor (its length is in the manifest too).
  * </pre>
+ * A packed tensor quantized with GPTQ's act-order keeps its columns in quantization order; its manifest entry
+ * then carries {@code input_perm}, K integers: stored column j is input feature {@code input_perm[j]}. It is a
+ * manifest field rather than a data section because it is small next to the tensor (4 bytes per input
+ * feature, against N*b/8 bytes per column for the weights) and must be read before the tensor is used;
+ * {@link #open} rejects it unless it is a permutation of 0..K-1.
  */
 public final class QbzFile {
     static final byte[] MAGIC = {'Q', 'B', 'Z', 1, '\r', '\n', 0x1A, '\n'};
@@ -82,11 +87,13 @@ public final class QbzFile {
             byte[] bytes;
             String fmt;
             long[] shape;
+            int[] perm = null;
             switch (e) {
                 case QbzEntry.Packed p -> {
                     bytes = p.tensor().bytes();
                     fmt = p.tensor().format().id();
                     shape = new long[] {p.tensor().n(), p.tensor().k()};
+                    perm = p.inputPerm() == null ? null : p.inputPerm().clone();
                 }
                 case QbzEntry.Floats f -> {
                     ByteBuffer b = ByteBuffer.allocate(f.values().length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
@@ -97,7 +104,7 @@ public final class QbzFile {
                 }
             }
             payloads.add(bytes);
-            tensors.add(new QbzManifest.Tensor(e.name(), fmt, shape, 0, bytes.length, sha256(ByteBuffer.wrap(bytes))));
+            tensors.add(new QbzManifest.Tensor(e.name(), fmt, shape, 0, bytes.length, sha256(ByteBuffer.wrap(bytes)), perm));
         }
         // Offsets depend on the manifest's length, which depends on the offsets' digits: iterate to a fixed point.
         byte[] manifestBytes = new byte[0];
@@ -113,7 +120,7 @@ public final class QbzFile {
             List<QbzManifest.Tensor> placed = new ArrayList<>();
             for (int i = 0; i < tensors.size(); i++) {
                 QbzManifest.Tensor t = tensors.get(i);
-                placed.add(new QbzManifest.Tensor(t.name(), t.format(), t.shape(), offsets[i], t.length(), t.sha256()));
+                placed.add(new QbzManifest.Tensor(t.name(), t.format(), t.shape(), offsets[i], t.length(), t.sha256(), t.inputPerm()));
             }
             byte[] next = toJson(new QbzManifest(model, baseSha256, format, settings, placed, last));
             if (Arrays.equals(next, manifestBytes)) {
@@ -195,10 +202,30 @@ public final class QbzFile {
                 throw new ModelFormatException(src, "tensor '" + t.name() + "' of shape " + Arrays.toString(t.shape()) + " in " + t.format()
                         + " needs " + expected + " bytes, manifest says " + t.length());
             }
+            if (t.inputPerm() != null) {
+                if (t.format().equals("f32")) throw new ModelFormatException(src, "tensor '" + t.name() + "' is f32 and cannot have an input_perm");
+                try {
+                    checkPermutation(t.inputPerm(), t.shape()[1], t.name());
+                } catch (IllegalArgumentException e) {
+                    throw new ModelFormatException(src, e.getMessage());
+                }
+            }
             String actual = sha256(data.slice((int) t.offset(), (int) t.length()));
             if (!actual.equals(t.sha256())) throw new ModelFormatException(src, "tensor '" + t.name() + "' fails its sha256 check (corrupt file)");
         }
         return new QbzFile(path, m, data);
+    }
+
+    /** Throws unless {@code perm} holds each of 0..k-1 exactly once. */
+    static void checkPermutation(int[] perm, long k, String name) {
+        if (perm.length != k) throw new IllegalArgumentException("tensor '" + name + "' input_perm has " + perm.length + " entries, its K is " + k);
+        boolean[] seen = new boolean[perm.length];
+        for (int j = 0; j < perm.length; j++) {
+            int v = perm[j];
+            if (v < 0 || v >= perm.length) throw new IllegalArgumentException("tensor '" + name + "' input_perm[" + j + "] = " + v + " is outside [0, " + k + ")");
+            if (seen[v]) throw new IllegalArgumentException("tensor '" + name + "' input_perm is not a permutation: " + v + " appears twice");
+            seen[v] = true;
+        }
     }
 
     private static long expectedLength(QbzManifest.Tensor t, String src) {
@@ -246,6 +273,15 @@ public final class QbzFile {
         return new PackedTensor(formatOf(t, path.toString()), (int) t.shape()[0], (int) t.shape()[1], bytes);
     }
 
+    /**
+     * The act-order column order of a packed tensor (stored column j is input feature {@code perm[j]}), or null
+     * when its columns are in the original order.
+     */
+    public int[] inputPerm(String name) {
+        int[] p = tensor(name).inputPerm();
+        return p == null ? null : p.clone();
+    }
+
     /** An f32 tensor's values. */
     public float[] floats(String name) {
         QbzManifest.Tensor t = tensor(name);
@@ -271,8 +307,19 @@ public final class QbzFile {
             JsonNode shapeNode = require(t, "shape", src);
             long[] shape = new long[shapeNode.size()];
             for (int i = 0; i < shape.length; i++) shape[i] = shapeNode.get(i).asLong(-1);
+            int[] perm = null;
+            JsonNode permNode = t.get("input_perm");
+            if (permNode != null && !permNode.isNull()) {
+                if (!permNode.isArray()) throw new ModelFormatException(src, "manifest field 'input_perm' is not an array");
+                perm = new int[permNode.size()];
+                for (int i = 0; i < perm.length; i++) {
+                    JsonNode v = permNode.get(i);
+                    if (!v.canConvertToInt() || !v.isIntegralNumber()) throw new ModelFormatException(src, "manifest field 'input_perm' holds a non-integer " + v);
+                    perm[i] = v.asInt();
+                }
+            }
             tensors.add(new QbzManifest.Tensor(text(t, "name", src), text(t, "format", src), shape, number(t, "offset", src),
-                    number(t, "length", src), text(t, "sha256", src)));
+                    number(t, "length", src), text(t, "sha256", src), perm));
         }
         Map<String, String> settings = new LinkedHashMap<>();
         JsonNode s = root.get("settings");
@@ -318,6 +365,10 @@ public final class QbzFile {
             o.put("offset", t.offset());
             o.put("length", t.length());
             o.put("sha256", t.sha256());
+            if (t.inputPerm() != null) {
+                ArrayNode perm = o.putArray("input_perm");
+                for (int v : t.inputPerm()) perm.add(v);
+            }
         }
         root.put("file_length", m.fileLength());
         return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);

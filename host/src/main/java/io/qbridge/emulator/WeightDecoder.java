@@ -18,7 +18,8 @@ import io.qbridge.format.PackedTensor;
  *   <li>MX-INT8: the two's complement code k; scale = 2^(X - 6).</li>
  *   <li>MX-FP: sign, exponent E, mantissa M become the integer +-(E = 0 ? M : (2^m + M) * 2^(E-1)) on the
  *       element's subnormal grid 2^(1-bias-m); scale = 2^(X + 1 - bias - m).</li>
- *   <li>MicroScopiQ: inliers k on 2^(e1 + 2 - b); each outlier's 2b-bit code is reassembled from its own slot
+ *   <li>MicroScopiQ: e1 is the block's inlier exponent (its macro-block's E8M0 exponent minus the block's inlier
+ *       offset); inliers k on 2^(e1 + 2 - b); each outlier's 2b-bit code is reassembled from its own slot
  *       (upper half) and its pruned slot (lower half), decoded to a signed significand, split into the two b-bit
  *       PE operands and merged by {@link ReconMerge}; the block fixed point is the finer of the inlier and
  *       outlier grids; the pruned slot contributes 0.</li>
@@ -179,8 +180,9 @@ public final class WeightDecoder {
 
     private static DecodedWeights microScopiQ(MicroScopiQFormat f, PackedTensor p) {
         int n = p.n(), k = p.k(), b = f.bits(), bs = f.blockSize(), nb = k / bs, c = f.maxOutliers(), l2 = f.level2Bits();
-        int pb = 32 - Integer.numberOfLeadingZeros(bs - 1), m = f.metadataBitsPerBlock();
-        int slotBytes = k * b / 8, metaBytes = (int) (((long) nb * m + 7) / 8);
+        int g = f.macroBlocks(), ib = f.inlierOffsetBits(), pb = 32 - Integer.numberOfLeadingZeros(bs - 1), m = f.blockMetadataBits();
+        int nm = (nb + g - 1) / g;
+        int slotBytes = k * b / 8, metaBytes = (int) ((8L * nm + (long) nb * m + 7) / 8);
         FpElement oe = f.outlierElement();
         int outGrid = FpFixedPoint.gridExponent(oe), inGrid = 2 - b;
         byte[] in = p.bytes();
@@ -190,18 +192,23 @@ public final class WeightDecoder {
         int[] shift = new int[bs];
         boolean[] isOutlier = new boolean[bs], pruned = new boolean[bs];
         for (int r = 0; r < n; r++) {
+            long rowMeta = (long) n * slotBytes * 8 + (long) r * metaBytes * 8;
             for (int bi = 0; bi < nb; bi++) {
                 for (int j = 0; j < bs; j++) slot[j] = field(in, (long) r * slotBytes * 8 + (long) (bi * bs + j) * b, b);
-                long meta = (long) n * slotBytes * 8 + (long) r * metaBytes * 8 + (long) bi * m;
-                int e1c = field(in, meta, 8);
+                // docs/formats.md §4: macro-block record = e1 (8 bits), then G block records of m bits each.
+                long macro = rowMeta + (long) (bi / g) * (8 + (long) g * m);
+                long meta = macro + 8 + (long) (bi % g) * m;
+                int e1c = field(in, macro, 8);
                 if (e1c == 0xFF) throw new IllegalArgumentException(f.id() + ": row " + r + ", block " + bi + " has the NaN level-1 exponent 0xFF");
-                int e1 = e1c - 127, d = signExtend(field(in, meta + 8, l2), l2);
+                // e1: this block's inlier exponent (macro-block e1 minus the block's inlier offset); d: level-2 field + bias.
+                int e1 = e1c - 127 - field(in, meta, ib), d = signExtend(field(in, meta + ib, l2), l2) + f.level2Bias();
+                long pairs = meta + ib + l2;
                 java.util.Arrays.fill(isOutlier, false);
                 java.util.Arrays.fill(pruned, false);
                 int used = 0;
                 int minExp = e1 + inGrid;
                 for (int j = 0; j < c; j++) {
-                    int o = field(in, meta + 8 + l2 + 2L * pb * j, pb), q = field(in, meta + 8 + l2 + 2L * pb * j + pb, pb);
+                    int o = field(in, pairs + 2L * pb * j, pb), q = field(in, pairs + 2L * pb * j + pb, pb);
                     if (o == q) continue;
                     if (o >= bs || q >= bs || isOutlier[o] || pruned[o] || isOutlier[q] || pruned[q])
                         throw new IllegalArgumentException(f.id() + ": row " + r + ", block " + bi + " has an invalid outlier pair (" + o + ", " + q + ")");

@@ -19,7 +19,8 @@ public interface ColumnQuantizer {
     int k();
 
     /**
-     * The number of columns one decision may look ahead at (group, block, FineQ scale group). A caller that
+     * The number of columns one decision may look ahead at (group, block, FineQ scale group, MicroScopiQ
+     * macro-block: its shared inlier exponent is decided at its first column from all of its columns). A caller that
      * updates weights lazily must have columns [col, col + span) up to date when it calls prepare at col;
      * GPTQ does this by aligning its lazy batches to multiples of the span.
      */

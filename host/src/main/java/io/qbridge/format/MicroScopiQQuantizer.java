@@ -3,22 +3,30 @@ package io.qbridge.format;
 import java.util.Arrays;
 
 /**
- * The MicroScopiQ block decisions (outliers, pruned slots, two-level scales) and per-column encoding.
- * Decisions are taken once per row and block, from the weights as they are when the block starts (GPTQ's
- * error-updated weights, or the original weights under RTN), then kept fixed while the block's columns
- * are quantized one by one.
+ * The MicroScopiQ decisions (macro-block level-1 exponent; per block outliers, pruned slots, inlier offset
+ * and level-2 offset) and per-column encoding.
+ *
+ * <p>Decision points are block starts. At the first column of a macro-block the shared level-1 exponent e1
+ * is decided first, from the current weights of all the macro-block's columns: every block's outliers are
+ * selected provisionally by the same rule as below, e1 = floor(log2 max|inlier|) over the macro-block, and
+ * e1 is raised if a provisional outlier's exponent would exceed e1 + max d. The span is therefore the
+ * macro-block (G*B columns), so a GPTQ caller updates all of them before that decision. Then, at every block
+ * start, the block's outliers, pruned slots and offsets are decided from the weights as they are then (GPTQ's
+ * error-updated weights, or the original weights under RTN) with e1 fixed, and kept while the block's columns
+ * are quantized one by one. Weights that grow after e1 was fixed saturate as inliers; that is the price of
+ * sharing e1 (a later decision cannot change a scale earlier columns were already quantized with).
  */
 final class MicroScopiQQuantizer implements ColumnQuantizer {
     private static final byte INLIER = 0, OUTLIER = 1, PRUNED = 2;
 
     private final MicroScopiQFormat f;
     private final MxInt inlier;
-    private final int n, k, nb, bb, cap;
-    private final byte[] slots, inlierScale, level2, outlierPos, prunedPos;
-    // Per-row state of the current block.
+    private final int n, k, nb, nm, bb, cap, macroCols;
+    private final byte[] slots, inlierScale, inlierOffset, level2, outlierPos, prunedPos;
+    // Per-row state of the current macro-block and block.
     private final byte[] role;      // [row*B + i]
     private final byte[] partner;   // pruned position of the outlier at i
-    private final int[] e1, d;
+    private final int[] e1, eb, d;  // macro-block exponent, block inlier exponent, block level-2 offset
 
     MicroScopiQQuantizer(MicroScopiQFormat f, int n, int k) {
         this.f = f;
@@ -26,26 +34,63 @@ final class MicroScopiQQuantizer implements ColumnQuantizer {
         this.k = k;
         this.bb = f.blockSize();
         this.nb = k / bb;
+        this.nm = f.macroBlocksPerRow(k);
+        this.macroCols = f.macroColumns();
         this.cap = f.maxOutliers();
         this.inlier = new MxInt(f.bits());
         slots = new byte[n * k];
-        inlierScale = new byte[n * nb];
+        inlierScale = new byte[n * nm];
+        inlierOffset = new byte[n * nb];
         level2 = new byte[n * nb];
         outlierPos = new byte[n * nb * cap];
         prunedPos = new byte[n * nb * cap];
         role = new byte[n * bb];
         partner = new byte[n * bb];
         e1 = new int[n];
+        eb = new int[n];
         d = new int[n];
     }
 
     @Override public int n() { return n; }
     @Override public int k() { return k; }
-    @Override public int span() { return bb; }
+    /** The macro-block: its e1 decision reads all of its columns. */
+    @Override public int span() { return Math.min(macroCols, k); }
     @Override public boolean isDecisionPoint(int col) { return col % bb == 0; }
 
     @Override
     public void prepare(int row, int col, double[] w, double[] hinvDiag) {
+        if (col % macroCols == 0) decideMacroBlock(row, col, w);
+        decideBlock(row, col, w, hinvDiag);
+    }
+
+    /** The shared level-1 exponent of the macro-block starting at col, from the current weights of all its columns. */
+    private void decideMacroBlock(int row, int col, double[] w) {
+        int end = Math.min(k, col + macroCols), base = row * bb;
+        double maxIn = 0;
+        int eoMax = Integer.MIN_VALUE;
+        for (int c0 = col; c0 < end; c0 += bb) {
+            int count = selectOutliers(row, c0, w);
+            double maxOut = 0;
+            for (int i = 0; i < bb; i++) {
+                double a = Math.abs(w[c0 + i]);
+                if (role[base + i] == INLIER) maxIn = Math.max(maxIn, a);
+                else maxOut = Math.max(maxOut, a);
+            }
+            if (count > 0) eoMax = Math.max(eoMax, outlierExponent(maxOut));
+        }
+        int ex1 = E8M0.sharedExponent(maxIn, inlier.emax());
+        // (ours) Inliers lose range rather than an outlier its top: raise e1 so every provisional outlier fits e1 + max d.
+        if (eoMax != Integer.MIN_VALUE && eoMax - ex1 > f.level2Max()) ex1 = Math.min(E8M0.MAX_EXP, eoMax - f.level2Max());
+        e1[row] = ex1;
+        inlierScale[row * nm + col / macroCols] = (byte) E8M0.encode(ex1);
+    }
+
+    /**
+     * Marks the block's outliers in role[row*B ..]: |w| above mean + sigma * std of |w| over the block, largest
+     * first (ties to the lower position), at most C of them. B is small, so repeated selection over primitives
+     * beats sorting boxed indices.
+     */
+    private int selectOutliers(int row, int col, double[] w) {
         double sum = 0;
         for (int i = 0; i < bb; i++) {
             double v = w[col + i];
@@ -55,9 +100,6 @@ final class MicroScopiQQuantizer implements ColumnQuantizer {
         double mean = sum / bb, ss = 0;
         for (int i = 0; i < bb; i++) ss += (Math.abs(w[col + i]) - mean) * (Math.abs(w[col + i]) - mean);
         double thr = mean + f.outlierSigma() * Math.sqrt(ss / (bb - 1));
-
-        // Outliers: above the threshold, largest first (ties to the lower position), at most cap of them.
-        // B is small, so repeated selection over primitives beats sorting boxed indices.
         int base = row * bb;
         Arrays.fill(role, base, base + bb, INLIER);
         int count = 0;
@@ -70,6 +112,23 @@ final class MicroScopiQQuantizer implements ColumnQuantizer {
             role[base + pick] = OUTLIER;
             count++;
         }
+        return count;
+    }
+
+    /**
+     * The outlier exponent of a block whose largest outlier is maxOut: the OCP shared exponent of the outlier
+     * element, plus one <b>(ours)</b> when the largest outlier would otherwise saturate (E4M3 would clip
+     * [448, 512) by up to 12.5%, E2M1 [6, 8) by 25%).
+     */
+    private int outlierExponent(double maxOut) {
+        int eo = E8M0.sharedExponent(maxOut, f.outlierElement().emax());
+        if (Math.scalb(maxOut, -eo) > f.outlierElement().maxNormal()) eo++;
+        return eo;
+    }
+
+    private void decideBlock(int row, int col, double[] w, double[] hinvDiag) {
+        int base = row * bb;
+        int count = selectOutliers(row, col, w);
         // Pruned: least important non-outliers, importance w^2 / d^2 (the SparseGPT saliency), ties to the lower position.
         for (int pruned = 0; pruned < count; pruned++) {
             int pick = -1;
@@ -94,27 +153,24 @@ final class MicroScopiQQuantizer implements ColumnQuantizer {
             j++;
             p++;
         }
-        // Level-1 (inliers) and level-2 (outliers) exponents.
         double maxIn = 0, maxOut = 0;
         for (int i = 0; i < bb; i++) {
             double a = Math.abs(w[col + i]);
             if (role[base + i] == INLIER) maxIn = Math.max(maxIn, a);
             else if (role[base + i] == OUTLIER) maxOut = Math.max(maxOut, a);
         }
-        int ex1 = E8M0.sharedExponent(maxIn, inlier.emax());
-        int dd = 0;
+        // Inlier offset: the block's own inlier exponent when finer than e1, within the field's range.
+        int off = Math.max(0, Math.min(f.inlierOffsetMax(), e1[row] - E8M0.sharedExponent(maxIn, inlier.emax())));
+        int dd = f.level2Bias(); // no outlier: field 0
         if (count > 0) {
-            int eo = E8M0.sharedExponent(maxOut, f.outlierElement().emax());
-            // (ours) Unlike the OCP rule, do not let the largest outlier saturate (E4M3 would clip [448, 512)
-            // by up to 12.5%, E2M1 [6, 8) by 25%): take one more exponent step when it would.
-            if (Math.scalb(maxOut, -eo) > f.outlierElement().maxNormal()) eo++;
-            int dMax = (1 << (f.level2Bits() - 1)) - 1, dMin = -(1 << (f.level2Bits() - 1));
-            if (eo - ex1 > dMax) ex1 = Math.min(E8M0.MAX_EXP, eo - dMax);
-            dd = Math.max(dMin, Math.min(dMax, eo - ex1));
+            int eo = outlierExponent(maxOut);
+            // A finer inlier exponent must not push the outlier out of the level-2 range.
+            off = Math.max(0, Math.min(off, f.level2Max() - (eo - e1[row])));
+            dd = Math.max(f.level2Min(), Math.min(f.level2Max(), eo - (e1[row] - off)));
         }
-        e1[row] = ex1;
+        eb[row] = e1[row] - off;
         d[row] = dd;
-        inlierScale[bi] = (byte) E8M0.encode(ex1);
+        inlierOffset[bi] = (byte) off;
         level2[bi] = (byte) dd;
     }
 
@@ -130,22 +186,22 @@ final class MicroScopiQQuantizer implements ColumnQuantizer {
             case PRUNED:
                 return 0f; // its slot holds the partner outlier's lower half, written by the outlier
             case OUTLIER: {
-                int code = f.outlierElement().encode(Math.scalb(w, -(e1[row] + d[row])));
+                int code = f.outlierElement().encode(Math.scalb(w, -(eb[row] + d[row])));
                 int mask = (1 << f.bits()) - 1;
                 slots[blockStart + i] = (byte) (code >>> f.bits());
                 slots[blockStart + partner[base + i]] = (byte) (code & mask);
-                return f.outlierValue(code, e1[row], d[row]);
+                return f.outlierValue(code, eb[row], d[row]);
             }
             default: {
-                int code = inlier.encode(Math.scalb(w, -e1[row]));
+                int code = inlier.encode(Math.scalb(w, -eb[row]));
                 slots[blockStart + i] = (byte) code;
-                return f.inlierValue(inlier, code, e1[row]);
+                return f.inlierValue(inlier, code, eb[row]);
             }
         }
     }
 
     @Override
     public QuantizedTensor finish() {
-        return new MicroScopiQTensor(f, n, k, slots, inlierScale, level2, outlierPos, prunedPos);
+        return new MicroScopiQTensor(f, n, k, slots, inlierScale, inlierOffset, level2, outlierPos, prunedPos);
     }
 }

@@ -37,7 +37,8 @@ public sealed interface QuantFormat permits IntGroupFormat, MxFormat, MicroScopi
     /**
      * Parses a format name. Accepted: {@code rtn-w<b>g<g>} (symmetric INT, also {@code int<b>-sym-g<g>}),
      * {@code int<b>-asym-g<g>}, {@code mxint8}, {@code mxfp8-e4m3}, {@code mxfp8-e5m2}, {@code mxfp6-e2m3},
-     * {@code mxfp6-e3m2}, {@code mxfp4}, {@code microscopiq-w4}, {@code microscopiq-w2}, {@code fineq}.
+     * {@code mxfp6-e3m2}, {@code mxfp4}, {@code microscopiq-w4}, {@code microscopiq-w2}, {@code microscopiq-w4-c4},
+     * {@code microscopiq-w2-c4} (the first, per-block MicroScopiQ layout), {@code fineq}, and the parameterised names.
      */
     static QuantFormat parse(String id) {
         return QuantFormats.parse(id);

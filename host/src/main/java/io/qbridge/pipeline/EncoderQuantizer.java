@@ -70,8 +70,8 @@ public final class EncoderQuantizer {
         if (recipe.algorithm() == QuantRecipe.Algorithm.GPTQ) {
             if (hessian == null) throw new IllegalStateException(lin.name() + ": no calibration data reached this layer");
             GptqResult r = Gptq.quantize(w, n, k, hessian, recipe.gptq(), recipe.format());
-            if (r.perm() != null) throw new IllegalStateException("act_order layouts are not stored in containers yet");
-            return new QuantizedLayer(lin.name(), recipe.format().pack(r.tensor()), lin.bias(), r.dequantized());
+            // r.dequantized() is in input order; the packed image in act-order (if any), with its permutation.
+            return new QuantizedLayer(lin.name(), recipe.format().pack(r.tensor()), lin.bias(), r.dequantized(), r.perm());
         }
         Quantized q = Rtn.quantize(recipe.format(), w, n, k);
         return new QuantizedLayer(lin.name(), recipe.format().pack(q.tensor()), lin.bias(), q.dequantized());

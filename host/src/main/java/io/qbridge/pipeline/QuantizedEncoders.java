@@ -20,7 +20,9 @@ import java.util.Map;
 /**
  * Quantized encoders in {@code .qbz} containers. A container holds each linear layer's packed weights
  * ({@code <layer>.weight}) and FP32 bias ({@code <layer>.bias}); embeddings and norms stay in the base
- * model, which the manifest names (a built-in alias) and pins by the sha256 of its ONNX file.
+ * model, which the manifest names (a built-in alias) and pins by the sha256 of its ONNX file. A layer quantized
+ * with act-order keeps its packed columns in quantization order and its permutation in the manifest; loading
+ * un-permutes the dequantized weights for the host path, and the device path gathers its input instead.
  */
 public final class QuantizedEncoders {
     private QuantizedEncoders() {}
@@ -28,7 +30,7 @@ public final class QuantizedEncoders {
     public static void save(Path out, EncoderModel.Builtin base, EncoderQuantizer.Result r) throws IOException {
         List<QbzEntry> entries = new ArrayList<>();
         for (QuantizedLayer q : r.layers()) {
-            entries.add(new QbzEntry.Packed(q.name(), q.packed()));
+            entries.add(new QbzEntry.Packed(q.name(), q.packed(), q.inputPerm()));
             if (q.bias() != null) entries.add(new QbzEntry.Floats(biasName(q.name()), q.bias(), new long[] {q.bias().length}));
         }
         QbzFile.write(out, base.alias, baseSha256(base), r.recipe().format().id(), r.settings(), entries);
@@ -55,7 +57,10 @@ public final class QuantizedEncoders {
             }
             float[] bias = f.has(biasName(lin.name())) ? f.floats(biasName(lin.name())) : null;
             if (bias != null && bias.length != lin.outFeatures()) throw new ModelFormatException(file.toString(), "bias of '" + lin.name() + "' has the wrong length");
-            layers.put(lin.name(), new QuantizedLayer(lin.name(), p, bias, p.format().dequantize(p)));
+            // act-order: the packed columns are in quantization order; the host path gets the weights back in input order.
+            int[] perm = f.inputPerm(lin.name());
+            float[] deq = QuantizedLayer.unpermuteColumns(p.format().dequantize(p), p.n(), p.k(), perm);
+            layers.put(lin.name(), new QuantizedLayer(lin.name(), p, bias, deq, perm));
         }
         if (layers.isEmpty()) throw new ModelFormatException(file.toString(), "holds no layer of " + m.model());
         return new Loaded(m, List.copyOf(layers.values()), EncoderQuantizer.withLayers(fp32, layers));

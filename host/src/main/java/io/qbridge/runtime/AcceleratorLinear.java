@@ -20,18 +20,31 @@ public final class AcceleratorLinear implements Linear {
     private final float[] bias;
     private final LayerHandle handle;
     private final RunStats stats;
+    private final int[] inputPerm;
 
     public AcceleratorLinear(String name, Accelerator device, PackedTensor packed, float[] bias, RunStats stats) {
+        this(name, device, packed, bias, stats, null);
+    }
+
+    /**
+     * @param inputPerm null, or act-order's column order: packed column j is input feature inputPerm[j]. The
+     *                  device then reads x[inputPerm[j]]: the host gathers each input row into that order before
+     *                  the run (exact: a copy, the dot products are the same sums in the packed order).
+     */
+    public AcceleratorLinear(String name, Accelerator device, PackedTensor packed, float[] bias, RunStats stats, int[] inputPerm) {
         this.name = Objects.requireNonNull(name, "name");
         this.device = Objects.requireNonNull(device, "device");
         this.packed = Objects.requireNonNull(packed, "packed");
         this.bias = bias == null ? null : bias.clone();
         this.stats = Objects.requireNonNull(stats, "stats");
+        this.inputPerm = inputPerm == null ? null : inputPerm.clone();
+        if (inputPerm != null && inputPerm.length != packed.k())
+            throw new IllegalArgumentException(name + ": input permutation has " + inputPerm.length + " entries, K is " + packed.k());
         this.handle = device.load(packed, this.bias);
     }
 
     public static AcceleratorLinear of(QuantizedLayer layer, Accelerator device, RunStats stats) {
-        return new AcceleratorLinear(layer.name(), device, layer.packed(), layer.bias(), stats);
+        return new AcceleratorLinear(layer.name(), device, layer.packed(), layer.bias(), stats, layer.inputPerm());
     }
 
     @Override public String name() { return name; }
@@ -44,6 +57,13 @@ public final class AcceleratorLinear implements Linear {
 
     @Override
     public void forward(float[] x, int rows, float[] y) {
+        if (inputPerm != null) {
+            int k = packed.k();
+            float[] gathered = new float[rows * k];
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < k; j++) gathered[r * k + j] = x[r * k + inputPerm[j]];
+            x = gathered;
+        }
         RunResult r = device.run(handle, x, rows, y);
         stats.record(name, r, rows);
     }
@@ -51,6 +71,6 @@ public final class AcceleratorLinear implements Linear {
     /** The exact dequantized weights of the packed image, [N][K]. */
     @Override
     public float[] weightsOutIn() {
-        return packed.format().dequantize(packed);
+        return QuantizedLayer.unpermuteColumns(packed.format().dequantize(packed), packed.n(), packed.k(), inputPerm);
     }
 }

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  */
 class EmulatorExactnessTest {
     static final List<String> FORMATS = List.of("rtn-w4g128", "int4-asym-g128", "mxint8", "mxfp8-e4m3", "mxfp8-e5m2", "mxfp6-e2m3",
-            "mxfp6-e3m2", "mxfp4", "microscopiq-w4", "microscopiq-w2", "fineq");
+            "mxfp6-e3m2", "mxfp4", "microscopiq-w4", "microscopiq-w2", "microscopiq-w4-c4", "microscopiq-w2-c4",
+            "microscopiq-w4-b16-m8-o1-s2.0-e4m3-i0-l3b-7", "microscopiq-w2-b16-m4-o2-s2.0-e2m1-i2-l2b0", "fineq");
 
     /** Runs one packed layer through the emulator and the reference; returns outputs that differ bitwise. */
     static int check(PackedTensor p, float[] x, int rows, float[] bias, String what) {

@@ -22,8 +22,11 @@ class FormatRoundTripTest {
         int[][] shapes = {{1, 1}, {3, 37}, {5, 130}, {2, 257}, {7, 384}};
         Stream.Builder<Arguments> b = Stream.builder();
         for (String s : names) for (int[] sh : shapes) b.add(Arguments.of(s, sh[0], sh[1]));
-        for (String s : new String[] {"microscopiq-w4", "microscopiq-w2"})
-            for (int[] sh : new int[][] {{1, 16}, {3, 48}, {5, 144}, {2, 256}}) b.add(Arguments.of(s, sh[0], sh[1]));
+        // the defaults (macro-blocks of 128: 48 and 144 end in a partial macro-block), the first per-block layout,
+        // and the level-2/inlier-offset variants at the same budget
+        for (String s : new String[] {"microscopiq-w4", "microscopiq-w2", "microscopiq-w4-c4", "microscopiq-w2-c4",
+                "microscopiq-w4-b16-m8-o1-s3.0-e4m3-i0-l3b-7", "microscopiq-w2-b16-m4-o1-s2.0-e2m1-i0-l2b-1", "microscopiq-w4-b16-m8-o1-s2.0-e4m3-i2-l1b-7"})
+            for (int[] sh : new int[][] {{1, 16}, {3, 48}, {5, 144}, {2, 256}, {3, 384}}) b.add(Arguments.of(s, sh[0], sh[1]));
         return b.build();
     }
 

@@ -21,7 +21,7 @@ class MalformedInputTest {
     @Test
     void everyIdParsesBackToItsFormat() {
         QuantFormat[] all = {new IntGroupFormat(3, 64, true), new IntGroupFormat(8, 7, false), MxFormat.MXFP4, new MxFormat(FpElement.E3M2, 16),
-                MicroScopiQFormat.W4, MicroScopiQFormat.W2, new MicroScopiQFormat(4, 16, 1, 2.5, FpElement.E4M3, 3), FineQFormat.DEFAULT,
+                MicroScopiQFormat.W4, MicroScopiQFormat.W2, MicroScopiQFormat.perBlock(4, 16, 1, 2.5, FpElement.E4M3, 3), FineQFormat.DEFAULT,
                 new FineQFormat(129, 3.0, 0)};
         for (QuantFormat f : all) assertEquals(f, QuantFormat.parse(f.id()), f.id());
         assertEquals(QuantFormat.parse("rtn-w4g128"), QuantFormat.parse("INT4-sym-g128"));

@@ -92,6 +92,35 @@ class GptqTest {
         assertEquals(7 * s, Rtn.quantize(QuantFormat.parse("rtn-w4g2"), w, 1, 2).dequantized()[1]);
     }
 
+    /**
+     * MicroScopiQ's shared inlier exponent is decided at a macro-block's first column from all 128 of its columns:
+     * GPTQ must have applied every earlier error to them by then, whatever the lazy batch width asked for (48 or
+     * 80 would otherwise put macro-block 1's start inside a batch, with columns past the batch still lacking that
+     * batch's errors; the span rounds them up to 128). K = 320 ends in a partial macro-block.
+     */
+    @Test
+    void microScopiQMacroDecisionSeesUpdatedWeightsForAnyBatchWidth() {
+        QuantFormat f = QuantFormat.parse("microscopiq-w4");
+        assertEquals(128, f.columnQuantizer(1, 320).span());
+        int n = 8, k = 320;
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 22, 0);
+        // Macro-block 1's largest inliers sit next to the power of two 0.25 (just below or above by row), so
+        // whether its e1 is -2 or -3 depends on the errors fed back from the columns before it.
+        for (int r = 0; r < n; r++)
+            for (int c = 192; c < 208; c++) w[r * k + c] = (float) (0.0625 * ((c % 4) + 1) * (1 + (r - 4) * 0.002));
+        HessianAccumulator acc = new HessianAccumulator(k);
+        acc.add(correlatedActivations(400, k, 9), 400);
+        double[] h = acc.hessian();
+        GptqResult ref = Gptq.quantize(w, n, k, h, new GptqConfig(0.01, 1 << 20, false), f);
+        for (int batch : new int[] {16, 48, 80, 128, 256}) {
+            GptqResult g = Gptq.quantize(w, n, k, h, new GptqConfig(0.01, batch, false), f);
+            int same = 0;
+            for (int i = 0; i < w.length; i++) if (g.dequantized()[i] == ref.dequantized()[i]) same++;
+            assertTrue(same >= w.length - 2, "batch " + batch + ": " + (w.length - same) + " of " + w.length + " weights differ");
+            assertArrayEquals(f.dequantize(g.tensor()), g.dequantized());
+        }
+    }
+
     /** Lazy batching is an exact reordering of the same updates: batch width must not change the result. */
     @Test
     void lazyBatchWidthDoesNotChangeTheResult() {
