@@ -42,10 +42,13 @@ public final class ActivationQuantizer {
         quantize(x, k, rows, paddedRows, q, qf, null, scales);
     }
 
-    /** As above, and the same codes as 16-bit values into {@code qs} (may be null; the INT16 kernel reads them). */
+    /**
+     * As above, and the same codes as 16-bit values into {@code qs} (may be null; the INT16 kernel reads them).
+     * {@code q} may be null when {@code qs} is given.
+     */
     public static void quantize(float[] x, int k, int rows, int paddedRows, int[] q, float[] qf, short[] qs, float[] scales) {
         io.qbridge.compute.Parallel.forRange(rows, Math.max(1, 16384 / Math.max(1, k)), (r0, r1) -> quantizeRows(x, k, r0, r1, q, qf, qs, scales));
-        java.util.Arrays.fill(q, rows * k, paddedRows * k, 0);
+        if (q != null) java.util.Arrays.fill(q, rows * k, paddedRows * k, 0);
         if (qf != null) java.util.Arrays.fill(qf, rows * k, paddedRows * k, 0f);
         if (qs != null) java.util.Arrays.fill(qs, rows * k, paddedRows * k, (short) 0);
     }
@@ -66,7 +69,7 @@ public final class ActivationQuantizer {
             float s = a / QMAX;
             scales[r] = s;
             if (s == 0f) {
-                java.util.Arrays.fill(q, o, o + k, 0);
+                if (q != null) java.util.Arrays.fill(q, o, o + k, 0);
                 if (qf != null) java.util.Arrays.fill(qf, o, o + k, 0f);
                 if (qs != null) java.util.Arrays.fill(qs, o, o + k, (short) 0);
                 continue;
@@ -76,13 +79,14 @@ public final class ActivationQuantizer {
                 FloatVector t = FloatVector.fromArray(FS, x, o + i).div(s);
                 t = t.add(RINT_MAGIC).sub(RINT_MAGIC).max(-QMAX).min(QMAX);
                 if (qf != null) t.intoArray(qf, o + i);
-                ((IntVector) t.convertShape(VectorOperators.F2I, IS, 0)).intoArray(q, o + i);
+                if (q != null) ((IntVector) t.convertShape(VectorOperators.F2I, IS, 0)).intoArray(q, o + i);
                 if (qs != null) ((ShortVector) t.convertShape(VectorOperators.F2S, SH, 0)).intoArray(qs, o + i);
             }
             for (; i < k; i++) {
-                q[o + i] = code(x[o + i], s);
-                if (qf != null) qf[o + i] = q[o + i];
-                if (qs != null) qs[o + i] = (short) q[o + i];
+                int v = code(x[o + i], s);
+                if (q != null) q[o + i] = v;
+                if (qf != null) qf[o + i] = v;
+                if (qs != null) qs[o + i] = (short) v;
             }
         }
     }

@@ -38,6 +38,8 @@ public final class Datapath {
     /** Int lanes as many as a double vector has: the fold's I2D is then a same-length conversion. */
     private static final VectorSpecies<Integer> IH = VectorSpecies.of(int.class, jdk.incubator.vector.VectorShape.forBitSize(DS.vectorBitSize() / 2));
     private static final int SL = SS.length(); // == 2 * L
+    /** Floats as many as a double vector has. */
+    private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, jdk.incubator.vector.VectorShape.forBitSize(DS.vectorBitSize() / 2));
     /** Rows of one INT16 tile. */
     private static final int R6 = 6;
     /** Output columns of one tile: two vectors. */
@@ -103,17 +105,18 @@ public final class Datapath {
 
     /**
      * As {@link #compute(int[], float[], float[], float[], int, float[])}, with the same codes as 16-bit
-     * values in {@code qs} for the {@link Mode#INT16} kernel (derived from {@code q} when null).
+     * values in {@code qs} for the {@link Mode#INT16} kernel (derived from {@code q} when null; in that mode
+     * {@code q} is not read when {@code qs} is given).
      */
     public void compute(int[] q, float[] qf, short[] qs, float[] xs, float[] bias, int rows, float[] y) {
         if (mode == Mode.INT16) {
             int rowsP = paddedRows(rows), k = d.k();
-            if (q.length < rowsP * k) throw new IllegalArgumentException("activation buffers must hold " + rowsP + " rows (zero-padded to a whole tile)");
             if (qs == null) {
+                if (q.length < rowsP * k) throw new IllegalArgumentException("activation buffers must hold " + rowsP + " rows (zero-padded to a whole tile)");
                 qs = new short[rowsP * k];
                 for (int i = 0; i < rowsP * k; i++) qs[i] = (short) q[i];
             } else if (qs.length < rowsP * k) throw new IllegalArgumentException("activation buffers must hold " + rowsP + " rows (zero-padded to a whole tile)");
-            computeInt16(q, qs, xs, bias, rows, y);
+            computeInt16(qs, xs, bias, rows, y);
             return;
         }
         int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize();
@@ -172,12 +175,17 @@ public final class Datapath {
 
     /** The reference order of operations for one output, on exact long block sums. */
     private double scalarSum(int[] q, int[] sums, int r, int j) {
+        return scalarSum(q, null, sums, r, j);
+    }
+
+    /** As above, reading the codes from {@code qs} when {@code q} is null. */
+    private double scalarSum(int[] q, short[] qs, int[] sums, int r, int j) {
         int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks();
         double[] scale = d.scale(), zero = d.zero();
         double acc = 0;
         for (int b = 0; b < nb; b++) {
             long s = 0;
-            for (int c = b * bs, e = Math.min(k, c + bs); c < e; c++) s += weight(c * n + j) * q[r * k + c];
+            for (int c = b * bs, e = Math.min(k, c + bs); c < e; c++) s += weight(c * n + j) * (q != null ? q[r * k + c] : qs[r * k + c]);
             acc += block(s, b * n + j, sums == null ? 0 : sums[r * nb + b], scale, zero);
         }
         return acc;
@@ -201,13 +209,13 @@ public final class Datapath {
 
     // ---- INT16 mode (Int16Plan): 6 tokens x 4 short vectors (128 outputs with 512-bit vectors) ----
 
-    private void computeInt16(int[] q, short[] qs, float[] xs, float[] bias, int rows, float[] y) {
+    private void computeInt16(short[] qs, float[] xs, float[] bias, int rows, float[] y) {
         int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize();
         int[] sums = null;
         if (d.zero() != null) {
             sums = new int[paddedRows(rows) * nb];
             for (int r = 0; r < rows; r++)
-                for (int c = 0; c < k; c++) sums[r * nb + c / bs] += q[r * k + c];
+                for (int c = 0; c < k; c++) sums[r * nb + c / bs] += qs[r * k + c];
         }
         final int[] sm = sums;
         int wide = n / (4 * SL), narrowFrom = wide * 4 * SL, narrow = (n - narrowFrom) / SL, scalarFrom = narrowFrom + narrow * SL;
@@ -222,7 +230,7 @@ public final class Datapath {
             for (int t = 0; t < narrow; t++)
                 for (int p = p0; p < p1; p++) tile16(x, sm, p * R6, narrowFrom + t * SL, 1, rows, xs, bias, y, sacc, iacc, out);
             for (int r = p0 * R6, re = Math.min(rows, p1 * R6); r < re; r++)
-                for (int j = scalarFrom; j < n; j++) y[r * n + j] = finish(scalarSum(q, sm, r, j), xs[r], bias == null ? 0f : bias[j], bias != null);
+                for (int j = scalarFrom; j < n; j++) y[r * n + j] = finish(scalarSum(null, x, sm, r, j), xs[r], bias == null ? 0f : bias[j], bias != null);
         });
     }
 
@@ -246,11 +254,15 @@ public final class Datapath {
             }
             fold(iacc, out, width, pl.groupScale(), g * n + n0, d.zero(), sums, r0, g, nb);
         }
+        // the output rule of finish(), DL lanes at a time: fp64 product, one rounding to fp32, fp32 bias add
         for (int i = 0; i < R6 && r0 + i < rows; i++) {
-            float s = xs[r0 + i];
+            double s = xs[r0 + i];
             int o = (r0 + i) * n + n0;
-            if (bias == null) for (int j = 0; j < width; j++) y[o + j] = finish(out[i * width + j], s, 0f, false);
-            else for (int j = 0; j < width; j++) y[o + j] = finish(out[i * width + j], s, bias[n0 + j], true);
+            for (int j = 0; j < width; j += DL) {
+                FloatVector v = (FloatVector) DoubleVector.fromArray(DS, out, i * width + j).mul(s).convertShape(VectorOperators.D2F, FH, 0);
+                if (bias != null) v = v.add(FloatVector.fromArray(FH, bias, n0 + j));
+                v.intoArray(y, o + j);
+            }
         }
     }
 
@@ -304,19 +316,25 @@ public final class Datapath {
     /** 16-bit chunk sums sign-extended into the 32-bit group sums, shifted to the group's grid when blocks are merged. */
     private static void widen(short[] sacc, int[] iacc, int width, int[] shifts, int so) {
         int il = IS.length();
-        for (int i = 0; i < R6; i++)
-            for (int v = 0; v < width; v += SL) {
+        if (shifts == null) {
+            for (int o = 0; o < R6 * width; o += SL) {
+                ShortVector s = ShortVector.fromArray(SS, sacc, o);
+                IntVector.fromArray(IS, iacc, o).add((IntVector) s.convertShape(VectorOperators.S2I, IS, 0)).intoArray(iacc, o);
+                IntVector.fromArray(IS, iacc, o + il).add((IntVector) s.convertShape(VectorOperators.S2I, IS, 1)).intoArray(iacc, o + il);
+            }
+            return;
+        }
+        for (int v = 0; v < width; v += SL) {
+            IntVector h0 = IntVector.fromArray(IS, shifts, so + v), h1 = IntVector.fromArray(IS, shifts, so + v + il); // shared by the 6 rows
+            for (int i = 0; i < R6; i++) {
                 int o = i * width + v;
                 ShortVector s = ShortVector.fromArray(SS, sacc, o);
-                IntVector a0 = (IntVector) s.convertShape(VectorOperators.S2I, IS, 0);
-                IntVector a1 = (IntVector) s.convertShape(VectorOperators.S2I, IS, 1);
-                if (shifts != null) {
-                    a0 = a0.lanewise(VectorOperators.LSHL, IntVector.fromArray(IS, shifts, so + v));
-                    a1 = a1.lanewise(VectorOperators.LSHL, IntVector.fromArray(IS, shifts, so + v + il));
-                }
+                IntVector a0 = ((IntVector) s.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, h0);
+                IntVector a1 = ((IntVector) s.convertShape(VectorOperators.S2I, IS, 1)).lanewise(VectorOperators.LSHL, h1);
                 IntVector.fromArray(IS, iacc, o).add(a0).intoArray(iacc, o);
                 IntVector.fromArray(IS, iacc, o + il).add(a1).intoArray(iacc, o + il);
             }
+        }
     }
 
     /** The side list's weights in columns [c0, c1) and outputs [n0, n0 + width), added exactly in 32 bits. */

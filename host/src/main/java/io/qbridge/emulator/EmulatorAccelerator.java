@@ -93,7 +93,7 @@ public final class EmulatorAccelerator implements Accelerator {
         int rowsP = Datapath.paddedRows(rows);
         boolean floats = res.datapath().mode() == Datapath.Mode.FP32_EXACT;
         boolean shorts = res.datapath().mode() == Datapath.Mode.INT16;
-        int[] q = s.q = grow(s.q, rowsP * k);
+        int[] q = shorts ? null : (s.q = grow(s.q, rowsP * k));
         float[] qf = floats ? (s.qf = grow(s.qf, rowsP * k)) : null;
         short[] qs = shorts ? (s.qs = grow(s.qs, rowsP * k)) : null;
         float[] xs = s.xs = grow(s.xs, rows);
