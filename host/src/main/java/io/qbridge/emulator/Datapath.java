@@ -18,11 +18,14 @@ import jdk.incubator.vector.VectorSpecies;
  *   sum     = (((p_0 + p_1) + p_2) + ...)                             fp64, block order
  *   y[r][n] = fp32( fp32(fp64(sum * s_x[r])) + bias[n] )
  * </pre>
- * How the host computes the exact integer {@code acc_b} is a speed choice, not a different arithmetic:
- * when the layer's worst-case partial sum ({@link DecodedWeights#accumulatorBound()}) is below 2^24 the
- * integers are held in fp32 and summed with FMAs, which is exact because every intermediate is an integer
- * of magnitude below 2^24; below 2^31 in int32 vectors; otherwise in int64. All three give the same
- * integers, so results are identical whatever the mode or the thread count.
+ * How the host computes the exact integer {@code acc_b} is a speed choice, not a different arithmetic.
+ * First choice ({@link Mode#INT16}, see {@link Int16Plan}): 16-bit lanes over chunks proven to fit, widened
+ * into 32-bit sums (for power-of-two scales, several blocks shifted onto one grid when the fp64 row sum is
+ * provably exact, so one fold replaces several). Otherwise: when the layer's worst-case partial sum
+ * ({@link DecodedWeights#accumulatorBound()}) is below 2^24 the integers are held in fp32 and summed with
+ * FMAs, which is exact because every intermediate is an integer of magnitude below 2^24; below 2^31 in
+ * int32 vectors; otherwise in int64. All give the same integers and the same fp64 sums, so results are
+ * identical whatever the mode or the thread count.
  */
 public final class Datapath {
     /** How the exact block sums are computed on the host. */
@@ -141,12 +144,7 @@ public final class Datapath {
                     for (int r = 0; r < rowsP; r += MR) {
                         if (mode == Mode.FP32_EXACT) tileFp32(qq, sm, r, n0, out);
                         else tileInt32(qp, sm, r, n0, out);
-                        for (int i = 0; i < MR && r + i < rows; i++) {
-                            float s = xs[r + i];
-                            int o = (r + i) * n + n0;
-                            if (bias == null) for (int j = 0; j < NT; j++) y[o + j] = finish(out[i * NT + j], s, 0f, false);
-                            else for (int j = 0; j < NT; j++) y[o + j] = finish(out[i * NT + j], s, bias[n0 + j], true);
-                        }
+                        for (int i = 0; i < MR && r + i < rows; i++) finishRow(out, i * NT, NT, xs[r + i], bias, n0, y, (r + i) * n + n0);
                     }
                 }
             });
@@ -254,16 +252,22 @@ public final class Datapath {
             }
             fold(iacc, out, width, pl.groupScale(), g * n + n0, d.zero(), sums, r0, g, nb);
         }
-        // the output rule of finish(), DL lanes at a time: fp64 product, one rounding to fp32, fp32 bias add
-        for (int i = 0; i < R6 && r0 + i < rows; i++) {
-            double s = xs[r0 + i];
-            int o = (r0 + i) * n + n0;
-            for (int j = 0; j < width; j += DL) {
-                FloatVector v = (FloatVector) DoubleVector.fromArray(DS, out, i * width + j).mul(s).convertShape(VectorOperators.D2F, FH, 0);
-                if (bias != null) v = v.add(FloatVector.fromArray(FH, bias, n0 + j));
-                v.intoArray(y, o + j);
-            }
+        for (int i = 0; i < R6 && r0 + i < rows; i++) finishRow(out, i * width, width, xs[r0 + i], bias, n0, y, (r0 + i) * n + n0);
+    }
+
+    /**
+     * {@link #finish} over {@code len} consecutive sums, DL lanes at a time (the same operations: fp64 product,
+     * one rounding to fp32, fp32 bias add), scalar for the tail.
+     */
+    static void finishRow(double[] sums, int off, int len, float xs, float[] bias, int biasOff, float[] y, int yOff) {
+        double s = xs;
+        int j = 0;
+        for (; j + DL <= len; j += DL) {
+            FloatVector v = (FloatVector) DoubleVector.fromArray(DS, sums, off + j).mul(s).convertShape(VectorOperators.D2F, FH, 0);
+            if (bias != null) v = v.add(FloatVector.fromArray(FH, bias, biasOff + j));
+            v.intoArray(y, yOff + j);
         }
+        for (; j < len; j++) y[yOff + j] = finish(sums[off + j], xs, bias == null ? 0f : bias[biasOff + j], bias != null);
     }
 
     /** Chunk sums of 6 tokens x 4 short vectors over columns [c0, c1), into sacc[i * 4 SL + v SL + lane]. */
