@@ -2,6 +2,8 @@ package io.qbridge.emulator;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -26,6 +28,8 @@ public final class ActivationQuantizer {
 
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
+    /** Shorts as many as FS has lanes. */
+    private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(FS.vectorBitSize() / 2));
     /** 1.5 * 2^23: adding and subtracting it rounds an fp32 of magnitude below 2^22 to an integer, ties to even (= rint). */
     private static final float RINT_MAGIC = 12582912f;
 
@@ -35,12 +39,21 @@ public final class ActivationQuantizer {
      * Rows [rows, paddedRows) of q and qf are set to zero.
      */
     public static void quantize(float[] x, int k, int rows, int paddedRows, int[] q, float[] qf, float[] scales) {
-        io.qbridge.compute.Parallel.forRange(rows, Math.max(1, 16384 / Math.max(1, k)), (r0, r1) -> quantizeRows(x, k, r0, r1, q, qf, scales));
-        java.util.Arrays.fill(q, rows * k, paddedRows * k, 0);
-        if (qf != null) java.util.Arrays.fill(qf, rows * k, paddedRows * k, 0f);
+        quantize(x, k, rows, paddedRows, q, qf, null, scales);
     }
 
-    private static void quantizeRows(float[] x, int k, int r0, int r1, int[] q, float[] qf, float[] scales) {
+    /**
+     * As above, and the same codes as 16-bit values into {@code qs} (may be null; the INT16 kernel reads them).
+     * {@code q} may be null when {@code qs} is given.
+     */
+    public static void quantize(float[] x, int k, int rows, int paddedRows, int[] q, float[] qf, short[] qs, float[] scales) {
+        io.qbridge.compute.Parallel.forRange(rows, Math.max(1, 16384 / Math.max(1, k)), (r0, r1) -> quantizeRows(x, k, r0, r1, q, qf, qs, scales));
+        if (q != null) java.util.Arrays.fill(q, rows * k, paddedRows * k, 0);
+        if (qf != null) java.util.Arrays.fill(qf, rows * k, paddedRows * k, 0f);
+        if (qs != null) java.util.Arrays.fill(qs, rows * k, paddedRows * k, (short) 0);
+    }
+
+    private static void quantizeRows(float[] x, int k, int r0, int r1, int[] q, float[] qf, short[] qs, float[] scales) {
         int upper = FS.loopBound(k);
         for (int r = r0; r < r1; r++) {
             int o = r * k;
@@ -56,8 +69,9 @@ public final class ActivationQuantizer {
             float s = a / QMAX;
             scales[r] = s;
             if (s == 0f) {
-                java.util.Arrays.fill(q, o, o + k, 0);
+                if (q != null) java.util.Arrays.fill(q, o, o + k, 0);
                 if (qf != null) java.util.Arrays.fill(qf, o, o + k, 0f);
+                if (qs != null) java.util.Arrays.fill(qs, o, o + k, (short) 0);
                 continue;
             }
             i = 0;
@@ -65,11 +79,14 @@ public final class ActivationQuantizer {
                 FloatVector t = FloatVector.fromArray(FS, x, o + i).div(s);
                 t = t.add(RINT_MAGIC).sub(RINT_MAGIC).max(-QMAX).min(QMAX);
                 if (qf != null) t.intoArray(qf, o + i);
-                ((IntVector) t.convertShape(VectorOperators.F2I, IS, 0)).intoArray(q, o + i);
+                if (q != null) ((IntVector) t.convertShape(VectorOperators.F2I, IS, 0)).intoArray(q, o + i);
+                if (qs != null) ((ShortVector) t.convertShape(VectorOperators.F2S, SH, 0)).intoArray(qs, o + i);
             }
             for (; i < k; i++) {
-                q[o + i] = code(x[o + i], s);
-                if (qf != null) qf[o + i] = q[o + i];
+                int v = code(x[o + i], s);
+                if (q != null) q[o + i] = v;
+                if (qf != null) qf[o + i] = v;
+                if (qs != null) qs[o + i] = (short) v;
             }
         }
     }

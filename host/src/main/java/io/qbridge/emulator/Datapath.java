@@ -4,6 +4,7 @@ import io.qbridge.compute.Parallel;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -17,15 +18,18 @@ import jdk.incubator.vector.VectorSpecies;
  *   sum     = (((p_0 + p_1) + p_2) + ...)                             fp64, block order
  *   y[r][n] = fp32( fp32(fp64(sum * s_x[r])) + bias[n] )
  * </pre>
- * How the host computes the exact integer {@code acc_b} is a speed choice, not a different arithmetic:
- * when the layer's worst-case partial sum ({@link DecodedWeights#accumulatorBound()}) is below 2^24 the
- * integers are held in fp32 and summed with FMAs, which is exact because every intermediate is an integer
- * of magnitude below 2^24; below 2^31 in int32 vectors; otherwise in int64. All three give the same
- * integers, so results are identical whatever the mode or the thread count.
+ * How the host computes the exact integer {@code acc_b} is a speed choice, not a different arithmetic.
+ * First choice ({@link Mode#INT16}, see {@link Int16Plan}): 16-bit lanes over chunks proven to fit, widened
+ * into 32-bit sums (for power-of-two scales, several blocks shifted onto one grid when the fp64 row sum is
+ * provably exact, so one fold replaces several). Otherwise: when the layer's worst-case partial sum
+ * ({@link DecodedWeights#accumulatorBound()}) is below 2^24 the integers are held in fp32 and summed with
+ * FMAs, which is exact because every intermediate is an integer of magnitude below 2^24; below 2^31 in
+ * int32 vectors; otherwise in int64. All give the same integers and the same fp64 sums, so results are
+ * identical whatever the mode or the thread count.
  */
 public final class Datapath {
     /** How the exact block sums are computed on the host. */
-    public enum Mode { FP32_EXACT, INT32, INT64 }
+    public enum Mode { INT16, FP32_EXACT, INT32, INT64 }
 
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
@@ -33,6 +37,14 @@ public final class Datapath {
     private static final int L = FS.length(); // == IS.length() == 2 * DS.length()
     private static final int DL = DS.length();
     private static final int MR = 4;
+    private static final VectorSpecies<Short> SS = ShortVector.SPECIES_PREFERRED;
+    /** Int lanes as many as a double vector has: the fold's I2D is then a same-length conversion. */
+    private static final VectorSpecies<Integer> IH = VectorSpecies.of(int.class, jdk.incubator.vector.VectorShape.forBitSize(DS.vectorBitSize() / 2));
+    private static final int SL = SS.length(); // == 2 * L
+    /** Floats as many as a double vector has. */
+    private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, jdk.incubator.vector.VectorShape.forBitSize(DS.vectorBitSize() / 2));
+    /** Rows of one INT16 tile. */
+    private static final int R6 = 6;
     /** Output columns of one tile: two vectors. */
     private static final int NT = 2 * L;
 
@@ -41,16 +53,19 @@ public final class Datapath {
     private final float[] wf;
     private final int[] wi;
     private final long[] wl;
+    private final Int16Plan plan;
 
     public Datapath(DecodedWeights d) {
         this.d = d;
         long bound = d.accumulatorBound();
-        mode = bound < (1L << 24) ? Mode.FP32_EXACT : bound <= Integer.MAX_VALUE ? Mode.INT32 : Mode.INT64;
+        plan = Int16Plan.of(d);
+        mode = plan != null ? Mode.INT16 : bound < (1L << 24) ? Mode.FP32_EXACT : bound <= Integer.MAX_VALUE ? Mode.INT32 : Mode.INT64;
         long[] v = d.values();
         float[] f = null;
         int[] i = null;
         long[] l = null;
         switch (mode) {
+            case INT16 -> { }
             case FP32_EXACT -> { f = new float[v.length]; for (int j = 0; j < v.length; j++) f[j] = v[j]; }
             case INT32 -> { i = new int[v.length]; for (int j = 0; j < v.length; j++) i[j] = (int) v[j]; }
             case INT64 -> l = v;
@@ -70,8 +85,14 @@ public final class Datapath {
 
     /** Bytes the host keeps resident for this layer. */
     public long residentBytes() {
-        long w = mode == Mode.INT64 ? 8L : 4L;
-        return w * d.values().length + 8L * d.scale().length * (d.zero() == null ? 1 : 2);
+        long w = mode == Mode.INT64 ? 8L : mode == Mode.INT16 ? 2L : 4L;
+        long extra = plan == null ? 0 : 8L * plan.groupScale().length + (plan.shifts() == null ? 0 : 4L * plan.shifts().length);
+        return w * d.values().length + 8L * d.scale().length * (d.zero() == null ? 1 : 2) + extra;
+    }
+
+    /** The INT16 kernel's plan (null in the other modes): chunk length and blocks merged per group. */
+    Int16Plan plan() {
+        return plan;
     }
 
     /**
@@ -82,6 +103,25 @@ public final class Datapath {
      * a zero row adds exactly 0 to every sum, so tokens can be processed in whole tiles.
      */
     public void compute(int[] q, float[] qf, float[] xs, float[] bias, int rows, float[] y) {
+        compute(q, qf, null, xs, bias, rows, y);
+    }
+
+    /**
+     * As {@link #compute(int[], float[], float[], float[], int, float[])}, with the same codes as 16-bit
+     * values in {@code qs} for the {@link Mode#INT16} kernel (derived from {@code q} when null; in that mode
+     * {@code q} is not read when {@code qs} is given).
+     */
+    public void compute(int[] q, float[] qf, short[] qs, float[] xs, float[] bias, int rows, float[] y) {
+        if (mode == Mode.INT16) {
+            int rowsP = paddedRows(rows), k = d.k();
+            if (qs == null) {
+                if (q.length < rowsP * k) throw new IllegalArgumentException("activation buffers must hold " + rowsP + " rows (zero-padded to a whole tile)");
+                qs = new short[rowsP * k];
+                for (int i = 0; i < rowsP * k; i++) qs[i] = (short) q[i];
+            } else if (qs.length < rowsP * k) throw new IllegalArgumentException("activation buffers must hold " + rowsP + " rows (zero-padded to a whole tile)");
+            computeInt16(qs, xs, bias, rows, y);
+            return;
+        }
         int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize();
         int colTiles = mode == Mode.INT64 ? 0 : n / NT;
         int rowsP = paddedRows(rows);
@@ -104,12 +144,7 @@ public final class Datapath {
                     for (int r = 0; r < rowsP; r += MR) {
                         if (mode == Mode.FP32_EXACT) tileFp32(qq, sm, r, n0, out);
                         else tileInt32(qp, sm, r, n0, out);
-                        for (int i = 0; i < MR && r + i < rows; i++) {
-                            float s = xs[r + i];
-                            int o = (r + i) * n + n0;
-                            if (bias == null) for (int j = 0; j < NT; j++) y[o + j] = finish(out[i * NT + j], s, 0f, false);
-                            else for (int j = 0; j < NT; j++) y[o + j] = finish(out[i * NT + j], s, bias[n0 + j], true);
-                        }
+                        for (int i = 0; i < MR && r + i < rows; i++) finishRow(out, i * NT, NT, xs[r + i], bias, n0, y, (r + i) * n + n0);
                     }
                 }
             });
@@ -123,10 +158,12 @@ public final class Datapath {
         }
     }
 
-    /** Rows the activation buffers must hold: {@code rows} rounded up to a whole tile. */
+    /** Rows the activation buffers must hold: {@code rows} rounded up to a whole tile (4 and 6 rows). */
     public static int paddedRows(int rows) {
-        return (rows + MR - 1) / MR * MR;
+        return (rows + PAD - 1) / PAD * PAD;
     }
+
+    private static final int PAD = 12;
 
     /** The one output rule: fp32(fp64(sum * s_x)), then + bias in fp32. */
     public static float finish(double sum, float xs, float bias, boolean hasBias) {
@@ -136,12 +173,17 @@ public final class Datapath {
 
     /** The reference order of operations for one output, on exact long block sums. */
     private double scalarSum(int[] q, int[] sums, int r, int j) {
+        return scalarSum(q, null, sums, r, j);
+    }
+
+    /** As above, reading the codes from {@code qs} when {@code q} is null. */
+    private double scalarSum(int[] q, short[] qs, int[] sums, int r, int j) {
         int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks();
         double[] scale = d.scale(), zero = d.zero();
         double acc = 0;
         for (int b = 0; b < nb; b++) {
             long s = 0;
-            for (int c = b * bs, e = Math.min(k, c + bs); c < e; c++) s += weight(c * n + j) * q[r * k + c];
+            for (int c = b * bs, e = Math.min(k, c + bs); c < e; c++) s += weight(c * n + j) * (q != null ? q[r * k + c] : qs[r * k + c]);
             acc += block(s, b * n + j, sums == null ? 0 : sums[r * nb + b], scale, zero);
         }
         return acc;
@@ -149,6 +191,7 @@ public final class Datapath {
 
     private long weight(int idx) {
         return switch (mode) {
+            case INT16 -> d.values()[idx];
             case FP32_EXACT -> (long) wf[idx];
             case INT32 -> wi[idx];
             case INT64 -> wl[idx];
@@ -160,6 +203,167 @@ public final class Datapath {
         double a = (double) acc;
         if (zero != null) a = a - zero[idx] * (double) sumq;
         return a * scale[idx];
+    }
+
+    // ---- INT16 mode (Int16Plan): 6 tokens x 4 short vectors (128 outputs with 512-bit vectors) ----
+
+    private void computeInt16(short[] qs, float[] xs, float[] bias, int rows, float[] y) {
+        int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize();
+        int[] sums = null;
+        if (d.zero() != null) {
+            sums = new int[paddedRows(rows) * nb];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < k; c++) sums[r * nb + c / bs] += qs[r * k + c];
+        }
+        final int[] sm = sums;
+        int wide = n / (4 * SL), narrowFrom = wide * 4 * SL, narrow = (n - narrowFrom) / SL, scalarFrom = narrowFrom + narrow * SL;
+        int panels = (rows + R6 - 1) / R6;
+        final short[] x = qs;
+        Parallel.forRange(panels, 1, (p0, p1) -> {
+            short[] sacc = new short[R6 * 4 * SL];
+            int[] iacc = new int[R6 * 4 * SL];
+            double[] out = new double[R6 * 4 * SL];
+            for (int t = 0; t < wide; t++)
+                for (int p = p0; p < p1; p++) tile16(x, sm, p * R6, t * 4 * SL, 4, rows, xs, bias, y, sacc, iacc, out);
+            for (int t = 0; t < narrow; t++)
+                for (int p = p0; p < p1; p++) tile16(x, sm, p * R6, narrowFrom + t * SL, 1, rows, xs, bias, y, sacc, iacc, out);
+            for (int r = p0 * R6, re = Math.min(rows, p1 * R6); r < re; r++)
+                for (int j = scalarFrom; j < n; j++) y[r * n + j] = finish(scalarSum(null, x, sm, r, j), xs[r], bias == null ? 0f : bias[j], bias != null);
+        });
+    }
+
+    /** One tile: chunk sums in 16-bit lanes, widened (and shifted) into 32-bit group sums, folded per group in fp64. */
+    private void tile16(short[] x, int[] sums, int r0, int n0, int nv, int rows, float[] xs, float[] bias, float[] y,
+                        short[] sacc, int[] iacc, double[] out) {
+        Int16Plan pl = plan;
+        int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize(), width = nv * SL, cells = R6 * width;
+        int group = pl.group(), chunk = pl.chunk();
+        java.util.Arrays.fill(out, 0, cells, 0.0);
+        for (int g = 0, ng = pl.groups(nb); g < ng; g++) {
+            java.util.Arrays.fill(iacc, 0, cells, 0);
+            for (int b = g * group, be = Math.min(nb, b + group); b < be; b++) {
+                for (int c0 = b * bs, ce = Math.min(k, c0 + bs); c0 < ce; c0 += chunk) {
+                    int c1 = Math.min(ce, c0 + chunk);
+                    if (nv == 4) kernel6x4(x, k, pl.w(), n, r0, n0, c0, c1, sacc);
+                    else kernel6x1(x, k, pl.w(), n, r0, n0, c0, c1, sacc);
+                    widen(sacc, iacc, width, pl.shifts(), b * n + n0);
+                    if (pl.sparse() != null) addSparse(pl.sparse(), x, k, r0, n0, width, c0, c1, pl.shifts(), b * n, iacc);
+                }
+            }
+            fold(iacc, out, width, pl.groupScale(), g * n + n0, d.zero(), sums, r0, g, nb);
+        }
+        for (int i = 0; i < R6 && r0 + i < rows; i++) finishRow(out, i * width, width, xs[r0 + i], bias, n0, y, (r0 + i) * n + n0);
+    }
+
+    /**
+     * {@link #finish} over {@code len} consecutive sums, DL lanes at a time (the same operations: fp64 product,
+     * one rounding to fp32, fp32 bias add), scalar for the tail.
+     */
+    static void finishRow(double[] sums, int off, int len, float xs, float[] bias, int biasOff, float[] y, int yOff) {
+        double s = xs;
+        int j = 0;
+        for (; j + DL <= len; j += DL) {
+            FloatVector v = (FloatVector) DoubleVector.fromArray(DS, sums, off + j).mul(s).convertShape(VectorOperators.D2F, FH, 0);
+            if (bias != null) v = v.add(FloatVector.fromArray(FH, bias, biasOff + j));
+            v.intoArray(y, yOff + j);
+        }
+        for (; j < len; j++) y[yOff + j] = finish(sums[off + j], xs, bias == null ? 0f : bias[biasOff + j], bias != null);
+    }
+
+    /** Chunk sums of 6 tokens x 4 short vectors over columns [c0, c1), into sacc[i * 4 SL + v SL + lane]. */
+    private static void kernel6x4(short[] x, int k, short[] w, int n, int r0, int n0, int c0, int c1, short[] sacc) {
+        ShortVector c00 = ShortVector.zero(SS), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        ShortVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        ShortVector c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+        int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k;
+        for (int c = c0; c < c1; c++) {
+            int o = c * n + n0;
+            ShortVector b0 = ShortVector.fromArray(SS, w, o), b1 = ShortVector.fromArray(SS, w, o + SL);
+            ShortVector b2 = ShortVector.fromArray(SS, w, o + 2 * SL), b3 = ShortVector.fromArray(SS, w, o + 3 * SL);
+            ShortVector a = ShortVector.broadcast(SS, x[x0 + c]);
+            c00 = c00.add(b0.mul(a)); c01 = c01.add(b1.mul(a)); c02 = c02.add(b2.mul(a)); c03 = c03.add(b3.mul(a));
+            a = ShortVector.broadcast(SS, x[x1 + c]);
+            c10 = c10.add(b0.mul(a)); c11 = c11.add(b1.mul(a)); c12 = c12.add(b2.mul(a)); c13 = c13.add(b3.mul(a));
+            a = ShortVector.broadcast(SS, x[x2 + c]);
+            c20 = c20.add(b0.mul(a)); c21 = c21.add(b1.mul(a)); c22 = c22.add(b2.mul(a)); c23 = c23.add(b3.mul(a));
+            a = ShortVector.broadcast(SS, x[x3 + c]);
+            c30 = c30.add(b0.mul(a)); c31 = c31.add(b1.mul(a)); c32 = c32.add(b2.mul(a)); c33 = c33.add(b3.mul(a));
+            a = ShortVector.broadcast(SS, x[x4 + c]);
+            c40 = c40.add(b0.mul(a)); c41 = c41.add(b1.mul(a)); c42 = c42.add(b2.mul(a)); c43 = c43.add(b3.mul(a));
+            a = ShortVector.broadcast(SS, x[x5 + c]);
+            c50 = c50.add(b0.mul(a)); c51 = c51.add(b1.mul(a)); c52 = c52.add(b2.mul(a)); c53 = c53.add(b3.mul(a));
+        }
+        int W = 4 * SL;
+        c00.intoArray(sacc, 0); c01.intoArray(sacc, SL); c02.intoArray(sacc, 2 * SL); c03.intoArray(sacc, 3 * SL);
+        c10.intoArray(sacc, W); c11.intoArray(sacc, W + SL); c12.intoArray(sacc, W + 2 * SL); c13.intoArray(sacc, W + 3 * SL);
+        c20.intoArray(sacc, 2 * W); c21.intoArray(sacc, 2 * W + SL); c22.intoArray(sacc, 2 * W + 2 * SL); c23.intoArray(sacc, 2 * W + 3 * SL);
+        c30.intoArray(sacc, 3 * W); c31.intoArray(sacc, 3 * W + SL); c32.intoArray(sacc, 3 * W + 2 * SL); c33.intoArray(sacc, 3 * W + 3 * SL);
+        c40.intoArray(sacc, 4 * W); c41.intoArray(sacc, 4 * W + SL); c42.intoArray(sacc, 4 * W + 2 * SL); c43.intoArray(sacc, 4 * W + 3 * SL);
+        c50.intoArray(sacc, 5 * W); c51.intoArray(sacc, 5 * W + SL); c52.intoArray(sacc, 5 * W + 2 * SL); c53.intoArray(sacc, 5 * W + 3 * SL);
+    }
+
+    /** As {@link #kernel6x4} for one short vector of outputs (the column tail). */
+    private static void kernel6x1(short[] x, int k, short[] w, int n, int r0, int n0, int c0, int c1, short[] sacc) {
+        ShortVector c0v = ShortVector.zero(SS), c1v = c0v, c2v = c0v, c3v = c0v, c4v = c0v, c5v = c0v;
+        int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k;
+        for (int c = c0; c < c1; c++) {
+            ShortVector b = ShortVector.fromArray(SS, w, c * n + n0);
+            // explicit broadcasts, as in kernel6x4 (the vector-operand form is the one measured fast)
+            c0v = c0v.add(b.mul(ShortVector.broadcast(SS, x[x0 + c]))); c1v = c1v.add(b.mul(ShortVector.broadcast(SS, x[x1 + c])));
+            c2v = c2v.add(b.mul(ShortVector.broadcast(SS, x[x2 + c]))); c3v = c3v.add(b.mul(ShortVector.broadcast(SS, x[x3 + c])));
+            c4v = c4v.add(b.mul(ShortVector.broadcast(SS, x[x4 + c]))); c5v = c5v.add(b.mul(ShortVector.broadcast(SS, x[x5 + c])));
+        }
+        c0v.intoArray(sacc, 0); c1v.intoArray(sacc, SL); c2v.intoArray(sacc, 2 * SL);
+        c3v.intoArray(sacc, 3 * SL); c4v.intoArray(sacc, 4 * SL); c5v.intoArray(sacc, 5 * SL);
+    }
+
+    /** 16-bit chunk sums sign-extended into the 32-bit group sums, shifted to the group's grid when blocks are merged. */
+    private static void widen(short[] sacc, int[] iacc, int width, int[] shifts, int so) {
+        int il = IS.length();
+        if (shifts == null) {
+            for (int o = 0; o < R6 * width; o += SL) {
+                ShortVector s = ShortVector.fromArray(SS, sacc, o);
+                IntVector.fromArray(IS, iacc, o).add((IntVector) s.convertShape(VectorOperators.S2I, IS, 0)).intoArray(iacc, o);
+                IntVector.fromArray(IS, iacc, o + il).add((IntVector) s.convertShape(VectorOperators.S2I, IS, 1)).intoArray(iacc, o + il);
+            }
+            return;
+        }
+        for (int v = 0; v < width; v += SL) {
+            IntVector h0 = IntVector.fromArray(IS, shifts, so + v), h1 = IntVector.fromArray(IS, shifts, so + v + il); // shared by the 6 rows
+            for (int i = 0; i < R6; i++) {
+                int o = i * width + v;
+                ShortVector s = ShortVector.fromArray(SS, sacc, o);
+                IntVector a0 = ((IntVector) s.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, h0);
+                IntVector a1 = ((IntVector) s.convertShape(VectorOperators.S2I, IS, 1)).lanewise(VectorOperators.LSHL, h1);
+                IntVector.fromArray(IS, iacc, o).add(a0).intoArray(iacc, o);
+                IntVector.fromArray(IS, iacc, o + il).add(a1).intoArray(iacc, o + il);
+            }
+        }
+    }
+
+    /** The side list's weights in columns [c0, c1) and outputs [n0, n0 + width), added exactly in 32 bits. */
+    private static void addSparse(Int16Plan.Sparse sp, short[] x, int k, int r0, int n0, int width, int c0, int c1, int[] shifts, int so, int[] iacc) {
+        int[] start = sp.start(), on = sp.n(), val = sp.value();
+        for (int c = c0; c < c1; c++)
+            for (int e = start[c], ee = start[c + 1]; e < ee; e++) {
+                int j = on[e] - n0;
+                if (j < 0 || j >= width) continue;
+                int sh = shifts == null ? 0 : shifts[so + on[e]];
+                for (int i = 0; i < R6; i++) iacc[i * width + j] += (val[e] * x[(r0 + i) * k + c]) << sh;
+            }
+    }
+
+    /** out += fp64(group sum) * scale (asymmetric INT: (sum - z * sumq) * s), in group order. */
+    private static void fold(int[] iacc, double[] out, int width, double[] scale, int so, double[] zero, int[] sums, int r0, int g, int nb) {
+        for (int i = 0; i < R6; i++) {
+            double sq = zero == null ? 0 : sums[(r0 + i) * nb + g];
+            for (int j = 0; j < width; j += DL) {
+                int o = i * width + j;
+                DoubleVector a = (DoubleVector) IntVector.fromArray(IH, iacc, o).convertShape(VectorOperators.I2D, DS, 0);
+                if (zero != null) a = a.sub(DoubleVector.fromArray(DS, zero, so + j).mul(sq));
+                DoubleVector.fromArray(DS, out, o).add(a.mul(DoubleVector.fromArray(DS, scale, so + j))).intoArray(out, o);
+            }
+        }
     }
 
     // The tile kernels are written out in full, without helper methods taking or returning vectors: C2

@@ -92,12 +92,14 @@ public final class EmulatorAccelerator implements Accelerator {
         Scratch s = SCRATCH.get();
         int rowsP = Datapath.paddedRows(rows);
         boolean floats = res.datapath().mode() == Datapath.Mode.FP32_EXACT;
-        int[] q = s.q = grow(s.q, rowsP * k);
+        boolean shorts = res.datapath().mode() == Datapath.Mode.INT16;
+        int[] q = shorts ? null : (s.q = grow(s.q, rowsP * k));
         float[] qf = floats ? (s.qf = grow(s.qf, rowsP * k)) : null;
+        short[] qs = shorts ? (s.qs = grow(s.qs, rowsP * k)) : null;
         float[] xs = s.xs = grow(s.xs, rows);
-        ActivationQuantizer.quantize(x, k, rows, rowsP, q, qf, xs);
+        ActivationQuantizer.quantize(x, k, rows, rowsP, q, qf, qs, xs);
         long t1 = System.nanoTime();
-        res.datapath().compute(q, qf, xs, res.bias(), rows, y);
+        res.datapath().compute(q, qf, qs, xs, res.bias(), rows, y);
         long t2 = System.nanoTime();
         PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
         return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
@@ -110,12 +112,14 @@ public final class EmulatorAccelerator implements Accelerator {
     private static final class Scratch {
         int[] q = new int[0];
         float[] qf = new float[0], xs = new float[0];
+        short[] qs = new short[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private static int[] grow(int[] a, int n) { return a.length >= n ? a : new int[n]; }
     private static float[] grow(float[] a, int n) { return a.length >= n ? a : new float[n]; }
+    private static short[] grow(short[] a, int n) { return a.length >= n ? a : new short[n]; }
 
     @Override
     public void unload(LayerHandle handle) {

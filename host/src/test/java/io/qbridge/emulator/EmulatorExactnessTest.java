@@ -114,6 +114,14 @@ class EmulatorExactnessTest {
             }
             assertEquals(0, check(p, activations(rows, k, 9), rows, null, id), id);
         }
+        // MX-INT8 (|w| up to 127: a 16-bit lane holds two products only) sums in fp32, exactly
+        PackedTensor mxint8 = pack(QuantFormat.parse("mxint8"), TestWeights.gaussianWithOutliers(n, k, 5, 0.05), n, k);
+        try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.defaults())) {
+            Datapath d = dev.datapath(dev.load(mxint8, null));
+            assertEquals(Datapath.Mode.FP32_EXACT, d.mode());
+            modes.add(d.mode());
+        }
+        assertEquals(0, check(mxint8, activations(rows, k, 12), rows, null, "mxint8"), "mxint8");
         assertEquals(java.util.EnumSet.allOf(Datapath.Mode.class), modes, "every host summation mode exercised");
         // asymmetric INT8 with groups of 1024 exceeds 2^24 too: the zero-point correction in the int32 kernel
         PackedTensor asym = pack(QuantFormat.parse("int8-asym-g1024"), TestWeights.gaussianWithOutliers(40, 1100, 4, 0.05), 40, 1100);
@@ -121,6 +129,48 @@ class EmulatorExactnessTest {
             assertEquals(Datapath.Mode.INT32, dev.datapath(dev.load(asym, null)).mode());
         }
         check(asym, activations(rows, 1100, 10), rows, null, "int8-asym-g1024");
+    }
+
+    @Test
+    void int16KernelTilesChunksGroupsAndSideListStayExact() {
+        // n = 128 + 32 + 7: one 6 x 128 tile, one 6 x 32 tile and 7 scalar columns; 13 rows: two 6-row panels
+        // and a partial one. K = 384 (three 128-groups, 24 MicroScopiQ blocks).
+        int n = 167, k = 384, rows = 13;
+        Random rnd = new Random(21);
+        for (String id : List.of("microscopiq-w4", "microscopiq-w2", "mxfp4", "fineq", "rtn-w4g128", "int4-asym-g128")) {
+            QuantFormat f = QuantFormat.parse(id);
+            float[] w = TestWeights.gaussianWithOutliers(n, k, rnd.nextLong(), 0.03);
+            if (id.equals("microscopiq-w4")) for (int i = 0; i < w.length; i += 997) w[i] *= 40; // outliers that need the side list
+            PackedTensor p = pack(f, w, n, k);
+            try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()))) {
+                Datapath d = dev.datapath(dev.load(p, null));
+                assertEquals(Datapath.Mode.INT16, d.mode(), id);
+                Int16Plan plan = d.plan();
+                if (f instanceof MicroScopiQFormat || id.equals("mxfp4")) assertTrue(plan.group() > 1, id + ": power-of-two blocks merged, group " + plan.group());
+                else assertEquals(1, plan.group(), id + ": fp16 scales are folded block by block");
+                if (id.equals("fineq") || id.equals("rtn-w4g128")) assertTrue(plan.chunk() < 128, id + ": a 128-group needs several 16-bit chunks");
+                if (id.equals("microscopiq-w4")) assertTrue(plan.sparse() != null, id + ": large merged outliers go to the side list");
+            }
+            float[] bias = TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
+            int differ = check(p, activations(rows, k, rnd.nextLong()), rows, bias, id + " int16");
+            if (!ExactReference.hardwareRounds(p)) assertEquals(0, differ, id + ": outputs not bit-exact");
+        }
+    }
+
+    @Test
+    void blocksAreNotMergedWhenTheRowSumCouldRound() {
+        // two MX blocks per row whose scales differ by 2^70: the fp64 block sum can round, so the kernel must
+        // keep the block-order fp64 fold of docs/emulator.md section 3 (group 1) rather than an exact merge
+        int n = 40, k = 64, rows = 6;
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 31, 0.0);
+        for (int r = 0; r < n; r++) for (int c = 32; c < 64; c++) w[r * k + c] *= 0x1p-70f;
+        PackedTensor p = pack(QuantFormat.parse("mxfp4"), w, n, k);
+        try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.defaults())) {
+            Datapath d = dev.datapath(dev.load(p, null));
+            assertEquals(Datapath.Mode.INT16, d.mode());
+            assertEquals(1, d.plan().group());
+        }
+        check(p, activations(rows, k, 32), rows, null, "mxfp4 with a 2^70 scale spread");
     }
 
     @Test

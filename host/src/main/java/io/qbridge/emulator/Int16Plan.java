@@ -1,0 +1,182 @@
+package io.qbridge.emulator;
+
+/**
+ * How the host computes the exact block sums in 16-bit integer lanes (the fastest host mode,
+ * {@link Datapath.Mode#INT16}), decided once at load from the decoded integers. Nothing here changes the
+ * arithmetic of docs/emulator.md §3; it only proves that narrower host integers give the same numbers:
+ *
+ * <ul>
+ *   <li><b>Chunks.</b> Each block is cut into chunks of {@link #chunk} columns such that
+ *       {@code 127 * sum_{c in chunk} |w[c][n]| <= 32767} for every chunk and output: the chunk's exact sum
+ *       fits a signed 16-bit lane, so 16-bit two's complement products and sums (which may wrap in between)
+ *       end at the exact value. Each chunk sum is then sign-extended into a 32-bit block accumulator.</li>
+ *   <li><b>Groups of blocks (power-of-two scales only).</b> When every block scale is a power of two (MX,
+ *       MicroScopiQ), {@link #group} consecutive blocks can share one 32-bit accumulator: block b's sum
+ *       enters it shifted left by {@code shifts[b][n] = log2 S[b][n] - log2 min_{b in group} S[b][n]},
+ *       which is {@code acc_b * S_b} on the group's finest grid, exactly, as long as
+ *       {@code sum_{b in group} 127 * L1_b * 2^shift_b <= 2^31 - 1} (checked for every group and output).
+ *       This replaces several fp64 folds by one, and equals the block-order fp64 sum of §3 only because
+ *       that sum is itself exact here: every p_b is an integer multiple of the row's finest grid
+ *       {@code 2^e_min}, and the whole row's {@code sum_b 127 * L1_b * S_b / 2^e_min < 2^52}, so every
+ *       partial sum in every order is representable in fp64 (checked for every output; if one output fails,
+ *       no blocks are merged anywhere in the layer and the fold is the block-order one).</li>
+ * </ul>
+ *
+ * @param w          [K][N] the decoded integers as 16-bit values (0 where the weight is in {@code sparse})
+ * @param sparse     the few weights too large for 16-bit products, added to the 32-bit sums (null if none)
+ * @param chunk      columns per chunk (a block of {@code blockSize} has ceil(blockSize / chunk) chunks)
+ * @param group      blocks per 32-bit accumulator (1: every block folded on its own, in block order)
+ * @param shifts     [blocks][N] left shift of each block's sum inside its group, or null when group == 1
+ * @param groupScale [groups][N] the scale applied to a group's sum (the block scale when group == 1)
+ */
+record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int group, int[] shifts, double[] groupScale) {
+    static final int INT16_MAX = Short.MAX_VALUE;
+    /** Below this chunk length the widening costs more than the 16-bit lanes save. */
+    static final int MIN_CHUNK = 8;
+
+    int groups(int blocks) {
+        return (blocks + group - 1) / group;
+    }
+
+    /** The plan for a decoded layer, or null when its integers do not fit 16-bit chunks of at least {@link #MIN_CHUNK}. */
+    static Int16Plan of(DecodedWeights d) {
+        int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks();
+        long[] v = d.values();
+        int chunk = -1;
+        long threshold = -1;
+        for (long t : SPARSE_THRESHOLDS) {
+            chunk = chunkLength(v, n, k, bs, t);
+            if (chunk > 0) { threshold = t; break; }
+        }
+        if (chunk < 0) return null;
+        short[] w = new short[v.length];
+        int[] start = new int[k + 1];
+        int count = 0;
+        for (int c = 0; c < k; c++)
+            for (int j = 0; j < n; j++) if (Math.abs(v[c * n + j]) > threshold) count++;
+        if (count > v.length / 64) return null; // too many for a side list: the fp32/int32 kernels do better
+        int[] sparseN = new int[count], sparseV = new int[count];
+        count = 0;
+        for (int c = 0; c < k; c++) {
+            start[c] = count;
+            for (int j = 0; j < n; j++) {
+                long x = v[c * n + j];
+                if (Math.abs(x) > threshold) { sparseN[count] = j; sparseV[count++] = (int) x; }
+                else w[c * n + j] = (short) x;
+            }
+        }
+        start[k] = count;
+        Sparse sparse = count == 0 ? null : new Sparse(start, sparseN, sparseV);
+
+        long[] l1 = new long[nb * n];
+        for (int c = 0; c < k; c++) {
+            int b = c / bs;
+            for (int j = 0; j < n; j++) l1[b * n + j] += Math.abs(v[c * n + j]);
+        }
+        double[] scale = d.scale();
+        int group = d.zero() == null && powersOfTwo(scale) && rowsSumExactly(scale, l1, n, nb) ? largestGroup(scale, l1, n, nb) : 1;
+        if (group == 1) return new Int16Plan(w, sparse, chunk, 1, null, scale);
+        int ng = (nb + group - 1) / group;
+        int[] shifts = new int[nb * n];
+        double[] gs = new double[ng * n];
+        for (int g = 0; g < ng; g++)
+            for (int j = 0; j < n; j++) {
+                int emin = groupMinExponent(scale, l1, n, j, g * group, Math.min(nb, (g + 1) * group));
+                gs[g * n + j] = Math.scalb(1.0, emin);
+                for (int b = g * group; b < Math.min(nb, (g + 1) * group); b++)
+                    shifts[b * n + j] = l1[b * n + j] == 0 ? 0 : Math.getExponent(scale[b * n + j]) - emin;
+            }
+        return new Int16Plan(w, sparse, chunk, group, shifts, gs);
+    }
+
+    /** Weights above the threshold in magnitude, per column c: entries [start[c], start[c+1]) with output and value. */
+    record Sparse(int[] start, int[] n, int[] value) {}
+
+    /**
+     * Weights whose magnitude exceeds the threshold leave the 16-bit plane (it holds 0 there) for a short side
+     * list added in 32-bit arithmetic: MicroScopiQ's merged outliers can reach 2^10 and would otherwise force a
+     * whole layer out of 16-bit lanes. 258 is the largest magnitude whose product with 127 fits 16 bits.
+     */
+    private static final long[] SPARSE_THRESHOLDS = {258, 64};
+
+    /** The longest chunk (bs, ceil(bs/2), ...; at least MIN_CHUNK or bs) whose 16-bit plane sums fit, or -1. */
+    private static int chunkLength(long[] v, int n, int k, int bs, long threshold) {
+        for (int p = bs; ; p = (p + 1) / 2) {
+            if (maxChunkL1(v, n, k, bs, p, threshold) * ActivationQuantizer.QMAX <= INT16_MAX) return p;
+            if (p <= Math.min(bs, MIN_CHUNK) || p == 1) return -1;
+        }
+    }
+
+    private static long maxChunkL1(long[] v, int n, int k, int bs, int p, long threshold) {
+        long[] acc = new long[n];
+        long max = 0;
+        for (int c = 0; c < k; c++) {
+            if ((c % bs) % p == 0) java.util.Arrays.fill(acc, 0);
+            for (int j = 0; j < n; j++) {
+                long x = Math.abs(v[c * n + j]);
+                long a = acc[j] += x > threshold ? 0 : x;
+                if (a > max) max = a;
+            }
+        }
+        return max;
+    }
+
+    private static boolean powersOfTwo(double[] scale) {
+        for (double s : scale)
+            if (!(s > 0 && s < Double.POSITIVE_INFINITY && s == Math.scalb(1.0, Math.getExponent(s)) && Math.getExponent(s) >= Double.MIN_EXPONENT))
+                return false;
+        return true;
+    }
+
+    /** Every output's exact fp64 block sum: all partial sums are multiples of 2^e_min below 2^52 of it. */
+    private static boolean rowsSumExactly(double[] scale, long[] l1, int n, int nb) {
+        for (int j = 0; j < n; j++) {
+            int emin = groupMinExponent(scale, l1, n, j, 0, nb);
+            double r = 0;
+            for (int b = 0; b < nb; b++) {
+                if (l1[b * n + j] == 0) continue;
+                int sh = Math.getExponent(scale[b * n + j]) - emin;
+                if (sh > 60) return false;
+                r += Math.scalb((double) l1[b * n + j] * ActivationQuantizer.QMAX, sh);
+            }
+            if (r >= 0x1p52) return false;
+        }
+        return true;
+    }
+
+    /** The finest grid among the blocks of [b0, b1) of output j that hold a non-zero weight (0 if none). */
+    private static int groupMinExponent(double[] scale, long[] l1, int n, int j, int b0, int b1) {
+        int emin = Integer.MAX_VALUE;
+        for (int b = b0; b < b1; b++)
+            if (l1[b * n + j] != 0) emin = Math.min(emin, Math.getExponent(scale[b * n + j]));
+        return emin == Integer.MAX_VALUE ? 0 : emin;
+    }
+
+    /** The largest power-of-two number of blocks (or all of them) whose shifted sums fit one int32 accumulator everywhere. */
+    private static int largestGroup(double[] scale, long[] l1, int n, int nb) {
+        int best = 1;
+        for (int size = 2; best < nb; size *= 2) {
+            int sz = Math.min(size, nb);
+            if (!groupsFit(scale, l1, n, nb, sz)) break;
+            best = sz;
+        }
+        return best;
+    }
+
+    private static boolean groupsFit(double[] scale, long[] l1, int n, int nb, int size) {
+        for (int g0 = 0; g0 < nb; g0 += size)
+            for (int j = 0; j < n; j++) {
+                int emin = groupMinExponent(scale, l1, n, j, g0, Math.min(nb, g0 + size));
+                long sum = 0;
+                for (int b = g0; b < Math.min(nb, g0 + size); b++) {
+                    long a = l1[b * n + j] * ActivationQuantizer.QMAX;
+                    if (a == 0) continue;
+                    int sh = Math.getExponent(scale[b * n + j]) - emin;
+                    if (sh > 30 || a > (Integer.MAX_VALUE >> sh)) return false;
+                    sum += a << sh;
+                    if (sum > Integer.MAX_VALUE) return false;
+                }
+            }
+        return true;
+    }
+}
