@@ -152,16 +152,7 @@ final class EvalCommand implements Callable<Integer> {
                 ckpt, w.config().nLayers(), w.config().dim(), w.config().parameterCount() / 1e6, measured);
         if (calibratedOn != null) System.out.printf("Calibration (GPTQ-path recipes, and the calib err column) on %s%n", calibratedOn);
         System.out.println();
-        String[] head = {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"};
-        if (markdown) {
-            System.out.println("| " + String.join(" | ", head) + " |");
-            System.out.println("|" + " --- |".repeat(head.length));
-            for (String[] c : cells) System.out.println("| " + String.join(" | ", c) + " |");
-        } else {
-            String fmt = "%-18s %8s %10s %10s %10s %12s %8s%n";
-            System.out.printf(fmt, (Object[]) head);
-            for (String[] c : cells) System.out.printf(fmt, (Object[]) c);
-        }
+        table(new String[] {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"}, "%-18s %8s %10s %10s %10s %12s %8s%n", cells, markdown);
         return 0;
     }
 
@@ -175,12 +166,16 @@ final class EvalCommand implements Callable<Integer> {
                     String.format("%.4f", r.recallAt10()), String.format("%.1f", r.quantizeSeconds())});
         }
         System.out.printf("%nModel %s: linear layers only (embeddings and norms stay FP32)%n%n", model);
+        table(head, "%-18s %8s %10s %10s %10s %12s %10s %8s%n", cells, markdown);
+    }
+
+    /** One result table: Markdown, or fixed-width columns in {@code fmt}. */
+    private static void table(String[] head, String fmt, List<String[]> cells, boolean markdown) {
         if (markdown) {
             System.out.println("| " + String.join(" | ", head) + " |");
             System.out.println("|" + " --- |".repeat(head.length));
             for (String[] c : cells) System.out.println("| " + String.join(" | ", c) + " |");
         } else {
-            String fmt = "%-18s %8s %10s %10s %10s %12s %10s %8s%n";
             System.out.printf(fmt, (Object[]) head);
             for (String[] c : cells) System.out.printf(fmt, (Object[]) c);
         }
