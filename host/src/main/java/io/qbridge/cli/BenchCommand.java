@@ -48,7 +48,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<String> sentences = EvalCorpus.split(EvalCorpus.Split.BENCH);
         try (Accelerator dev = options.open()) { // first: a missing device fails before minutes of quantization
-            RunCommand.DeviceModelOptions.Prepared prep = options.prepare();
+            io.qbridge.pipeline.PreparedEncoder prep = options.prepare();
             RunStats stats = new RunStats();
             EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
             List<int[]> ids = model.tokenize(sentences, null);

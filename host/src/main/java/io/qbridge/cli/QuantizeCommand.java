@@ -51,7 +51,7 @@ final class QuantizeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Quantizes every linear layer with a progress bar (one step per layer); shared by demo and run. */
+    /** Quantizes every linear layer with a progress bar (one step per layer); shared by quantize and demo. */
     static EncoderQuantizer.Result withProgress(EncoderModel fp32, QuantRecipe recipe, java.util.List<int[]> calibration) {
         try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
             return EncoderQuantizer.quantize(fp32, recipe, calibration, (name, done) -> p.step(1));

@@ -8,10 +8,8 @@ import io.qbridge.device.Devices;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.emulator.PerfConfig;
 import io.qbridge.model.bert.EncoderModel;
-import io.qbridge.pipeline.EncoderQuantizer;
 import io.qbridge.pipeline.QuantRecipe;
-import io.qbridge.pipeline.QuantizedEncoders;
-import io.qbridge.pipeline.QuantizedLayer;
+import io.qbridge.pipeline.PreparedEncoder;
 import io.qbridge.runtime.AcceleratorModels;
 import io.qbridge.runtime.RunStats;
 import java.io.IOException;
@@ -46,31 +44,31 @@ final class RunCommand implements Callable<Integer> {
         @Option(names = "--perf", paramLabel = "FILE", description = "Properties file overriding performance-model parameters (see docs/performance-model.md).")
         Path perf;
 
-        /** A quantized model's packed layers and the host model around them. */
-        record Prepared(String name, String format, EncoderModel base, List<QuantizedLayer> layers) {}
-
-        Prepared prepare() throws IOException {
+        PreparedEncoder prepare() throws IOException {
             long t0 = System.nanoTime();
             if (model.endsWith(".qbz")) {
                 Path file = Path.of(model);
                 if (!Files.isRegularFile(file)) throw new Main.UserException(model + ": no such file");
-                QuantizedEncoders.Loaded q = QuantizedEncoders.load(file);
-                String fmt = q.manifest().format();
-                if (format != null && !QuantRecipe.parse(format).format().id().equals(fmt))
-                    throw new Main.UserException(model + " holds " + fmt + " weights, not " + format);
-                Log.info("loaded %s: %s on %s, %d packed layers, in %.1f s", model, fmt, q.manifest().model(), q.layers().size(), (System.nanoTime() - t0) / 1e9);
-                return new Prepared(q.manifest().model(), fmt, q.model(), q.layers());
+                PreparedEncoder q;
+                try {
+                    q = PreparedEncoder.load(file).requireFormat(format);
+                } catch (IllegalArgumentException e) {
+                    throw new Main.UserException(model + ": " + e.getMessage());
+                }
+                Log.info("loaded %s: %s on %s, %d packed layers, in %.1f s", model, q.format(), q.name(), q.layers().size(), (System.nanoTime() - t0) / 1e9);
+                return q;
             }
             EncoderModel.Builtin b = EncoderModel.Builtin.byAlias(model);
             if (b == null) throw new Main.UserException(model + ": run takes a built-in encoder (bge-small, minilm) or a .qbz container");
             QuantRecipe recipe = QuantRecipe.parse(format == null ? "microscopiq-w4@rtn" : format);
             if (recipe.format() == null) throw new Main.UserException("fp32 runs on the host ('qbridge embed'); pick a quantized format for the device");
             EncoderModel fp32 = EncoderModel.load(b);
-            List<int[]> calib = recipe.needsCalibration()
-                    ? EncoderQuantizer.calibrationIds(fp32, EvalCorpus.Split.CALIBRATION.count) : List.of();
-            EncoderQuantizer.Result r = QuantizeCommand.withProgress(fp32, recipe, calib);
-            Log.info("quantized %s to %s (%s) in %.1f s", b.alias, recipe.format().id(), r.settings().get("algorithm"), (System.nanoTime() - t0) / 1e9);
-            return new Prepared(b.alias, recipe.format().id(), fp32, r.layers());
+            PreparedEncoder q;
+            try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
+                q = PreparedEncoder.quantize(b, fp32, recipe, (name, done) -> p.step(1));
+            }
+            Log.info("quantized %s to %s (%s) in %.1f s", b.alias, q.format(), recipe.algorithm().name().toLowerCase(), (System.nanoTime() - t0) / 1e9);
+            return q;
         }
 
         Accelerator open() throws IOException {
@@ -92,7 +90,7 @@ final class RunCommand implements Callable<Integer> {
         List<String> lines = EvalCorpus.readLines(text);
         if (lines.isEmpty()) throw new Main.UserException(text + ": no non-empty lines");
         try (Accelerator dev = options.open()) { // first: a missing device fails before minutes of quantization
-            DeviceModelOptions.Prepared prep = options.prepare();
+            PreparedEncoder prep = options.prepare();
             RunStats stats = new RunStats();
             EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
             List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: line %d is longer than %d tokens and was truncated", i + 1,
@@ -131,7 +129,7 @@ final class RunCommand implements Callable<Integer> {
         io.qbridge.report.DeviceJson.writeTotals(g, t, wallNanos, sentences);
     }
 
-    private static void writeJson(DeviceModelOptions.Prepared prep, float[][] emb, DeviceInfo info, RunStats.Totals t, long wall) throws IOException {
+    private static void writeJson(PreparedEncoder prep, float[][] emb, DeviceInfo info, RunStats.Totals t, long wall) throws IOException {
         EmbedCommand.writeJson(prep.name(), prep.format(), emb, g -> {
             writeDevice(g, info);
             writeTotals(g, t, wall, emb.length);

@@ -8,9 +8,9 @@ import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.pipeline.EncoderEvaluator;
 import io.qbridge.pipeline.EncoderQuantizer;
 import io.qbridge.pipeline.QualityReport;
+import io.qbridge.pipeline.PreparedEncoder;
 import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.pipeline.QuantizedEncoders;
-import io.qbridge.pipeline.QuantizedLayer;
 import io.qbridge.protocol.v1.Artifact;
 import io.qbridge.protocol.v1.BenchLayer;
 import io.qbridge.protocol.v1.BenchResult;
@@ -151,7 +151,7 @@ public final class HostJobExecutor implements JobExecutor {
 
     /** A run with every linear layer on the accelerator the device layer opens (as {@code qbridge run}), falling back to the emulator if allowed. */
     private RunResult runOnAccelerator(RunSpec spec, JobContext ctx) throws Exception {
-        Prepared prep = prepare(spec.getModel(), spec.getFormat(), ctx, 0.3);
+        PreparedEncoder prep = prepare(spec.getModel(), spec.getFormat(), ctx, 0.3);
         EmulatorConfig emulator = EmulatorConfig.defaults();
         DeviceWatch.Body<float[][]> embed = dev -> {
             ctx.log("embedding " + spec.getSentencesCount() + " sentences with " + prep.name() + " " + prep.format() + " on " + dev.name());
@@ -212,37 +212,34 @@ public final class HostJobExecutor implements JobExecutor {
     }
 
     /** A quantized encoder ready for a device: its packed layers and the host model around them. */
-    private record Prepared(String name, String format, EncoderModel base, List<QuantizedLayer> layers) {}
-
-    /** As {@code qbridge bench} prepares its model: a .qbz as stored, or a built-in quantized now (GPTQ recipes calibrated on 128 sentences). */
-    private Prepared prepare(ModelRef ref, String format, JobContext ctx, double progressShare) throws Exception {
+    /** The packed model a bench or device run names: a stored .qbz, or a built-in quantized here (progress up to {@code progressShare}). */
+    private PreparedEncoder prepare(ModelRef ref, String format, JobContext ctx, double progressShare) throws Exception {
         if (ref.hasArtifactSha256()) {
-            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(ref.getArtifactSha256()));
-            String fmt = q.manifest().format();
-            if (!format.isEmpty() && !QuantRecipe.parse(format).format().id().equals(fmt)) {
-                throw new IllegalArgumentException("bench.format: artifact " + ref.getArtifactSha256() + " holds " + fmt + " weights, not " + format);
+            PreparedEncoder q;
+            try {
+                q = PreparedEncoder.load(ctx.artifacts().path(ref.getArtifactSha256())).requireFormat(format);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("format: artifact " + ref.getArtifactSha256() + ": " + e.getMessage(), e);
             }
-            ctx.log("loaded container " + ref.getArtifactSha256() + ": " + fmt + " on " + q.manifest().model());
-            return new Prepared(q.manifest().model(), fmt, q.model(), q.layers());
+            ctx.log("loaded container " + ref.getArtifactSha256() + ": " + q.format() + " on " + q.name());
+            return q;
         }
         EncoderModel.Builtin b = EncoderModel.Builtin.byAlias(ref.getBuiltin());
         EncoderModel fp32 = builtin(b);
         QuantRecipe recipe = QuantRecipe.parse(format.isEmpty() ? DEFAULT_BENCH_FORMAT : format);
-        List<int[]> calib = recipe.needsCalibration() ? EncoderQuantizer.calibrationIds(fp32, EvalCorpus.Split.CALIBRATION.count) : List.of();
         int layers = fp32.encoder().linears().size();
         ctx.log("quantizing " + b.alias + " with " + recipe.name() + " (" + recipe.algorithm().name().toLowerCase() + ", " + layers + " layers)");
         ctx.checkpoint();
-        EncoderQuantizer.Result r = EncoderQuantizer.quantize(fp32, recipe, calib, (name, done) -> {
+        return PreparedEncoder.quantize(b, fp32, recipe, (name, done) -> {
             ctx.progress(progressShare * done / layers, name);
             ctx.checkpoint();
         });
-        return new Prepared(b.alias, recipe.format().id(), fp32, r.layers());
     }
 
     private BenchResult bench(BenchSpec spec, JobContext ctx) throws Exception {
         String choice = spec.getDevice().isEmpty() ? "auto" : spec.getDevice();
         EmulatorConfig emulator = new EmulatorConfig(PerfConfig.preset(spec.hasPreset() ? spec.getPreset() : "u55c"), EmulatorConfig.DEFAULT_FORMATS);
-        Prepared prep = prepare(spec.getModel(), spec.getFormat(), ctx, 0.3);
+        PreparedEncoder prep = prepare(spec.getModel(), spec.getFormat(), ctx, 0.3);
         List<String> all = EvalCorpus.split(EvalCorpus.Split.BENCH);
         List<String> sentences = spec.getSentences() == 0 ? all : all.subList(0, spec.getSentences());
         int runs = spec.getRepeats() == 0 ? DEFAULT_BENCH_RUNS : spec.getRepeats();
@@ -267,7 +264,7 @@ public final class HostJobExecutor implements JobExecutor {
     }
 
     /** One whole bench on the device {@code choice} names. */
-    private BenchReport benchOn(String choice, boolean fallback, EmulatorConfig emulator, Prepared prep, List<String> sentences, int runs, int warmup, boolean compareFp32,
+    private BenchReport benchOn(String choice, boolean fallback, EmulatorConfig emulator, PreparedEncoder prep, List<String> sentences, int runs, int warmup, boolean compareFp32,
                                 JobContext ctx) throws DeviceWatch.DeviceFailure, InterruptedException {
         return onAccelerator(choice, fallback, emulator, ctx, dev -> {
             ctx.log("bench on " + dev.name() + ": " + sentences.size() + " sentences, " + runs + " runs after " + warmup + " warm-up");
