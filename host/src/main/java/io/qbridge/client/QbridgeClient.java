@@ -201,17 +201,27 @@ public final class QbridgeClient implements AutoCloseable {
     }
 
     /**
-     * Follows the job until it is final and returns it. {@code onEvent} hears every event. If the watch
-     * ends before that (the server stopped, the job was interrupted), the job is returned as it is then.
+     * Follows the job until it is final and returns it. {@code onEvent} hears every event. A watch ends
+     * early when the job is interrupted; if the job was queued again (a restarted server, or in fleet mode
+     * another server taking it over after its lease) and the server still answers, the job is watched
+     * again, so a job is followed across a takeover. If the server has stopped, the call fails UNAVAILABLE.
      */
     public Job await(String jobId, Consumer<JobEvent> onEvent) {
-        Iterator<JobEvent> it = stub.watchJob(WatchJobRequest.newBuilder().setJobId(jobId).build());
-        while (it.hasNext()) {
-            JobEvent e = it.next();
-            if (onEvent != null) onEvent.accept(e);
+        for (int watches = 1; ; watches++) {
+            Iterator<JobEvent> it = stub.watchJob(WatchJobRequest.newBuilder().setJobId(jobId).build());
+            while (it.hasNext()) {
+                JobEvent e = it.next();
+                if (onEvent != null) onEvent.accept(e);
+            }
+            Job now = get(jobId);
+            boolean live = now.getState() == JobState.JOB_STATE_QUEUED || now.getState() == JobState.JOB_STATE_RUNNING;
+            // a bound, so that a server whose watches end at once cannot keep a client spinning
+            if (!live || watches >= MAX_WATCHES) return now;
         }
-        return get(jobId);
     }
+
+    /** How many times {@link #await} watches one job (each interruption and re-queue costs one). */
+    static final int MAX_WATCHES = 1000;
 
     /**
      * Downloads the job's main artifact (quantize: the .qbz; bench and eval: the JSON document) into
