@@ -47,6 +47,10 @@ final class ArtifactDownload {
         }
         try {
             file = FileChannel.open(artifacts.path(a.getSha256()), StandardOpenOption.READ);
+        } catch (java.nio.file.NoSuchFileException e) { // fleet mode: artifacts stay in the --data of the server that ran the job
+            fail(Status.FAILED_PRECONDITION.withDescription("artifact " + a.getSha256() + " of job " + job.id()
+                    + " is not stored on this server; artifacts stay on the server that ran the job (fleet mode): fetch it there"));
+            return;
         } catch (IOException e) {
             unreadable(a, e);
             return;

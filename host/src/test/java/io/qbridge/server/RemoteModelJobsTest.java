@@ -108,4 +108,21 @@ class RemoteModelJobsTest {
         float[][] remote = QbridgeClient.embeddings(run);
         for (int i = 0; i < expected.length; i++) assertArrayEquals(expected[i], remote[i], 0f);
     }
+
+    @Test
+    void anArtifactThatIsNotOnThisServerIsAClearFailedPrecondition(@TempDir Path dir) throws Exception {
+        // as in fleet mode, where the job ran on another server and its artifact stayed in that server's --data
+        Job done = client.await(client.submit(QbridgeClient.quantizeSpec("minilm", "rtn-w4g128", 0), 0).getId(), null);
+        assertEquals(JobState.JOB_STATE_SUCCEEDED, done.getState(), done.getError());
+        String sha = done.getResult().getQuantize().getContainer().getSha256();
+        Files.delete(new ArtifactStore(data).path(sha));
+        io.grpc.StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+                () -> client.download(done.getId(), dir));
+        assertEquals(io.grpc.Status.Code.FAILED_PRECONDITION, e.getStatus().getCode());
+        assertEquals("artifact " + sha + " of job " + done.getId()
+                + " is not stored on this server; artifacts stay on the server that ran the job (fleet mode): fetch it there", e.getStatus().getDescription());
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of(), left.toList(), "no partial download left behind");
+        }
+    }
 }
