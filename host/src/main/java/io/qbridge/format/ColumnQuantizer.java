@@ -36,6 +36,21 @@ public interface ColumnQuantizer {
      */
     void prepare(int row, int col, double[] rowWeights, double[] hinvDiag);
 
+    /**
+     * True for a quantizer whose decisions need all n rows of a column at once (the official MicroScopiQ
+     * repository's blocks along the output dimension, see {@link MicroScopiQOfficial}). A caller then visits each
+     * column for every row together and calls {@link #prepareColumn} before quantizing that column's weights;
+     * {@link #isDecisionPoint} is never true for such a quantizer.
+     */
+    default boolean decidesWholeColumns() {
+        return false;
+    }
+
+    /** Fixes the decisions of column {@code col} from its current (error-updated) weights, indexed by row (length n). */
+    default void prepareColumn(int col, double[] column) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " decides per row block, not per column");
+    }
+
     /** Quantizes one weight with the fixed parameters; returns its dequantized value. */
     float quantize(int row, int col, double w);
 

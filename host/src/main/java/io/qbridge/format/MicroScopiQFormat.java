@@ -210,6 +210,17 @@ public record MicroScopiQFormat(int bits, int blockSize, int macroBlocks, int ma
 
     private int lowMask() { return (1 << bits) - 1; }
 
+    /**
+     * The outlier exponent of a block whose largest outlier is maxOut: the OCP shared exponent of the outlier
+     * element, plus one <b>(ours)</b> when the largest outlier would otherwise saturate (E4M3 would clip
+     * [448, 512) by up to 12.5%, E2M1 [6, 8) by 25%).
+     */
+    int outlierExponent(double maxOut) {
+        int eo = E8M0.sharedExponent(maxOut, outlierElement.emax());
+        if (Math.scalb(maxOut, -eo) > outlierElement.maxNormal()) eo++;
+        return eo;
+    }
+
     /** An inlier: MX-INT code on the block's inlier exponent eb = e1 - o. */
     float inlierValue(MxInt inl, int code, int eb) {
         return (float) Math.scalb(inl.decode(code & lowMask()), eb);

@@ -91,15 +91,11 @@ final class MicroScopiQQuantizer implements ColumnQuantizer {
      * beats sorting boxed indices.
      */
     private int selectOutliers(int row, int col, double[] w) {
-        double sum = 0;
         for (int i = 0; i < bb; i++) {
             double v = w[col + i];
             if (!Double.isFinite(v)) throw new IllegalArgumentException("weight at row " + row + ", column " + (col + i) + " is " + v);
-            sum += Math.abs(v);
         }
-        double mean = sum / bb, ss = 0;
-        for (int i = 0; i < bb; i++) ss += (Math.abs(w[col + i]) - mean) * (Math.abs(w[col + i]) - mean);
-        double thr = mean + f.outlierSigma() * Math.sqrt(ss / (bb - 1));
+        double thr = outlierThreshold(w, col, bb, f.outlierSigma());
         int base = row * bb;
         Arrays.fill(role, base, base + bb, INLIER);
         int count = 0;
@@ -116,14 +112,19 @@ final class MicroScopiQQuantizer implements ColumnQuantizer {
     }
 
     /**
-     * The outlier exponent of a block whose largest outlier is maxOut: the OCP shared exponent of the outlier
-     * element, plus one <b>(ours)</b> when the largest outlier would otherwise saturate (E4M3 would clip
-     * [448, 512) by up to 12.5%, E2M1 [6, 8) by 25%).
+     * The outlier threshold over v[from, from + len): mean(|v|) + sigma * std(|v|), std with the n-1
+     * denominator. Shared with {@link MicroScopiQOfficial}, whose blocks run along the output dimension.
      */
+    static double outlierThreshold(double[] v, int from, int len, double sigma) {
+        double sum = 0;
+        for (int i = 0; i < len; i++) sum += Math.abs(v[from + i]);
+        double mean = sum / len, ss = 0;
+        for (int i = 0; i < len; i++) ss += (Math.abs(v[from + i]) - mean) * (Math.abs(v[from + i]) - mean);
+        return mean + sigma * Math.sqrt(ss / (len - 1));
+    }
+
     private int outlierExponent(double maxOut) {
-        int eo = E8M0.sharedExponent(maxOut, f.outlierElement().emax());
-        if (Math.scalb(maxOut, -eo) > f.outlierElement().maxNormal()) eo++;
-        return eo;
+        return f.outlierExponent(maxOut);
     }
 
     private void decideBlock(int row, int col, double[] w, double[] hinvDiag) {

@@ -51,6 +51,13 @@ public final class EncoderEvaluator {
     }
 
     public Row evaluate(QuantRecipe recipe, BiConsumer<String, Integer> onLayer) {
+        if (recipe.isSimulated()) {
+            // No packed image: bits/weight is what the scheme would store (MicroScopiQOfficial), packed bytes its ceiling in bytes.
+            long t0 = System.nanoTime();
+            EncoderQuantizer.Simulation s = EncoderQuantizer.simulate(fp32, recipe, calibration, onLayer);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            return evaluate(recipe.name(), s.result().layers(), s.result().model(), secs, s.bitsPerWeight(), (s.storedBits() + 7) / 8);
+        }
         if (recipe.format() == null) {
             long params = originalWeights.values().stream().mapToLong(w -> w.length).sum();
             return new Row("fp32", 32.0, params * 4, Double.POSITIVE_INFINITY, 0.0, 1.0, 1.0, 0.0);
@@ -63,9 +70,13 @@ public final class EncoderEvaluator {
 
     /** Metrics for layers quantized elsewhere (e.g. loaded from a container). */
     public Row evaluate(String name, List<QuantizedLayer> layers, EncoderModel quantized, double quantizeSeconds) {
+        return evaluate(name, layers, quantized, quantizeSeconds, QualityReport.bitsPerWeight(layers), QualityReport.packedBytes(layers));
+    }
+
+    private Row evaluate(String name, List<QuantizedLayer> layers, EncoderModel quantized, double quantizeSeconds, double bitsPerWeight, long bytes) {
         float[][] hq = quantized.embedIds(heldOut, EncoderModel.DEFAULT_BATCH_TOKENS);
         float[][] rq = quantized.embedIds(retrieval, EncoderModel.DEFAULT_BATCH_TOKENS);
-        return new Row(name, QualityReport.bitsPerWeight(layers), QualityReport.packedBytes(layers),
+        return new Row(name, bitsPerWeight, bytes,
                 QualityReport.weightSqnrDb(layers, originalWeights), layerOutputError(layers), QualityReport.meanCosine(refHeldOut, hq),
                 QualityReport.recallAtK(refHeldOut, refRetrieval, hq, rq, 10), quantizeSeconds);
     }

@@ -1,5 +1,6 @@
 package io.qbridge.pipeline;
 
+import io.qbridge.format.MicroScopiQOfficial;
 import io.qbridge.model.Linear;
 import io.qbridge.model.bert.BertLayer;
 import io.qbridge.model.bert.EncoderModel;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
 
 /**
  * Quantizes every linear layer of an encoder with a {@link QuantRecipe}.
@@ -32,14 +34,37 @@ public final class EncoderQuantizer {
      * @param onLayer     hears (layer name, layers done) after each linear layer
      */
     public static Result quantize(EncoderModel fp32, QuantRecipe recipe, List<int[]> calibration, BiConsumer<String, Integer> onLayer) {
-        if (recipe.format() == null) throw new IllegalArgumentException("fp32 is not a quantization recipe");
+        if (recipe.format() == null) throw new IllegalArgumentException("fp32 is not a quantization recipe"); // format() refuses simulated recipes
+        return run(fp32, recipe, calibration, onLayer, (lin, h) -> quantizeLayer(lin, recipe, h));
+    }
+
+    /**
+     * A simulated recipe ({@link QuantRecipe#isSimulated()}): the same block-by-block loop, but the layers hold
+     * dequantized weights only ({@link QuantizedLayer#packed()} is null); {@code storedBits} is what the scheme
+     * would have to store for all layers.
+     */
+    public record Simulation(Result result, long storedBits, long weights) {
+        public double bitsPerWeight() {
+            return (double) storedBits / weights;
+        }
+    }
+
+    public static Simulation simulate(EncoderModel fp32, QuantRecipe recipe, List<int[]> calibration, BiConsumer<String, Integer> onLayer) {
+        if (!recipe.isSimulated()) throw new IllegalArgumentException(recipe.name() + " is not a simulated recipe; use quantize");
+        long[] bits = new long[2];
+        Result r = run(fp32, recipe, calibration, onLayer, (lin, h) -> simulateLayer(lin, recipe, h, bits));
+        return new Simulation(r, bits[0], bits[1]);
+    }
+
+    private static Result run(EncoderModel fp32, QuantRecipe recipe, List<int[]> calibration, BiConsumer<String, Integer> onLayer,
+                              BiFunction<Linear, double[], QuantizedLayer> quantizeLayer) {
         Map<String, QuantizedLayer> done = new LinkedHashMap<>();
         List<BertLayer> blocks = fp32.encoder().layers();
         int count = 0;
         for (int l = 0; l < blocks.size(); l++) {
             Map<String, double[]> hessians = recipe.needsCalibration() ? calibrate(fp32, done, l, calibration) : Map.of();
             for (Linear lin : blocks.get(l).linears()) {
-                done.put(lin.name(), quantizeLayer(lin, recipe, hessians.get(lin.name())));
+                done.put(lin.name(), quantizeLayer.apply(lin, hessians.get(lin.name())));
                 if (onLayer != null) onLayer.accept(lin.name(), ++count);
             }
         }
@@ -77,6 +102,28 @@ public final class EncoderQuantizer {
         return new QuantizedLayer(lin.name(), recipe.format().pack(q.tensor()), lin.bias(), q.dequantized());
     }
 
+    /** A simulated layer: dequantized weights only; adds its stored bits and weights to bits[0], bits[1]. */
+    static QuantizedLayer simulateLayer(Linear lin, QuantRecipe recipe, double[] hessian, long[] bits) {
+        int n = lin.outFeatures(), k = lin.inFeatures();
+        float[] w = lin.weightsOutIn();
+        MicroScopiQOfficial sim = recipe.simulated();
+        float[] deq;
+        long stored;
+        if (recipe.algorithm() == QuantRecipe.Algorithm.GPTQ) {
+            if (hessian == null) throw new IllegalStateException(lin.name() + ": no calibration data reached this layer");
+            MicroScopiQOfficial.Quantizer q = sim.columnQuantizer(n, k);
+            deq = Gptq.simulate(w, n, k, hessian, recipe.gptq(), q).dequantized();
+            stored = q.storedBits();
+        } else {
+            MicroScopiQOfficial.Simulated s = sim.rtn(w, n, k);
+            deq = s.dequantized();
+            stored = s.storedBits();
+        }
+        bits[0] += stored;
+        bits[1] += (long) n * k;
+        return new QuantizedLayer(lin.name(), null, lin.bias(), deq);
+    }
+
     /** One pass of the calibration set through blocks 0..l (earlier blocks quantized) recording block l's inputs. */
     private static Map<String, double[]> calibrate(EncoderModel fp32, Map<String, QuantizedLayer> done, int l, List<int[]> calibration) {
         if (calibration.isEmpty()) throw new IllegalArgumentException("GPTQ needs calibration sentences");
@@ -88,7 +135,7 @@ public final class EncoderQuantizer {
         HessianRecorder.Gram qkv = new HessianRecorder.Gram(blockLinears.get(0).inFeatures());
         EncoderModel probe = fp32.mapLinears(lin -> {
             QuantizedLayer q = done.get(lin.name());
-            if (q != null) return q.toHostLinear();
+            if (q != null) return q.toHostLinear(lin.outFeatures(), lin.inFeatures());
             if (!lin.name().startsWith(prefix)) return lin;
             int idx = blockLinears.indexOf(lin);
             HessianRecorder.Gram g = idx <= 2 ? qkv : grams.computeIfAbsent(idx, i -> new HessianRecorder.Gram(lin.inFeatures()));
@@ -112,7 +159,7 @@ public final class EncoderQuantizer {
     public static EncoderModel withLayers(EncoderModel fp32, Map<String, QuantizedLayer> layers) {
         return fp32.mapLinears(lin -> {
             QuantizedLayer q = layers.get(lin.name());
-            return q == null ? lin : q.toHostLinear();
+            return q == null ? lin : q.toHostLinear(lin.outFeatures(), lin.inFeatures());
         });
     }
 

@@ -1,5 +1,6 @@
 package io.qbridge.pipeline;
 
+import io.qbridge.format.MicroScopiQOfficial;
 import io.qbridge.format.QuantFormat;
 import io.qbridge.quant.GptqConfig;
 import java.util.Locale;
@@ -14,13 +15,29 @@ import java.util.Locale;
  * encoding choice (RTN). A suffix {@code @rtn} or {@code @gptq} overrides the algorithm; {@code @gptq-act} is
  * GPTQ with act-order (columns visited by descending Hessian diagonal; the packed layer keeps that column
  * order and its permutation, see {@link QuantizedLayer#inputPerm()}).
+ *
+ * <p>{@code microscopiq-w4-official} and {@code microscopiq-w2-official} are <em>simulated</em> recipes: the
+ * official MicroScopiQ repository's choices ({@link MicroScopiQOfficial}), GPTQ by default, {@code @rtn} possible.
+ * They produce dequantized weights only (for {@code qbridge eval} on an encoder, {@link EncoderQuantizer#simulate});
+ * {@link #format()} refuses them with {@link MicroScopiQOfficial#refusal}, so no packing or device path can take one.
  */
-public record QuantRecipe(String name, QuantFormat format, Algorithm algorithm, GptqConfig gptq) {
+public record QuantRecipe(String name, QuantFormat format, Algorithm algorithm, GptqConfig gptq, MicroScopiQOfficial simulated) {
     public enum Algorithm { NONE, RTN, GPTQ }
+
+    /** The packed format; throws for a simulated recipe, which has none. */
+    @Override
+    public QuantFormat format() {
+        if (simulated != null) throw new IllegalArgumentException(MicroScopiQOfficial.refusal(name));
+        return format;
+    }
+
+    public boolean isSimulated() {
+        return simulated != null;
+    }
 
     public static QuantRecipe parse(String spec) {
         String s = spec.strip().toLowerCase(Locale.ROOT);
-        if (s.equals("fp32")) return new QuantRecipe("fp32", null, Algorithm.NONE, null);
+        if (s.equals("fp32")) return new QuantRecipe("fp32", null, Algorithm.NONE, null, null);
         Algorithm override = null;
         boolean actOrder = false;
         int at = s.indexOf('@');
@@ -36,9 +53,13 @@ public record QuantRecipe(String name, QuantFormat format, Algorithm algorithm, 
             };
             actOrder = alg.equals("gptq-act");
         }
-        QuantFormat format;
+        QuantFormat format = null;
+        MicroScopiQOfficial simulated = null;
         Algorithm algorithm;
-        if (base.startsWith("gptq-")) {
+        if (base.equals("microscopiq-w4-official") || base.equals("microscopiq-w2-official")) {
+            simulated = base.equals("microscopiq-w4-official") ? MicroScopiQOfficial.W4 : MicroScopiQOfficial.W2;
+            algorithm = Algorithm.GPTQ;
+        } else if (base.startsWith("gptq-")) {
             format = QuantFormat.parse("rtn-" + base.substring(5));
             algorithm = Algorithm.GPTQ;
         } else {
@@ -46,7 +67,7 @@ public record QuantRecipe(String name, QuantFormat format, Algorithm algorithm, 
             algorithm = base.startsWith("microscopiq") ? Algorithm.GPTQ : Algorithm.RTN;
         }
         if (override != null) algorithm = override;
-        return new QuantRecipe(s, format, algorithm, algorithm == Algorithm.GPTQ ? GptqConfig.DEFAULT.withActOrder(actOrder) : null);
+        return new QuantRecipe(s, format, algorithm, algorithm == Algorithm.GPTQ ? GptqConfig.DEFAULT.withActOrder(actOrder) : null, simulated);
     }
 
     public boolean needsCalibration() {

@@ -6,6 +6,7 @@ import io.qbridge.format.QuantFormat;
 import io.qbridge.format.Shapes;
 
 import java.util.Comparator;
+import java.util.function.Supplier;
 import java.util.stream.IntStream;
 
 /**
@@ -20,6 +21,11 @@ import java.util.stream.IntStream;
  * decision span so that the format decides each block (scale, outliers, pruned slots, FineQ encoding) from
  * fully updated weights, and the importance it uses is w^2 / U_jj^2.
  *
+ * <p>A quantizer that decides whole columns ({@link ColumnQuantizer#decidesWholeColumns()}, the official
+ * MicroScopiQ repository's blocks along the output dimension) runs as one tile of all rows, without row
+ * parallelism, and is given each column before its weights are quantized; {@link #simulate} runs such a
+ * quantizer when it has no codes to give.
+ *
  * <p>act_order (our choice, as GPTQ without static groups): groups/blocks are formed along the permuted
  * order and the tensor is stored in that order together with the permutation.
  */
@@ -31,6 +37,26 @@ public final class Gptq {
     public static GptqResult quantize(float[] w, int n, int k, double[] hessian, GptqConfig cfg, QuantFormat format) {
         Shapes.checkWeights(w, n, k);
         if (format == null) throw new IllegalArgumentException("format is null");
+        Run r = run(w, n, k, hessian, cfg, () -> format.columnQuantizer(n, k));
+        return new GptqResult(r.q.finish(), r.perm, r.deq, r.loss);
+    }
+
+    /**
+     * GPTQ with a quantizer that has no codes to give (a simulated scheme such as
+     * {@link io.qbridge.format.MicroScopiQOfficial}): the result's tensor is null.
+     */
+    public static GptqResult simulate(float[] w, int n, int k, double[] hessian, GptqConfig cfg, ColumnQuantizer quantizer) {
+        Shapes.checkWeights(w, n, k);
+        if (quantizer == null) throw new IllegalArgumentException("quantizer is null");
+        if (quantizer.n() != n || quantizer.k() != k)
+            throw new IllegalArgumentException("quantizer is for " + quantizer.n() + "x" + quantizer.k() + ", weights are " + n + "x" + k);
+        Run r = run(w, n, k, hessian, cfg, () -> quantizer);
+        return new GptqResult(null, r.perm, r.deq, r.loss);
+    }
+
+    private record Run(ColumnQuantizer q, int[] perm, float[] deq, double loss) {}
+
+    private static Run run(float[] w, int n, int k, double[] hessian, GptqConfig cfg, Supplier<ColumnQuantizer> quantizer) {
         if (cfg == null) throw new IllegalArgumentException("config is null");
         if (hessian == null || hessian.length != (long) k * k)
             throw new IllegalArgumentException("hessian must be k*k = " + (long) k * k + " values, got " + (hessian == null ? "null" : hessian.length));
@@ -58,23 +84,25 @@ public final class Gptq {
         double[] diag = new double[k];
         for (int i = 0; i < k; i++) diag[i] = u[i * k + i];
 
-        ColumnQuantizer q = format.columnQuantizer(n, k);
+        ColumnQuantizer q = quantizer.get();
         int span = q.span();
+        // A quantizer that decides whole columns needs every row of a column at once: one tile, no row parallelism.
+        int rowTile = q.decidesWholeColumns() ? n : ROW_TILE;
         // A multiple of the span, never wider than the (span-rounded) layer.
         long wanted = Math.min((long) cfg.blockSize(), (long) k);
         int batch = (int) Math.max(span, (wanted + span - 1) / span * span);
         float[] deq = new float[n * k];
         double[] loss = new double[n];
-        int tiles = (n + ROW_TILE - 1) / ROW_TILE;
+        int tiles = (n + rowTile - 1) / rowTile;
         Parallel.forRange(tiles, 1, (tFrom, tTo) -> {
             for (int t = tFrom; t < tTo; t++) {
-                int r0 = t * ROW_TILE, r1 = Math.min(n, r0 + ROW_TILE);
+                int r0 = t * rowTile, r1 = Math.min(n, r0 + rowTile);
                 runTile(w, k, r0, r1, perm, dead, u, diag, q, batch, deq, loss);
             }
         });
         double total = 0;
         for (double l : loss) total += l;
-        return new GptqResult(q.finish(), perm == null ? null : perm.clone(), deq, total);
+        return new Run(q, perm == null ? null : perm.clone(), deq, total);
     }
 
     private static void runTile(float[] w, int k, int r0, int r1, int[] perm, boolean[] dead, double[] u, double[] diag,
@@ -87,12 +115,18 @@ public final class Gptq {
                 wt[r][j] = dead[src] ? 0 : w[(r0 + r) * k + src];
             }
         double[][] err = new double[rows][batch];
+        boolean wholeColumns = q.decidesWholeColumns(); // then this tile holds every row
+        double[] column = wholeColumns ? new double[rows] : null;
         for (int i1 = 0; i1 < k; i1 += batch) {
             int i2 = Math.min(k, i1 + batch);
             for (int i = i1; i < i2; i++) {
                 int io = i * k;
                 double dii = diag[i];
                 boolean decide = q.isDecisionPoint(i);
+                if (wholeColumns) {
+                    for (int r = 0; r < rows; r++) column[r] = wt[r][i];
+                    q.prepareColumn(i, column);
+                }
                 for (int r = 0; r < rows; r++) {
                     double[] row = wt[r];
                     if (decide) q.prepare(r0 + r, i, row, diag);

@@ -60,7 +60,7 @@ final class SpecValidator {
                     + (q.getModel().hasUploadSha256() ? "; an uploaded model can be run, not quantized, on this server" : ""));
         }
         if (q.getModel().hasTokenizerOf()) throw invalid("quantize.model.tokenizer_of: only for an uploaded .onnx model");
-        QuantRecipe recipe = recipe("quantize.format", q.getFormat());
+        QuantRecipe recipe = packedRecipe("quantize.format", q.getFormat());
         if (recipe.format() == null) throw invalid("quantize.format: fp32 is not a quantized format");
         if (q.getCalibration() > EvalCorpus.Split.CALIBRATION.count) {
             throw invalid("quantize.calibration: must be between 1 and " + EvalCorpus.Split.CALIBRATION.count + " (0 = the default)");
@@ -73,7 +73,7 @@ final class SpecValidator {
             if (r.getModel().hasArtifactSha256() || UploadedModels.isContainer(r.getModel(), artifacts)) {
                 throw invalid("run.format: a .qbz artifact is already quantized; leave the format empty");
             }
-            QuantRecipe recipe = recipe("run.format", r.getFormat());
+            QuantRecipe recipe = packedRecipe("run.format", r.getFormat());
             if (recipe.needsCalibration()) {
                 throw invalid("run.format: '" + r.getFormat() + "' needs calibration; submit a quantize job and run its artifact instead");
             }
@@ -112,7 +112,7 @@ final class SpecValidator {
     private void bench(io.qbridge.protocol.v1.BenchSpec b) {
         model("bench.model", b.getModel());
         if (!b.getFormat().isEmpty()) {
-            QuantRecipe recipe = recipe("bench.format", b.getFormat());
+            QuantRecipe recipe = packedRecipe("bench.format", b.getFormat());
             if (recipe.format() == null) throw invalid("bench.format: fp32 runs on the host, not a device; pick a quantized format");
         }
         if (!BENCH_DEVICES.contains(b.getDevice())) throw invalid("bench.device: '" + b.getDevice() + "' is not emulator, xrt or auto");
@@ -151,6 +151,13 @@ final class SpecValidator {
             case SOURCE_NOT_SET -> throw invalid(field + ": no model given");
         }
         if (m.hasTokenizerOf() && !m.hasUploadSha256()) throw invalid(field + ".tokenizer_of: only for an uploaded .onnx model");
+    }
+
+    /** A recipe whose packed layers a job needs (quantize, run, bench): a simulated one has none. */
+    private static QuantRecipe packedRecipe(String field, String format) {
+        QuantRecipe recipe = recipe(field, format);
+        if (recipe.isSimulated()) throw invalid(field + ": " + io.qbridge.format.MicroScopiQOfficial.refusal(recipe.name()));
+        return recipe;
     }
 
     private static QuantRecipe recipe(String field, String format) {
