@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * How the host computes the exact integer {@code acc_b} is a speed choice, not a different arithmetic.
  * First choice ({@link Mode#INT16}, see {@link Int16Plan}): 16-bit lanes over chunks proven to fit, widened
  * into 32-bit sums (for power-of-two scales, several blocks shifted onto one grid when the fp64 row sum is
- * provably exact, so one fold replaces several). Otherwise: when the layer's worst-case partial sum
+ * provably exact, so one fold replaces several, and 16-bit chunks may then span blocks). Otherwise: when the layer's worst-case partial sum
  * ({@link DecodedWeights#accumulatorBound()}) is below 2^24 the integers are held in fp32 and summed with
  * FMAs, which is exact because every intermediate is an integer of magnitude below 2^24; below 2^31 in
  * int32 vectors; otherwise in int64. All give the same integers and the same fp64 sums, so results are

@@ -20,10 +20,14 @@ package io.qbridge.emulator;
  *       {@code 2^e_min}, and the whole row's {@code sum_b 127 * L1_b * S_b / 2^e_min < 2^52}, so every
  *       partial sum in every order is representable in fp64 (checked for every output; if one output fails,
  *       no blocks are merged anywhere in the layer and the fold is the block-order one).</li>
+ *   <li><b>Chunks spanning blocks (merged groups only).</b> When whole blocks fit one chunk, a chunk may cover m
+ *       blocks of a group, its weights pre-shifted at load onto the chunk's finest grid; the 16-bit proof is
+ *       redone on the pre-shifted plane and the overflow goes to the side list (see {@code spanning}).</li>
  * </ul>
  *
- * @param w          [K][N] the decoded integers as 16-bit values (0 where the weight is in {@code sparse})
- * @param sparse     the few weights too large for 16-bit products, added to the 32-bit sums (null if none)
+ * @param w          [K][N] the decoded integers as 16-bit values (0 where the weight is in {@code sparse}),
+ *                   pre-shifted to their chunk's grid when chunks span blocks
+ * @param sparse     the few weights too large for the 16-bit plane, added to the 32-bit sums (null if none)
  * @param chunk      columns per chunk (a block of {@code blockSize} has ceil(blockSize / chunk) chunks; when chunks
  *                   span blocks, chunk = unit = m blocks)
  * @param unit       columns sharing one row of {@code shifts}: the block size, or the chunk when chunks span blocks
