@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * How the host computes the exact integer {@code acc_b} is a speed choice, not a different arithmetic.
  * First choice ({@link Mode#INT16}, see {@link Int16Plan}): 16-bit lanes over chunks proven to fit, widened
  * into 32-bit sums (for power-of-two scales, several blocks shifted onto one grid when the fp64 row sum is
- * provably exact, so one fold replaces several). Otherwise: when the layer's worst-case partial sum
+ * provably exact, so one fold replaces several, and 16-bit chunks may then span blocks). Otherwise: when the layer's worst-case partial sum
  * ({@link DecodedWeights#accumulatorBound()}) is below 2^24 the integers are held in fp32 and summed with
  * FMAs, which is exact because every intermediate is an integer of magnitude below 2^24; below 2^31 in
  * int32 vectors; otherwise in int64. All give the same integers and the same fp64 sums, so results are
@@ -237,17 +237,19 @@ public final class Datapath {
                         short[] sacc, int[] iacc, double[] out) {
         Int16Plan pl = plan;
         int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize(), width = nv * SL, cells = R6 * width;
-        int group = pl.group(), chunk = pl.chunk();
+        int group = pl.group(), chunk = pl.chunk(), unit = pl.unit();
         java.util.Arrays.fill(out, 0, cells, 0.0);
         for (int g = 0, ng = pl.groups(nb); g < ng; g++) {
             java.util.Arrays.fill(iacc, 0, cells, 0);
-            for (int b = g * group, be = Math.min(nb, b + group); b < be; b++) {
-                for (int c0 = b * bs, ce = Math.min(k, c0 + bs); c0 < ce; c0 += chunk) {
+            // units (blocks, or chunks spanning blocks) of the group; each unit's chunk sums share one shift row
+            for (int u0 = g * group * bs, ge = Math.min(k, u0 + group * bs); u0 < ge; u0 += unit) {
+                int so = u0 / unit * n;
+                for (int c0 = u0, ce = Math.min(ge, u0 + unit); c0 < ce; c0 += chunk) {
                     int c1 = Math.min(ce, c0 + chunk);
                     if (nv == 4) kernel6x4(x, k, pl.w(), n, r0, n0, c0, c1, sacc);
                     else kernel6x1(x, k, pl.w(), n, r0, n0, c0, c1, sacc);
-                    widen(sacc, iacc, width, pl.shifts(), b * n + n0);
-                    if (pl.sparse() != null) addSparse(pl.sparse(), x, k, r0, n0, width, c0, c1, pl.shifts(), b * n, iacc);
+                    widen(sacc, iacc, width, pl.shifts(), so + n0);
+                    if (pl.sparse() != null) addSparse(pl.sparse(), x, k, r0, n0, width, c0, c1, pl.shifts(), so, iacc);
                 }
             }
             fold(iacc, out, width, pl.groupScale(), g * n + n0, d.zero(), sums, r0, g, nb);

@@ -20,16 +20,23 @@ package io.qbridge.emulator;
  *       {@code 2^e_min}, and the whole row's {@code sum_b 127 * L1_b * S_b / 2^e_min < 2^52}, so every
  *       partial sum in every order is representable in fp64 (checked for every output; if one output fails,
  *       no blocks are merged anywhere in the layer and the fold is the block-order one).</li>
+ *   <li><b>Chunks spanning blocks (merged groups only).</b> When whole blocks fit one chunk, a chunk may cover m
+ *       blocks of a group, its weights pre-shifted at load onto the chunk's finest grid; the 16-bit proof is
+ *       redone on the pre-shifted plane and the overflow goes to the side list (see {@code spanning}).</li>
  * </ul>
  *
- * @param w          [K][N] the decoded integers as 16-bit values (0 where the weight is in {@code sparse})
- * @param sparse     the few weights too large for 16-bit products, added to the 32-bit sums (null if none)
- * @param chunk      columns per chunk (a block of {@code blockSize} has ceil(blockSize / chunk) chunks)
+ * @param w          [K][N] the decoded integers as 16-bit values (0 where the weight is in {@code sparse}),
+ *                   pre-shifted to their chunk's grid when chunks span blocks
+ * @param sparse     the few weights too large for the 16-bit plane, added to the 32-bit sums (null if none)
+ * @param chunk      columns per chunk (a block of {@code blockSize} has ceil(blockSize / chunk) chunks; when chunks
+ *                   span blocks, chunk = unit = m blocks)
+ * @param unit       columns sharing one row of {@code shifts}: the block size, or the chunk when chunks span blocks
  * @param group      blocks per 32-bit accumulator (1: every block folded on its own, in block order)
- * @param shifts     [blocks][N] left shift of each block's sum inside its group, or null when group == 1
+ * @param shifts     [K / unit][N] left shift of each unit's (block's or spanning chunk's) sum inside its group,
+ *                   or null when group == 1
  * @param groupScale [groups][N] the scale applied to a group's sum (the block scale when group == 1)
  */
-record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int group, int[] shifts, double[] groupScale) {
+record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int group, int[] shifts, double[] groupScale) {
     static final int INT16_MAX = Short.MAX_VALUE;
     /** Below this chunk length the widening costs more than the 16-bit lanes save. */
     static final int MIN_CHUNK = 8;
@@ -75,7 +82,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int group, int[]
         }
         double[] scale = d.scale();
         int group = d.zero() == null && powersOfTwo(scale) && rowsSumExactly(scale, l1, n, nb) ? largestGroup(scale, l1, n, nb) : 1;
-        if (group == 1) return new Int16Plan(w, sparse, chunk, 1, null, scale);
+        if (group == 1) return new Int16Plan(w, sparse, chunk, bs, 1, null, scale);
         int ng = (nb + group - 1) / group;
         int[] shifts = new int[nb * n];
         double[] gs = new double[ng * n];
@@ -86,7 +93,86 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int group, int[]
                 for (int b = g * group; b < Math.min(nb, (g + 1) * group); b++)
                     shifts[b * n + j] = l1[b * n + j] == 0 ? 0 : Math.getExponent(scale[b * n + j]) - emin;
             }
-        return new Int16Plan(w, sparse, chunk, group, shifts, gs);
+        if (chunk == bs) {
+            Int16Plan spanning = spanning(v, scale, l1, n, k, bs, nb, group, gs);
+            if (spanning != null) return spanning;
+        }
+        return new Int16Plan(w, sparse, chunk, bs, group, shifts, gs);
+    }
+
+    /** Most blocks one 16-bit chunk may span (128 columns of 16-blocks: one MicroScopiQ macro-block). */
+    static final int MAX_SPAN_BLOCKS = 8;
+
+    /**
+     * Chunks spanning m blocks of one merged group (power-of-two scales, every output's row sum proven exact and
+     * every group proven to fit int32, see the class comment): each weight is pre-shifted at load onto the finest
+     * grid of its chunk ({@code w << (e_b - e_chunk)}, exact), so one 16-bit chunk sum covers m blocks and enters the
+     * group accumulator shifted by {@code e_chunk - e_group}: the same integer {@code sum_b acc_b 2^(e_b - e_group)}
+     * as the per-block chunks. Per chunk and output the pre-shifted plane must again satisfy
+     * {@code 127 * sum |w'| <= 32767}; pre-shifted weights above 258 and, where a chunk's sum is still too large, its
+     * largest weights go to the side list (added exactly in 32 bits: {@code 127 |w'| 2^shift} is bounded by the
+     * group's int32 check). The largest m (dividing the group) whose side list stays at most 1/256 of the weights
+     * is taken; null if none (then chunks stay inside blocks).
+     */
+    private static Int16Plan spanning(long[] v, double[] scale, long[] l1, int n, int k, int bs, int nb, int group, double[] gs) {
+        for (int m = Math.min(MAX_SPAN_BLOCKS, group); m >= 2; m--) {
+            if (group % m != 0) continue;
+            Int16Plan p = spanning(v, scale, l1, n, k, bs, nb, group, gs, m, v.length / 256);
+            if (p != null) return p;
+        }
+        return null;
+    }
+
+    private static Int16Plan spanning(long[] v, double[] scale, long[] l1, int n, int k, int bs, int nb, int group, double[] gs, int m, int budget) {
+        int chunk = m * bs, units = (k + chunk - 1) / chunk;
+        short[] w = new short[v.length];
+        int[] shifts = new int[units * n];
+        boolean[] side = new boolean[v.length];
+        int count = 0;
+        long[] ws = new long[chunk];
+        for (int u = 0; u < units; u++) {
+            int c0 = u * chunk, c1 = Math.min(k, c0 + chunk), b0 = c0 / bs, b1 = Math.min(nb, b0 + m);
+            for (int j = 0; j < n; j++) {
+                int echunk = groupMinExponent(scale, l1, n, j, b0, b1);
+                boolean any = false;
+                for (int b = b0; b < b1; b++) any |= l1[b * n + j] != 0;
+                if (!any) continue; // all zero: plane 0, shift 0
+                int g = b0 / group;
+                shifts[u * n + j] = echunk - Math.getExponent(gs[g * n + j]);
+                long plane = 0;
+                for (int c = c0; c < c1; c++) {
+                    long x = v[c * n + j];
+                    long a = x == 0 ? 0 : Math.abs(x) << (Math.getExponent(scale[(c / bs) * n + j]) - echunk);
+                    ws[c - c0] = a;
+                    if (a > SPARSE_THRESHOLDS[0]) { side[c * n + j] = true; count++; } else plane += a;
+                }
+                while (plane * ActivationQuantizer.QMAX > INT16_MAX) { // the chunk's largest plane weights leave it
+                    int best = -1;
+                    for (int c = c0; c < c1; c++)
+                        if (!side[c * n + j] && (best < 0 || ws[c - c0] > ws[best - c0])) best = c;
+                    side[best * n + j] = true;
+                    plane -= ws[best - c0];
+                    count++;
+                }
+                if (count > budget) return null;
+            }
+        }
+        int[] start = new int[k + 1], sparseN = new int[count], sparseV = new int[count];
+        count = 0;
+        for (int c = 0; c < k; c++) {
+            start[c] = count;
+            int u = c / chunk, b0 = u * m;
+            for (int j = 0; j < n; j++) {
+                long x = v[c * n + j];
+                if (x == 0) continue;
+                int echunk = groupMinExponent(scale, l1, n, j, b0, Math.min(nb, b0 + m));
+                long shifted = x << (Math.getExponent(scale[(c / bs) * n + j]) - echunk);
+                if (side[c * n + j]) { sparseN[count] = j; sparseV[count++] = Math.toIntExact(shifted); }
+                else w[c * n + j] = (short) shifted;
+            }
+        }
+        start[k] = count;
+        return new Int16Plan(w, count == 0 ? null : new Sparse(start, sparseN, sparseV), chunk, chunk, group, shifts, gs);
     }
 
     /** Weights above the threshold in magnitude, per column c: entries [start[c], start[c+1]) with output and value. */

@@ -159,6 +159,42 @@ class EmulatorExactnessTest {
         }
     }
 
+    /**
+     * MicroScopiQ-W4 weights of one magnitude per 16-block, alternating between {@code hi} (even blocks) and
+     * {@code hi / 2} (odd blocks, one inlier offset finer), random signs: no outliers, every block's integers equal.
+     */
+    static float[] alternatingBlocks(int n, int k, float hi, long seed) {
+        Random rnd = new Random(seed);
+        float[] w = new float[n * k];
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < k; c++) w[r * k + c] = (rnd.nextBoolean() ? 1 : -1) * ((c / 16) % 2 == 0 ? hi : hi / 2);
+        return w;
+    }
+
+    @Test
+    void chunksSpanBlocksOnlyWhereThePreShiftedSumFits16Bits() {
+        int n = 167, k = 384, rows = 13;
+        QuantFormat f = QuantFormat.parse("microscopiq-w4");
+        // 0.75 and 0.375 are both 3 on their block's grid; pre-shifted to the finer grid 6 and 3: 16 * 6 + 16 * 3 = 144
+        // per pair of blocks, 127 * 144 <= 32767, so one 16-bit chunk must span several blocks (one shift per chunk)
+        PackedTensor fits = pack(f, alternatingBlocks(n, k, 0.75f, 41), n, k);
+        // 1.75 and 0.875 are both 7: pre-shifted 14 and 7, 16 * 14 + 16 * 7 = 336 per pair, 127 * 336 > 32767 in every
+        // chunk and output: spanning would need far too large a side list, so chunks must stay inside the 16-blocks
+        PackedTensor tooLarge = pack(f, alternatingBlocks(n, k, 1.75f, 42), n, k);
+        try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()))) {
+            Int16Plan a = dev.datapath(dev.load(fits, null)).plan(), b = dev.datapath(dev.load(tooLarge, null)).plan();
+            assertTrue(a.group() > 1 && b.group() > 1, "power-of-two blocks merged into groups");
+            assertTrue(a.chunk() > 16 && a.unit() == a.chunk(), "chunk " + a.chunk() + " must span blocks");
+            assertEquals(16, b.chunk(), "chunk must stay inside a block");
+            assertEquals(16, b.unit());
+        }
+        Random rnd = new Random(43);
+        for (PackedTensor p : List.of(fits, tooLarge)) {
+            float[] bias = TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
+            assertEquals(0, check(p, activations(rows, k, rnd.nextLong()), rows, bias, "spanning chunks"), "outputs not bit-exact");
+        }
+    }
+
     @Test
     void blocksAreNotMergedWhenTheRowSumCouldRound() {
         // two MX blocks per row whose scales differ by 2^70: the fp64 block sum can round, so the kernel must
