@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code qbridge eval}: the quality table of several formats on one encoder. */
@@ -39,17 +40,7 @@ final class EvalCommand implements Callable<Integer> {
             description = "For a LLaMA checkpoint without its tokenizer: measure on N sequences of --window tokens sampled from the FP32 model (fixed seed) and calibrate on --calib-sequences others.")
     Integer selfText;
 
-    @Option(names = "--formats", defaultValue = DEFAULT_FORMATS, split = ",", paramLabel = "LIST", description = "Comma-separated recipes (default: " + DEFAULT_FORMATS + ").")
-    List<String> formats;
-
-    @Option(names = "--held-out", defaultValue = "1000", paramLabel = "N", description = "Held-out sentences for cosine and queries (default 1000).")
-    int heldOut;
-
-    @Option(names = "--retrieval", defaultValue = "1000", paramLabel = "N", description = "Retrieval-set sentences (default 1000).")
-    int retrieval;
-
-    @Option(names = "--markdown", description = "Print the table as Markdown.")
-    boolean markdown;
+    @Mixin EvalOptions opts;
 
     @Option(names = "--json", description = "Print {\"model\":…, \"formats\":[{\"format\":…, \"bitsPerWeight\":…, …}]} on stdout (the quality figures only, no timings, so runs compare byte for byte).")
     boolean json;
@@ -62,11 +53,11 @@ final class EvalCommand implements Callable<Integer> {
             return evalDecoder();
         }
         List<QuantRecipe> recipes = new ArrayList<>();
-        for (String f : formats) recipes.add(QuantRecipe.parse(f)); // all names checked before any work
-        if (heldOut < 10 || heldOut > 1000 || retrieval < 10 || retrieval > 1000) throw new Main.UserException("--held-out and --retrieval must be in 10..1000");
+        for (String f : opts.formats) recipes.add(QuantRecipe.parse(f)); // all names checked before any work
+        if (opts.heldOut < 10 || opts.heldOut > 1000 || opts.retrieval < 10 || opts.retrieval > 1000) throw new Main.UserException("--held-out and --retrieval must be in 10..1000");
         EncoderModel fp32 = EncoderModel.load(base);
-        Log.info("embedding the FP32 reference (%d held-out + %d retrieval sentences)…", heldOut, retrieval);
-        EncoderEvaluator.Sets sets = new EncoderEvaluator.Sets(128, heldOut, retrieval, 64);
+        Log.info("embedding the FP32 reference (%d held-out + %d retrieval sentences)…", opts.heldOut, opts.retrieval);
+        EncoderEvaluator.Sets sets = new EncoderEvaluator.Sets(128, opts.heldOut, opts.retrieval, 64);
         EncoderEvaluator ev = new EncoderEvaluator(fp32, sets);
         List<EncoderEvaluator.Row> rows = new ArrayList<>();
         int layers = fp32.encoder().linears().size();
@@ -80,7 +71,7 @@ final class EvalCommand implements Callable<Integer> {
             System.out.write(io.qbridge.report.EvalReport.json(base.alias, sets, rows));
             System.out.flush();
         } else {
-            print(base.alias, rows, markdown);
+            print(base.alias, rows, opts.markdown);
         }
         return 0;
     }
@@ -96,7 +87,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new Main.UserException("eval of a LLaMA checkpoint needs exactly one of --text FILE (the text to measure perplexity on) or --self-text N");
         }
         List<QuantRecipe> recipes = new ArrayList<>();
-        for (String f : formats) recipes.add(QuantRecipe.parse(f)); // all names checked before any work
+        for (String f : opts.formats) recipes.add(QuantRecipe.parse(f)); // all names checked before any work
         io.qbridge.model.llama.LlamaWeights w = DecoderCheckpoints.load(ckpt);
         int win = Math.min(window, w.config().seqLen());
         if (win < 2) throw new Main.UserException("--window must be at least 2");
@@ -152,7 +143,7 @@ final class EvalCommand implements Callable<Integer> {
                 ckpt, w.config().nLayers(), w.config().dim(), w.config().parameterCount() / 1e6, measured);
         if (calibratedOn != null) System.out.printf("Calibration (GPTQ-path recipes, and the calib err column) on %s%n", calibratedOn);
         System.out.println();
-        table(new String[] {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"}, "%-18s %8s %10s %10s %10s %12s %8s%n", cells, markdown);
+        table(new String[] {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"}, "%-18s %8s %10s %10s %10s %12s %8s%n", cells, opts.markdown);
         return 0;
     }
 

@@ -258,18 +258,7 @@ public final class SubmitCommand implements Callable<Integer> {
         @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL", description = "bge-small (default) or minilm.")
         String model;
 
-        @Option(names = "--formats", defaultValue = EvalCommand.DEFAULT_FORMATS, split = ",", paramLabel = "LIST",
-                description = "Comma-separated recipes (default: " + EvalCommand.DEFAULT_FORMATS + ").")
-        List<String> formats;
-
-        @Option(names = "--held-out", defaultValue = "1000", paramLabel = "N", description = "Held-out sentences for cosine and queries (default 1000).")
-        int heldOut;
-
-        @Option(names = "--retrieval", defaultValue = "1000", paramLabel = "N", description = "Retrieval-set sentences (default 1000).")
-        int retrieval;
-
-        @Option(names = "--markdown", description = "Print the table as Markdown.")
-        boolean markdown;
+        @Mixin EvalOptions opts;
 
         @Option(names = "--json", description = "Print the JSON document 'qbridge eval --json' prints.")
         boolean json;
@@ -277,14 +266,14 @@ public final class SubmitCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             try (QbridgeClient c = parent.remote.connect()) {
-                Job done = submitAndFollow(parent.remote, c, QbridgeClient.evalSpec(model, formats, heldOut, retrieval), follow);
+                Job done = submitAndFollow(parent.remote, c, QbridgeClient.evalSpec(model, opts.formats, opts.heldOut, opts.retrieval), follow);
                 if (done == null) return 0;
                 EvalResult r = done.getResult().getEval();
                 if (json) {
                     System.out.write(parent.remote.call(() -> c.artifactBytes(done.getId(), r.getJson().getSha256())));
                     System.out.flush();
                 } else {
-                    EvalCommand.print(r.getModel(), JobPrinter.evalRows(r), markdown);
+                    EvalCommand.print(r.getModel(), JobPrinter.evalRows(r), opts.markdown);
                 }
             }
             return 0;
