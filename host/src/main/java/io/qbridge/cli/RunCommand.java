@@ -63,10 +63,7 @@ final class RunCommand implements Callable<Integer> {
             QuantRecipe recipe = QuantRecipe.parse(format == null ? "microscopiq-w4@rtn" : format);
             if (recipe.format() == null) throw new Main.UserException("fp32 runs on the host ('qbridge embed'); pick a quantized format for the device");
             EncoderModel fp32 = EncoderModel.load(b);
-            PreparedEncoder q;
-            try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
-                q = PreparedEncoder.quantize(b, fp32, recipe, (name, done) -> p.step(1));
-            }
+            PreparedEncoder q = QuantizeCommand.withProgress(fp32, recipe, onLayer -> PreparedEncoder.quantize(b, fp32, recipe, onLayer));
             Log.info("quantized %s to %s (%s) in %.1f s", b.alias, q.format(), recipe.algorithm().name().toLowerCase(), (System.nanoTime() - t0) / 1e9);
             return q;
         }
