@@ -12,7 +12,7 @@ import java.util.function.BiConsumer;
  * and the packed layers that replace them. Made from a {@code .qbz} container or by quantizing a built-in
  * model; the run and bench commands and the job server all prepare models through here.
  *
- * @param name   the base model's alias
+ * @param name   the base model's alias (or, for a file base, its label {@code onnx-<sha256 prefix>})
  * @param format the packed format's id
  */
 public record PreparedEncoder(String name, String format, EncoderModel base, List<QuantizedLayer> layers) {
@@ -20,9 +20,14 @@ public record PreparedEncoder(String name, String format, EncoderModel base, Lis
         layers = List.copyOf(layers);
     }
 
-    /** The packed model in a {@code .qbz} container. */
+    /** The packed model in a {@code .qbz} container of a built-in base. */
     public static PreparedEncoder load(Path qbz) throws IOException {
-        QuantizedEncoders.Loaded q = QuantizedEncoders.load(qbz);
+        return load(qbz, QuantizedEncoders.BaseLookup.NONE);
+    }
+
+    /** The packed model in a {@code .qbz} container; a file base comes from {@code bases}. */
+    public static PreparedEncoder load(Path qbz, QuantizedEncoders.BaseLookup bases) throws IOException {
+        QuantizedEncoders.Loaded q = QuantizedEncoders.load(qbz, bases);
         return new PreparedEncoder(q.manifest().model(), q.manifest().format(), q.model(), q.layers());
     }
 

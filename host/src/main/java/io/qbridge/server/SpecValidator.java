@@ -55,11 +55,16 @@ final class SpecValidator {
     }
 
     private void quantize(QuantizeSpec q) {
-        if (!q.getModel().hasBuiltin() || EncoderModel.Builtin.byAlias(q.getModel().getBuiltin()) == null) {
-            throw invalid("quantize.model: quantize takes a built-in encoder (bge-small, minilm)"
-                    + (q.getModel().hasUploadSha256() ? "; an uploaded model can be run, not quantized, on this server" : ""));
+        ModelRef m = q.getModel();
+        switch (m.getSourceCase()) {
+            case BUILTIN -> {
+                if (EncoderModel.Builtin.byAlias(m.getBuiltin()) == null) throw invalid("quantize.model: no built-in model '" + m.getBuiltin() + "' (bge-small, minilm)");
+                if (m.hasTokenizerOf()) throw invalid("quantize.model.tokenizer_of: only for an uploaded .onnx model");
+            }
+            case UPLOAD_SHA256 -> UploadedModels.validateQuantizeBase("quantize.model", m, artifacts);
+            case ARTIFACT_SHA256 -> throw invalid("quantize.model: an artifact is already quantized; quantize takes a built-in encoder (bge-small, minilm) or an uploaded BERT .onnx");
+            case SOURCE_NOT_SET -> throw invalid("quantize.model: no model given (a built-in encoder or an uploaded BERT .onnx)");
         }
-        if (q.getModel().hasTokenizerOf()) throw invalid("quantize.model.tokenizer_of: only for an uploaded .onnx model");
         QuantRecipe recipe = packedRecipe("quantize.format", q.getFormat());
         if (recipe.format() == null) throw invalid("quantize.format: fp32 is not a quantized format");
         if (q.getCalibration() > EvalCorpus.Split.CALIBRATION.count) {
