@@ -22,13 +22,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * A base encoder that is not built in: a BERT {@code .onnx} and the {@code tokenizer.json} it runs with, each
  * pinned by the sha256 of its exact bytes. A {@code .qbz} quantized from it records both digests and the
  * pooling (see {@link QbzManifest.External}); loading that container needs this base again, and the digests
- * must match.
+ * must match. The bytes are parsed only by {@link #model}, after a caller has compared the digests, so a wrong
+ * base fails on its digest without being parsed.
  *
  * @param onnxSha256      sha256 of the ONNX file's bytes
  * @param tokenizerSha256 sha256 of the tokenizer.json bytes
  * @param source          where the ONNX came from, for messages (a path, or "upload SHA")
  */
-public record FileBase(String onnxSha256, BertEncoder encoder, String tokenizerSha256, BertTokenizer tokenizer, String source) {
+public record FileBase(String onnxSha256, byte[] onnx, String tokenizerSha256, byte[] tokenizerJson, String source, String tokenizerSource) {
     /** Reads and hashes an ONNX file and the tokenizer.json to run it with. */
     public static FileBase read(Path onnx, Path tokenizerJson) throws IOException {
         if (!Files.isRegularFile(onnx)) throw new ModelFormatException(onnx.toString(), "no such file");
@@ -36,11 +37,9 @@ public record FileBase(String onnxSha256, BertEncoder encoder, String tokenizerS
         return of(Files.readAllBytes(onnx), onnx.toString(), Files.readAllBytes(tokenizerJson), tokenizerJson.toString());
     }
 
-    /** The base whose ONNX bytes and tokenizer.json bytes are given (hashed here, then parsed). */
-    public static FileBase of(byte[] onnx, String onnxSource, byte[] tokenizerJson, String tokenizerSource) throws IOException {
-        BertTokenizer tokenizer = BertTokenizer.fromJson(new ByteArrayInputStream(tokenizerJson), tokenizerSource);
-        BertEncoder encoder = BertEncoder.fromOnnx(OnnxGraph.read(new ByteArrayInputStream(onnx), onnxSource));
-        return new FileBase(sha256(onnx), encoder, sha256(tokenizerJson), tokenizer, onnxSource);
+    /** The base whose ONNX bytes and tokenizer.json bytes are given (hashed here; parsed by {@link #model}). */
+    public static FileBase of(byte[] onnx, String onnxSource, byte[] tokenizerJson, String tokenizerSource) {
+        return new FileBase(sha256(onnx), onnx, sha256(tokenizerJson), tokenizerJson, onnxSource, tokenizerSource);
     }
 
     /** The container label of this base ({@link QbzManifest#externalLabel}), also the FP32 model's name. */
@@ -48,8 +47,10 @@ public record FileBase(String onnxSha256, BertEncoder encoder, String tokenizerS
         return QbzManifest.externalLabel(onnxSha256);
     }
 
-    /** The FP32 model: this encoder and tokenizer with {@code pooling}. */
-    public EncoderModel model(Pooling pooling) {
+    /** The FP32 model: this encoder and tokenizer (parsed now) with {@code pooling}. */
+    public EncoderModel model(Pooling pooling) throws IOException {
+        BertTokenizer tokenizer = BertTokenizer.fromJson(new ByteArrayInputStream(tokenizerJson), tokenizerSource);
+        BertEncoder encoder = BertEncoder.fromOnnx(OnnxGraph.read(new ByteArrayInputStream(onnx), source));
         return new EncoderModel(label(), tokenizer, encoder, pooling);
     }
 

@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * Checks a submitted spec completely before it is queued, so a job that is accepted can only fail for
  * reasons of the run itself. Errors are INVALID_ARGUMENT (or UNIMPLEMENTED for kinds this server does
- * not run yet) with a message that names the field.
+ * not run yet) with a message that names the field; a well-formed spec naming an upload or artifact this
+ * server does not hold is FAILED_PRECONDITION (upload it, or submit where it is).
  */
 final class SpecValidator {
     static final int MAX_SENTENCES = 4096;
@@ -150,7 +151,10 @@ final class SpecValidator {
                 }
             }
             case ARTIFACT_SHA256 -> {
-                if (!artifacts.contains(m.getArtifactSha256())) throw invalid(field + ": no artifact with sha256 '" + m.getArtifactSha256() + "' on this server");
+                if (!ArtifactStore.isSha256(m.getArtifactSha256())) throw invalid(field + ": artifact_sha256 must be 64 lowercase hex digits");
+                if (!artifacts.contains(m.getArtifactSha256())) {
+                    throw Status.FAILED_PRECONDITION.withDescription(field + ": no artifact with sha256 '" + m.getArtifactSha256() + "' on this server").asRuntimeException();
+                }
             }
             case UPLOAD_SHA256 -> UploadedModels.validate(field, m, artifacts);
             case SOURCE_NOT_SET -> throw invalid(field + ": no model given");

@@ -31,6 +31,7 @@ final class UploadedModels {
 
     /** Submit-time checks: the upload exists and is validated, and {@code tokenizer_of} fits its kind. */
     static void validate(String field, ModelRef m, ArtifactStore artifacts) {
+        if (!ArtifactStore.isSha256(m.getUploadSha256())) throw invalid(field + ".upload_sha256: must be 64 lowercase hex digits");
         String kind = artifacts.validatedModelKind(m.getUploadSha256());
         if (kind == null) {
             // the request is well formed; the server lacks what it names (as for an artifact that is not here)
