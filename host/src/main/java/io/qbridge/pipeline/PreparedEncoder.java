@@ -38,10 +38,15 @@ public record PreparedEncoder(String name, String format, EncoderModel base, Lis
      * @param onLayer hears (layer name, layers done) after each layer
      */
     public static PreparedEncoder quantize(EncoderModel.Builtin builtin, EncoderModel fp32, QuantRecipe recipe, BiConsumer<String, Integer> onLayer) {
+        return quantize(builtin.alias, fp32, recipe, onLayer);
+    }
+
+    /** As {@link #quantize(EncoderModel.Builtin, EncoderModel, QuantRecipe, BiConsumer)} for any encoder, named {@code name}. */
+    public static PreparedEncoder quantize(String name, EncoderModel fp32, QuantRecipe recipe, BiConsumer<String, Integer> onLayer) {
         if (recipe.format() == null) throw new IllegalArgumentException("fp32 runs on the host; a device needs a quantized format");
         List<int[]> calib = recipe.needsCalibration() ? EncoderQuantizer.calibrationIds(fp32, EvalCorpus.Split.CALIBRATION.count) : List.of();
         EncoderQuantizer.Result r = EncoderQuantizer.quantize(fp32, recipe, calib, onLayer);
-        return new PreparedEncoder(builtin.alias, recipe.format().id(), fp32, r.layers());
+        return new PreparedEncoder(name, recipe.format().id(), fp32, r.layers());
     }
 
     /** This model, if {@code recipe} (null or empty: any) names the format it holds; else an error saying what it holds. */

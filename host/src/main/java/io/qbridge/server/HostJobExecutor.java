@@ -229,26 +229,29 @@ public final class HostJobExecutor implements JobExecutor {
         return EncoderQuantizer.quantize(fp32, recipe, List.of(), (name, n) -> ctx.checkpoint()).model();
     }
 
-    /** A quantized encoder ready for a device: its packed layers and the host model around them. */
-    /** The packed model a bench or device run names: a stored .qbz, or a built-in quantized here (progress up to {@code progressShare}). */
+    /**
+     * The packed model a bench or device run names: a stored or uploaded .qbz, or a built-in or uploaded .onnx
+     * quantized here (progress up to {@code progressShare}).
+     */
     private PreparedEncoder prepare(ModelRef ref, String format, JobContext ctx, double progressShare) throws Exception {
-        if (ref.hasArtifactSha256()) {
+        String container = ref.hasArtifactSha256() ? ref.getArtifactSha256()
+                : UploadedModels.isContainer(ref, ctx.artifacts()) ? ref.getUploadSha256() : null;
+        if (container != null) {
             PreparedEncoder q;
             try {
-                q = PreparedEncoder.load(ctx.artifacts().path(ref.getArtifactSha256()), UploadedModels.bases(ctx.artifacts())).requireFormat(format);
+                q = PreparedEncoder.load(ctx.artifacts().path(container), UploadedModels.bases(ctx.artifacts())).requireFormat(format);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("format: artifact " + ref.getArtifactSha256() + ": " + e.getMessage(), e);
+                throw new IllegalArgumentException("format: container " + container + ": " + e.getMessage(), e);
             }
-            ctx.log("loaded container " + ref.getArtifactSha256() + ": " + q.format() + " on " + q.name());
+            ctx.log("loaded container " + container + ": " + q.format() + " on " + q.name());
             return q;
         }
-        EncoderModel.Builtin b = EncoderModel.Builtin.byAlias(ref.getBuiltin());
-        EncoderModel fp32 = builtin(b);
+        EncoderModel fp32 = ref.hasUploadSha256() ? UploadedModels.load(ref, "", ctx) : builtin(EncoderModel.Builtin.byAlias(ref.getBuiltin()));
         QuantRecipe recipe = QuantRecipe.parse(format.isEmpty() ? DEFAULT_BENCH_FORMAT : format);
         int layers = fp32.encoder().linears().size();
-        ctx.log("quantizing " + b.alias + " with " + recipe.name() + " (" + recipe.algorithm().name().toLowerCase() + ", " + layers + " layers)");
+        ctx.log("quantizing " + fp32.name() + " with " + recipe.name() + " (" + recipe.algorithm().name().toLowerCase() + ", " + layers + " layers)");
         ctx.checkpoint();
-        return PreparedEncoder.quantize(b, fp32, recipe, (name, done) -> {
+        return PreparedEncoder.quantize(fp32.name(), fp32, recipe, (name, done) -> {
             ctx.progress(progressShare * done / layers, name);
             ctx.checkpoint();
         });

@@ -137,6 +137,12 @@ class UploadedQuantizeTest {
         Run dev = cli("run", "--model", fetched.toString(), "--base", base.toString(), "--device", "emulator", "--text", text.toString(), "--json");
         assertEquals(0, dev.exit(), dev.err());
         assertTrue(dev.out().startsWith("{\"model\":\"" + label + "\",\"format\":\"" + m.format() + "\""), dev.out());
+        // and the server's emulator computes the same vectors from the artifact (the server finds its base)
+        Run rdev = cli("submit", "--server", addr, "run", "--model", "sha256:" + sha(fetched), "--device", "emulator", "--text", text.toString(), "--json");
+        assertEquals(0, rdev.exit(), rdev.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertEquals(json.readTree(dev.out()).get("embeddings"), json.readTree(rdev.out()).get("embeddings"));
+        assertNotEquals(json.readTree(dev.out()).get("embeddings"), json.readTree(le.out()).get("embeddings"), "the device path is not the host path");
 
         // wrong or missing base: one clear error naming both digests, exit 2
         Run wrong = cli("embed", "--model", fetched.toString(), "--base", otherBase.toString(), "--text", text.toString());
