@@ -170,6 +170,19 @@ class UploadedQuantizeTest {
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().startsWith("not a usable model: a .qbz container that does not load: base " + baseSha
                 + ": the container's base (a BERT .onnx with this sha256) is not an uploaded model on this server; upload it first"), e.getStatus().getDescription());
+
+        // the same through the CLI on a second server: refused until the base is uploaded, which --base does first
+        try (JobServer fresh = JobServer.start(ServerConfig.loopback(0, other.resolve("data2"), null).withWorkers(1))) {
+            String at = "127.0.0.1:" + fresh.port();
+            Run refused = cli("submit", "--server", at, "run", "--model", qbz.toString(), "--text", text.toString(), "--json");
+            assertEquals(2, refused.exit(), refused.err());
+            assertTrue(refused.err().contains("is not an uploaded model on this server; upload it first"), refused.err());
+            Run ran = cli("submit", "--server", at, "run", "--model", qbz.toString(), "--base", base.toString(), "--text", text.toString(), "--json");
+            assertEquals(0, ran.exit(), ran.err());
+            Run local = cli("embed", "--model", qbz.toString(), "--base", base.toString(), "--text", text.toString(), "--json");
+            assertEquals(0, local.exit(), local.err());
+            assertEquals(local.out(), ran.out());
+        }
     }
 
     @Test
