@@ -401,8 +401,11 @@ public final class JobScheduler implements AutoCloseable {
             }
             if (!taken.isEmpty()) wake.offer(Boolean.TRUE);
             if (store.shared()) {
+                // progress is read before the events: a progress read while its job runs was stored after
+                // the RUNNING event committed, so the event relay below passes that event on first
+                Map<String, JobEvent> progress = progressOfOthers();
                 relayEventsOfOthers();
-                relayProgressOfOthers();
+                relayProgress(progress);
             }
         } catch (SQLException | RuntimeException e) {
             if (!crashed) ServerLog.info("heartbeat: the store failed: %s", e);
@@ -426,19 +429,20 @@ public final class JobScheduler implements AutoCloseable {
     }
 
     /**
-     * Passes to this server's watchers the progress that other servers store for the jobs they run (only
-     * for jobs watched here, so an unwatched fleet costs no query; each stored progress once). Runs after
-     * the event relay of the same heartbeat; {@link WatchSession} shows progress only after the job's
-     * RUNNING state, so a progress read before its RUNNING event was relayed is not shown out of order.
+     * The progress other servers stored for the jobs they run, for those watched here only (an unwatched
+     * fleet costs no query); this server's own jobs reach its watchers directly.
      */
-    private void relayProgressOfOthers() throws SQLException {
+    private Map<String, JobEvent> progressOfOthers() throws SQLException {
         Set<String> watched = new HashSet<>(events.watchedJobs());
-        watched.removeAll(running.keySet()); // this server's own jobs reach its watchers directly
-        if (watched.isEmpty()) {
-            progressRelayed.clear();
-            return;
-        }
-        Map<String, JobEvent> latest = store.progressOfOthers(watched, settings.hostId());
+        watched.removeAll(running.keySet());
+        return watched.isEmpty() ? Map.of() : store.progressOfOthers(watched, settings.hostId());
+    }
+
+    /**
+     * Passes that progress to this server's watchers, each stored report once. {@link WatchSession} shows
+     * progress only after the job's RUNNING state, so nothing overtakes the state it follows.
+     */
+    private void relayProgress(Map<String, JobEvent> latest) {
         progressRelayed.keySet().retainAll(latest.keySet());
         for (Map.Entry<String, JobEvent> e : latest.entrySet()) {
             if (e.getValue().equals(progressRelayed.put(e.getKey(), e.getValue()))) continue;
