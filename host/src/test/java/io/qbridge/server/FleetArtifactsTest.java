@@ -134,10 +134,7 @@ class FleetArtifactsTest {
         List<Double> fractions = onA.stream().filter(JobEvent::hasProgress).map(e -> e.getProgress().getFraction()).toList();
         assertEquals(steps, fractions, "A relayed every stored progress of B once, in increasing order: " + onA);
         assertTrue(onA.stream().filter(JobEvent::hasProgress).allMatch(e -> e.getProgress().getEtaMillis() >= 0 && e.getProgress().getStage().startsWith("step")));
-        int running = indexOf(onA, e -> e.hasState() && e.getState() == JobState.JOB_STATE_RUNNING);
-        int firstProgress = indexOf(onA, JobEvent::hasProgress);
-        int result = indexOf(onA, JobEvent::hasResult);
-        assertTrue(running >= 0 && running < firstProgress && firstProgress < result, "RUNNING, then progress, then the result: " + onA);
+        assertProgressOnlyWhileRunning(onA);
         assertEquals(JobState.JOB_STATE_SUCCEEDED, onA.getLast().getState(), "the stream ends with the final state");
 
         // the artifact: only B made it; A serves it from the database, byte for byte what B wrote
@@ -236,9 +233,17 @@ class FleetArtifactsTest {
                 + writes + " writes (bound " + bound + ")");
     }
 
-    private static int indexOf(List<JobEvent> events, Predicate<JobEvent> p) {
-        for (int i = 0; i < events.size(); i++) if (p.test(events.get(i))) return i;
-        return -1;
+    /** The stream shows progress only while the job is RUNNING (the snapshot's state or the last state event), and the result after it. */
+    static void assertProgressOnlyWhileRunning(List<JobEvent> stream) {
+        JobState shown = JobState.JOB_STATE_UNSPECIFIED;
+        boolean result = false;
+        for (JobEvent e : stream) {
+            if (e.hasSnapshot()) shown = e.getSnapshot().getState();
+            if (e.hasState()) shown = e.getState();
+            if (e.hasResult()) result = true;
+            if (e.hasProgress()) assertTrue(shown == JobState.JOB_STATE_RUNNING && !result, "progress while RUNNING, before the result: " + stream);
+        }
+        assertTrue(result, "the stream carried the result: " + stream);
     }
 
     private static byte[] chunk(Connection c, String sha, int idx) throws Exception {
