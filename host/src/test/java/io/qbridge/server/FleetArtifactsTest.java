@@ -233,6 +233,85 @@ class FleetArtifactsTest {
                 + writes + " writes (bound " + bound + ")");
     }
 
+    @Test
+    void progressIsStoredOnlyByTheOwnerOfTheAttemptAndClearedWhenTheJobLeavesRunning(@TempDir Path dir) throws Exception {
+        String url = TestDatabases.freshPgSchema();
+        try (JobStore s = JobStore.open(url, dir)) {
+            s.insert("j-1", "c", io.qbridge.protocol.v1.JobKind.JOB_KIND_RUN, QbridgeClient.runSpec("minilm", List.of("x")), 0, 1, null);
+            JobEvent p1 = progress("j-1", 0.5);
+            assertFalse(s.saveProgress("j-1", "host-a", 1, p1), "a queued job has no progress");
+            StoredJob j = s.claim("host-a", List.of(""), 2, 60_000).orElseThrow();
+            assertFalse(s.saveProgress("j-1", "host-b", j.attempts(), p1), "only the owner stores progress");
+            assertFalse(s.saveProgress("j-1", "host-a", j.attempts() + 1, p1), "only for its attempt");
+            assertTrue(s.saveProgress("j-1", "host-a", j.attempts(), p1));
+            assertEquals(java.util.Map.of("j-1", p1), s.progressOfOthers(List.of("j-1", "j-none"), "host-b"));
+            assertEquals(java.util.Map.of(), s.progressOfOthers(List.of("j-1"), "host-a"), "a server's own jobs are not relayed to it");
+            assertEquals(JobState.JOB_STATE_QUEUED, s.interrupt("j-1", "host-a", j.attempts(), "stop"));
+            StoredJob again = s.claim("host-b", List.of(""), 3, 60_000).orElseThrow();
+            assertEquals(java.util.Map.of(), s.progressOfOthers(List.of("j-1"), "host-a"), "a new attempt starts without the old one's progress");
+            assertTrue(s.saveProgress("j-1", "host-b", again.attempts(), progress("j-1", 0.9)));
+            assertTrue(s.finish("j-1", "host-b", again.attempts(), JobState.JOB_STATE_SUCCEEDED, 4, null, null));
+            assertEquals(java.util.Map.of(), s.progressOfOthers(List.of("j-1"), "host-a"), "a finished job has none");
+        }
+    }
+
+    @Test
+    void twoServersCopyingTheSameContentAtOnceLeaveOneWholeCopy(@TempDir Path dir) throws Exception {
+        String url = TestDatabases.freshPgSchema();
+        byte[] content = new byte[2 * SharedArtifacts.CHUNK + 7];
+        new Random(7).nextBytes(content);
+        try (JobStore a = JobStore.open(url, dir.resolve("a")); JobStore b = JobStore.open(url, dir.resolve("b"))) {
+            ArtifactStore la = new ArtifactStore(dir.resolve("a"));
+            ArtifactStore lb = new ArtifactStore(dir.resolve("b"));
+            Artifact art = la.write("x.bin", content);
+            lb.write("x.bin", content);
+            java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
+            java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                var fa = two.submit(() -> { go.await(); a.sharedArtifacts().orElseThrow().put(art.getSha256(), la.path(art.getSha256())); return null; });
+                var fb = two.submit(() -> { go.await(); b.sharedArtifacts().orElseThrow().put(art.getSha256(), lb.path(art.getSha256())); return null; });
+                fa.get(30, TimeUnit.SECONDS);
+                fb.get(30, TimeUnit.SECONDS);
+            } finally {
+                two.shutdownNow();
+            }
+            try (Connection c = sql(url); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT (SELECT COUNT(*) FROM artifact_blobs), (SELECT COUNT(*) FROM artifact_chunks)")) {
+                rs.next();
+                assertEquals(1, rs.getInt(1));
+                assertEquals(3, rs.getInt(2));
+            }
+            ArtifactStore lc = new ArtifactStore(dir.resolve("c"));
+            a.sharedArtifacts().orElseThrow().fetchInto(lc, art);
+            assertArrayEquals(content, Files.readAllBytes(lc.path(art.getSha256())));
+        }
+    }
+
+    @Test
+    void aLocalFileThatDoesNotMatchItsNameIsNotCopiedIntoTheDatabase(@TempDir Path dir) throws Exception {
+        String url = TestDatabases.freshPgSchema();
+        try (JobStore s = JobStore.open(url, dir)) {
+            ArtifactStore local = new ArtifactStore(dir);
+            Artifact art = local.write("x.bin", new byte[] {1, 2, 3});
+            Files.write(local.path(art.getSha256()), new byte[] {1, 2, 4}); // the disk changed it after it was stored
+            SharedArtifacts shared = s.sharedArtifacts().orElseThrow();
+            assertThrows(ArtifactStore.CorruptArtifactException.class, () -> shared.put(art.getSha256(), local.path(art.getSha256())));
+            assertFalse(shared.contains(art.getSha256()), "nothing of it is visible");
+            try (Connection c = sql(url); Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM artifact_chunks")) {
+                rs.next();
+                assertEquals(0, rs.getInt(1));
+            }
+        }
+        try (JobStore h2 = JobStore.open(null, dir.resolve("h2"))) {
+            assertTrue(h2.sharedArtifacts().isEmpty(), "the embedded store (one server) has no shared artifacts");
+        }
+    }
+
+    private static JobEvent progress(String id, double f) {
+        return JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis())
+                .setProgress(io.qbridge.protocol.v1.Progress.newBuilder().setFraction(f).setStage("s").setEtaMillis(1)).build();
+    }
+
     /** The stream shows progress only while the job is RUNNING (the snapshot's state or the last state event), and the result after it. */
     static void assertProgressOnlyWhileRunning(List<JobEvent> stream) {
         JobState shown = JobState.JOB_STATE_UNSPECIFIED;
