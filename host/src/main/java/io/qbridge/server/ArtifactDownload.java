@@ -82,8 +82,9 @@ final class ArtifactDownload {
         } catch (ArtifactStore.CorruptArtifactException e) {
             ServerLog.info("artifact %s of job %s: %s", a.getSha256(), job.id(), e.getMessage());
             fail(Status.DATA_LOSS.withDescription("artifact " + a.getSha256() + " of job " + job.id() + " cannot be served: " + e.getMessage()));
-        } catch (IOException e) {
-            unreadable(a, e);
+        } catch (IOException e) { // this server's disk, not the shared copy (a full disk): the artifact itself is fine
+            ServerLog.info("artifact %s of job %s: copying it from the shared database failed: %s", a.getSha256(), job.id(), e);
+            fail(Status.INTERNAL.withDescription("artifact " + a.getSha256() + " of job " + job.id() + " could not be copied into this server's store"));
         } catch (java.sql.SQLException e) {
             ServerLog.info("artifact %s: the shared database failed: %s", a.getSha256(), e);
             fail(Status.UNAVAILABLE.withDescription("artifact " + a.getSha256() + " of job " + job.id() + ": the shared database failed; retry"));

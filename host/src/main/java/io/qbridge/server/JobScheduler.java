@@ -41,6 +41,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * jobs a previous run of this server left RUNNING are taken back at once (with the embedded store, all
  * RUNNING jobs: nobody else can be running them).
  *
+ * <p>Fleet mode, for clients of other servers: a job's artifacts are copied into the shared database
+ * ({@link SharedArtifacts}) before it is recorded SUCCEEDED; its progress is stored in its row, throttled
+ * ({@link #PROGRESS_STORE_INTERVAL_NANOS}), and the heartbeat relays the stored events and progress of
+ * other servers' jobs to the watchers here.
+ *
  * <p>Every state change goes through the store with a condition on the previous state and, for running
  * jobs, on the owner and attempt, so a cancel racing a worker, or two servers racing for a job, resolve to
  * exactly one winner.

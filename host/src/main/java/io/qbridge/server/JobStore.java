@@ -36,6 +36,9 @@ import java.util.stream.Collectors;
  * later change of a running job names the owner and the attempt, so a server that lost its lease (it
  * stalled and another took the job over) can no longer change the job.
  *
+ * <p>Fleet mode keeps two more things here for the servers that did not run a job: its artifacts
+ * ({@link SharedArtifacts}, on a connection of its own) and its latest progress, in its row.
+ *
  * <p>Durability: every change a caller is told about (a submit acknowledged, a state reached) is
  * committed and, on H2, followed by {@code CHECKPOINT SYNC}. One connection, used under this object's
  * lock: the job rate is far below what that allows, and it makes each method one atomic step.
