@@ -126,6 +126,7 @@ final class SharedArtifacts implements AutoCloseable {
      */
     synchronized void fetchInto(ArtifactStore local, Artifact a) throws SQLException, IOException {
         String sha = a.getSha256();
+        if (local.contains(sha)) return; // another download here copied it while this one waited for the lock
         long size;
         int chunks;
         try (PreparedStatement ps = connection().prepareStatement("SELECT size, chunks FROM artifact_blobs WHERE sha256 = ?")) {
