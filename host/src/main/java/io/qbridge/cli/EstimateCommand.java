@@ -24,6 +24,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -47,11 +48,11 @@ final class EstimateCommand implements Callable<Integer> {
     @Option(names = "--k", defaultValue = "4096", paramLabel = "K", description = "Layer inputs (default 4096).")
     int k;
 
-    @Option(names = "--tokens", defaultValue = "1,512", split = ",", paramLabel = "M,...",
+    @Option(names = "--tokens", defaultValue = "1,512", split = ",", paramLabel = "M",
             description = "Tokens per run, comma-separated (default 1,512); the energy breakdown is given for the last.")
     List<Integer> tokens;
 
-    @Option(names = "--formats", defaultValue = DEFAULT_FORMATS, split = ",", paramLabel = "LIST",
+    @Option(names = "--formats", defaultValue = DEFAULT_FORMATS, split = ",", paramLabel = "FORMAT",
             description = "Comma-separated format names (default: " + DEFAULT_FORMATS + ").")
     List<String> formats;
 
@@ -111,8 +112,11 @@ final class EstimateCommand implements Callable<Integer> {
         }
         PerformanceModel model = new PerformanceModel(config);
         List<Row> rows = new ArrayList<>();
+        EncoderModel.Builtin src = source;
+        EncoderModel[] fp32 = new EncoderModel[1]; // loaded once, and only if a rate must be measured
+        Supplier<EncoderModel> encoder = () -> fp32[0] != null ? fp32[0] : (fp32[0] = EncoderModel.load(src));
         for (QuantFormat f : fs) {
-            Rates r = rates(f, source);
+            Rates r = rates(f, source, encoder);
             LayerProfile p;
             try {
                 p = LayerProfile.forShape(f, n, k, r.outliersPerWeight(), r.pulsesPerWeight());
@@ -139,7 +143,7 @@ final class EstimateCommand implements Callable<Integer> {
         return fs;
     }
 
-    private Rates rates(QuantFormat f, EncoderModel.Builtin source) {
+    private Rates rates(QuantFormat f, EncoderModel.Builtin source, Supplier<EncoderModel> encoder) {
         boolean outliers = f instanceof MicroScopiQFormat, pulses = f instanceof FineQFormat;
         if (!outliers && !pulses) return new Rates(0, 0, null, 0, 0);
         Double given = outliers ? outlierRate : pulsesPerWeight;
@@ -147,16 +151,16 @@ final class EstimateCommand implements Callable<Integer> {
         if (source == null)
             throw new Main.UserException(f.id() + " needs " + (outliers ? "an outlier rate: give --outlier-rate" : "pulses per weight: give --pulses-per-weight")
                     + " or measure it with --outliers-from bge-small");
-        return measure(f, source);
+        return measure(f, source, encoder);
     }
 
     /** RTN-quantizes every linear layer of {@code source} into {@code f}, packs and decodes it, and sums outliers, pulses and weights. */
-    static Rates measure(QuantFormat f, EncoderModel.Builtin source) {
+    static Rates measure(QuantFormat f, EncoderModel.Builtin source, Supplier<EncoderModel> encoder) {
         String key = source.alias + "|" + f.id();
         Rates cached = MEASURED.get(key);
         if (cached != null) return cached;
         long t0 = System.nanoTime();
-        EncoderModel fp32 = EncoderModel.load(source);
+        EncoderModel fp32 = encoder.get();
         QuantRecipe recipe = QuantRecipe.parse(f.id() + "@rtn");
         EncoderQuantizer.Result q = QuantizeCommand.withProgress(fp32, recipe, onLayer -> EncoderQuantizer.quantize(fp32, recipe, List.of(), onLayer));
         long outliers = 0, pulses = 0, weights = 0;
