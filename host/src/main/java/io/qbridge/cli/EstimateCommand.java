@@ -109,6 +109,12 @@ final class EstimateCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new Main.UserException(f.id() + " cannot hold a " + n + " x " + k + " layer: " + e.getMessage());
             }
+            try { // the given rates too, so a bad one does not wait for other formats' measurements
+                LayerProfile.forShape(f, n, k, f instanceof MicroScopiQFormat && outlierRate != null ? outlierRate : 0,
+                        f instanceof FineQFormat && pulsesPerWeight != null ? pulsesPerWeight : 0);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UserException(e.getMessage());
+            }
         }
         PerformanceModel model = new PerformanceModel(config);
         List<Row> rows = new ArrayList<>();

@@ -161,6 +161,7 @@ class EstimateCommandTest {
         assertTrue(r.err().contains(expectedPart), r.err());
         assertTrue(r.err().startsWith("qbridge: "), r.err());
         assertEquals("", r.out(), "no partial table");
+        assertTrue(r.err().lines().noneMatch(l -> l.startsWith("measured ") || l.startsWith("quantize ")), "refused before measuring anything: " + r.err());
     }
 
     @Test
@@ -175,7 +176,8 @@ class EstimateCommandTest {
                 "--formats", "microscopiq-w4", "--outlier-rate", "0.01");
         assertRefused("microscopiq-w2 needs an outlier rate: give --outlier-rate", "--formats", "mxfp4,microscopiq-w2", "--outliers-from", "none");
         assertRefused("fineq needs pulses per weight: give --pulses-per-weight", "--formats", "fineq", "--outliers-from", "none");
-        assertRefused("at most 1 outlier(s) per block of 16", "--formats", "microscopiq-w4", "--outlier-rate", "0.2");
+        assertRefused("at most 1 outlier(s) per block of 16", "--formats", "fineq,microscopiq-w4", "--outlier-rate", "0.2");
+        assertRefused("outlier rate must be >= 0, got -0.01", "--formats", "microscopiq-w2", "--outlier-rate", "-0.01");
         assertRefused("--outliers-from gpt2: not a built-in encoder", "--formats", "mxfp4", "--outliers-from", "gpt2");
         assertRefused("no-such.properties: no such file", "--formats", "mxfp4", "--perf", "no-such.properties");
         assertRefused("Invalid value for option '--n'", "--n", "many");
