@@ -64,14 +64,10 @@ final class UploadedModels {
         };
     }
 
-    /** Submit-time checks: the upload exists and is validated, and {@code tokenizer_of} fits its kind. */
-    static void validate(String field, ModelRef m, ArtifactStore artifacts) {
-        validate(field, m, artifacts::validatedModelKind, "on this server");
-    }
-
     /**
-     * As {@link #validate(String, ModelRef, ArtifactStore)} with the kinds {@code kindOf} knows (in a fleet, also
-     * the shared database's); {@code where} says where it looked, for the error.
+     * Submit-time checks: the upload exists and is validated (its kind as {@code kindOf} knows it: this
+     * server's mark, in a fleet also the shared database's), and {@code tokenizer_of} fits its kind;
+     * {@code where} says where it looked, for the error.
      */
     static void validate(String field, ModelRef m, Function<String, String> kindOf, String where) {
         if (!ArtifactStore.isSha256(m.getUploadSha256())) throw invalid(field + ".upload_sha256: must be 64 lowercase hex digits");

@@ -190,6 +190,41 @@ class FleetStoredFilesTest {
         assertEquals(SENTENCES.size(), ran.getResult().getRun().getEmbeddingsCount());
     }
 
+    @Test
+    void anUploadIsCompleteOnlyOnceTheDatabaseHoldsItAndAFailedCopyKeepsTheBytesForTheRetry(@TempDir Path dir) throws Exception {
+        String url = TestDatabases.freshPgSchema();
+        byte[] model = EncoderModel.onnxBytes(EncoderModel.Builtin.MINILM);
+        String sha = sha(model);
+        try (JobStore store = JobStore.open(url, dir); Connection c = TestFleet.sql(url); java.sql.Statement st = c.createStatement()) {
+            ArtifactStore local = new ArtifactStore(dir);
+            UploadStore uploads = new UploadStore(dir, local, ServerConfig.Limits.DEFAULTS, store.sharedArtifacts().orElseThrow());
+            for (int at = 0; at < model.length; at += UploadStore.MAX_CHUNK) {
+                int n = Math.min(UploadStore.MAX_CHUNK, model.length - at);
+                uploads.append("alice", io.qbridge.protocol.v1.UploadChunk.newBuilder().setUploadId("m").setOffset(at)
+                        .setData(com.google.protobuf.ByteString.copyFrom(model, at, n)).build());
+            }
+            // the database refuses the copy (as a full or failing database would)
+            st.execute("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql");
+            st.execute("CREATE TRIGGER refuse BEFORE INSERT ON artifact_blobs FOR EACH ROW EXECUTE FUNCTION refuse()");
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> uploads.complete("alice", "m", sha, "model.onnx"));
+            assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), "the client retries");
+            assertTrue(e.getStatus().getDescription().contains("all " + model.length + " bytes are kept"), e.getStatus().getDescription());
+            assertEquals(model.length, uploads.received("alice", "m"), "the retry resumes at the end");
+            assertEquals(null, local.validatedModelKind(sha), "not an upload here either: no server accepts a job naming it");
+            assertEquals(null, modelKind(url, sha));
+
+            // the retry: the database works again, the client sends only the last, empty chunk
+            st.execute("DROP TRIGGER refuse ON artifact_blobs");
+            assertEquals(model.length, uploads.append("alice", io.qbridge.protocol.v1.UploadChunk.newBuilder().setUploadId("m").setOffset(model.length)
+                    .setLast(true).setSha256(sha).build()));
+            io.qbridge.protocol.v1.UploadStatus done = uploads.complete("alice", "m", sha, "model.onnx");
+            assertTrue(done.getComplete());
+            assertEquals(sha, done.getSha256());
+            assertEquals("onnx", modelKind(url, sha));
+            assertEquals("onnx", local.validatedModelKind(sha));
+        }
+    }
+
     private static JobSpec onBoard(ModelRef model, String format) {
         JobSpec s = QbridgeClient.runSpec(model, format, SENTENCES);
         return s.toBuilder().setRun(s.getRun().toBuilder().setDevice("board")).build();
