@@ -52,6 +52,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code emulator|xrt|auto} choice); the device work runs under {@link DeviceWatch}, so a device that
  * fails or hangs fails the job with a message naming it, or, when the job allows it, the bench is run
  * again on the emulator and the job's log says so.
+ *
+ * <p>A model named by sha256 (an upload or an earlier job's {@code .qbz}) and a {@code .qbz}'s file base are
+ * brought into this server's store before they are loaded ({@link JobContext#ensureStored}: in a fleet, copied
+ * from the shared database and checked); one that is gone, or whose shared copy is corrupt, fails the job
+ * with a message starting {@code DATA_LOSS:}.
  */
 public final class HostJobExecutor implements JobExecutor {
     /** How long one layer run may take on a device before the job gives up on it. */
@@ -86,6 +91,12 @@ public final class HostJobExecutor implements JobExecutor {
 
     @Override
     public JobResult execute(StoredJob job, JobContext ctx) throws Exception {
+        ensureModelStored(switch (job.spec().getKindCase()) {
+            case QUANTIZE -> job.spec().getQuantize().getModel();
+            case RUN -> job.spec().getRun().getModel();
+            case BENCH -> job.spec().getBench().getModel();
+            case EVAL, KIND_NOT_SET -> ModelRef.getDefaultInstance();
+        }, ctx);
         return switch (job.spec().getKindCase()) {
             case QUANTIZE -> JobResult.newBuilder().setQuantize(quantize(job.spec().getQuantize(), ctx)).build();
             case RUN -> JobResult.newBuilder().setRun(run(job.spec().getRun(), ctx)).build();
@@ -93,6 +104,20 @@ public final class HostJobExecutor implements JobExecutor {
             case EVAL -> JobResult.newBuilder().setEval(eval(job.spec().getEval(), ctx)).build();
             case KIND_NOT_SET -> throw new IllegalArgumentException("the job has no kind");
         };
+    }
+
+    /**
+     * The stored file a validated ref names, here before the job loads it. Validation saw it (here or, in a
+     * fleet, in the shared database), so a file gone now was removed or lost in between: DATA_LOSS.
+     */
+    private static void ensureModelStored(ModelRef ref, JobContext ctx) throws java.io.IOException {
+        String what = ref.hasUploadSha256() ? "upload" : ref.hasArtifactSha256() ? "artifact" : null;
+        if (what == null) return;
+        String sha = ref.hasUploadSha256() ? ref.getUploadSha256() : ref.getArtifactSha256();
+        if (!ctx.ensureStored(sha)) {
+            throw new java.io.IOException("DATA_LOSS: the job's model, " + what + " " + sha + ", is gone: neither this server's store nor the fleet's shared database"
+                    + " (if any) holds it any more, though it was there when the job was submitted");
+        }
     }
 
     /**
@@ -218,7 +243,7 @@ public final class HostJobExecutor implements JobExecutor {
     private EncoderModel model(ModelRef ref, String format, JobContext ctx) throws Exception {
         if (ref.hasArtifactSha256()) {
             // the path comes from the store's own naming of a validated digest, never from the client
-            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(ref.getArtifactSha256()), UploadedModels.bases(ctx.artifacts()));
+            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(ref.getArtifactSha256()), UploadedModels.bases(ctx.artifacts(), ctx::ensureStored));
             ctx.log("loaded container " + ref.getArtifactSha256() + ": " + q.manifest().format() + " on " + q.manifest().model());
             return q.model();
         }
@@ -239,7 +264,7 @@ public final class HostJobExecutor implements JobExecutor {
         if (container != null) {
             PreparedEncoder q;
             try {
-                q = PreparedEncoder.load(ctx.artifacts().path(container), UploadedModels.bases(ctx.artifacts())).requireFormat(format);
+                q = PreparedEncoder.load(ctx.artifacts().path(container), UploadedModels.bases(ctx.artifacts(), ctx::ensureStored)).requireFormat(format);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("format: container " + container + ": " + e.getMessage(), e);
             }

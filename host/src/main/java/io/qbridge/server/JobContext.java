@@ -17,6 +17,16 @@ public interface JobContext {
 
     ArtifactStore artifacts();
 
+    /**
+     * Makes the stored file {@code sha256} (an upload or artifact the job names) present in {@link #artifacts()}
+     * and returns true, or returns false when this server cannot reach it. In a fleet it is copied from the
+     * shared database when this server lacks it (sha256-checked; a corrupt copy throws, its message starting
+     * {@code DATA_LOSS:}); on a single server it is there or not.
+     */
+    default boolean ensureStored(String sha256) throws java.io.IOException {
+        return artifacts().contains(sha256);
+    }
+
     /** The device the scheduler gave this job (the host path, the emulator or a board); its slot is the job's until it returns. */
     ComputeDevice device();
 }

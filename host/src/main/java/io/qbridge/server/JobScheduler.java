@@ -109,6 +109,8 @@ public final class JobScheduler implements AutoCloseable {
 
     private final JobStore store;
     private final ArtifactStore artifacts;
+    /** Where a job gets a stored file it names (fleet: copied from the shared database when this server lacks it). */
+    private final UploadedModels.Source storedFiles;
     private final JobEvents events;
     private final JobExecutor executor;
     private final List<ComputeDevice> devices;
@@ -143,6 +145,7 @@ public final class JobScheduler implements AutoCloseable {
         if (devices.stream().map(ComputeDevice::id).distinct().count() != devices.size()) throw new IllegalArgumentException("device ids must be unique");
         this.store = store;
         this.artifacts = artifacts;
+        this.storedFiles = UploadedModels.source(artifacts, store.sharedArtifacts().orElse(null));
         this.events = events;
         this.executor = executor;
         this.devices = List.copyOf(devices);
@@ -490,6 +493,7 @@ public final class JobScheduler implements AutoCloseable {
 
         public String jobId() { return id; }
         public ArtifactStore artifacts() { return artifacts; }
+        public boolean ensureStored(String sha256) throws java.io.IOException { return storedFiles.fetch(sha256); }
         public ComputeDevice device() { return device; }
 
         public void progress(double fraction, String stage) {

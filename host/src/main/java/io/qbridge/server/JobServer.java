@@ -70,7 +70,7 @@ public final class JobServer implements AutoCloseable {
             JobScheduler scheduler = new JobScheduler(store, artifacts, events, executor, devices, settings);
             BearerAuthInterceptor auth = new BearerAuthInterceptor(tokens);
             HealthStatusManager health = new HealthStatusManager();
-            UploadStore uploads = new UploadStore(config.dataDir(), artifacts, config.limits());
+            UploadStore uploads = new UploadStore(config.dataDir(), artifacts, config.limits(), store.sharedArtifacts().orElse(null));
             NettyServerBuilder nb = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()));
             if (config.tls() != null) nb.sslContext(TlsContexts.server(config.tls()));
             Server grpc = nb

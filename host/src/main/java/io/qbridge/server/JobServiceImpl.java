@@ -55,7 +55,7 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
         this.events = events;
         this.artifacts = artifacts;
         this.devices = List.copyOf(devices);
-        this.validator = new SpecValidator(artifacts, this.devices, store.shared());
+        this.validator = new SpecValidator(artifacts, this.devices, store.sharedArtifacts().orElse(null));
     }
 
     @Override

@@ -98,7 +98,11 @@ public final class JobStore implements AutoCloseable {
                       idx INT NOT NULL,
                       data ${bytes} NOT NULL,
                       PRIMARY KEY (sha256, idx))""",
-                    "ALTER TABLE jobs ADD COLUMN progress ${bytes}"));
+                    "ALTER TABLE jobs ADD COLUMN progress ${bytes}"),
+            // 5: fleet uploads. model_kind: set ('qbz' or 'onnx') when the blob is a model upload that passed
+            // validation (as ArtifactStore's local mark), so a job naming it by upload_sha256 is accepted, and
+            // run, by every server of the fleet; null for a job's own artifacts.
+            List.of("ALTER TABLE artifact_blobs ADD COLUMN model_kind VARCHAR(16)"));
 
     private static final String COLUMNS = "seq, id, client, kind, spec, state, priority, created, started, finished, error, result, attempts, request_id, timeout_millis";
     private static final String QUEUED = JobState.JOB_STATE_QUEUED.name();

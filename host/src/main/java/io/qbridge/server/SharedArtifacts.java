@@ -26,6 +26,12 @@ import java.util.HexFormat;
  * missing or altered chunk fails the fetch before a single byte reaches a client, and the next download of
  * the same file on that server is local.
  *
+ * <p>Uploaded models too ({@link UploadStore}): a completed upload is copied here with its validated kind
+ * ({@code model_kind}, the database's form of {@link ArtifactStore#markValidatedModel}) before the client is
+ * told it is complete, so every server of the fleet accepts, and runs, a job naming it. A job that names a
+ * stored file by sha256 (an upload, an earlier job's {@code .qbz}, a {@code .qbz}'s file base) gets it into
+ * the local store of whichever server runs it through {@link #materialise}, checked like a download.
+ *
  * <p>Its own connection, used under this object's lock: moving many MiB must not hold up the job store's
  * connection (claims, leases, watch events).
  */
@@ -70,17 +76,30 @@ final class SharedArtifacts implements AutoCloseable {
      * @throws ArtifactStore.CorruptArtifactException if the local file's content is not {@code sha256}
      */
     synchronized void put(String sha256, Path file) throws SQLException, IOException {
-        if (contains(sha256)) return;
+        put(sha256, file, null);
+    }
+
+    /**
+     * As {@link #put(String, Path)}, and when {@code modelKind} is not null ("qbz" or "onnx": a validated
+     * upload) records it with the blob, in the same transaction for a new blob, so the file is never visible
+     * as an upload before it is whole. Content already there (an earlier job's artifact) just gets the kind.
+     */
+    synchronized void put(String sha256, Path file, String modelKind) throws SQLException, IOException {
+        if (contains(sha256)) {
+            if (modelKind != null) markModel(sha256, modelKind);
+            return;
+        }
         long size = Files.size(file);
         int chunks = (int) ((size + CHUNK - 1) / CHUNK);
         Connection c = connection();
         c.setAutoCommit(false);
         try {
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO artifact_blobs (sha256, size, chunks, created) VALUES (?, ?, ?, ?)")) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO artifact_blobs (sha256, size, chunks, created, model_kind) VALUES (?, ?, ?, ?, ?)")) {
                 ps.setString(1, sha256);
                 ps.setLong(2, size);
                 ps.setInt(3, chunks);
                 ps.setLong(4, System.currentTimeMillis());
+                ps.setString(5, modelKind);
                 ps.executeUpdate(); // first: a concurrent writer of the same content waits here, then fails on the key
             }
             MessageDigest md = ArtifactStore.sha256();
@@ -101,7 +120,10 @@ final class SharedArtifacts implements AutoCloseable {
             c.commit();
         } catch (SQLException e) {
             rollbackQuietly(c);
-            if ("23505".equals(e.getSQLState()) && contains(sha256)) return; // unique_violation: the other writer committed it
+            if ("23505".equals(e.getSQLState()) && contains(sha256)) { // unique_violation: the other writer committed it
+                if (modelKind != null) markModel(sha256, modelKind);
+                return;
+            }
             throw noteFailure(e);
         } catch (IOException | RuntimeException e) {
             rollbackQuietly(c);
@@ -117,6 +139,50 @@ final class SharedArtifacts implements AutoCloseable {
         }
     }
 
+    private void markModel(String sha256, String modelKind) throws SQLException {
+        try (PreparedStatement ps = connection().prepareStatement("UPDATE artifact_blobs SET model_kind = ? WHERE sha256 = ? AND model_kind IS NULL")) {
+            ps.setString(1, modelKind);
+            ps.setString(2, sha256);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw noteFailure(e);
+        }
+    }
+
+    /** The kind ("qbz" or "onnx") of a validated upload the database holds whole; null if it holds no such upload. */
+    synchronized String modelKind(String sha256) throws SQLException {
+        try (PreparedStatement ps = connection().prepareStatement("SELECT model_kind FROM artifact_blobs WHERE sha256 = ?")) {
+            ps.setString(1, sha256);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw noteFailure(e);
+        }
+    }
+
+    /**
+     * Makes the stored file {@code sha256} a job names present in the local store: copied from the database
+     * (checked as {@link #fetchInto}) when this server lacks it, and, when the database records it as a
+     * validated upload, marked so locally too. False when neither this server nor the database has it.
+     *
+     * @throws ArtifactStore.CorruptArtifactException if the shared copy is incomplete or not {@code sha256}
+     */
+    synchronized boolean materialise(ArtifactStore local, String sha256) throws SQLException, IOException {
+        if (!local.contains(sha256)) {
+            try {
+                fetch(local, sha256, -1, "shared-" + sha256.substring(0, 12));
+            } catch (NotSharedException e) {
+                return false;
+            }
+        }
+        if (local.validatedModelKind(sha256) == null) {
+            String kind = modelKind(sha256);
+            if (kind != null) local.markValidatedModel(sha256, kind);
+        }
+        return true;
+    }
+
     /**
      * Copies artifact {@code a} from the database into the local store, checked against its size and
      * sha256 before it gets its content name.
@@ -125,7 +191,11 @@ final class SharedArtifacts implements AutoCloseable {
      * @throws ArtifactStore.CorruptArtifactException if a chunk is missing or the bytes are not the artifact's
      */
     synchronized void fetchInto(ArtifactStore local, Artifact a) throws SQLException, IOException {
-        String sha = a.getSha256();
+        fetch(local, a.getSha256(), a.getSize(), a.getName());
+    }
+
+    /** @param expectedSize what the job recorded, or -1 to take the database's record */
+    private void fetch(ArtifactStore local, String sha, long expectedSize, String name) throws SQLException, IOException {
         if (local.contains(sha)) return; // another download here copied it while this one waited for the lock
         long size;
         int chunks;
@@ -139,7 +209,9 @@ final class SharedArtifacts implements AutoCloseable {
         } catch (SQLException e) {
             throw noteFailure(e);
         }
-        if (size != a.getSize()) throw new ArtifactStore.CorruptArtifactException("the shared copy of artifact " + sha + " records " + size + " bytes, the job " + a.getSize());
+        if (expectedSize >= 0 && size != expectedSize) {
+            throw new ArtifactStore.CorruptArtifactException("the shared copy of artifact " + sha + " records " + size + " bytes, the job " + expectedSize);
+        }
         Path tmp = local.newTempFile(".shared");
         try {
             long written = 0;
@@ -165,7 +237,7 @@ final class SharedArtifacts implements AutoCloseable {
             }
             if (written != size) throw new ArtifactStore.CorruptArtifactException("the shared copy of artifact " + sha + " has " + written + " bytes, expected " + size);
             try {
-                local.adopt(tmp, a.getName(), sha);
+                local.adopt(tmp, name, sha);
             } catch (ArtifactStore.CorruptArtifactException e) {
                 throw new ArtifactStore.CorruptArtifactException("the shared copy of artifact " + sha + " is corrupt: " + e.getMessage());
             }

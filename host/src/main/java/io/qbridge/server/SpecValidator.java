@@ -9,6 +9,8 @@ import io.qbridge.protocol.v1.JobSpec;
 import io.qbridge.protocol.v1.ModelRef;
 import io.qbridge.protocol.v1.QuantizeSpec;
 import io.qbridge.protocol.v1.RunSpec;
+import java.io.IOException;
+import java.sql.SQLException;
 import java.util.List;
 
 /**
@@ -16,6 +18,11 @@ import java.util.List;
  * reasons of the run itself. Errors are INVALID_ARGUMENT (or UNIMPLEMENTED for kinds this server does
  * not run yet) with a message that names the field; a well-formed spec naming an upload or artifact this
  * server does not hold is FAILED_PRECONDITION (upload it, or submit where it is).
+ *
+ * <p>In a fleet a stored file (an upload, an artifact) counts when the shared database holds it
+ * ({@link SharedArtifacts}): the server that claims the job copies it from there. A file only this server
+ * holds (stored before uploads were shared) is copied into the database here, before the job is queued,
+ * so whichever server claims the job finds it.
  */
 final class SpecValidator {
     static final int MAX_SENTENCES = 4096;
@@ -24,12 +31,73 @@ final class SpecValidator {
     private final ArtifactStore artifacts;
     private final List<ComputeDevice> devices;
     private final boolean fleet;
+    private final SharedArtifacts shared; // null: no fleet database (one server, or a test of the checks alone)
 
     /** @param fleet true when other servers share the queue: a device kind this server lacks may be another's */
     SpecValidator(ArtifactStore artifacts, List<ComputeDevice> devices, boolean fleet) {
+        this(artifacts, devices, fleet, null);
+    }
+
+    /** A fleet server's validator when {@code shared} is not null: files count where the database has them. */
+    SpecValidator(ArtifactStore artifacts, List<ComputeDevice> devices, SharedArtifacts shared) {
+        this(artifacts, devices, shared != null, shared);
+    }
+
+    private SpecValidator(ArtifactStore artifacts, List<ComputeDevice> devices, boolean fleet, SharedArtifacts shared) {
         this.artifacts = artifacts;
         this.devices = devices;
         this.fleet = fleet;
+        this.shared = shared;
+    }
+
+    /** Where stored files were looked for, for FAILED_PRECONDITION messages. */
+    private String where() {
+        return shared == null ? "on this server" : "on this server or in the fleet's shared database";
+    }
+
+    /** The kind of the validated upload {@code sha256}: this server's mark, else (fleet) the database's; null if neither. */
+    private String uploadKind(String sha256) {
+        String kind = artifacts.validatedModelKind(sha256);
+        if (kind != null || shared == null) return kind;
+        try {
+            return shared.modelKind(sha256);
+        } catch (SQLException e) {
+            throw databaseFailed(e);
+        }
+    }
+
+    /** Whether the stored file {@code sha256} is here or (fleet) in the database. */
+    private boolean stored(String sha256) {
+        if (artifacts.contains(sha256)) return true;
+        if (shared == null) return false;
+        try {
+            return shared.contains(sha256);
+        } catch (SQLException e) {
+            throw databaseFailed(e);
+        }
+    }
+
+    /**
+     * Fleet: a file this server holds but the database lacks (or lacks as an upload) is copied there now,
+     * checked against its name, so the server that claims the job can fetch it.
+     */
+    private void share(String sha256) {
+        if (shared == null || !artifacts.contains(sha256)) return;
+        try {
+            shared.put(sha256, artifacts.path(sha256), artifacts.validatedModelKind(sha256));
+        } catch (SQLException e) {
+            throw databaseFailed(e);
+        } catch (ArtifactStore.CorruptArtifactException e) {
+            throw Status.DATA_LOSS.withDescription("stored file " + sha256 + " on this server is corrupt: " + e.getMessage()).asRuntimeException();
+        } catch (IOException e) {
+            ServerLog.info("copying stored file %s into the shared database failed: %s", sha256, e);
+            throw Status.INTERNAL.withDescription("the server could not copy stored file " + sha256 + " into the fleet's shared database (its log says why)").asRuntimeException();
+        }
+    }
+
+    private static RuntimeException databaseFailed(SQLException e) {
+        ServerLog.info("the shared database failed while checking a spec: %s", e);
+        return Status.UNAVAILABLE.withDescription("the fleet's shared database failed; retry").asRuntimeException();
     }
 
     /** The job's kind, or a status exception saying what is wrong. */
@@ -62,7 +130,10 @@ final class SpecValidator {
                 if (EncoderModel.Builtin.byAlias(m.getBuiltin()) == null) throw invalid("quantize.model: no built-in model '" + m.getBuiltin() + "' (bge-small, minilm)");
                 if (m.hasTokenizerOf()) throw invalid("quantize.model.tokenizer_of: only for an uploaded .onnx model");
             }
-            case UPLOAD_SHA256 -> UploadedModels.validateQuantizeBase("quantize.model", m, artifacts);
+            case UPLOAD_SHA256 -> {
+                UploadedModels.validateQuantizeBase("quantize.model", m, this::uploadKind, where());
+                share(m.getUploadSha256());
+            }
             case ARTIFACT_SHA256 -> throw invalid("quantize.model: an artifact is already quantized; quantize takes a built-in encoder (bge-small, minilm) or an uploaded BERT .onnx");
             case SOURCE_NOT_SET -> throw invalid("quantize.model: no model given (a built-in encoder or an uploaded BERT .onnx)");
         }
@@ -76,7 +147,7 @@ final class SpecValidator {
     private void run(RunSpec r) {
         model("run.model", r.getModel());
         if (!r.getFormat().isEmpty() && !r.getFormat().equalsIgnoreCase("fp32")) {
-            if (r.getModel().hasArtifactSha256() || UploadedModels.isContainer(r.getModel(), artifacts)) {
+            if (r.getModel().hasArtifactSha256() || UploadedModels.isContainer(r.getModel(), this::uploadKind)) {
                 throw invalid("run.format: a .qbz artifact is already quantized; leave the format empty");
             }
             QuantRecipe recipe = packedRecipe("run.format", r.getFormat());
@@ -152,11 +223,15 @@ final class SpecValidator {
             }
             case ARTIFACT_SHA256 -> {
                 if (!ArtifactStore.isSha256(m.getArtifactSha256())) throw invalid(field + ": artifact_sha256 must be 64 lowercase hex digits");
-                if (!artifacts.contains(m.getArtifactSha256())) {
-                    throw Status.FAILED_PRECONDITION.withDescription(field + ": no artifact with sha256 '" + m.getArtifactSha256() + "' on this server").asRuntimeException();
+                if (!stored(m.getArtifactSha256())) {
+                    throw Status.FAILED_PRECONDITION.withDescription(field + ": no artifact with sha256 '" + m.getArtifactSha256() + "' " + where()).asRuntimeException();
                 }
+                share(m.getArtifactSha256());
             }
-            case UPLOAD_SHA256 -> UploadedModels.validate(field, m, artifacts);
+            case UPLOAD_SHA256 -> {
+                UploadedModels.validate(field, m, this::uploadKind, where());
+                share(m.getUploadSha256());
+            }
             case SOURCE_NOT_SET -> throw invalid(field + ": no model given");
         }
         if (m.hasTokenizerOf() && !m.hasUploadSha256()) throw invalid(field + ".tokenizer_of: only for an uploaded .onnx model");

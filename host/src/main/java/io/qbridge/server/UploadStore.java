@@ -34,6 +34,12 @@ import java.util.stream.Stream;
  * "does it load as a model" with the same loaders jobs use) and only then moved into the
  * {@link ArtifactStore} and marked as a validated model; a failed check deletes it.
  *
+ * <p>Fleet mode: a checked upload is copied into the shared database with its kind ({@link SharedArtifacts})
+ * before it enters the local store and before the client hears it is complete, so an acknowledged upload is
+ * visible to every server of the fleet. If that copy fails, the whole file stays as the unfinished upload and
+ * the client is told UNAVAILABLE: its retry finds all bytes there and only sends the last (empty) chunk again.
+ * A {@code .qbz} upload whose file base was uploaded to another server finds it through the database.
+ *
  * <p>Chunks of one upload are handled one at a time (striped locks), so a resumed stream racing an old one
  * that the server has not yet seen end can only append at the acknowledged size.
  */
@@ -45,15 +51,22 @@ final class UploadStore {
     private final Path root;
     private final ArtifactStore artifacts;
     private final ServerConfig.Limits limits;
+    private final SharedArtifacts shared; // null: no fleet
     private final Object[] locks = new Object[64];
 
     /** An unfinished upload untouched this long is deleted when the server starts: its client has given up. */
     static final Duration ABANDONED = Duration.ofDays(7);
 
     UploadStore(Path dataDir, ArtifactStore artifacts, ServerConfig.Limits limits) throws IOException {
+        this(dataDir, artifacts, limits, null);
+    }
+
+    /** @param shared the fleet's shared database, or null on a single server */
+    UploadStore(Path dataDir, ArtifactStore artifacts, ServerConfig.Limits limits, SharedArtifacts shared) throws IOException {
         this.root = Files.createDirectories(dataDir.resolve("uploads"));
         this.artifacts = artifacts;
         this.limits = limits;
+        this.shared = shared;
         for (int i = 0; i < locks.length; i++) locks[i] = new Object();
         deleteAbandoned(Instant.now().minus(ABANDONED));
     }
@@ -169,10 +182,19 @@ final class UploadStore {
             }
             String kind;
             try {
-                kind = validateModel(p, UploadedModels.bases(artifacts));
+                kind = validateModel(p, UploadedModels.bases(artifacts, UploadedModels.source(artifacts, shared)));
             } catch (StatusRuntimeException e) {
                 Files.delete(p);
                 throw e;
+            }
+            if (shared != null) {
+                try {
+                    shared.put(sha256, p, kind); // reads the upload again, checking it is still sha256
+                } catch (java.sql.SQLException e) {
+                    ServerLog.info("upload %s of %s: copying it into the shared database failed (kept for a retry): %s", id, client, e);
+                    throw Status.UNAVAILABLE.withDescription("upload " + id + ": the fleet's shared database failed while storing it; retry (all "
+                            + size + " bytes are kept, only the last chunk is needed again)").asRuntimeException();
+                }
             }
             Artifact a = artifacts.adopt(p, name.isEmpty() ? "upload-" + sha256.substring(0, 12) : name);
             artifacts.markValidatedModel(a.getSha256(), kind);

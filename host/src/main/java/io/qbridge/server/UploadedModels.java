@@ -14,7 +14,9 @@ import io.qbridge.tokenizer.BertTokenizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.sql.SQLException;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Models named by {@code ModelRef.upload_sha256}: only files that passed {@link UploadStore}'s validation
@@ -22,6 +24,10 @@ import java.util.List;
  * tokenizer and pooling of the built-in its {@code tokenizer_of} names (an ONNX graph carries no tokenizer).
  * A {@code .qbz} loads onto its built-in base, or onto a file base ({@link #bases}): an uploaded {@code .onnx}
  * found by the sha256 the container pins, with the built-in tokenizer whose bytes have the pinned sha256.
+ *
+ * <p>In a fleet the file a job names may be on another server: submit-time checks also ask the shared
+ * database ({@link SharedArtifacts#modelKind}), and a job's server copies what it lacks, the named file and a
+ * container's file base, into its own store before loading it ({@link Source}).
  */
 final class UploadedModels {
     static final String QBZ = "qbz";
@@ -29,14 +35,47 @@ final class UploadedModels {
 
     private UploadedModels() {}
 
-    /** Submit-time checks: the upload exists and is validated, and {@code tokenizer_of} fits its kind. */
-    static void validate(String field, ModelRef m, ArtifactStore artifacts) {
+    /** Where a server gets a stored file (an upload, an artifact) that a job or an upload's check names. */
+    @FunctionalInterface
+    interface Source {
+        /**
+         * True when the file {@code sha256} is in the local store now (with its upload mark when it is a
+         * validated upload), copied here first if it was elsewhere; false when it is nowhere this server can reach.
+         *
+         * @throws IOException if a copy exists but cannot be brought here whole (the message says DATA_LOSS when the copy is bad)
+         */
+        boolean fetch(String sha256) throws IOException;
+    }
+
+    /**
+     * The local store alone ({@code shared} null: one server), or the local store and then the fleet's shared
+     * database ({@link SharedArtifacts#materialise}): a missing or altered chunk is DATA_LOSS, named in the message.
+     */
+    static Source source(ArtifactStore artifacts, SharedArtifacts shared) {
+        if (shared == null) return artifacts::contains;
+        return sha -> {
+            try {
+                return shared.materialise(artifacts, sha);
+            } catch (ArtifactStore.CorruptArtifactException e) {
+                throw new IOException("DATA_LOSS: " + e.getMessage(), e);
+            } catch (SQLException e) {
+                throw new IOException("the fleet's shared database failed while copying stored file " + sha + " to this server: " + e.getMessage(), e);
+            }
+        };
+    }
+
+    /**
+     * Submit-time checks: the upload exists and is validated (its kind as {@code kindOf} knows it: this
+     * server's mark, in a fleet also the shared database's), and {@code tokenizer_of} fits its kind;
+     * {@code where} says where it looked, for the error.
+     */
+    static void validate(String field, ModelRef m, Function<String, String> kindOf, String where) {
         if (!ArtifactStore.isSha256(m.getUploadSha256())) throw invalid(field + ".upload_sha256: must be 64 lowercase hex digits");
-        String kind = artifacts.validatedModelKind(m.getUploadSha256());
+        String kind = kindOf.apply(m.getUploadSha256());
         if (kind == null) {
             // the request is well formed; the server lacks what it names (as for an artifact that is not here)
             throw Status.FAILED_PRECONDITION.withDescription(field + ": no uploaded model with sha256 '" + m.getUploadSha256()
-                    + "' on this server (upload it first with UploadModel)").asRuntimeException();
+                    + "' " + where + " (upload it first with UploadModel)").asRuntimeException();
         }
         if (kind.equals(ONNX)) {
             if (!m.hasTokenizerOf()) throw invalid(field + ".tokenizer_of: an uploaded .onnx needs the built-in whose tokenizer and pooling it uses (bge-small, minilm)");
@@ -47,9 +86,9 @@ final class UploadedModels {
     }
 
     /** Submit-time checks of a quantize job's uploaded base: an uploaded .onnx with its {@code tokenizer_of}. */
-    static void validateQuantizeBase(String field, ModelRef m, ArtifactStore artifacts) {
-        validate(field, m, artifacts);
-        if (isContainer(m, artifacts)) throw invalid(field + ": upload " + m.getUploadSha256() + " is a .qbz container, already quantized; quantize takes an uploaded BERT .onnx");
+    static void validateQuantizeBase(String field, ModelRef m, Function<String, String> kindOf, String where) {
+        validate(field, m, kindOf, where);
+        if (isContainer(m, kindOf)) throw invalid(field + ": upload " + m.getUploadSha256() + " is a .qbz container, already quantized; quantize takes an uploaded BERT .onnx");
     }
 
     /**
@@ -69,8 +108,14 @@ final class UploadedModels {
      * saying which digest this server lacks.
      */
     static QuantizedEncoders.BaseLookup bases(ArtifactStore artifacts) {
+        return bases(artifacts, artifacts::contains);
+    }
+
+    /** As {@link #bases(ArtifactStore)}, a base this server lacks first copied here from {@code source} (a fleet's database). */
+    static QuantizedEncoders.BaseLookup bases(ArtifactStore artifacts, Source source) {
         return m -> {
             String sha = m.baseSha256();
+            if (ArtifactStore.isSha256(sha) && !ONNX.equals(artifacts.validatedModelKind(sha))) source.fetch(sha);
             if (!ArtifactStore.isSha256(sha) || !ONNX.equals(artifacts.validatedModelKind(sha))) {
                 throw new ModelFormatException("base " + sha, "the container's base (a BERT .onnx with this sha256) is not an uploaded model on this server; upload it first");
             }
@@ -85,7 +130,11 @@ final class UploadedModels {
 
     /** Whether the ref names an uploaded .qbz (already quantized). */
     static boolean isContainer(ModelRef m, ArtifactStore artifacts) {
-        return m.hasUploadSha256() && QBZ.equals(artifacts.validatedModelKind(m.getUploadSha256()));
+        return isContainer(m, artifacts::validatedModelKind);
+    }
+
+    static boolean isContainer(ModelRef m, Function<String, String> kindOf) {
+        return m.hasUploadSha256() && QBZ.equals(kindOf.apply(m.getUploadSha256()));
     }
 
     /**
@@ -97,7 +146,7 @@ final class UploadedModels {
         String kind = ctx.artifacts().validatedModelKind(sha);
         if (kind == null) throw new IOException("uploaded model " + sha + " is no longer on this server");
         if (kind.equals(QBZ)) {
-            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(sha), bases(ctx.artifacts()));
+            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(sha), bases(ctx.artifacts(), ctx::ensureStored));
             ctx.log("loaded uploaded container " + sha + ": " + q.manifest().format() + " on " + q.manifest().model());
             return q.model();
         }

@@ -7,7 +7,8 @@
  * schema versioned by numbered migrations; durable before a submit is acknowledged; claims with
  * {@code FOR UPDATE SKIP LOCKED} and leases), {@link io.qbridge.server.ArtifactStore} (content-addressed
  * files, written to a temporary file, fsynced and renamed; in fleet mode also copied into the database,
- * {@link io.qbridge.server.SharedArtifacts}, so every server serves every job's files), {@link io.qbridge.server.JobScheduler}
+ * {@link io.qbridge.server.SharedArtifacts}, so every server serves every job's files and uploads, and
+ * runs jobs that name them by sha256), {@link io.qbridge.server.JobScheduler}
  * (claims jobs from the store into device slots: host and emulator share the worker pool, each board is
  * exclusive; renews leases and takes over those of dead servers; cancellation and shutdown are noticed
  * between layers or batches), {@link io.qbridge.server.HostJobExecutor} (what quantize, run, bench and eval

@@ -9,8 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.qbridge.client.QbridgeClient;
-import io.qbridge.emulator.EmulatorAccelerator;
-import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.protocol.v1.Artifact;
 import io.qbridge.protocol.v1.Job;
 import io.qbridge.protocol.v1.JobEvent;
@@ -94,22 +92,20 @@ class FleetArtifactsTest {
     private Fleet fleet(Path dir, ArtifactMaker maker) throws Exception {
         String url = TestDatabases.freshPgSchema();
         // A: the host path only; it never runs a board job
-        JobServer a = JobServer.start(ServerConfig.loopback(0, dir.resolve("a"), null).withWorkers(1).withDb(url, "host-a", 3_000),
-                new TestServers.Instant(), List.of(TestServers.HOST));
+        JobServer a = TestFleet.hostOnly(url, dir.resolve("a"), "host-a", new TestServers.Instant());
         open.add(a);
         Path dataB = dir.resolve("b");
-        JobServer b = JobServer.start(ServerConfig.loopback(0, dataB, null).withWorkers(1).withDb(url, "host-b", 3_000), maker,
-                List.of(TestServers.HOST, new ComputeDevice.Board("board-0", new EmulatorAccelerator(EmulatorConfig.defaults()))));
+        JobServer b = TestFleet.withBoard(url, dataB, "host-b", maker);
         open.add(b);
-        QbridgeClient viaA = QbridgeClient.connect("127.0.0.1:" + a.port(), null);
+        QbridgeClient viaA = TestFleet.client(a);
         open.add(viaA::close);
-        QbridgeClient viaB = QbridgeClient.connect("127.0.0.1:" + b.port(), null);
+        QbridgeClient viaB = TestFleet.client(b);
         open.add(viaB::close);
         return new Fleet(url, a, b, viaA, viaB, maker, dataB);
     }
 
     private static JobSpec boardJob() {
-        return JobSpec.newBuilder().setRun(QbridgeClient.runSpec("minilm", List.of("x")).getRun().toBuilder().setDevice("board")).build();
+        return TestFleet.boardJob();
     }
 
     private static String sha256(byte[] b) throws Exception {
@@ -117,7 +113,7 @@ class FleetArtifactsTest {
     }
 
     private static Connection sql(String url) throws Exception {
-        return JobStoreDialect.Postgres.parse(url).connect();
+        return TestFleet.sql(url);
     }
 
     @Test
@@ -168,10 +164,10 @@ class FleetArtifactsTest {
 
         byte[] original;
         try (Connection c = sql(f.url())) {
-            original = chunk(c, sha1, 1);
+            original = TestFleet.chunk(c, sha1, 1);
             byte[] bad = original.clone();
             bad[bad.length / 2] ^= 1; // one flipped bit
-            setChunk(c, sha1, 1, bad);
+            TestFleet.setChunk(c, sha1, 1, bad);
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM artifact_chunks WHERE sha256 = ? AND idx = 2")) {
                 ps.setString(1, sha2);
                 assertEquals(1, ps.executeUpdate());
@@ -194,7 +190,7 @@ class FleetArtifactsTest {
         assertEquals(sha1, sha256(f.viaB().artifactBytes(first.getId(), "")));
         assertEquals(sha2, sha256(f.viaB().artifactBytes(second.getId(), "")));
         try (Connection c = sql(f.url())) {
-            setChunk(c, sha1, 1, original);
+            TestFleet.setChunk(c, sha1, 1, original);
         }
         assertEquals(sha1, sha256(f.viaA().artifactBytes(first.getId(), "")));
     }
@@ -323,25 +319,5 @@ class FleetArtifactsTest {
             if (e.hasProgress()) assertTrue(shown == JobState.JOB_STATE_RUNNING && !result, "progress while RUNNING, before the result: " + stream);
         }
         assertTrue(result, "the stream carried the result: " + stream);
-    }
-
-    private static byte[] chunk(Connection c, String sha, int idx) throws Exception {
-        try (PreparedStatement ps = c.prepareStatement("SELECT data FROM artifact_chunks WHERE sha256 = ? AND idx = ?")) {
-            ps.setString(1, sha);
-            ps.setInt(2, idx);
-            try (ResultSet rs = ps.executeQuery()) {
-                assertTrue(rs.next());
-                return rs.getBytes(1);
-            }
-        }
-    }
-
-    private static void setChunk(Connection c, String sha, int idx, byte[] data) throws Exception {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE artifact_chunks SET data = ? WHERE sha256 = ? AND idx = ?")) {
-            ps.setBytes(1, data);
-            ps.setString(2, sha);
-            ps.setInt(3, idx);
-            assertEquals(1, ps.executeUpdate());
-        }
     }
 }
