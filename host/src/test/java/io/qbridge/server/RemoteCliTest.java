@@ -35,9 +35,18 @@ class RemoteCliTest {
         server.close();
     }
 
+    /**
+     * Runs the CLI in this JVM. The server runs in this JVM too and logs its job transitions to the same stderr
+     * (ServerLog: one line each, starting with an ISO instant), possibly late, while a later command's stderr is
+     * being captured; those lines are the server's, not the client's, so they are dropped here.
+     */
     static Run run(String... args) {
-        return CliTest.run(args);
+        Run r = CliTest.run(args);
+        String clientErr = r.err().lines().filter(l -> !SERVER_LOG_LINE.matcher(l).lookingAt()).map(l -> l + "\n").collect(java.util.stream.Collectors.joining());
+        return new Run(r.exit(), r.out(), clientErr);
     }
+
+    private static final java.util.regex.Pattern SERVER_LOG_LINE = java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}[.0-9]*Z ");
 
     @Test
     void remoteRunJsonIsExactlyWhatLocalEmbedPrints() throws Exception {
