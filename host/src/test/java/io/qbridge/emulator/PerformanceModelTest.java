@@ -20,7 +20,7 @@ class PerformanceModelTest {
             case io.qbridge.format.MicroScopiQFormat m -> k / m.blockSize();
             case io.qbridge.format.FineQFormat q -> q.groups(k);
         };
-        return new PerformanceModel.LayerProfile(f, n, k, f.packedBytes(n, k), outliers, pulses, blocks);
+        return new PerformanceModel.LayerProfile(f, n, k, f.packedBytes(n, k), outliers, pulses, blocks, (k + blocks - 1) / blocks);
     }
 
     @Test
