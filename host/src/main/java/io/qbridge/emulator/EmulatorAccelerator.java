@@ -124,9 +124,10 @@ public final class EmulatorAccelerator implements Accelerator {
         int k = res.handle().k();
         long t0 = System.nanoTime();
         Scratch s = SCRATCH.get();
-        int[] q = s.q = grow(s.q, rows * k);
-        int[] exps = s.exps = grow(s.exps, rows * MxActivationQuantizer.blocks(k));
-        MxActivationQuantizer.quantize(x, k, rows, rows, q, exps);
+        int rowsP = MxActivationKernel.paddedRows(rows);
+        int[] q = s.q = grow(s.q, rowsP * k);
+        int[] exps = s.exps = grow(s.exps, rowsP * MxActivationQuantizer.blocks(k));
+        MxActivationQuantizer.quantize(x, k, rows, rowsP, q, exps);
         long t1 = System.nanoTime();
         res.mx().compute(q, exps, res.bias(), rows, y);
         long t2 = System.nanoTime();
