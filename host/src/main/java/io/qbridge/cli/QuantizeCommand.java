@@ -1,6 +1,8 @@
 package io.qbridge.cli;
 
 import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.model.bert.Pooling;
+import io.qbridge.pipeline.FileBase;
 import io.qbridge.pipeline.EncoderQuantizer;
 import io.qbridge.pipeline.QualityReport;
 import io.qbridge.pipeline.QuantRecipe;
@@ -12,12 +14,16 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code qbridge quantize}: quantize a built-in encoder into a {@code .qbz} container. */
+/** {@code qbridge quantize}: quantize a built-in encoder, or a BERT .onnx file, into a {@code .qbz} container. */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
         description = "Quantize every linear layer of an encoder with a format and algorithm, and write a .qbz container.")
 final class QuantizeCommand implements Callable<Integer> {
-    @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL", description = "bge-small (default) or minilm.")
+    @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+            description = "bge-small (default), minilm, or a BERT .onnx file with tokenizer.json beside it (the .qbz then pins both by sha256; load it with --base FILE.onnx).")
     String model;
+
+    @Option(names = "--pooling", paramLabel = "CLS|MEAN", description = "Pooling for an .onnx file (default MEAN); recorded in the .qbz. Built-in models use their own.")
+    Pooling pooling;
 
     @Option(names = {"-f", "--format"}, required = true, paramLabel = "FORMAT",
             description = "rtn-w4g128, gptq-w4g128, mxint8, mxfp8-e4m3, mxfp8-e5m2, mxfp6-e2m3, mxfp6-e3m2, mxfp4, microscopiq-w4, microscopiq-w2 (4.75 / 2.75 bits/weight), microscopiq-w4-c4, microscopiq-w2-c4 (the first, per-block layout), fineq; suffix @rtn, @gptq or @gptq-act (GPTQ with act-order) overrides the algorithm.")
@@ -32,7 +38,9 @@ final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
-        if (base == null) throw new Main.UserException(model + ": quantize takes a built-in encoder (bge-small, minilm)");
+        boolean onnx = model.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
+        if (base == null && !onnx) throw new Main.UserException(model + ": quantize takes a built-in encoder (bge-small, minilm) or a BERT .onnx file");
+        if (base != null && pooling != null) throw new Main.UserException("--pooling: only for an .onnx file; " + base.alias + " uses its own");
         QuantRecipe recipe = QuantRecipe.parse(format);
         if (recipe.format() == null) throw new Main.UserException("fp32 is not a quantized format");
         if (calibration < 1 || calibration > EvalCorpus.Split.CALIBRATION.count) {
@@ -40,13 +48,20 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         if (out.getParent() != null && !Files.isDirectory(out.getParent())) throw new Main.UserException(out.getParent() + ": no such directory");
         long t0 = System.nanoTime();
-        EncoderModel fp32 = EncoderModel.load(base);
+        FileBase file = null;
+        if (base == null) {
+            Path path = Path.of(model);
+            if (!Files.isRegularFile(path)) throw new Main.UserException(model + ": no such file");
+            file = FileBase.read(path, path.resolveSibling("tokenizer.json"));
+        }
+        EncoderModel fp32 = base != null ? EncoderModel.load(base) : file.model(pooling == null ? Pooling.MEAN : pooling);
         var calib = EncoderQuantizer.calibrationIds(fp32, calibration);
         EncoderQuantizer.Result r = withProgress(fp32, recipe, calib);
-        QuantizedEncoders.save(out, base, r);
+        if (base != null) QuantizedEncoders.save(out, base, r);
+        else QuantizedEncoders.save(out, file, fp32.pooling(), r);
         double secs = (System.nanoTime() - t0) / 1e9;
         System.out.printf("wrote %s: %s on %s, %d layers, %,d packed bytes, %.3f bits/weight, %s, in %.1f s%n", out, recipe.format().id(),
-                base.alias, r.layers().size(), QualityReport.packedBytes(r.layers()), QualityReport.bitsPerWeight(r.layers()),
+                fp32.name(), r.layers().size(), QualityReport.packedBytes(r.layers()), QualityReport.bitsPerWeight(r.layers()),
                 r.settings().get("algorithm") + (recipe.needsCalibration() ? " (" + calib.size() + " calibration sentences)" : ""), secs);
         return 0;
     }

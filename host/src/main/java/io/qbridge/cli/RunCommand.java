@@ -35,6 +35,10 @@ final class RunCommand implements Callable<Integer> {
                 description = "Format for a built-in model (default microscopiq-w4@rtn; a recipe such as microscopiq-w4 uses GPTQ as 'quantize' does). Must match a .qbz if given.")
         String format;
 
+        @Option(names = "--base", paramLabel = "FILE.onnx",
+                description = "For a .qbz quantized from an .onnx file rather than a built-in: that base file, its tokenizer.json beside it (sha256s checked).")
+        Path base;
+
         @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "Device (default auto: XRT when present, else the emulator).")
         String device;
 
@@ -48,12 +52,13 @@ final class RunCommand implements Callable<Integer> {
 
         PreparedEncoder prepare() throws IOException {
             long t0 = System.nanoTime();
+            if (base != null && !model.endsWith(".qbz")) throw new Main.UserException("--base: only with a .qbz --model (the base its layers plug into)");
             if (model.endsWith(".qbz")) {
                 Path file = Path.of(model);
                 if (!Files.isRegularFile(file)) throw new Main.UserException(model + ": no such file");
                 PreparedEncoder q;
                 try {
-                    q = PreparedEncoder.load(file).requireFormat(format);
+                    q = PreparedEncoder.load(file, ModelOptions.baseLookup(base)).requireFormat(format);
                 } catch (IllegalArgumentException e) {
                     throw new Main.UserException(model + ": " + e.getMessage());
                 }

@@ -64,13 +64,18 @@ public final class SubmitCommand implements Callable<Integer> {
         return done;
     }
 
-    @Command(name = "quantize", mixinStandardHelpOptions = true, description = "Quantize a built-in encoder on the server into a .qbz artifact.")
+    @Command(name = "quantize", mixinStandardHelpOptions = true, description = "Quantize an encoder on the server into a .qbz artifact.")
     static final class Quantize implements Callable<Integer> {
         @ParentCommand SubmitCommand parent;
         @Mixin Follow follow;
 
-        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL", description = "bge-small (default) or minilm.")
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+                description = "bge-small (default), minilm, or a local BERT .onnx FILE, uploaded first (resumable); its .qbz then needs that file as --base to run locally.")
         String model;
+
+        @Option(names = "--tokenizer-of", paramLabel = "MODEL",
+                description = "With --model FILE.onnx: the built-in (bge-small, minilm) whose tokenizer and pooling the uploaded model uses.")
+        String tokenizerOf;
 
         @Option(names = {"-f", "--format"}, required = true, paramLabel = "FORMAT", description = "A recipe as 'qbridge quantize --format' takes it.")
         String format;
@@ -84,8 +89,21 @@ public final class SubmitCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             if (out != null && !Files.isDirectory(out)) throw new Main.UserException(out + ": no such directory");
+            boolean builtin = io.qbridge.model.bert.EncoderModel.Builtin.byAlias(model) != null;
+            if (!builtin && !model.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")) {
+                throw new Main.UserException("--model " + model + ": quantize takes a built-in model (bge-small, minilm) or a BERT .onnx file");
+            }
+            if (builtin && tokenizerOf != null) throw new Main.UserException("--tokenizer-of: only with --model FILE.onnx");
+            if (!builtin && tokenizerOf == null) throw new Main.UserException("--model " + model + ": an .onnx needs --tokenizer-of bge-small|minilm (its tokenizer and pooling)");
             try (QbridgeClient c = parent.remote.connect()) {
-                Job done = submitAndFollow(parent.remote, c, QbridgeClient.quantizeSpec(model, format, calibration), follow);
+                JobSpec spec = QbridgeClient.quantizeSpec(model, format, calibration);
+                if (!builtin) {
+                    Path file = Path.of(model);
+                    if (!Files.isRegularFile(file)) throw new Main.UserException("--model " + model + ": no such file");
+                    ModelRef ref = upload(parent.remote, c, file, tokenizerOf);
+                    spec = spec.toBuilder().setQuantize(spec.getQuantize().toBuilder().setModel(ref)).build();
+                }
+                Job done = submitAndFollow(parent.remote, c, spec, follow);
                 if (done == null) return 0;
                 JobPrinter.details(System.out, done);
                 if (out != null) System.out.println("wrote " + parent.remote.call(() -> c.download(done.getId(), out)));
@@ -103,6 +121,10 @@ public final class SubmitCommand implements Callable<Integer> {
                 description = "bge-small (default), minilm, sha256:HEX naming a .qbz artifact of an earlier quantize job on that server, "
                         + "or a local .qbz or BERT .onnx FILE, uploaded first (resumable).")
         String model;
+
+        @Option(names = "--base", paramLabel = "FILE.onnx",
+                description = "With a .qbz quantized from an .onnx file: upload that base first (the server finds a container's base among its uploads by sha256).")
+        Path base;
 
         @Option(names = "--tokenizer-of", paramLabel = "MODEL",
                 description = "With --model FILE.onnx: the built-in (bge-small, minilm) whose tokenizer and pooling the uploaded model uses.")
@@ -131,8 +153,14 @@ public final class SubmitCommand implements Callable<Integer> {
             if (tokenizerOf != null && (file == null || !model.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx"))) {
                 throw new Main.UserException("--tokenizer-of: only with --model FILE.onnx");
             }
+            if (base != null && !model.endsWith(".qbz") && !model.startsWith("sha256:")) throw new Main.UserException("--base: only with a .qbz --model or sha256:HEX");
+            if (base != null && !Files.isRegularFile(base)) throw new Main.UserException("--base " + base + ": no such file");
+            if (file != null && model.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx") && tokenizerOf == null) {
+                throw new Main.UserException("--model " + file + ": an .onnx needs --tokenizer-of bge-small|minilm (its tokenizer and pooling)");
+            }
             try (QbridgeClient c = parent.remote.connect()) {
-                ModelRef ref = file != null ? upload(c, file) : modelRef(model);
+                if (base != null) upload(parent.remote, c, base, null);
+                ModelRef ref = file != null ? upload(parent.remote, c, file, tokenizerOf) : modelRef(model);
                 var run = QbridgeClient.runSpec(ref, format, lines).getRun().toBuilder().setDevice(device);
                 if (allowFallback) run.setAllowFallback(true);
                 JobSpec spec = JobSpec.newBuilder().setRun(run).build();
@@ -155,27 +183,29 @@ public final class SubmitCommand implements Callable<Integer> {
             if (!Files.isRegularFile(p)) throw new Main.UserException("--model " + model + ": not a built-in model (bge-small, minilm), not sha256:HEX, and no such file");
             return p;
         }
+    }
 
-        /** Uploads the file (resuming an earlier attempt at the same file) with a progress bar; the ref names the upload. */
-        private ModelRef upload(QbridgeClient c, Path file) throws Exception {
-            boolean onnx = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
-            if (onnx && tokenizerOf == null) throw new Main.UserException("--model " + file + ": an .onnx needs --tokenizer-of bge-small|minilm (its tokenizer and pooling)");
-            long size = Files.size(file);
-            QbridgeClient.Upload u;
-            try (Progress bar = Progress.start("upload " + file.getFileName(), size)) {
-                long[] last = {-1};
-                u = parent.remote.call(() -> c.uploadModel(file, null, n -> {
-                    if (last[0] < 0) last[0] = n; // the resume point: progress counts from there
-                    bar.step(n - last[0]);
-                    last[0] = n;
-                }));
-            }
-            System.err.printf("uploaded %s: %d bytes, sha256 %s%s%n", file.getFileName(), u.size(), u.sha256(),
-                    u.resumedAt() > 0 ? " (resumed at byte " + u.resumedAt() + ")" : "");
-            ModelRef.Builder r = ModelRef.newBuilder().setUploadSha256(u.sha256());
-            if (onnx) r.setTokenizerOf(tokenizerOf);
-            return r.build();
+    /**
+     * Uploads the file (resuming an earlier attempt at the same file) with a progress bar; the ref names the
+     * upload, with {@code tokenizerOf} for an .onnx (null: none; a run or quantize job naming an .onnx needs it).
+     */
+    static ModelRef upload(RemoteOptions remote, QbridgeClient c, Path file, String tokenizerOf) throws Exception {
+        boolean onnx = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
+        long size = Files.size(file);
+        QbridgeClient.Upload u;
+        try (Progress bar = Progress.start("upload " + file.getFileName(), size)) {
+            long[] last = {-1};
+            u = remote.call(() -> c.uploadModel(file, null, n -> {
+                if (last[0] < 0) last[0] = n; // the resume point: progress counts from there
+                bar.step(n - last[0]);
+                last[0] = n;
+            }));
         }
+        System.err.printf("uploaded %s: %d bytes, sha256 %s%s%n", file.getFileName(), u.size(), u.sha256(),
+                u.resumedAt() > 0 ? " (resumed at byte " + u.resumedAt() + ")" : "");
+        ModelRef.Builder r = ModelRef.newBuilder().setUploadSha256(u.sha256());
+        if (onnx && tokenizerOf != null) r.setTokenizerOf(tokenizerOf);
+        return r.build();
     }
 
     /** A model option's value as the server takes it: a built-in alias, or {@code sha256:HEX} for an artifact of an earlier job. */

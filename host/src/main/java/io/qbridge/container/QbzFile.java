@@ -79,6 +79,15 @@ public final class QbzFile {
      */
     public static void write(Path out, String model, String baseSha256, String format, Map<String, String> settings, List<QbzEntry> entries)
             throws IOException {
+        write(out, model, baseSha256, null, format, settings, entries);
+    }
+
+    /**
+     * As {@link #write(Path, String, String, String, Map, List)}; {@code external} (null for a built-in base)
+     * describes a base that is a file (see {@link QbzManifest}).
+     */
+    public static void write(Path out, String model, String baseSha256, QbzManifest.External external, String format, Map<String, String> settings,
+                             List<QbzEntry> entries) throws IOException {
         Set<String> names = new HashSet<>();
         List<byte[]> payloads = new ArrayList<>();
         List<QbzManifest.Tensor> tensors = new ArrayList<>();
@@ -122,7 +131,7 @@ public final class QbzFile {
                 QbzManifest.Tensor t = tensors.get(i);
                 placed.add(new QbzManifest.Tensor(t.name(), t.format(), t.shape(), offsets[i], t.length(), t.sha256(), t.inputPerm()));
             }
-            byte[] next = toJson(new QbzManifest(model, baseSha256, format, settings, placed, last));
+            byte[] next = toJson(new QbzManifest(model, baseSha256, external, format, settings, placed, last));
             if (Arrays.equals(next, manifestBytes)) {
                 fileLength = last;
                 break;
@@ -324,7 +333,13 @@ public final class QbzFile {
         Map<String, String> settings = new LinkedHashMap<>();
         JsonNode s = root.get("settings");
         if (s != null && s.isObject()) s.fields().forEachRemaining(e -> settings.put(e.getKey(), e.getValue().asText()));
-        return new QbzManifest(text(root, "model", src), text(root, "base_sha256", src), text(root, "format", src), settings, tensors,
+        QbzManifest.External external = null;
+        if (root.has("base_tokenizer_sha256") || root.has("base_pooling")) {
+            String pooling = text(root, "base_pooling", src);
+            if (!pooling.equals("cls") && !pooling.equals("mean")) throw new ModelFormatException(src, "manifest field 'base_pooling' is '" + pooling + "', not cls or mean");
+            external = new QbzManifest.External(text(root, "base_tokenizer_sha256", src), pooling);
+        }
+        return new QbzManifest(text(root, "model", src), text(root, "base_sha256", src), external, text(root, "format", src), settings, tensors,
                 number(root, "file_length", src));
     }
 
@@ -352,6 +367,10 @@ public final class QbzFile {
         root.put("version", VERSION);
         root.put("model", m.model());
         root.put("base_sha256", m.baseSha256());
+        if (m.external() != null) { // only for a file base, so containers of built-in bases keep their bytes
+            root.put("base_tokenizer_sha256", m.external().tokenizerSha256());
+            root.put("base_pooling", m.external().pooling());
+        }
         root.put("format", m.format());
         ObjectNode settings = root.putObject("settings");
         m.settings().forEach(settings::put);

@@ -5,6 +5,7 @@ import io.qbridge.format.FineQFormat;
 import io.qbridge.format.IntGroupFormat;
 import io.qbridge.format.MicroScopiQFormat;
 import io.qbridge.format.MxFormat;
+import io.qbridge.format.PackedTensor;
 import io.qbridge.format.QuantFormat;
 
 /**
@@ -24,6 +25,51 @@ public final class PerformanceModel {
     public record LayerProfile(QuantFormat format, int n, int k, long packedBytes, long outliers, long pulses, int blocks, int blockSize) {
         public static LayerProfile of(DecodedWeights d, long packedBytes) {
             return new LayerProfile(d.format(), d.n(), d.k(), packedBytes, d.outliers(), d.pulses(), d.blocks(), d.blockSize());
+        }
+
+        /** The profile of a packed layer, its outliers and pulses counted by the decoder (as the emulator does at load). */
+        public static LayerProfile of(PackedTensor p) {
+            return of(WeightDecoder.decode(p), p.bytes().length);
+        }
+
+        /**
+         * The profile of an [n][k] layer that is not packed (a shape too large to quantize for an estimate): the
+         * byte size from the format's formula, the scale blocks per row as the decoder forms them, and the
+         * data-dependent counts from rates measured elsewhere, rounded to whole outliers and pulses.
+         *
+         * @param outliersPerWeight MicroScopiQ outliers / (n k), at most maxOutliers / blockSize; 0 for other formats
+         * @param pulsesPerWeight   FineQ temporal-coding pulses / (n k), in [0, 4] (m + 1 with m <= 3); 0 for other formats
+         */
+        public static LayerProfile forShape(QuantFormat f, int n, int k, double outliersPerWeight, double pulsesPerWeight) {
+            long bytes = f.packedBytes(n, k); // checks the shape against the format
+            double weights = (double) n * k;
+            if (!(outliersPerWeight >= 0)) throw new IllegalArgumentException("outlier rate must be >= 0, got " + outliersPerWeight);
+            if (!(pulsesPerWeight >= 0)) throw new IllegalArgumentException("pulses per weight must be >= 0, got " + pulsesPerWeight);
+            if (f instanceof MicroScopiQFormat m) {
+                double max = (double) m.maxOutliers() / m.blockSize();
+                if (outliersPerWeight > max) throw new IllegalArgumentException(f.id() + " stores at most " + m.maxOutliers() + " outlier(s) per block of "
+                        + m.blockSize() + " (rate " + max + "), got rate " + outliersPerWeight);
+            } else if (outliersPerWeight != 0) {
+                throw new IllegalArgumentException(f.id() + " has no outliers; the outlier rate applies to MicroScopiQ formats only");
+            }
+            if (f instanceof FineQFormat) {
+                if (pulsesPerWeight > 4) throw new IllegalArgumentException("fineq takes at most 4 pulses per weight (m + 1, m <= 3), got " + pulsesPerWeight);
+            } else if (pulsesPerWeight != 0) {
+                throw new IllegalArgumentException(f.id() + " multiplies; pulses per weight apply to FineQ formats only");
+            }
+            int blockSize = switch (f) {
+                case IntGroupFormat g -> g.groupSize();
+                case MxFormat m -> m.blockSize();
+                case MicroScopiQFormat m -> m.blockSize();
+                case FineQFormat q -> q.groupSize();
+            };
+            int blocks = switch (f) {
+                case IntGroupFormat g -> g.groups(k);
+                case MxFormat m -> m.blocks(k);
+                case MicroScopiQFormat m -> k / m.blockSize();
+                case FineQFormat q -> q.groups(k);
+            };
+            return new LayerProfile(f, n, k, bytes, Math.round(outliersPerWeight * weights), Math.round(pulsesPerWeight * weights), blocks, blockSize);
         }
     }
 

@@ -44,14 +44,37 @@ public final class ArtifactStore {
         return tmp.resolve(UUID.randomUUID() + suffix);
     }
 
+    /** A file whose content is not what its name or record says: it never enters the store. */
+    public static final class CorruptArtifactException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        public CorruptArtifactException(String message) {
+            super(message);
+        }
+    }
+
     /** Moves a finished file into the store (removing the original) and returns its description. */
     public Artifact adopt(Path file, String displayName) throws IOException {
+        return adopt(file, displayName, null);
+    }
+
+    /**
+     * As {@link #adopt(Path, String)}, but only if the file's sha256 is {@code expectedSha256} (a copy
+     * fetched from elsewhere); otherwise the file is deleted and nothing enters the store.
+     *
+     * @throws CorruptArtifactException if the content does not match
+     */
+    public Artifact adopt(Path file, String displayName, String expectedSha256) throws IOException {
         String sha;
         long size = Files.size(file);
         force(file);
         try (InputStream in = new DigestInputStream(Files.newInputStream(file), sha256())) {
             in.transferTo(java.io.OutputStream.nullOutputStream());
             sha = HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        }
+        if (expectedSha256 != null && !expectedSha256.equals(sha)) {
+            Files.delete(file);
+            throw new CorruptArtifactException("its content has sha256 " + sha + ", not " + expectedSha256);
         }
         Path target = pathOf(sha);
         Files.createDirectories(target.getParent());

@@ -7,6 +7,7 @@ import io.qbridge.emulator.PerfConfig;
 import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.pipeline.EncoderEvaluator;
 import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.FileBase;
 import io.qbridge.pipeline.QualityReport;
 import io.qbridge.pipeline.PreparedEncoder;
 import io.qbridge.pipeline.QuantRecipe;
@@ -94,24 +95,41 @@ public final class HostJobExecutor implements JobExecutor {
         };
     }
 
+    /**
+     * As {@code qbridge quantize}: a built-in, or an uploaded BERT .onnx with the tokenizer and pooling of its
+     * {@code tokenizer_of} (as {@code qbridge quantize --model FILE.onnx} with that tokenizer.json beside the
+     * file), so the .qbz is byte-identical to the local one.
+     */
     private QuantizeResult quantize(QuantizeSpec spec, JobContext ctx) throws Exception {
-        EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(spec.getModel().getBuiltin());
         QuantRecipe recipe = QuantRecipe.parse(spec.getFormat());
         int calibration = spec.getCalibration() == 0 ? EvalCorpus.Split.CALIBRATION.count : spec.getCalibration();
-        EncoderModel fp32 = builtin(base);
+        EncoderModel.Builtin base = null;
+        FileBase file = null;
+        EncoderModel fp32;
+        if (spec.getModel().hasUploadSha256()) {
+            file = UploadedModels.fileBase(spec.getModel(), ctx.artifacts());
+            EncoderModel.Builtin tok = EncoderModel.Builtin.byAlias(spec.getModel().getTokenizerOf());
+            fp32 = file.model(tok.pooling);
+            ctx.log("loaded uploaded BERT .onnx " + file.onnxSha256() + " with the tokenizer and pooling of " + tok.alias + " as " + file.label());
+        } else {
+            base = EncoderModel.Builtin.byAlias(spec.getModel().getBuiltin());
+            fp32 = builtin(base);
+        }
+        String name = base != null ? base.alias : file.label();
         // as qbridge quantize does: RTN recipes ignore the calibration ids
         List<int[]> calib = EncoderQuantizer.calibrationIds(fp32, calibration);
         int layers = fp32.encoder().linears().size();
-        ctx.log("quantizing " + base.alias + " with " + recipe.name() + " (" + recipe.algorithm().name().toLowerCase() + ", " + layers + " layers)");
+        ctx.log("quantizing " + name + " with " + recipe.name() + " (" + recipe.algorithm().name().toLowerCase() + ", " + layers + " layers)");
         ctx.checkpoint();
-        EncoderQuantizer.Result r = EncoderQuantizer.quantize(fp32, recipe, calib, (name, done) -> {
-            ctx.progress(done / (double) (layers + 1), name);
+        EncoderQuantizer.Result r = EncoderQuantizer.quantize(fp32, recipe, calib, (layer, done) -> {
+            ctx.progress(done / (double) (layers + 1), layer);
             ctx.checkpoint();
         });
         Path tmp = ctx.artifacts().newTempFile(".qbz");
         try {
-            QuantizedEncoders.save(tmp, base, r);
-            Artifact a = ctx.artifacts().adopt(tmp, base.alias + "-" + recipe.name().replace('@', '-') + ".qbz");
+            if (base != null) QuantizedEncoders.save(tmp, base, r);
+            else QuantizedEncoders.save(tmp, file, fp32.pooling(), r);
+            Artifact a = ctx.artifacts().adopt(tmp, name + "-" + recipe.name().replace('@', '-') + ".qbz");
             ctx.progress(1, "saved");
             ctx.log("wrote " + a.getName() + ": " + a.getSize() + " bytes, sha256 " + a.getSha256());
             return QuantizeResult.newBuilder().setContainer(a).setLayers(r.layers().size()).setBitsPerWeight(QualityReport.bitsPerWeight(r.layers())).build();
@@ -200,7 +218,7 @@ public final class HostJobExecutor implements JobExecutor {
     private EncoderModel model(ModelRef ref, String format, JobContext ctx) throws Exception {
         if (ref.hasArtifactSha256()) {
             // the path comes from the store's own naming of a validated digest, never from the client
-            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(ref.getArtifactSha256()));
+            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(ref.getArtifactSha256()), UploadedModels.bases(ctx.artifacts()));
             ctx.log("loaded container " + ref.getArtifactSha256() + ": " + q.manifest().format() + " on " + q.manifest().model());
             return q.model();
         }
@@ -211,26 +229,29 @@ public final class HostJobExecutor implements JobExecutor {
         return EncoderQuantizer.quantize(fp32, recipe, List.of(), (name, n) -> ctx.checkpoint()).model();
     }
 
-    /** A quantized encoder ready for a device: its packed layers and the host model around them. */
-    /** The packed model a bench or device run names: a stored .qbz, or a built-in quantized here (progress up to {@code progressShare}). */
+    /**
+     * The packed model a bench or device run names: a stored or uploaded .qbz, or a built-in or uploaded .onnx
+     * quantized here (progress up to {@code progressShare}).
+     */
     private PreparedEncoder prepare(ModelRef ref, String format, JobContext ctx, double progressShare) throws Exception {
-        if (ref.hasArtifactSha256()) {
+        String container = ref.hasArtifactSha256() ? ref.getArtifactSha256()
+                : UploadedModels.isContainer(ref, ctx.artifacts()) ? ref.getUploadSha256() : null;
+        if (container != null) {
             PreparedEncoder q;
             try {
-                q = PreparedEncoder.load(ctx.artifacts().path(ref.getArtifactSha256())).requireFormat(format);
+                q = PreparedEncoder.load(ctx.artifacts().path(container), UploadedModels.bases(ctx.artifacts())).requireFormat(format);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("format: artifact " + ref.getArtifactSha256() + ": " + e.getMessage(), e);
+                throw new IllegalArgumentException("format: container " + container + ": " + e.getMessage(), e);
             }
-            ctx.log("loaded container " + ref.getArtifactSha256() + ": " + q.format() + " on " + q.name());
+            ctx.log("loaded container " + container + ": " + q.format() + " on " + q.name());
             return q;
         }
-        EncoderModel.Builtin b = EncoderModel.Builtin.byAlias(ref.getBuiltin());
-        EncoderModel fp32 = builtin(b);
+        EncoderModel fp32 = ref.hasUploadSha256() ? UploadedModels.load(ref, "", ctx) : builtin(EncoderModel.Builtin.byAlias(ref.getBuiltin()));
         QuantRecipe recipe = QuantRecipe.parse(format.isEmpty() ? DEFAULT_BENCH_FORMAT : format);
         int layers = fp32.encoder().linears().size();
-        ctx.log("quantizing " + b.alias + " with " + recipe.name() + " (" + recipe.algorithm().name().toLowerCase() + ", " + layers + " layers)");
+        ctx.log("quantizing " + fp32.name() + " with " + recipe.name() + " (" + recipe.algorithm().name().toLowerCase() + ", " + layers + " layers)");
         ctx.checkpoint();
-        return PreparedEncoder.quantize(b, fp32, recipe, (name, done) -> {
+        return PreparedEncoder.quantize(fp32.name(), fp32, recipe, (name, done) -> {
             ctx.progress(progressShare * done / layers, name);
             ctx.checkpoint();
         });

@@ -19,6 +19,11 @@ public final class JobEvents {
         });
     }
 
+    /** The jobs someone here watches now. */
+    public Set<String> watchedJobs() {
+        return Set.copyOf(listeners.keySet());
+    }
+
     public void publish(JobEvent e) {
         Set<Consumer<JobEvent>> set = listeners.get(e.getJobId());
         if (set == null) return;

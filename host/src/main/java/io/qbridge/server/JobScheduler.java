@@ -41,6 +41,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * jobs a previous run of this server left RUNNING are taken back at once (with the embedded store, all
  * RUNNING jobs: nobody else can be running them).
  *
+ * <p>Fleet mode, for clients of other servers: a job's artifacts are copied into the shared database
+ * ({@link SharedArtifacts}) before it is recorded SUCCEEDED; its progress is stored in its row, throttled
+ * ({@link #PROGRESS_STORE_INTERVAL_NANOS}), and the heartbeat relays the stored events and progress of
+ * other servers' jobs to the watchers here.
+ *
  * <p>Every state change goes through the store with a condition on the previous state and, for running
  * jobs, on the owner and attempt, so a cancel racing a worker, or two servers racing for a job, resolve to
  * exactly one winner.
@@ -122,6 +127,11 @@ public final class JobScheduler implements AutoCloseable {
     private static final long RELAY_WINDOW = 1000;
     private long relayedUpTo;
     private final java.util.TreeSet<Long> relayed = new java.util.TreeSet<>();
+    /** Progress relay (heartbeat thread only): the last stored progress passed on, per job watched here and running elsewhere. */
+    private final Map<String, JobEvent> progressRelayed = new HashMap<>();
+    /** Fleet mode: a running job's progress goes to the store at most this often (and always at 1.0), for watchers on other servers. */
+    static final long PROGRESS_STORE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    private volatile boolean progressStoreFailing;
     private volatile boolean stopping;
     private volatile boolean crashed;
 
@@ -330,11 +340,30 @@ public final class JobScheduler implements AutoCloseable {
             finish(job, r, JobState.JOB_STATE_FAILED, e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), null);
             return;
         }
+        if (!crashed && !r.lost && store.shared()) {
+            try {
+                shareArtifacts(result);
+            } catch (SQLException | java.io.IOException e) {
+                r.ended = true;
+                ServerLog.info("job %s: its artifacts could not be copied into the shared database: %s", id, e);
+                finish(job, r, JobState.JOB_STATE_FAILED, "its artifacts could not be copied into the shared database: " + e.getMessage(), null);
+                return;
+            }
+        }
         r.ended = true;
         if (crashed) return;
         if (finish(job, r, JobState.JOB_STATE_SUCCEEDED, null, result)) {
             ServerLog.info("job %s RUNNING->SUCCEEDED in %.1f s", id, (System.nanoTime() - ctx.startNanos) / 1e9);
         }
+    }
+
+    /**
+     * Fleet mode: copies the job's artifacts from the local store into the shared database before the job
+     * is recorded SUCCEEDED, so whoever sees it succeed can fetch them through any server.
+     */
+    private void shareArtifacts(JobResult result) throws SQLException, java.io.IOException {
+        SharedArtifacts shared = store.sharedArtifacts().orElseThrow();
+        for (io.qbridge.protocol.v1.Artifact a : JobArtifacts.of(result)) shared.put(a.getSha256(), artifacts.path(a.getSha256()));
     }
 
     /** Records the outcome if this server still holds the job, with its events, and tells watchers here. */
@@ -376,7 +405,13 @@ public final class JobScheduler implements AutoCloseable {
                 ServerLog.info("job %s RUNNING->INTERRUPTED%s: the lease of its server ran out", t.id(), t.to() == JobState.JOB_STATE_QUEUED ? "->QUEUED" : "");
             }
             if (!taken.isEmpty()) wake.offer(Boolean.TRUE);
-            if (store.shared()) relayEventsOfOthers();
+            if (store.shared()) {
+                // progress is read before the events: a progress read while its job runs was stored after
+                // the RUNNING event committed, so the event relay below passes that event on first
+                Map<String, JobEvent> progress = progressOfOthers();
+                relayEventsOfOthers();
+                relayProgress(progress);
+            }
         } catch (SQLException | RuntimeException e) {
             if (!crashed) ServerLog.info("heartbeat: the store failed: %s", e);
         }
@@ -396,6 +431,28 @@ public final class JobScheduler implements AutoCloseable {
         relayed.addAll(fresh);
         relayedUpTo = Math.max(relayedUpTo, fresh.getLast());
         relayed.headSet(relayedUpTo - RELAY_WINDOW).clear();
+    }
+
+    /**
+     * The progress other servers stored for the jobs they run, for those watched here only (an unwatched
+     * fleet costs no query); this server's own jobs reach its watchers directly.
+     */
+    private Map<String, JobEvent> progressOfOthers() throws SQLException {
+        Set<String> watched = new HashSet<>(events.watchedJobs());
+        watched.removeAll(running.keySet());
+        return watched.isEmpty() ? Map.of() : store.progressOfOthers(watched, settings.hostId());
+    }
+
+    /**
+     * Passes that progress to this server's watchers, each stored report once. {@link WatchSession} shows
+     * progress only after the job's RUNNING state, so nothing overtakes the state it follows.
+     */
+    private void relayProgress(Map<String, JobEvent> latest) {
+        progressRelayed.keySet().retainAll(latest.keySet());
+        for (Map.Entry<String, JobEvent> e : latest.entrySet()) {
+            if (e.getValue().equals(progressRelayed.put(e.getKey(), e.getValue()))) continue;
+            events.publish(e.getValue());
+        }
     }
 
     /** Tells watchers here about a job the store interrupted (the store wrote the events with the change). */
@@ -420,6 +477,8 @@ public final class JobScheduler implements AutoCloseable {
         private final ComputeDevice device;
         final long startNanos;
         private final long deadlineNanos; // Long.MAX_VALUE: none
+        private long progressStoredNanos;
+        private boolean progressStored;
 
         Context(String id, Running running, ComputeDevice device, long startNanos, long timeoutMillis) {
             this.id = id;
@@ -437,7 +496,28 @@ public final class JobScheduler implements AutoCloseable {
             long elapsedMs = (System.nanoTime() - startNanos) / 1_000_000;
             long eta = fraction <= 0 ? -1 : Math.round(elapsedMs * (1 - fraction) / fraction);
             Progress p = Progress.newBuilder().setFraction(fraction).setStage(stage).setEtaMillis(eta).build();
-            events.publish(JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setProgress(p).build()); // live only
+            JobEvent e = JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setProgress(p).build();
+            events.publish(e); // watchers here: every report, directly
+            if (store.shared()) storeProgress(e, fraction >= 1);
+        }
+
+        /**
+         * Fleet mode: the latest progress in the job's row for watchers on other servers, at most every
+         * {@link #PROGRESS_STORE_INTERVAL_NANOS} and always the final one. Progress is advice: a store
+         * failure here is logged (once per failure streak) and does not fail the job.
+         */
+        private synchronized void storeProgress(JobEvent e, boolean last) {
+            long now = System.nanoTime();
+            if (!last && progressStored && now - progressStoredNanos < PROGRESS_STORE_INTERVAL_NANOS) return;
+            progressStored = true;
+            progressStoredNanos = now;
+            try {
+                store.saveProgress(id, settings.hostId(), running.attempt, e);
+                progressStoreFailing = false;
+            } catch (SQLException ex) {
+                if (!progressStoreFailing && !crashed) ServerLog.info("job %s: its progress could not be stored: %s", id, ex);
+                progressStoreFailing = true;
+            }
         }
 
         public void log(String line) {

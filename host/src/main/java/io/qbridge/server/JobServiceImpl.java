@@ -150,7 +150,7 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
     public void downloadArtifact(DownloadArtifactRequest req, StreamObserver<ArtifactChunk> out) {
         try {
             StoredJob j = visibleJob(req.getJobId());
-            new ArtifactDownload(artifacts, (ServerCallStreamObserver<ArtifactChunk>) out).send(j, req.getSha256(), req.getOffset());
+            new ArtifactDownload(artifacts, store.sharedArtifacts().orElse(null), (ServerCallStreamObserver<ArtifactChunk>) out).send(j, req.getSha256(), req.getOffset());
         } catch (StatusRuntimeException e) {
             out.onError(e);
         } catch (SQLException e) {

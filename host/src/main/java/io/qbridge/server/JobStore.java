@@ -36,6 +36,9 @@ import java.util.stream.Collectors;
  * later change of a running job names the owner and the attempt, so a server that lost its lease (it
  * stalled and another took the job over) can no longer change the job.
  *
+ * <p>Fleet mode keeps two more things here for the servers that did not run a job: its artifacts
+ * ({@link SharedArtifacts}, on a connection of its own) and its latest progress, in its row.
+ *
  * <p>Durability: every change a caller is told about (a submit acknowledged, a state reached) is
  * committed and, on H2, followed by {@code CHECKPOINT SYNC}. One connection, used under this object's
  * lock: the job rate is far below what that allows, and it makes each method one atomic step.
@@ -78,7 +81,24 @@ public final class JobStore implements AutoCloseable {
                     "ALTER TABLE jobs ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT FALSE",
                     "CREATE INDEX jobs_queue ON jobs(state, priority, seq)",
                     // which server wrote an event: servers relay to their watchers the events of others
-                    "ALTER TABLE events ADD COLUMN origin VARCHAR(200)"));
+                    "ALTER TABLE events ADD COLUMN origin VARCHAR(200)"),
+            // 4: fleet artifacts and progress. artifact_blobs/artifact_chunks: a job's artifacts in the
+            // shared database (SharedArtifacts), so any server of a fleet serves them; a blob row is
+            // written in the same transaction as its chunks. progress: the running job's latest Progress
+            // event, stored at most every PROGRESS_STORE_INTERVAL by its owner, relayed by the others.
+            List.of("""
+                    CREATE TABLE artifact_blobs (
+                      sha256 VARCHAR(64) PRIMARY KEY,
+                      size BIGINT NOT NULL,
+                      chunks INT NOT NULL,
+                      created BIGINT NOT NULL)""",
+                    """
+                    CREATE TABLE artifact_chunks (
+                      sha256 VARCHAR(64) NOT NULL,
+                      idx INT NOT NULL,
+                      data ${bytes} NOT NULL,
+                      PRIMARY KEY (sha256, idx))""",
+                    "ALTER TABLE jobs ADD COLUMN progress ${bytes}"));
 
     private static final String COLUMNS = "seq, id, client, kind, spec, state, priority, created, started, finished, error, result, attempts, request_id, timeout_millis";
     private static final String QUEUED = JobState.JOB_STATE_QUEUED.name();
@@ -91,6 +111,8 @@ public final class JobStore implements AutoCloseable {
     public record Interrupted(String id, JobState to) {}
 
     private final JobStoreDialect dialect;
+    /** Null unless shared; its own connection, so a transfer of many MiB never holds up the job store. */
+    private final SharedArtifacts sharedArtifacts;
     private Connection db;
     private boolean closed;
     private boolean broken;
@@ -99,6 +121,7 @@ public final class JobStore implements AutoCloseable {
     private JobStore(JobStoreDialect dialect, Connection db) {
         this.dialect = dialect;
         this.db = db;
+        this.sharedArtifacts = dialect.shared() ? new SharedArtifacts(dialect) : null;
     }
 
     /** The embedded H2 store under {@code dataDir}. */
@@ -281,7 +304,7 @@ public final class JobStore implements AutoCloseable {
             }
             if (found == null) return null;
             try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = ?, owner = ?, lease_until = " + dialect.nowMillis()
-                    + " + ?, started = ?, attempts = attempts + 1, cancel_requested = FALSE WHERE id = ? AND state = ?")) {
+                    + " + ?, started = ?, attempts = attempts + 1, cancel_requested = FALSE, progress = NULL WHERE id = ? AND state = ?")) {
                 ps.setString(1, RUNNING);
                 ps.setString(2, owner);
                 ps.setLong(3, leaseMillis);
@@ -305,7 +328,7 @@ public final class JobStore implements AutoCloseable {
     public synchronized boolean finish(String id, String owner, int attempt, JobState state, long now, String error, JobResult result) throws SQLException {
         if (!StoredJob.isFinal(state)) throw new IllegalArgumentException(state + " is not a final state");
         return inTransaction(c -> {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = ?, finished = ?, error = ?, result = ?, owner = NULL, lease_until = 0"
+            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = ?, finished = ?, error = ?, result = ?, owner = NULL, lease_until = 0, progress = NULL"
                     + " WHERE id = ? AND state = ? AND owner = ? AND attempts = ?")) {
                 ps.setString(1, state.name());
                 ps.setLong(2, now);
@@ -362,7 +385,7 @@ public final class JobStore implements AutoCloseable {
         if (j.isEmpty()) return null;
         JobState to = afterInterrupt(j.get().kind());
         return inTransaction(c -> {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = ?, error = ?, started = 0, owner = NULL, lease_until = 0, cancel_requested = FALSE"
+            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = ?, error = ?, started = 0, owner = NULL, lease_until = 0, cancel_requested = FALSE, progress = NULL"
                     + " WHERE id = ? AND state = ? AND owner = ? AND attempts = ?")) {
                 ps.setString(1, to.name());
                 ps.setString(2, reason);
@@ -407,7 +430,7 @@ public final class JobStore implements AutoCloseable {
             for (String[] r : rows) {
                 JobState to = afterInterrupt(JobKind.valueOf(r[1]));
                 try (PreparedStatement up = c.prepareStatement("UPDATE jobs SET state = ?, error = ?, started = 0, owner = NULL, lease_until = 0,"
-                        + " cancel_requested = FALSE WHERE id = ? AND state = ? AND attempts = ?")) {
+                        + " cancel_requested = FALSE, progress = NULL WHERE id = ? AND state = ? AND attempts = ?")) {
                     up.setString(1, to.name());
                     up.setString(2, reason);
                     up.setString(3, r[0]);
@@ -504,7 +527,56 @@ public final class JobStore implements AutoCloseable {
         }
     }
 
-    /** Appends an event (transitions, log lines, results; progress is not stored) and flushes. */
+    /**
+     * Records the latest progress of a running job in its row (fleet mode: servers other than the owner
+     * relay it to their watchers; {@link JobScheduler} throttles the calls, so progress never floods the
+     * database). Only while {@code owner} holds the job in this {@code attempt}; not flushed: progress is
+     * advice, and a crash loses nothing a client relies on. Returns false if the owner no longer holds it.
+     */
+    public synchronized boolean saveProgress(String id, String owner, int attempt, JobEvent progress) throws SQLException {
+        if (!progress.hasProgress()) throw new IllegalArgumentException("not a progress event: " + progress.getEventCase());
+        try (PreparedStatement ps = connection().prepareStatement("UPDATE jobs SET progress = ? WHERE id = ? AND state = ? AND owner = ? AND attempts = ?")) {
+            ps.setBytes(1, progress.toByteArray());
+            ps.setString(2, id);
+            ps.setString(3, RUNNING);
+            ps.setString(4, owner);
+            ps.setInt(5, attempt);
+            return execute(ps) == 1;
+        }
+    }
+
+    /**
+     * The latest stored progress of those of {@code ids} that are RUNNING on a server other than
+     * {@code self} (a job that is not running has none: claims and every end clear it).
+     */
+    public synchronized Map<String, JobEvent> progressOfOthers(Collection<String> ids, String self) throws SQLException {
+        if (ids.isEmpty()) return Map.of();
+        String in = ids.stream().map(x -> "?").collect(Collectors.joining(", "));
+        try (PreparedStatement ps = connection().prepareStatement("SELECT id, progress FROM jobs WHERE id IN (" + in
+                + ") AND state = ? AND owner <> ? AND progress IS NOT NULL")) {
+            int i = 1;
+            for (String id : ids) ps.setString(i++, id);
+            ps.setString(i++, RUNNING);
+            ps.setString(i, self);
+            Map<String, JobEvent> out = new java.util.HashMap<>();
+            try (ResultSet rs = executeQuery(ps)) {
+                while (rs.next()) out.put(rs.getString(1), JobEvent.parseFrom(rs.getBytes(2)));
+            }
+            return out;
+        } catch (InvalidProtocolBufferException e) {
+            throw new SQLException("a stored progress event is corrupt: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Where a fleet keeps job artifacts for every server to serve: present only when the store is shared
+     * (PostgreSQL). The embedded store's single server has them all in its {@code --data}.
+     */
+    Optional<SharedArtifacts> sharedArtifacts() {
+        return Optional.ofNullable(sharedArtifacts);
+    }
+
+    /** Appends an event (transitions, log lines, results; progress is kept apart, in the job's row: {@link #saveProgress}) and flushes. */
     public synchronized void appendEvent(JobEvent e) throws SQLException {
         inTransaction(c -> {
             appendEvent(c, e);
@@ -577,7 +649,11 @@ public final class JobStore implements AutoCloseable {
     public synchronized void close() throws SQLException {
         if (closed) return;
         closed = true;
-        dialect.close(db);
+        try {
+            if (sharedArtifacts != null) sharedArtifacts.close();
+        } finally {
+            dialect.close(db);
+        }
     }
 
     /**
@@ -588,6 +664,7 @@ public final class JobStore implements AutoCloseable {
     synchronized void crash() throws SQLException {
         if (closed) return;
         closed = true;
+        if (sharedArtifacts != null) sharedArtifacts.close();
         try (Statement st = db.createStatement()) {
             if (dialect instanceof JobStoreDialect.H2) st.execute("SHUTDOWN IMMEDIATELY");
         } catch (SQLException expected) {

@@ -14,7 +14,8 @@ import java.util.List;
 /**
  * Checks a submitted spec completely before it is queued, so a job that is accepted can only fail for
  * reasons of the run itself. Errors are INVALID_ARGUMENT (or UNIMPLEMENTED for kinds this server does
- * not run yet) with a message that names the field.
+ * not run yet) with a message that names the field; a well-formed spec naming an upload or artifact this
+ * server does not hold is FAILED_PRECONDITION (upload it, or submit where it is).
  */
 final class SpecValidator {
     static final int MAX_SENTENCES = 4096;
@@ -55,11 +56,16 @@ final class SpecValidator {
     }
 
     private void quantize(QuantizeSpec q) {
-        if (!q.getModel().hasBuiltin() || EncoderModel.Builtin.byAlias(q.getModel().getBuiltin()) == null) {
-            throw invalid("quantize.model: quantize takes a built-in encoder (bge-small, minilm)"
-                    + (q.getModel().hasUploadSha256() ? "; an uploaded model can be run, not quantized, on this server" : ""));
+        ModelRef m = q.getModel();
+        switch (m.getSourceCase()) {
+            case BUILTIN -> {
+                if (EncoderModel.Builtin.byAlias(m.getBuiltin()) == null) throw invalid("quantize.model: no built-in model '" + m.getBuiltin() + "' (bge-small, minilm)");
+                if (m.hasTokenizerOf()) throw invalid("quantize.model.tokenizer_of: only for an uploaded .onnx model");
+            }
+            case UPLOAD_SHA256 -> UploadedModels.validateQuantizeBase("quantize.model", m, artifacts);
+            case ARTIFACT_SHA256 -> throw invalid("quantize.model: an artifact is already quantized; quantize takes a built-in encoder (bge-small, minilm) or an uploaded BERT .onnx");
+            case SOURCE_NOT_SET -> throw invalid("quantize.model: no model given (a built-in encoder or an uploaded BERT .onnx)");
         }
-        if (q.getModel().hasTokenizerOf()) throw invalid("quantize.model.tokenizer_of: only for an uploaded .onnx model");
         QuantRecipe recipe = packedRecipe("quantize.format", q.getFormat());
         if (recipe.format() == null) throw invalid("quantize.format: fp32 is not a quantized format");
         if (q.getCalibration() > EvalCorpus.Split.CALIBRATION.count) {
@@ -145,7 +151,10 @@ final class SpecValidator {
                 }
             }
             case ARTIFACT_SHA256 -> {
-                if (!artifacts.contains(m.getArtifactSha256())) throw invalid(field + ": no artifact with sha256 '" + m.getArtifactSha256() + "' on this server");
+                if (!ArtifactStore.isSha256(m.getArtifactSha256())) throw invalid(field + ": artifact_sha256 must be 64 lowercase hex digits");
+                if (!artifacts.contains(m.getArtifactSha256())) {
+                    throw Status.FAILED_PRECONDITION.withDescription(field + ": no artifact with sha256 '" + m.getArtifactSha256() + "' on this server").asRuntimeException();
+                }
             }
             case UPLOAD_SHA256 -> UploadedModels.validate(field, m, artifacts);
             case SOURCE_NOT_SET -> throw invalid(field + ": no model given");

@@ -169,7 +169,7 @@ final class UploadStore {
             }
             String kind;
             try {
-                kind = validateModel(p);
+                kind = validateModel(p, UploadedModels.bases(artifacts));
             } catch (StatusRuntimeException e) {
                 Files.delete(p);
                 throw e;
@@ -183,10 +183,10 @@ final class UploadStore {
 
     /**
      * "qbz" or "onnx" if the file loads with the loaders jobs use, otherwise INVALID_ARGUMENT saying why:
-     * a file starting with the .qbz magic must load as a container onto its built-in base, any other file
-     * must parse as ONNX and yield a BERT encoder.
+     * a file starting with the .qbz magic must load as a container onto its built-in base or onto the
+     * uploaded file base {@code bases} finds, any other file must parse as ONNX and yield a BERT encoder.
      */
-    static String validateModel(Path file) {
+    static String validateModel(Path file, QuantizedEncoders.BaseLookup bases) {
         byte[] head = new byte[4];
         int n;
         try (InputStream in = Files.newInputStream(file)) {
@@ -196,7 +196,7 @@ final class UploadStore {
         }
         if (n == 4 && head[0] == 'Q' && head[1] == 'B' && head[2] == 'Z' && head[3] == 1) {
             try {
-                QuantizedEncoders.load(file);
+                QuantizedEncoders.load(file, bases);
                 return "qbz";
             } catch (IOException | RuntimeException e) {
                 throw invalid("not a usable model: a .qbz container that does not load: " + reason(e));

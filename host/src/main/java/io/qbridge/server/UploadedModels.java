@@ -2,9 +2,11 @@ package io.qbridge.server;
 
 import io.grpc.Status;
 import io.qbridge.model.bert.BertEncoder;
+import io.qbridge.model.ModelFormatException;
 import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.model.onnx.OnnxGraph;
 import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.FileBase;
 import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.pipeline.QuantizedEncoders;
 import io.qbridge.protocol.v1.ModelRef;
@@ -16,9 +18,10 @@ import java.util.List;
 
 /**
  * Models named by {@code ModelRef.upload_sha256}: only files that passed {@link UploadStore}'s validation
- * and carry its mark in the {@link ArtifactStore}. A {@code .qbz} loads onto its built-in base; a BERT
- * {@code .onnx} runs with the tokenizer and pooling of the built-in its {@code tokenizer_of} names (an ONNX
- * graph carries no tokenizer).
+ * and carry its mark in the {@link ArtifactStore}. A BERT {@code .onnx} runs, or is quantized, with the
+ * tokenizer and pooling of the built-in its {@code tokenizer_of} names (an ONNX graph carries no tokenizer).
+ * A {@code .qbz} loads onto its built-in base, or onto a file base ({@link #bases}): an uploaded {@code .onnx}
+ * found by the sha256 the container pins, with the built-in tokenizer whose bytes have the pinned sha256.
  */
 final class UploadedModels {
     static final String QBZ = "qbz";
@@ -28,9 +31,12 @@ final class UploadedModels {
 
     /** Submit-time checks: the upload exists and is validated, and {@code tokenizer_of} fits its kind. */
     static void validate(String field, ModelRef m, ArtifactStore artifacts) {
+        if (!ArtifactStore.isSha256(m.getUploadSha256())) throw invalid(field + ".upload_sha256: must be 64 lowercase hex digits");
         String kind = artifacts.validatedModelKind(m.getUploadSha256());
         if (kind == null) {
-            throw invalid(field + ": no uploaded model with sha256 '" + m.getUploadSha256() + "' on this server (upload it first with UploadModel)");
+            // the request is well formed; the server lacks what it names (as for an artifact that is not here)
+            throw Status.FAILED_PRECONDITION.withDescription(field + ": no uploaded model with sha256 '" + m.getUploadSha256()
+                    + "' on this server (upload it first with UploadModel)").asRuntimeException();
         }
         if (kind.equals(ONNX)) {
             if (!m.hasTokenizerOf()) throw invalid(field + ".tokenizer_of: an uploaded .onnx needs the built-in whose tokenizer and pooling it uses (bge-small, minilm)");
@@ -38,6 +44,43 @@ final class UploadedModels {
         } else if (m.hasTokenizerOf()) {
             throw invalid(field + ".tokenizer_of: a .qbz container runs with its base model's tokenizer; leave it unset");
         }
+    }
+
+    /** Submit-time checks of a quantize job's uploaded base: an uploaded .onnx with its {@code tokenizer_of}. */
+    static void validateQuantizeBase(String field, ModelRef m, ArtifactStore artifacts) {
+        validate(field, m, artifacts);
+        if (isContainer(m, artifacts)) throw invalid(field + ": upload " + m.getUploadSha256() + " is a .qbz container, already quantized; quantize takes an uploaded BERT .onnx");
+    }
+
+    /**
+     * The file base of a quantize job on an uploaded .onnx (validated ref): its bytes, and the tokenizer
+     * bytes of the built-in its {@code tokenizer_of} names.
+     */
+    static FileBase fileBase(ModelRef ref, ArtifactStore artifacts) throws IOException {
+        String sha = ref.getUploadSha256();
+        if (!ONNX.equals(artifacts.validatedModelKind(sha))) throw new IOException("uploaded model " + sha + " is no longer on this server");
+        EncoderModel.Builtin tok = EncoderModel.Builtin.byAlias(ref.getTokenizerOf());
+        return FileBase.of(Files.readAllBytes(artifacts.path(sha)), "upload " + sha, FileBase.builtinTokenizerBytes(tok), tok.tokenizerResource);
+    }
+
+    /**
+     * Where containers on this server find a file base: the uploaded .onnx whose sha256 the container pins
+     * (only validated uploads), with the built-in tokenizer whose bytes it pins. Either missing is an error
+     * saying which digest this server lacks.
+     */
+    static QuantizedEncoders.BaseLookup bases(ArtifactStore artifacts) {
+        return m -> {
+            String sha = m.baseSha256();
+            if (!ArtifactStore.isSha256(sha) || !ONNX.equals(artifacts.validatedModelKind(sha))) {
+                throw new ModelFormatException("base " + sha, "the container's base (a BERT .onnx with this sha256) is not an uploaded model on this server; upload it first");
+            }
+            EncoderModel.Builtin tok = FileBase.builtinWithTokenizer(m.external().tokenizerSha256());
+            if (tok == null) {
+                throw new ModelFormatException("tokenizer " + m.external().tokenizerSha256(), "the container's tokenizer.json is not the tokenizer of a built-in model "
+                        + "(bge-small, minilm); this server runs uploaded encoders only with built-in tokenizers");
+            }
+            return FileBase.of(Files.readAllBytes(artifacts.path(sha)), "upload " + sha, FileBase.builtinTokenizerBytes(tok), tok.tokenizerResource);
+        };
     }
 
     /** Whether the ref names an uploaded .qbz (already quantized). */
@@ -54,7 +97,7 @@ final class UploadedModels {
         String kind = ctx.artifacts().validatedModelKind(sha);
         if (kind == null) throw new IOException("uploaded model " + sha + " is no longer on this server");
         if (kind.equals(QBZ)) {
-            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(sha));
+            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(sha), bases(ctx.artifacts()));
             ctx.log("loaded uploaded container " + sha + ": " + q.manifest().format() + " on " + q.manifest().model());
             return q.model();
         }

@@ -15,6 +15,10 @@ import java.util.List;
  * arrive before the snapshot is sent are held and sent after it (a watcher may therefore see a state
  * it already has in the snapshot, never miss one). The stream observer is not thread-safe: every write
  * happens under this object's lock. Ending the call does not touch the job.
+ *
+ * <p>Progress is shown only while the last state the stream showed is RUNNING: progress of a job running
+ * on another server of a fleet is relayed by polling, apart from its state events, so without this rule
+ * it could overtake the RUNNING event it follows.
  */
 final class WatchSession {
     private final String jobId;
@@ -24,6 +28,8 @@ final class WatchSession {
     private final List<JobEvent> early = new ArrayList<>();
     private boolean snapshotSent;
     private boolean done;
+    /** The last state this stream showed (the snapshot's, then each state event's). */
+    private JobState shown = JobState.JOB_STATE_UNSPECIFIED;
     private Runnable unsubscribe;
 
     WatchSession(String jobId, JobStore store, JobEvents events, ServerCallStreamObserver<JobEvent> out) {
@@ -50,6 +56,7 @@ final class WatchSession {
             if (done) return;
             out.onNext(JobEvent.newBuilder().setJobId(jobId).setTimeMillis(System.currentTimeMillis()).setSnapshot(snapshot.toProto(true)).build());
             snapshotSent = true;
+            shown = snapshot.state();
             if (snapshot.isFinal()) {
                 complete();
                 return;
@@ -70,6 +77,8 @@ final class WatchSession {
 
     /** Sends one event; false once the stream ended with it. */
     private boolean deliver(JobEvent e) {
+        if (e.hasProgress() && shown != JobState.JOB_STATE_RUNNING) return true; // see the class comment
+        if (e.hasState()) shown = e.getState();
         out.onNext(e);
         if (e.hasState() && StoredJob.isFinal(e.getState())) {
             complete();

@@ -6,7 +6,8 @@
  * in SQL: an embedded H2 database under {@code --data}, or PostgreSQL shared by a fleet of servers;
  * schema versioned by numbered migrations; durable before a submit is acknowledged; claims with
  * {@code FOR UPDATE SKIP LOCKED} and leases), {@link io.qbridge.server.ArtifactStore} (content-addressed
- * files, written to a temporary file, fsynced and renamed), {@link io.qbridge.server.JobScheduler}
+ * files, written to a temporary file, fsynced and renamed; in fleet mode also copied into the database,
+ * {@link io.qbridge.server.SharedArtifacts}, so every server serves every job's files), {@link io.qbridge.server.JobScheduler}
  * (claims jobs from the store into device slots: host and emulator share the worker pool, each board is
  * exclusive; renews leases and takes over those of dead servers; cancellation and shutdown are noticed
  * between layers or batches), {@link io.qbridge.server.HostJobExecutor} (what quantize, run, bench and eval

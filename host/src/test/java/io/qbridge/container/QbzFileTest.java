@@ -122,4 +122,44 @@ class QbzFileTest {
         }
         assertTrue(Files.isDirectory(target));
     }
+
+    /** A small container of a built-in base, written without floating-point arithmetic, so its bytes are the same everywhere. */
+    private Path builtinGolden() throws Exception {
+        Path p = dir.resolve("golden.qbz");
+        QbzFile.write(p, "minilm", "ab".repeat(32), "mxint8", new java.util.LinkedHashMap<>(Map.of("algorithm", "rtn")),
+                List.of(new QbzEntry.Floats("encoder.layer.0.attention.self.query.bias", new float[] {1f, -2.5f, 3.25f}, new long[] {3})));
+        return p;
+    }
+
+    @Test
+    void containersOfBuiltInBasesKeepTheirBytes() throws Exception {
+        // sha256 of these bytes as the writer produced them before file bases existed (main at 65442d5, run once
+        // with that commit's QbzFile): a file base adds manifest fields only when there is one
+        Path p = builtinGolden();
+        assertEquals("543aeba52394d5beee68c7720a086071c4a4cb5fe05f41980131c80f3ee98934",
+                java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p))));
+        QbzManifest m = QbzFile.open(p).manifest();
+        assertFalse(m.hasExternalBase());
+        assertEquals(null, m.external());
+    }
+
+    @Test
+    void aFileBaseRoundTripsAndItsPoolingIsChecked() throws Exception {
+        Path p = dir.resolve("file-base.qbz");
+        String onnxSha = "cd".repeat(32);
+        QbzManifest.External ext = new QbzManifest.External("ef".repeat(32), "cls");
+        QbzFile.write(p, QbzManifest.externalLabel(onnxSha), onnxSha, ext, "mixed", Map.of("algorithm", "rtn"), entries());
+        QbzManifest m = QbzFile.open(p).manifest();
+        assertEquals("onnx-cdcdcdcdcdcd", m.model());
+        assertEquals(onnxSha, m.baseSha256());
+        assertEquals(ext, m.external());
+        assertTrue(m.hasExternalBase());
+
+        String json = new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1); // one char per byte, so the tensors survive
+        Path bad = dir.resolve("bad-pooling.qbz");
+        // same length, so every offset stays valid: only the pooling is wrong
+        Files.write(bad, json.replace("\"base_pooling\" : \"cls\"", "\"base_pooling\" : \"max\"").getBytes(StandardCharsets.ISO_8859_1));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> QbzFile.open(bad));
+        assertTrue(e.getMessage().contains("manifest field 'base_pooling' is 'max', not cls or mean"), e.getMessage());
+    }
 }

@@ -12,15 +12,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The cycle and energy model's equations on hand-computable cases (docs/performance-model.md §1). */
 class PerformanceModelTest {
+    /** A layer of the given shape with {@code outliers} and {@code pulses} in total (as counts, not rates). */
     static PerformanceModel.LayerProfile layer(String format, int n, int k, long outliers, long pulses) {
-        QuantFormat f = QuantFormat.parse(format);
-        int blocks = switch (f) {
-            case io.qbridge.format.IntGroupFormat g -> g.groups(k);
-            case io.qbridge.format.MxFormat m -> m.blocks(k);
-            case io.qbridge.format.MicroScopiQFormat m -> k / m.blockSize();
-            case io.qbridge.format.FineQFormat q -> q.groups(k);
-        };
-        return new PerformanceModel.LayerProfile(f, n, k, f.packedBytes(n, k), outliers, pulses, blocks, (k + blocks - 1) / blocks);
+        double weights = (double) n * k;
+        return PerformanceModel.LayerProfile.forShape(QuantFormat.parse(format), n, k, outliers / weights, pulses / weights);
     }
 
     @Test

@@ -37,7 +37,9 @@ import org.junit.jupiter.api.Tag;
  */
 @Tag("fuzz") // runs in its own surefire execution (host/pom.xml)
 class RequestFuzzTest {
-    static final Set<Status.Code> SUBMIT_REFUSALS = Set.of(Status.Code.INVALID_ARGUMENT, Status.Code.RESOURCE_EXHAUSTED, Status.Code.UNIMPLEMENTED);
+    /** A well-formed spec naming an upload or artifact this server lacks is FAILED_PRECONDITION. */
+    static final Set<Status.Code> SUBMIT_REFUSALS = Set.of(Status.Code.INVALID_ARGUMENT, Status.Code.RESOURCE_EXHAUSTED, Status.Code.UNIMPLEMENTED,
+            Status.Code.FAILED_PRECONDITION);
     /** Chunk handling may also say "continue elsewhere" (FAILED_PRECONDITION, a wrong offset). */
     static final Set<Status.Code> UPLOAD_REFUSALS = Set.of(Status.Code.INVALID_ARGUMENT, Status.Code.RESOURCE_EXHAUSTED, Status.Code.FAILED_PRECONDITION);
     static final long UPLOAD_LIMIT = 4L << 20;
