@@ -16,6 +16,7 @@ import io.qbridge.runtime.RunStats;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -43,8 +44,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "Device (default auto: a board when XRT and a bitstream are present, else the emulator).")
     String device;
 
+    @Mixin ActivationOptions activations;
+
     @Override
     public Integer call() throws Exception {
+        EmulatorConfig emulator = activations.apply(new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS)); // a bad name fails first
         EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
         if (base == null) throw new Main.UserException(model + ": the demo takes a built-in encoder (bge-small, minilm)");
         QuantRecipe recipe = QuantRecipe.parse(format);
@@ -58,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
         EncoderQuantizer.Result q = QuantizeCommand.withProgress(fp32, recipe, calib);
         double quantSecs = (System.nanoTime() - tq) / 1e9;
 
-        try (Accelerator dev = Devices.open(device, new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS), line -> Log.info("%s", line))) {
+        try (Accelerator dev = Devices.open(device, emulator, line -> Log.info("%s", line))) {
             RunStats stats = new RunStats();
             EncoderModel onDevice = AcceleratorModels.onDevice(q, dev, stats);
             String where = dev.describe().name();

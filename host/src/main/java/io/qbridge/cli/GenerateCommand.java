@@ -58,8 +58,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "With --format: the device (default auto: a board when present, else the emulator).")
     String device;
 
+    @picocli.CommandLine.Mixin ActivationOptions activations;
+
     @Override
     public Integer call() throws Exception {
+        EmulatorConfig emulator = activations.apply(new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS)); // a bad name fails first
         if (steps < 0) throw new Main.UserException("--steps must be >= 0");
         if (temperature < 0) throw new Main.UserException("--temperature must be >= 0");
         if (topp < 0 || topp > 1) throw new Main.UserException("--topp must be in [0, 1]");
@@ -70,7 +73,7 @@ final class GenerateCommand implements Callable<Integer> {
         QuantRecipe recipe = format == null ? null : QuantRecipe.parse(format);
         if (recipe != null && recipe.format() == null) throw new Main.UserException("--format fp32 is the default host path; give a quantized format");
         try (Accelerator dev = recipe == null ? null
-                : Devices.open(device, new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS), line -> Log.info("%s", line))) {
+                : Devices.open(device, emulator, line -> Log.info("%s", line))) {
             if (dev != null) {
                 java.util.List<int[]> calibration = recipe.needsCalibration() ? DecoderCheckpoints.calibration(calib, calibSequences, tok, w) : java.util.List.of();
                 w = AcceleratorModels.decoderOnDevice(w, DecoderCheckpoints.quantize(w, recipe, calibration).layers(), dev, stats);

@@ -42,6 +42,8 @@ final class RunCommand implements Callable<Integer> {
         @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "Device (default auto: XRT when present, else the emulator).")
         String device;
 
+        @Mixin ActivationOptions activations;
+
         @Option(names = "--preset", defaultValue = "u55c", paramLabel = "u55c|u250", description = "Card the performance model describes (default u55c).")
         String preset;
 
@@ -74,8 +76,9 @@ final class RunCommand implements Callable<Integer> {
         }
 
         Accelerator open() throws IOException {
+            io.qbridge.emulator.ActivationMode mode = activations.mode(); // a bad name fails before the perf file is read
             PerfConfig pc = perf != null ? PerfConfig.load(perf) : PerfConfig.preset(preset);
-            return Devices.open(device, new EmulatorConfig(pc, EmulatorConfig.DEFAULT_FORMATS), line -> Log.info("%s", line));
+            return Devices.open(device, new EmulatorConfig(pc, EmulatorConfig.DEFAULT_FORMATS, mode), line -> Log.info("%s", line));
         }
     }
 

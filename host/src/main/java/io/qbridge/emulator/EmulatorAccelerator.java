@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * model that would not fit the card fails here too.
  */
 public final class EmulatorAccelerator implements Accelerator {
-    private record Resident(LayerHandle handle, Datapath datapath, float[] bias, PerformanceModel.LayerProfile profile) {}
+    /** A loaded layer: {@code datapath} for INT8-per-token activations, {@code mx} for MX-INT8 blocks (the other is null). */
+    private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, float[] bias, PerformanceModel.LayerProfile profile) {}
 
     private final EmulatorConfig config;
     private final PerformanceModel model;
@@ -32,7 +33,7 @@ public final class EmulatorAccelerator implements Accelerator {
 
     public EmulatorAccelerator(EmulatorConfig config) {
         this.config = config;
-        this.model = new PerformanceModel(config.perf());
+        this.model = new PerformanceModel(config.perf(), config.activations());
     }
 
     public EmulatorConfig config() {
@@ -42,7 +43,8 @@ public final class EmulatorAccelerator implements Accelerator {
     @Override
     public DeviceInfo describe() {
         PerfConfig p = config.perf();
-        return new DeviceInfo(DeviceKind.EMULATOR, "qbridge emulator (" + p.preset() + ", " + p.dataflow().name().toLowerCase().replace('_', '-') + ")",
+        return new DeviceInfo(DeviceKind.EMULATOR, "qbridge emulator (" + p.preset() + ", " + p.dataflow().name().toLowerCase().replace('_', '-')
+                + ", " + config.activations().id() + " activations)",
                 p.arrayRows(), p.arrayCols(), p.clockMhz(), config.supportedFormats(), p.memoryBytes(), p.offChipBytesPerSecond());
     }
 
@@ -62,7 +64,9 @@ public final class EmulatorAccelerator implements Accelerator {
         try {
             DecodedWeights d = WeightDecoder.decode(weights);
             LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
-            layers.put(h.id(), new Resident(h, new Datapath(d), bias == null ? null : bias.clone(), PerformanceModel.LayerProfile.of(d, size)));
+            boolean mx = config.activations() == ActivationMode.MXINT8_BLOCK32;
+            layers.put(h.id(), new Resident(h, mx ? null : new Datapath(d), mx ? new MxActivationKernel(d) : null, bias == null ? null : bias.clone(),
+                    PerformanceModel.LayerProfile.of(d, size)));
             return h;
         } catch (RuntimeException e) {
             used.addAndGet(-size);
@@ -72,7 +76,16 @@ public final class EmulatorAccelerator implements Accelerator {
 
     /** The decoded layer behind a handle (tests and reports). */
     public Datapath datapath(LayerHandle h) {
-        return resident(h).datapath();
+        Datapath d = resident(h).datapath();
+        if (d == null) throw new IllegalStateException("layer " + h + " runs with " + config.activations().id() + " activations: see mxKernel");
+        return d;
+    }
+
+    /** The MX-INT8-activation kernel behind a handle (only with {@link ActivationMode#MXINT8_BLOCK32}). */
+    public MxActivationKernel mxKernel(LayerHandle h) {
+        MxActivationKernel m = resident(h).mx();
+        if (m == null) throw new IllegalStateException("layer " + h + " runs with " + config.activations().id() + " activations: see datapath");
+        return m;
     }
 
     /** The performance estimate for {@code rows} tokens through a loaded layer, without running it. */
@@ -88,6 +101,7 @@ public final class EmulatorAccelerator implements Accelerator {
         if (rows < 0) throw new IllegalArgumentException("rows must be >= 0, got " + rows);
         if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
         if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
+        if (res.mx() != null) return runMx(res, x, rows, y);
         long t0 = System.nanoTime();
         Scratch s = SCRATCH.get();
         int rowsP = Datapath.paddedRows(rows);
@@ -105,12 +119,28 @@ public final class EmulatorAccelerator implements Accelerator {
         return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
     }
 
+    /** The MX-INT8 activation path (docs/emulator.md §1b): block quantizer, then the piece kernel. */
+    private RunResult runMx(Resident res, float[] x, int rows, float[] y) {
+        int k = res.handle().k();
+        long t0 = System.nanoTime();
+        Scratch s = SCRATCH.get();
+        int rowsP = MxActivationKernel.paddedRows(rows);
+        int[] q = s.q = grow(s.q, rowsP * k);
+        int[] exps = s.exps = grow(s.exps, rowsP * MxActivationQuantizer.blocks(k));
+        MxActivationQuantizer.quantize(x, k, rows, rowsP, q, exps);
+        long t1 = System.nanoTime();
+        res.mx().compute(q, exps, res.bias(), rows, y);
+        long t2 = System.nanoTime();
+        PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
+        return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
     /**
      * Per-thread activation and accumulator buffers, reused across runs: allocating (and zeroing) tens of
      * megabytes per layer call cost as much as the arithmetic. Every run overwrites what it reads.
      */
     private static final class Scratch {
-        int[] q = new int[0];
+        int[] q = new int[0], exps = new int[0];
         float[] qf = new float[0], xs = new float[0];
         short[] qs = new short[0];
     }

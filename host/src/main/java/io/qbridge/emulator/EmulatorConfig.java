@@ -9,8 +9,9 @@ import java.util.List;
  * @param perf             the cycle and energy model's parameters (array size, clock, buffers, bandwidth, energies)
  * @param supportedFormats format ids the device loads; {@link #ANY_FORMAT} accepts every format the decoder knows
  *                         (tests use it for odd group sizes)
+ * @param activations      how activations enter the datapath: INT8 per token (the default) or MX-INT8 blocks of 32
  */
-public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats) {
+public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats, ActivationMode activations) {
     public static final String ANY_FORMAT = "*";
 
     /** The formats the accelerator bitstreams are planned for. */
@@ -25,7 +26,18 @@ public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats) {
             QuantFormat f = QuantFormat.parse(id); // throws a clear IllegalArgumentException for unknown names
             if (!f.id().equals(id)) throw new IllegalArgumentException("format '" + id + "' is spelled '" + f.id() + "' canonically");
         }
+        if (activations == null) throw new IllegalArgumentException("activation mode is null (valid: " + ActivationMode.validNames() + ")");
         supportedFormats = List.copyOf(supportedFormats);
+    }
+
+    /** With the default activations, INT8 per token. */
+    public EmulatorConfig(PerfConfig perf, List<String> supportedFormats) {
+        this(perf, supportedFormats, ActivationMode.INT8_PER_TOKEN);
+    }
+
+    /** The same device taking activations as {@code mode}. */
+    public EmulatorConfig withActivations(ActivationMode mode) {
+        return new EmulatorConfig(perf, supportedFormats, mode);
     }
 
     public static EmulatorConfig defaults() {

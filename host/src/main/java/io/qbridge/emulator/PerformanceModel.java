@@ -21,10 +21,10 @@ import io.qbridge.format.QuantFormat;
  * (double buffering), so the time is the larger of the two and that one names the bound.
  */
 public final class PerformanceModel {
-    /** What a layer contributes to the model besides its shape. */
-    public record LayerProfile(QuantFormat format, int n, int k, long packedBytes, long outliers, long pulses, int blocks) {
+    /** What a layer contributes to the model besides its shape ({@code blockSize}: columns per weight scale). */
+    public record LayerProfile(QuantFormat format, int n, int k, long packedBytes, long outliers, long pulses, int blocks, int blockSize) {
         public static LayerProfile of(DecodedWeights d, long packedBytes) {
-            return new LayerProfile(d.format(), d.n(), d.k(), packedBytes, d.outliers(), d.pulses(), d.blocks());
+            return new LayerProfile(d.format(), d.n(), d.k(), packedBytes, d.outliers(), d.pulses(), d.blocks(), d.blockSize());
         }
 
         /** The profile of a packed layer, its outliers and pulses counted by the decoder (as the emulator does at load). */
@@ -57,13 +57,19 @@ public final class PerformanceModel {
             } else if (pulsesPerWeight != 0) {
                 throw new IllegalArgumentException(f.id() + " multiplies; pulses per weight apply to FineQ formats only");
             }
+            int blockSize = switch (f) {
+                case IntGroupFormat g -> g.groupSize();
+                case MxFormat m -> m.blockSize();
+                case MicroScopiQFormat m -> m.blockSize();
+                case FineQFormat q -> q.groupSize();
+            };
             int blocks = switch (f) {
                 case IntGroupFormat g -> g.groups(k);
                 case MxFormat m -> m.blocks(k);
                 case MicroScopiQFormat m -> k / m.blockSize();
                 case FineQFormat q -> q.groups(k);
             };
-            return new LayerProfile(f, n, k, bytes, Math.round(outliersPerWeight * weights), Math.round(pulsesPerWeight * weights), blocks);
+            return new LayerProfile(f, n, k, bytes, Math.round(outliersPerWeight * weights), Math.round(pulsesPerWeight * weights), blocks, blockSize);
         }
     }
 
@@ -77,9 +83,16 @@ public final class PerformanceModel {
     }
 
     private final PerfConfig c;
+    private final ActivationMode activations;
 
+    /** The model of a device taking INT8 per-token activations. */
     public PerformanceModel(PerfConfig config) {
+        this(config, ActivationMode.INT8_PER_TOKEN);
+    }
+
+    public PerformanceModel(PerfConfig config, ActivationMode activations) {
         this.c = config;
+        this.activations = activations;
     }
 
     public PerfConfig config() {
@@ -124,12 +137,14 @@ public final class PerformanceModel {
         }
         long compute = (long) Math.ceil(tiles * (stream * stepCycles + fill));
         // Off-chip traffic: weights once if they fit the buffer, else once per pass over the tokens; INT8
-        // activations plus one fp32 scale per token; fp32 outputs; fp32 bias.
+        // activations plus one fp32 scale per token (MX-INT8: one E8M0 byte per 32 elements); fp32 outputs; fp32 bias.
+        boolean mx = activations == ActivationMode.MXINT8_BLOCK32;
         long weightPasses = p.packedBytes() <= c.weightBufferBytes() ? 1 : ceilDiv(m, r);
-        long actBytes = (long) m * k + 4L * m;
+        long actScaleBytes = mx ? (long) m * MxActivationQuantizer.blocks(k) : 4L * m;
+        long actBytes = (long) m * k + actScaleBytes;
         long actPasses = actBytes <= c.activationBufferBytes() ? 1 : ceilDiv(n, cols);
         long dram = p.packedBytes() * weightPasses + actBytes * actPasses + 4L * m * n + 4L * n;
-        long sram = p.packedBytes() * ceilDiv(m, r) + (long) m * k * ceilDiv(n, cols) + 4L * m * n;
+        long sram = p.packedBytes() * ceilDiv(m, r) + ((long) m * k + (mx ? actScaleBytes : 0)) * ceilDiv(n, cols) + 4L * m * n;
         double clock = c.clockMhz() * 1e6;
         long memoryCycles = (long) Math.ceil(dram / c.offChipBytesPerSecond() * clock);
         long cycles = Math.max(compute, memoryCycles);
@@ -148,7 +163,12 @@ public final class PerformanceModel {
         // Block scales: a power of two (MX, MicroScopiQ) is an exponent add plus an aligned add into the fp
         // accumulator (two 32-bit adds); an fp16 scale (INT groups, FineQ) is an fp32 multiply and add.
         double perBlock = powerOfTwoScales(p.format()) ? 2 * c.pjAdd32() : c.pjFpMul32() + c.pjFpAdd32();
-        double scaleJ = ((double) m * n * p.blocks() * perBlock + (double) m * n * c.pjFpMul32()) * pj;
+        // INT8 per token: one fold per weight block, then one fp32 multiply by the token's scale per output. MX-INT8
+        // activations: one fold per piece (weight block cut by the activation blocks of 32), each with one more
+        // exponent add for the activation's power of two, and no per-token multiply.
+        double scaleJ = mx
+                ? (double) m * n * MxActivationKernel.pieces(k, p.blockSize()) * (perBlock + c.pjAdd32()) * pj
+                : ((double) m * n * p.blocks() * perBlock + (double) m * n * c.pjFpMul32()) * pj;
         return new Estimate(macs, compute, memoryCycles, cycles, cycles / clock, dram, sram, merges, macJ, auxJ, scaleJ,
                 sram * c.pjSramByte() * pj, dram * c.pjDramByte() * pj, bound);
     }

@@ -16,6 +16,31 @@ final class ExactReference {
     private ExactReference() {}
 
     static Result run(PackedTensor p, int[] q, float[] xs, int rows, float[] bias) {
+        int k = p.k();
+        return run(p, (r, c) -> q[r * k + c], r -> xs[r], rows, bias);
+    }
+
+    /**
+     * The same with MX-INT8 activations (docs/emulator.md §1b): each activation is its code times
+     * 2^(X - 6) of its block, exact in double, the products exact too (24-bit x 8-bit significands,
+     * exponents far inside the double range); the output rule with activation scale 1.
+     */
+    static Result runMx(PackedTensor p, int[] q, int[] exps, int rows, float[] bias) {
+        int k = p.k(), nba = MxActivationQuantizer.blocks(k);
+        return run(p, (r, c) -> q[r * k + c] * MxActivationQuantizer.step(exps[r * nba + c / MxActivationQuantizer.BLOCK]), r -> 1f, rows, bias);
+    }
+
+    /** Activation value of token r, column c (exact in double). */
+    private interface Activation {
+        double at(int r, int c);
+    }
+
+    /** The activation scale applied by the output rule to token r. */
+    private interface RowScale {
+        float at(int r);
+    }
+
+    private static Result run(PackedTensor p, Activation x, RowScale xs, int rows, float[] bias) {
         float[] w = p.format().dequantize(p);
         int n = p.n(), k = p.k();
         float[] y = new float[rows * n];
@@ -26,7 +51,7 @@ final class ExactReference {
                 double a = 0;
                 boolean nan = false;
                 for (int c = 0; c < k; c++) {
-                    double prod = (double) w[j * k + c] * q[r * k + c]; // exact: 24-bit x 8-bit significands
+                    double prod = (double) w[j * k + c] * x.at(r, c); // exact: 24-bit x 8-bit significands
                     if (Double.isNaN(prod)) { nan = true; break; }
                     if (prod != 0) s = s.add(new BigDecimal(prod));
                     a += Math.abs(prod);
@@ -34,7 +59,7 @@ final class ExactReference {
                 double sum = nan ? Double.NaN : s.doubleValue();
                 exact[r * n + j] = sum;
                 abs[r * n + j] = a;
-                y[r * n + j] = Datapath.finish(sum, xs[r], bias == null ? 0f : bias[j], bias != null);
+                y[r * n + j] = Datapath.finish(sum, xs.at(r), bias == null ? 0f : bias[j], bias != null);
             }
         return new Result(y, abs, exact);
     }
