@@ -3,6 +3,7 @@ package io.qbridge.cli;
 import io.qbridge.client.*;
 
 import io.qbridge.data.EvalCorpus;
+import io.qbridge.emulator.ActivationMode;
 import io.qbridge.protocol.v1.BenchResult;
 import io.qbridge.protocol.v1.BenchSpec;
 import io.qbridge.protocol.v1.EvalResult;
@@ -140,6 +141,8 @@ public final class SubmitCommand implements Callable<Integer> {
         @Option(names = "--allow-fallback", description = "With emulator|xrt|auto: if the device fails during the job, run it on the server's emulator instead of failing.")
         boolean allowFallback;
 
+        @picocli.CommandLine.Mixin ActivationOptions activations;
+
         @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text, one sentence a line.")
         Path text;
 
@@ -163,6 +166,7 @@ public final class SubmitCommand implements Callable<Integer> {
                 ModelRef ref = file != null ? upload(parent.remote, c, file, tokenizerOf) : modelRef(model);
                 var run = QbridgeClient.runSpec(ref, format, lines).getRun().toBuilder().setDevice(device);
                 if (allowFallback) run.setAllowFallback(true);
+                if (activations.mode() != ActivationMode.INT8_PER_TOKEN) run.setActivations(activations.mode().id());
                 JobSpec spec = JobSpec.newBuilder().setRun(run).build();
                 Job done = submitAndFollow(parent.remote, c, spec, follow);
                 if (done == null) return 0;
@@ -245,6 +249,8 @@ public final class SubmitCommand implements Callable<Integer> {
         @Option(names = "--allow-fallback", description = "If the device fails during the job, run the bench on the server's emulator instead of failing.")
         boolean allowFallback;
 
+        @picocli.CommandLine.Mixin ActivationOptions activations;
+
         @Option(names = "--json", description = "Print the JSON document 'qbridge bench --json' prints.")
         boolean json;
 
@@ -259,6 +265,7 @@ public final class SubmitCommand implements Callable<Integer> {
             if (chartDir != null && !Files.isDirectory(chartDir)) throw new Main.UserException(chart + ": its directory does not exist");
             BenchSpec.Builder b = BenchSpec.newBuilder().setModel(modelRef(model)).setFormat(format).setDevice(device.equals("auto") ? "" : device)
                     .setRepeats(runs).setWarmup(warmup).setPreset(preset).setCompareFp32(compareFp32).setAllowFallback(allowFallback);
+            if (activations.mode() != ActivationMode.INT8_PER_TOKEN) b.setActivations(activations.mode().id());
             try (QbridgeClient c = parent.remote.connect()) {
                 Job done = submitAndFollow(parent.remote, c, JobSpec.newBuilder().setBench(b).build(), follow);
                 if (done == null) return 0;

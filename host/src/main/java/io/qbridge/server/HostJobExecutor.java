@@ -2,6 +2,7 @@ package io.qbridge.server;
 
 import io.qbridge.data.EvalCorpus;
 import io.qbridge.device.Accelerator;
+import io.qbridge.emulator.ActivationMode;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.emulator.PerfConfig;
 import io.qbridge.model.bert.EncoderModel;
@@ -195,7 +196,7 @@ public final class HostJobExecutor implements JobExecutor {
     /** A run with every linear layer on the accelerator the device layer opens (as {@code qbridge run}), falling back to the emulator if allowed. */
     private RunResult runOnAccelerator(RunSpec spec, JobContext ctx) throws Exception {
         PreparedEncoder prep = prepare(spec.getModel(), spec.getFormat(), ctx, 0.3);
-        EmulatorConfig emulator = EmulatorConfig.defaults();
+        EmulatorConfig emulator = EmulatorConfig.defaults().withActivations(activations(spec.getActivations()));
         DeviceWatch.Body<float[][]> embed = dev -> {
             ctx.log("embedding " + spec.getSentencesCount() + " sentences with " + prep.name() + " " + prep.format() + " on " + dev.name());
             EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, new RunStats());
@@ -219,6 +220,11 @@ public final class HostJobExecutor implements JobExecutor {
         return runResult(prep.name(), emb);
     }
 
+    /** A job's activation mode: "" is the default, INT8 per token (the name was checked at submit). */
+    private static ActivationMode activations(String name) {
+        return name.isEmpty() ? ActivationMode.INT8_PER_TOKEN : ActivationMode.parse(name);
+    }
+
     /**
      * Opens the accelerator {@code choice} names and runs {@code body} on it under {@link DeviceWatch}; every
      * failure of the device (it cannot be opened, a run throws or hangs) becomes a {@link DeviceWatch.DeviceFailure}.
@@ -233,6 +239,11 @@ public final class HostJobExecutor implements JobExecutor {
             opened = borrowed ? ((ComputeDevice.Board) ctx.device()).accelerator() : accelerators.open(choice, emulator, ctx::log);
         } catch (RuntimeException e) {
             throw new DeviceWatch.DeviceFailure("device '" + choice + "' cannot be opened: " + e.getMessage(), e);
+        }
+        if (emulator.activations() != ActivationMode.INT8_PER_TOKEN && opened.describe().kind() != io.qbridge.device.DeviceKind.EMULATOR) {
+            // not a device failure (no fallback): the job asks for something only the emulator computes
+            if (!borrowed) opened.close();
+            throw new IllegalArgumentException(opened.describe().name() + " takes int8-token activations only; " + emulator.activations() + " runs on the emulator (--device emulator)");
         }
         try (DeviceWatch.Watched dev = new DeviceWatch.Watched(opened, borrowed)) {
             return DeviceWatch.supervise(ctx, dev, deviceRunTimeoutMillis, () -> body.run(dev));
@@ -284,7 +295,8 @@ public final class HostJobExecutor implements JobExecutor {
 
     private BenchResult bench(BenchSpec spec, JobContext ctx) throws Exception {
         String choice = spec.getDevice().isEmpty() ? "auto" : spec.getDevice();
-        EmulatorConfig emulator = new EmulatorConfig(PerfConfig.preset(spec.hasPreset() ? spec.getPreset() : "u55c"), EmulatorConfig.DEFAULT_FORMATS);
+        EmulatorConfig emulator = new EmulatorConfig(PerfConfig.preset(spec.hasPreset() ? spec.getPreset() : "u55c"), EmulatorConfig.DEFAULT_FORMATS)
+                .withActivations(activations(spec.getActivations()));
         PreparedEncoder prep = prepare(spec.getModel(), spec.getFormat(), ctx, 0.3);
         List<String> all = EvalCorpus.split(EvalCorpus.Split.BENCH);
         List<String> sentences = spec.getSentences() == 0 ? all : all.subList(0, spec.getSentences());

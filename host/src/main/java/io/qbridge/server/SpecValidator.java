@@ -160,12 +160,26 @@ final class SpecValidator {
         if (!rd.isEmpty() && !rd.equals("host") && r.getFormat().equalsIgnoreCase("fp32")) {
             throw invalid("run.format: fp32 runs on the host; an accelerator (" + r.getDevice() + ") needs a quantized format");
         }
+        activations("run.activations", r.getActivations());
+        if (!r.getActivations().isEmpty() && !ACCELERATOR_CHOICES.contains(rd)) {
+            throw invalid("run.activations: only with device emulator, xrt or auto (the host path computes in fp32)");
+        }
         if (r.getSentencesCount() == 0) throw invalid("run.sentences: at least one sentence is needed");
         if (r.getSentencesCount() > MAX_SENTENCES) throw invalid("run.sentences: at most " + MAX_SENTENCES + " sentences per job");
         for (int i = 0; i < r.getSentencesCount(); i++) {
             if (r.getSentences(i).length() > MAX_SENTENCE_CHARS) {
                 throw invalid("run.sentences[" + i + "]: longer than " + MAX_SENTENCE_CHARS + " characters");
             }
+        }
+    }
+
+    /** "" (the default) or an activation mode's name. */
+    private void activations(String field, String name) {
+        if (name.isEmpty()) return;
+        try {
+            io.qbridge.emulator.ActivationMode.parse(name);
+        } catch (IllegalArgumentException e) {
+            throw invalid(field + ": " + e.getMessage());
         }
     }
 
@@ -194,6 +208,7 @@ final class SpecValidator {
         }
         if (!BENCH_DEVICES.contains(b.getDevice())) throw invalid("bench.device: '" + b.getDevice() + "' is not emulator, xrt or auto");
         device("bench.device", b.getDevice());
+        activations("bench.activations", b.getActivations());
         int benchSplit = EvalCorpus.Split.BENCH.count;
         if (b.getSentences() > benchSplit) throw invalid("bench.sentences: at most " + benchSplit + " (the benchmark split; 0 = all)");
         if (b.getRepeats() > MAX_BENCH_RUNS) throw invalid("bench.repeats: at most " + MAX_BENCH_RUNS + " measured runs (0 = 10)");

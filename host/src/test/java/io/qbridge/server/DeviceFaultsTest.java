@@ -164,6 +164,17 @@ class DeviceFaultsTest {
     }
 
     @Test
+    void aBoardAskedForMxint8ActivationsRefusesBeforeRunningAndDoesNotFallBack() throws Exception {
+        start(() -> board(Integer.MAX_VALUE, () -> {}), HostJobExecutor.DEFAULT_DEVICE_RUN_TIMEOUT);
+        JobSpec spec = bench("xrt", true);
+        spec = spec.toBuilder().setBench(spec.getBench().toBuilder().setActivations("mxint8")).build();
+        Job done = client.await(client.submit(spec, 0).getId(), null);
+        assertEquals(JobState.JOB_STATE_FAILED, done.getState());
+        assertTrue(done.getError().contains(BOARD + " takes int8-token activations only; mxint8 runs on the emulator"), done.getError());
+        verify(boardsOpened.getFirst(), org.mockito.Mockito.never()).run(any(), any(), anyInt(), any());
+    }
+
+    @Test
     void aDeviceRunThatNeverReturnsFailsTheJobWithTheDeviceTimeout() throws Exception {
         CountDownLatch hung = new CountDownLatch(1);
         Runnable hang = () -> {

@@ -93,6 +93,36 @@ class RemoteCliTest {
     }
 
     @Test
+    void remoteRunTakesTheActivationModeAsTheLocalRunDoes() throws Exception {
+        Path text = dir.resolve("act.txt");
+        Files.writeString(text, "Activations enter the datapath as MX-INT8 blocks.\nA second sentence.\n");
+        String[] opts = {"--model", "minilm", "--format", "mxfp4@rtn", "--device", "emulator", "--text", text.toString(), "--json"};
+        Run local = run(concat(new String[] {"run", "--activations", "mxint8"}, opts));
+        Run remote = run(concat(new String[] {"submit", "--server", addr, "run", "--activations", "mxint8"}, opts));
+        Run remoteInt8 = run(concat(new String[] {"submit", "--server", addr, "run"}, opts));
+        assertEquals(0, local.exit(), local.err());
+        assertEquals(0, remote.exit(), remote.err());
+        assertEquals(0, remoteInt8.exit(), remoteInt8.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertEquals(json.readTree(local.out()).get("embeddings"), json.readTree(remote.out()).get("embeddings"), "the server's MX-INT8 run is the local one");
+        org.junit.jupiter.api.Assertions.assertNotEquals(json.readTree(remote.out()).get("embeddings"), json.readTree(remoteInt8.out()).get("embeddings"),
+                "the mode reached the server's emulator");
+
+        Run bad = run("submit", "--server", addr, "run", "--model", "minilm", "--device", "emulator", "--activations", "fp8", "--text", text.toString());
+        assertEquals(2, bad.exit(), bad.err());
+        assertEquals("qbridge: --activations: unknown activation mode 'fp8' (valid: int8-token, mxint8)", bad.err().strip());
+        Run hostPath = run("submit", "--server", addr, "run", "--model", "minilm", "--activations", "mxint8", "--text", text.toString());
+        assertEquals(2, hostPath.exit(), hostPath.err());
+        assertTrue(hostPath.err().startsWith("qbridge: " + addr + ": INVALID_ARGUMENT: run.activations: only with device emulator, xrt or auto"), hostPath.err());
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    @Test
     void serverErrorsAreOneLineWithExitCode2() {
         Run bad = run("submit", "--server", addr, "quantize", "--model", "minilm", "--format", "int5-wat");
         assertEquals(2, bad.exit());
