@@ -278,7 +278,7 @@ public final class Datapath {
      * Chunk sums of 6 tokens x 4 short vectors over columns [c0, c1), stored in sacc[i * 4 SL + v SL + lane], then
      * widened into the 32-bit group sums {@code iacc}. The widening is called from here rather than from
      * {@link #tile16} on purpose: this method is too large for C2 to inline, so the widening loop is compiled with
-     * the kernel and never inlined into tile16, where C2 compiled it about 2.5x slower (measured on bge-small,
+     * the kernel and never inlined into tile16, where C2 compiled it several times slower (measured on bge-small,
      * one thread: MicroScopiQ and MX-FP4 layers 28-30 % faster as a whole, the same arithmetic).
      */
     private static void kernel6x4(short[] x, int k, short[] w, int n, int r0, int n0, int c0, int c1, short[] sacc, int[] iacc, int[] shifts, int so) {
