@@ -251,7 +251,7 @@ public final class Datapath {
                         kernel6x1(x, k, pl.w(), n, r0, n0, c0, c1, sacc);
                         widen(sacc, iacc, width, pl.shifts(), so + n0);
                     }
-                    if (pl.sparse() != null) addSparse(pl.sparse(), x, k, r0, n0, width, c0, c1, pl.shifts(), so, iacc);
+                    if (pl.sparse() != null) addSparse(pl.sparse(), x, k, r0, n0, nv, width, u0 / unit, (c0 - u0) / chunk, pl.shifts(), so, iacc);
                 }
             }
             fold(iacc, out, width, pl.groupScale(), g * n + n0, d.zero(), sums, r0, g, nb);
@@ -352,16 +352,15 @@ public final class Datapath {
         }
     }
 
-    /** The side list's weights in columns [c0, c1) and outputs [n0, n0 + width), added exactly in 32 bits. */
-    private static void addSparse(Int16Plan.Sparse sp, short[] x, int k, int r0, int n0, int width, int c0, int c1, int[] shifts, int so, int[] iacc) {
-        int[] start = sp.start(), on = sp.n(), val = sp.value();
-        for (int c = c0; c < c1; c++)
-            for (int e = start[c], ee = start[c + 1]; e < ee; e++) {
-                int j = on[e] - n0;
-                if (j < 0 || j >= width) continue;
-                int sh = shifts == null ? 0 : shifts[so + on[e]];
-                for (int i = 0; i < R6; i++) iacc[i * width + j] += (val[e] * x[(r0 + i) * k + c]) << sh;
-            }
+    /** The side list's weights of chunk {@code ci} of unit {@code u} and outputs [n0, n0 + nv SL), added exactly in 32 bits. */
+    private static void addSparse(Int16Plan.Sparse sp, short[] x, int k, int r0, int n0, int nv, int width, int u, int ci, int[] shifts, int so, int[] iacc) {
+        int[] start = sp.start(), col = sp.col(), on = sp.n(), val = sp.value();
+        int cell = sp.cell(u * sp.chunksPerUnit() + ci, n0 / SL);
+        for (int e = start[cell], ee = start[cell + nv]; e < ee; e++) {
+            int j = on[e] - n0, c = col[e], v = val[e];
+            int sh = shifts == null ? 0 : shifts[so + on[e]];
+            for (int i = 0; i < R6; i++) iacc[i * width + j] += (v * x[(r0 + i) * k + c]) << sh;
+        }
     }
 
     /** out += fp64(group sum) * scale (asymmetric INT: (sum - z * sumq) * s), in group order. */
