@@ -224,15 +224,21 @@ public final class Datapath {
             int[] iacc = new int[R6 * 4 * SL];
             double[] out = new double[R6 * 4 * SL];
             for (int t = 0; t < wide; t++)
-                for (int p = p0; p < p1; p++) tile16(x, sm, p * R6, t * 4 * SL, 4, rows, xs, bias, y, sacc, iacc, out);
+                for (int p = p0; p < p1; p++) {
+                    tile16(x, sm, p * R6, t * 4 * SL, 4, rows, xs, bias, y, sacc, iacc, out);
+                    finishTile(out, p * R6, t * 4 * SL, 4 * SL, rows, n, xs, bias, y);
+                }
             for (int t = 0; t < narrow; t++)
-                for (int p = p0; p < p1; p++) tile16(x, sm, p * R6, narrowFrom + t * SL, 1, rows, xs, bias, y, sacc, iacc, out);
+                for (int p = p0; p < p1; p++) {
+                    tile16(x, sm, p * R6, narrowFrom + t * SL, 1, rows, xs, bias, y, sacc, iacc, out);
+                    finishTile(out, p * R6, narrowFrom + t * SL, SL, rows, n, xs, bias, y);
+                }
             for (int r = p0 * R6, re = Math.min(rows, p1 * R6); r < re; r++)
                 for (int j = scalarFrom; j < n; j++) y[r * n + j] = finish(scalarSum(null, x, sm, r, j), xs[r], bias == null ? 0f : bias[j], bias != null);
         });
     }
 
-    /** One tile: chunk sums in 16-bit lanes, widened (and shifted) into 32-bit group sums, folded per group in fp64. */
+    /** One tile: chunk sums in 16-bit lanes, widened (and shifted) into 32-bit group sums, folded per group in fp64 into {@code out}. */
     private void tile16(short[] x, int[] sums, int r0, int n0, int nv, int rows, float[] xs, float[] bias, float[] y,
                         short[] sacc, int[] iacc, double[] out) {
         Int16Plan pl = plan;
@@ -256,6 +262,14 @@ public final class Datapath {
             }
             fold(iacc, out, width, pl.groupScale(), g * n + n0, d.zero(), sums, r0, g, nb);
         }
+    }
+
+    /**
+     * The output stage of one tile's sums ({@link #finishRow} per token). Called from the thread's tile loop rather
+     * than from {@link #tile16}: inlined into tile16, C2 compiled it slower (the same effect as the widening's, see
+     * {@link #kernel6x4}).
+     */
+    private static void finishTile(double[] out, int r0, int n0, int width, int rows, int n, float[] xs, float[] bias, float[] y) {
         for (int i = 0; i < R6 && r0 + i < rows; i++) finishRow(out, i * width, width, xs[r0 + i], bias, n0, y, (r0 + i) * n + n0);
     }
 
