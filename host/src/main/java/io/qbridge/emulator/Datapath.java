@@ -247,7 +247,9 @@ public final class Datapath {
         java.util.Arrays.fill(out, 0, cells, 0.0);
         for (int g = 0, ng = pl.groups(nb); g < ng; g++) {
             java.util.Arrays.fill(iacc, 0, cells, 0);
-            // units (blocks, or chunks spanning blocks) of the group; each unit's chunk sums share one shift row
+            // units (blocks, or chunks spanning blocks) of the group; each unit's chunk sums share one shift row.
+            // A wide tile's chunks are all summed and widened inside kernel6x4 (see there why); the narrow tile's here.
+            // The side list is added per chunk after them (integer adds into the same group sums: any order).
             int g0 = g * group * bs, g1 = Math.min(k, g0 + group * bs);
             if (nv == 4) kernel6x4(x, k, pl.w(), n, r0, n0, g0, g1, unit, chunk, sacc, iacc, pl.shifts());
             for (int u0 = g0; u0 < g1; u0 += unit) {

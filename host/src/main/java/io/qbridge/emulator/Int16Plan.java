@@ -180,7 +180,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
      * {@link #SLAB} outputs (one short vector), so a tile reads exactly its own entries: those of chunk {@code ci}
      * and slabs [s0, s0 + nv) are [start[ci * slabs + s0], start[ci * slabs + s0 + nv]), each with its column,
      * output and value. (Before this index every tile scanned all side-list columns of every chunk, which cost
-     * ~10 % of a MicroScopiQ layer for a few hundred entries.)
+     * a few percent of a MicroScopiQ layer for a few hundred entries.)
      *
      * @param chunksPerUnit chunks in one unit (a block, or a spanning chunk): chunk index of column c is
      *                      {@code (c / unit) * chunksPerUnit + (c % unit) / chunk}
