@@ -93,10 +93,9 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
                 for (int b = g * group; b < Math.min(nb, (g + 1) * group); b++)
                     shifts[b * n + j] = l1[b * n + j] == 0 ? 0 : Math.getExponent(scale[b * n + j]) - emin;
             }
-        if (chunk == bs) {
-            Int16Plan spanning = spanning(v, scale, l1, n, k, bs, nb, group, gs);
-            if (spanning != null) return spanning;
-        }
+        // chunks of m >= 2 blocks when whole blocks fit; when they do not, whole blocks (m = 1) with a side list
+        Int16Plan spanning = spanning(v, scale, l1, n, k, bs, nb, group, gs, chunk == bs ? 2 : 1);
+        if (spanning != null) return spanning;
         return new Int16Plan(w, sparse, chunk, bs, group, shifts, gs);
     }
 
@@ -112,10 +111,13 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
      * {@code 127 * sum |w'| <= 32767}; pre-shifted weights above 258 and, where a chunk's sum is still too large, its
      * largest weights go to the side list (added exactly in 32 bits: {@code 127 |w'| 2^shift} is bounded by the
      * group's int32 check). The largest m (dividing the group) whose side list stays at most 1/256 of the weights
-     * is taken; null if none (then chunks stay inside blocks).
+     * is taken; null if none (then chunks stay inside blocks). With {@code minM = 1} (merged groups whose whole blocks do
+     * not fit 16 bits everywhere, e.g. a few MX-FP4 outputs whose 32-block sum exceeds 258 x 127), m = 1 is tried last:
+     * chunks of one whole block on its own grid (no pre-shift), the over-range outputs' largest weights in the side
+     * list, instead of cutting every block of the layer in halves (half the widenings).
      */
-    private static Int16Plan spanning(long[] v, double[] scale, long[] l1, int n, int k, int bs, int nb, int group, double[] gs) {
-        for (int m = Math.min(MAX_SPAN_BLOCKS, group); m >= 2; m--) {
+    private static Int16Plan spanning(long[] v, double[] scale, long[] l1, int n, int k, int bs, int nb, int group, double[] gs, int minM) {
+        for (int m = Math.min(MAX_SPAN_BLOCKS, group); m >= minM; m--) {
             if (group % m != 0) continue;
             Int16Plan p = spanning(v, scale, l1, n, k, bs, nb, group, gs, m, v.length / 256);
             if (p != null) return p;

@@ -253,6 +253,35 @@ class EmulatorExactnessTest {
     }
 
     @Test
+    void wholeBlocksWithASideListOnlyWhereFewOutputsOverflow16Bits() {
+        // MX-FP4: a 32-block of codes at full magnitude (6.0 on the block's grid: integer 12) sums to about 31 x 12 > 258,
+        // so a 16-bit chunk of the whole block can overflow for that output. One such output row: the plan must keep
+        // whole 32-column chunks and put that row's largest weights in the side list; every row like it: the side list
+        // would be far over budget, so the blocks must be cut into 16-column chunks instead. Both bit-exact.
+        int n = 167, k = 384, rows = 13;
+        QuantFormat f = QuantFormat.parse("mxfp4");
+        float[] few = TestWeights.gaussianWithOutliers(n, k, 61, 0.0), all = new float[n * k];
+        Random rnd = new Random(62);
+        // one 1.5 (integer 3, odd) per block keeps the decoder from moving common trailing zeros into the scale
+        for (int c = 0; c < k; c++) few[40 * k + c] = (rnd.nextBoolean() ? 1 : -1) * (c % 32 == 0 ? 1.5f : 6f);
+        for (int i = 0; i < all.length; i++) all[i] = (rnd.nextBoolean() ? 1 : -1) * (i % 32 == 0 ? 1.5f : 6f);
+        PackedTensor a = pack(f, few, n, k), b = pack(f, all, n, k);
+        try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()))) {
+            Int16Plan pa = dev.datapath(dev.load(a, null)).plan(), pb = dev.datapath(dev.load(b, null)).plan();
+            assertTrue(pa.group() > 1 && pb.group() > 1, "power-of-two blocks merged");
+            assertEquals(32, pa.chunk(), "whole blocks, the one over-range output in the side list");
+            assertTrue(pa.sparse() != null, "the over-range output's largest weights go to the side list");
+            for (int e : pa.sparse().n()) assertEquals(40, e, "only the over-range output has side-list entries");
+            assertEquals(16, pb.chunk(), "every output over range: blocks are cut in halves, no side list");
+            assertEquals(null, pb.sparse());
+        }
+        for (PackedTensor p : List.of(a, b)) {
+            float[] bias = TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
+            assertEquals(0, check(p, activations(rows, k, rnd.nextLong()), rows, bias, "mxfp4 whole-block chunks"), "outputs not bit-exact");
+        }
+    }
+
+    @Test
     void blocksAreNotMergedWhenTheRowSumCouldRound() {
         // two MX blocks per row whose scales differ by 2^70: the fp64 block sum can round, so the kernel must
         // keep the block-order fp64 fold of docs/emulator.md section 3 (group 1) rather than an exact merge
