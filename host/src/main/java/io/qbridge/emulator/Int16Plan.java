@@ -73,7 +73,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
             }
         }
         start[k] = count;
-        Sparse sparse = count == 0 ? null : new Sparse(start, sparseN, sparseV);
+        Sparse sparse = count == 0 ? null : Sparse.indexed(start, sparseN, sparseV, n, bs, chunk);
 
         long[] l1 = new long[nb * n];
         for (int c = 0; c < k; c++) {
@@ -93,10 +93,9 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
                 for (int b = g * group; b < Math.min(nb, (g + 1) * group); b++)
                     shifts[b * n + j] = l1[b * n + j] == 0 ? 0 : Math.getExponent(scale[b * n + j]) - emin;
             }
-        if (chunk == bs) {
-            Int16Plan spanning = spanning(v, scale, l1, n, k, bs, nb, group, gs);
-            if (spanning != null) return spanning;
-        }
+        // chunks of m >= 2 blocks when whole blocks fit; when they do not, whole blocks (m = 1) with a side list
+        Int16Plan spanning = spanning(v, scale, l1, n, k, bs, nb, group, gs, chunk == bs ? 2 : 1);
+        if (spanning != null) return spanning;
         return new Int16Plan(w, sparse, chunk, bs, group, shifts, gs);
     }
 
@@ -112,10 +111,13 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
      * {@code 127 * sum |w'| <= 32767}; pre-shifted weights above 258 and, where a chunk's sum is still too large, its
      * largest weights go to the side list (added exactly in 32 bits: {@code 127 |w'| 2^shift} is bounded by the
      * group's int32 check). The largest m (dividing the group) whose side list stays at most 1/256 of the weights
-     * is taken; null if none (then chunks stay inside blocks).
+     * is taken; null if none (then chunks stay inside blocks). With {@code minM = 1} (merged groups whose whole blocks do
+     * not fit 16 bits everywhere, e.g. a few MX-FP4 outputs whose 32-block sum exceeds 258 x 127), m = 1 is tried last:
+     * chunks of one whole block on its own grid (no pre-shift), the over-range outputs' largest weights in the side
+     * list, instead of cutting every block of the layer in halves (half the widenings).
      */
-    private static Int16Plan spanning(long[] v, double[] scale, long[] l1, int n, int k, int bs, int nb, int group, double[] gs) {
-        for (int m = Math.min(MAX_SPAN_BLOCKS, group); m >= 2; m--) {
+    private static Int16Plan spanning(long[] v, double[] scale, long[] l1, int n, int k, int bs, int nb, int group, double[] gs, int minM) {
+        for (int m = Math.min(MAX_SPAN_BLOCKS, group); m >= minM; m--) {
             if (group % m != 0) continue;
             Int16Plan p = spanning(v, scale, l1, n, k, bs, nb, group, gs, m, v.length / 256);
             if (p != null) return p;
@@ -172,11 +174,47 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
             }
         }
         start[k] = count;
-        return new Int16Plan(w, count == 0 ? null : new Sparse(start, sparseN, sparseV), chunk, chunk, group, shifts, gs);
+        return new Int16Plan(w, count == 0 ? null : Sparse.indexed(start, sparseN, sparseV, n, chunk, chunk), chunk, chunk, group, shifts, gs);
     }
 
-    /** Weights above the threshold in magnitude, per column c: entries [start[c], start[c+1]) with output and value. */
-    record Sparse(int[] start, int[] n, int[] value) {}
+    /**
+     * The weights above the threshold in magnitude (the side list), grouped by the kernel's chunk and by slab of
+     * {@link #SLAB} outputs (one short vector), so a tile reads exactly its own entries: those of chunk {@code ci}
+     * and slabs [s0, s0 + nv) are [start[ci * slabs + s0], start[ci * slabs + s0 + nv]), each with its column,
+     * output and value. (Before this index every tile scanned all side-list columns of every chunk, which cost
+     * a few percent of a MicroScopiQ layer for a few hundred entries.)
+     *
+     * @param chunksPerUnit chunks in one unit (a block, or a spanning chunk): chunk index of column c is
+     *                      {@code (c / unit) * chunksPerUnit + (c % unit) / chunk}
+     */
+    record Sparse(int slabs, int chunksPerUnit, int[] start, int[] col, int[] n, int[] value) {
+        /** Outputs per slab: the INT16 kernel's short vector length. */
+        static final int SLAB = jdk.incubator.vector.ShortVector.SPECIES_PREFERRED.length();
+
+        /** The index of the entries of chunk {@code ci} and slab {@code s} in {@link #start}. */
+        int cell(int ci, int s) {
+            return ci * slabs + s;
+        }
+
+        /** Re-sorts per-column lists (entries [byCol[c], byCol[c+1]) of column c) by (chunk, slab), keeping column order within. */
+        static Sparse indexed(int[] byCol, int[] on, int[] val, int nOut, int unit, int chunk) {
+            int k = byCol.length - 1, cpu = (unit + chunk - 1) / chunk, slabs = (nOut + SLAB - 1) / SLAB;
+            int units = (k + unit - 1) / unit, cells = units * cpu * slabs, count = on.length;
+            int[] start = new int[cells + 1];
+            for (int c = 0; c < k; c++)
+                for (int e = byCol[c]; e < byCol[c + 1]; e++) start[(c / unit * cpu + c % unit / chunk) * slabs + on[e] / SLAB + 1]++;
+            for (int i = 0; i < cells; i++) start[i + 1] += start[i];
+            int[] fill = java.util.Arrays.copyOf(start, cells), col = new int[count], n = new int[count], value = new int[count];
+            for (int c = 0; c < k; c++)
+                for (int e = byCol[c]; e < byCol[c + 1]; e++) {
+                    int at = fill[(c / unit * cpu + c % unit / chunk) * slabs + on[e] / SLAB]++;
+                    col[at] = c;
+                    n[at] = on[e];
+                    value[at] = val[e];
+                }
+            return new Sparse(slabs, cpu, start, col, n, value);
+        }
+    }
 
     /**
      * Weights whose magnitude exceeds the threshold leave the 16-bit plane (it holds 0 there) for a short side

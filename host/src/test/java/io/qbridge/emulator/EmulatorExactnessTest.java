@@ -159,6 +159,63 @@ class EmulatorExactnessTest {
         }
     }
 
+    @Test
+    void sideListIsIndexedByChunkAndSlab() {
+        // hand-made per-column lists: K = 6 in units of 4 columns cut into chunks of 2 (the last unit is partial), two
+        // slabs of outputs plus a partial third (the scalar tail, stored but never read by a tile)
+        int slab = Int16Plan.Sparse.SLAB, nOut = 2 * slab + 3;
+        int[] byCol = {0, 1, 3, 3, 4, 5, 7};                      // columns 0..5 hold 1, 2, 0, 1, 1, 2 entries
+        int[] on = {1, slab + 3, 0, 2, 2 * slab + 1, slab, 5};
+        int[] val = {10, 11, 12, 13, 14, 15, 16};
+        Int16Plan.Sparse sp = Int16Plan.Sparse.indexed(byCol, on, val, nOut, 4, 2);
+        assertEquals(3, sp.slabs());
+        assertEquals(2, sp.chunksPerUnit());
+        assertEquals(2 * 2 * 3 + 1, sp.start().length, "2 units x 2 chunks x 3 slabs");
+        for (int c = 0; c < 6; c++)
+            for (int i = byCol[c]; i < byCol[c + 1]; i++) {
+                int cell = sp.cell(c / 4 * 2 + c % 4 / 2, on[i] / slab);
+                int found = -1;
+                for (int f = sp.start()[cell]; f < sp.start()[cell + 1]; f++) if (sp.n()[f] == on[i] && sp.col()[f] == c) found = f;
+                assertTrue(found >= 0, "entry (" + c + ", " + on[i] + ") is in its cell");
+                assertEquals(val[i], sp.value()[found]);
+            }
+        // entries per (chunk, slab): chunk 0 = columns 0-1, chunk 1 = columns 2-3, chunk 2 = columns 4-5 (the partial
+        // unit: one chunk), chunk 3 empty
+        int[][] count = {{2, 1, 0}, {1, 0, 0}, {1, 1, 1}, {0, 0, 0}};
+        for (int ci = 0; ci < 4; ci++)
+            for (int sl = 0; sl < 3; sl++)
+                assertEquals(count[ci][sl], sp.start()[sp.cell(ci, sl) + 1] - sp.start()[sp.cell(ci, sl)], "chunk " + ci + ", slab " + sl);
+        // column order is kept inside a cell: chunk 0, slab 0 holds column 0's output 1, then column 1's output 0
+        assertEquals(1, sp.n()[sp.start()[sp.cell(0, 0)]]);
+        assertEquals(0, sp.n()[sp.start()[sp.cell(0, 0)] + 1]);
+        assertEquals(7, sp.start()[sp.start().length - 1]);
+    }
+
+    @Test
+    void tilesReadOnlyTheirOwnSideListEntries() {
+        // side-list entries in every chunk and in the wide, narrow and scalar-tail columns of a 167-output layer: a tile
+        // that read a neighbour's entries (or missed its own) would change its outputs; a layer without large weights
+        // must have no side list at all
+        int n = 167, k = 384, rows = 13;
+        QuantFormat f = QuantFormat.parse("microscopiq-w4-c4");
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 51, 0.03);
+        for (int r = 0; r < n; r += 3) for (int c = r % 16; c < k; c += 37) w[r * k + c] *= 40;
+        PackedTensor big = pack(f, w, n, k), plain = pack(QuantFormat.parse("fineq"), TestWeights.gaussianWithOutliers(n, k, 52, 0.03), n, k);
+        try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()))) {
+            Int16Plan.Sparse sp = dev.datapath(dev.load(big, null)).plan().sparse();
+            assertTrue(sp != null, "large merged outliers go to the side list");
+            java.util.Set<Integer> slabs = new java.util.HashSet<>();
+            for (int e : sp.n()) slabs.add(e / Int16Plan.Sparse.SLAB);
+            assertTrue(slabs.size() == sp.slabs(), "entries in every slab, the scalar tail included: " + slabs);
+            assertEquals(null, dev.datapath(dev.load(plain, null)).plan().sparse(), "fineq's 3-bit weights need no side list");
+        }
+        Random rnd = new Random(53);
+        for (PackedTensor p : List.of(big, plain)) {
+            float[] bias = TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
+            assertEquals(0, check(p, activations(rows, k, rnd.nextLong()), rows, bias, "side list"), "outputs not bit-exact");
+        }
+    }
+
     /**
      * MicroScopiQ-W4 weights of one magnitude per 16-block, alternating between {@code hi} (even blocks) and
      * {@code hi / 2} (odd blocks, one inlier offset finer), random signs: no outliers, every block's integers equal.
@@ -192,6 +249,35 @@ class EmulatorExactnessTest {
         for (PackedTensor p : List.of(fits, tooLarge)) {
             float[] bias = TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
             assertEquals(0, check(p, activations(rows, k, rnd.nextLong()), rows, bias, "spanning chunks"), "outputs not bit-exact");
+        }
+    }
+
+    @Test
+    void wholeBlocksWithASideListOnlyWhereFewOutputsOverflow16Bits() {
+        // MX-FP4: a 32-block of codes at full magnitude (6.0 on the block's grid: integer 12) sums to about 31 x 12 > 258,
+        // so a 16-bit chunk of the whole block can overflow for that output. One such output row: the plan must keep
+        // whole 32-column chunks and put that row's largest weights in the side list; every row like it: the side list
+        // would be far over budget, so the blocks must be cut into 16-column chunks instead. Both bit-exact.
+        int n = 167, k = 384, rows = 13;
+        QuantFormat f = QuantFormat.parse("mxfp4");
+        float[] few = TestWeights.gaussianWithOutliers(n, k, 61, 0.0), all = new float[n * k];
+        Random rnd = new Random(62);
+        // one 1.5 (integer 3, odd) per block keeps the decoder from moving common trailing zeros into the scale
+        for (int c = 0; c < k; c++) few[40 * k + c] = (rnd.nextBoolean() ? 1 : -1) * (c % 32 == 0 ? 1.5f : 6f);
+        for (int i = 0; i < all.length; i++) all[i] = (rnd.nextBoolean() ? 1 : -1) * (i % 32 == 0 ? 1.5f : 6f);
+        PackedTensor a = pack(f, few, n, k), b = pack(f, all, n, k);
+        try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()))) {
+            Int16Plan pa = dev.datapath(dev.load(a, null)).plan(), pb = dev.datapath(dev.load(b, null)).plan();
+            assertTrue(pa.group() > 1 && pb.group() > 1, "power-of-two blocks merged");
+            assertEquals(32, pa.chunk(), "whole blocks, the one over-range output in the side list");
+            assertTrue(pa.sparse() != null, "the over-range output's largest weights go to the side list");
+            for (int e : pa.sparse().n()) assertEquals(40, e, "only the over-range output has side-list entries");
+            assertEquals(16, pb.chunk(), "every output over range: blocks are cut in halves, no side list");
+            assertEquals(null, pb.sparse());
+        }
+        for (PackedTensor p : List.of(a, b)) {
+            float[] bias = TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
+            assertEquals(0, check(p, activations(rows, k, rnd.nextLong()), rows, bias, "mxfp4 whole-block chunks"), "outputs not bit-exact");
         }
     }
 
