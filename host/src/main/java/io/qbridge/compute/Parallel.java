@@ -36,7 +36,17 @@ public final class Parallel {
             body.run(0, n);
             return;
         }
-        POOL.invoke(new Chunk(body, n, chunks, 0, chunks));
+        java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+        try {
+            POOL.invoke(new Chunk(body, n, chunks, 0, chunks, thrown));
+        } catch (RuntimeException | Error e) {
+            // ForkJoin re-creates an exception thrown on another worker (same class, the original as cause, its
+            // toString as message); callers and users get the body's own exception and message instead.
+            Throwable original = thrown.get();
+            if (original instanceof RuntimeException r) throw r;
+            if (original instanceof Error err) throw err;
+            throw e;
+        }
     }
 
     /** Nested calls run inline: the outer split already keeps every core busy. */
@@ -47,8 +57,10 @@ public final class Parallel {
     private static final class Chunk extends RecursiveAction {
         private final RangeBody body;
         private final int n, chunks, lo, hi;
+        private final java.util.concurrent.atomic.AtomicReference<Throwable> thrown;
 
-        Chunk(RangeBody body, int n, int chunks, int lo, int hi) {
+        Chunk(RangeBody body, int n, int chunks, int lo, int hi, java.util.concurrent.atomic.AtomicReference<Throwable> thrown) {
+            this.thrown = thrown;
             this.body = body;
             this.n = n;
             this.chunks = chunks;
@@ -61,11 +73,16 @@ public final class Parallel {
             if (hi - lo == 1) {
                 int from = (int) ((long) n * lo / chunks);
                 int to = (int) ((long) n * hi / chunks);
-                body.run(from, to);
+                try {
+                    body.run(from, to);
+                } catch (RuntimeException | Error e) {
+                    thrown.compareAndSet(null, e);
+                    throw e;
+                }
                 return;
             }
             int mid = (lo + hi) >>> 1;
-            invokeAll(new Chunk(body, n, chunks, lo, mid), new Chunk(body, n, chunks, mid, hi));
+            invokeAll(new Chunk(body, n, chunks, lo, mid, thrown), new Chunk(body, n, chunks, mid, hi, thrown));
         }
     }
 }

@@ -54,7 +54,8 @@ public final class ActivationQuantizer {
         if (qs != null) java.util.Arrays.fill(qs, rows * k, paddedRows * k, (short) 0);
     }
 
-    private static void quantizeRows(float[] x, int k, int r0, int r1, int[] q, float[] qf, short[] qs, float[] scales) {
+    /** Quantizes rows [r0, r1) on the calling thread (the INT16 kernel calls it per panel, see Datapath#computeInt16). */
+    static void quantizeRows(float[] x, int k, int r0, int r1, int[] q, float[] qf, short[] qs, float[] scales) {
         int upper = FS.loopBound(k);
         for (int r = r0; r < r1; r++) {
             int o = r * k;

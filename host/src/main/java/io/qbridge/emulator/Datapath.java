@@ -207,7 +207,28 @@ public final class Datapath {
 
     // ---- INT16 mode (Int16Plan): 6 tokens x 4 short vectors (128 outputs with 512-bit vectors) ----
 
+    /** True when {@link #computeInt16From} can quantize the activations itself, panel by panel (INT16 mode without zero points). */
+    boolean quantizesPerPanel() {
+        return mode == Mode.INT16 && d.zero() == null;
+    }
+
+    /**
+     * The INT16 kernel on fp32 activations {@code x[rows][k]}: each thread quantizes its own token panels
+     * ({@link ActivationQuantizer#quantizeRows}, the same rule and codes as the separate pass) into {@code qs}
+     * and {@code xs} right before their tiles read them, so the codes are still in cache and the layer needs one
+     * parallel section instead of two. {@code qs} must hold {@link #paddedRows} rows (the pad rows are zeroed here).
+     */
+    void computeInt16From(float[] x, short[] qs, float[] xs, float[] bias, int rows, float[] y) {
+        if (!quantizesPerPanel()) throw new IllegalStateException("per-panel quantization needs the INT16 mode without zero points (mode " + mode + ")");
+        computeInt16(x, qs, xs, bias, rows, y);
+    }
+
     private void computeInt16(short[] qs, float[] xs, float[] bias, int rows, float[] y) {
+        computeInt16(null, qs, xs, bias, rows, y);
+    }
+
+    /** With {@code xf} non-null, each panel is quantized from it first (see {@link #computeInt16From}). */
+    private void computeInt16(float[] xf, short[] qs, float[] xs, float[] bias, int rows, float[] y) {
         int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize();
         int[] sums = null;
         if (d.zero() != null) {
@@ -219,7 +240,13 @@ public final class Datapath {
         int wide = n / (4 * SL), narrowFrom = wide * 4 * SL, narrow = (n - narrowFrom) / SL, scalarFrom = narrowFrom + narrow * SL;
         int panels = (rows + R6 - 1) / R6;
         final short[] x = qs;
+        int rowsP = paddedRows(rows);
         Parallel.forRange(panels, 1, (p0, p1) -> {
+            if (xf != null) {
+                int r1 = Math.min(rows, p1 * R6);
+                ActivationQuantizer.quantizeRows(xf, k, p0 * R6, r1, null, null, x, xs);
+                java.util.Arrays.fill(x, r1 * k, Math.min(rowsP, p1 * R6) * k, (short) 0);
+            }
             short[] sacc = new short[R6 * 4 * SL];
             int[] iacc = new int[R6 * 4 * SL];
             double[] out = new double[R6 * 4 * SL];

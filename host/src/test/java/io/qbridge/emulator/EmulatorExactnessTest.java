@@ -61,6 +61,22 @@ class EmulatorExactnessTest {
         return x;
     }
 
+    @Test
+    void aNonFiniteActivationIsRefusedNamingItsRowAndColumnInEveryHostMode() {
+        // rtn-w4g128 and microscopiq-w4 take the INT16 mode (quantized per panel inside the kernel), mxint8 the fp32 one
+        for (String id : List.of("rtn-w4g128", "microscopiq-w4", "mxint8")) {
+            int n = 160, k = 256, rows = 40;
+            PackedTensor p = pack(QuantFormat.parse(id), TestWeights.gaussianWithOutliers(n, k, 5, 0.01), n, k);
+            try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()))) {
+                LayerHandle h = dev.load(p, null);
+                float[] x = activations(rows, k, 6);
+                x[37 * k + 201] = Float.NaN; // in the last panel, which another thread quantizes
+                IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> dev.run(h, x, rows, new float[rows * n]));
+                assertEquals("activation at row 37, column 201 is NaN: the INT8 datapath cannot take it", e.getMessage(), id + " (" + dev.datapath(h).mode() + ")");
+            }
+        }
+    }
+
     static PackedTensor pack(QuantFormat f, float[] w, int n, int k) {
         return f.pack(Rtn.quantize(f, w, n, k).tensor());
     }
