@@ -393,6 +393,11 @@ public final class QbzFile {
         return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
     }
 
+    /** The lower-case hex sha256 of {@code bytes}, as a manifest pins tensors and bases. */
+    public static String sha256(byte[] bytes) {
+        return sha256(ByteBuffer.wrap(bytes));
+    }
+
     static String sha256(ByteBuffer b) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");

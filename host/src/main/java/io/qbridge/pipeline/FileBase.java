@@ -1,5 +1,6 @@
 package io.qbridge.pipeline;
 
+import io.qbridge.container.QbzFile;
 import io.qbridge.container.QbzManifest;
 import io.qbridge.model.ModelFormatException;
 import io.qbridge.model.bert.BertEncoder;
@@ -12,9 +13,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -39,7 +37,7 @@ public record FileBase(String onnxSha256, byte[] onnx, String tokenizerSha256, b
 
     /** The base whose ONNX bytes and tokenizer.json bytes are given (hashed here; parsed by {@link #model}). */
     public static FileBase of(byte[] onnx, String onnxSource, byte[] tokenizerJson, String tokenizerSource) {
-        return new FileBase(sha256(onnx), onnx, sha256(tokenizerJson), tokenizerJson, onnxSource, tokenizerSource);
+        return new FileBase(QbzFile.sha256(onnx), onnx, QbzFile.sha256(tokenizerJson), tokenizerJson, onnxSource, tokenizerSource);
     }
 
     /** The container label of this base ({@link QbzManifest#externalLabel}), also the FP32 model's name. */
@@ -69,19 +67,11 @@ public record FileBase(String onnxSha256, byte[] onnx, String tokenizerSha256, b
         for (EncoderModel.Builtin b : EncoderModel.Builtin.values()) {
             String s = TOKENIZER_SHA.get(b);
             if (s == null) {
-                s = sha256(builtinTokenizerBytes(b));
+                s = QbzFile.sha256(builtinTokenizerBytes(b));
                 TOKENIZER_SHA.put(b, s);
             }
             if (s.equals(sha256)) return b;
         }
         return null;
-    }
-
-    static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

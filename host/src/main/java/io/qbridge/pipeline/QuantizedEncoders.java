@@ -10,10 +10,7 @@ import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.model.bert.Pooling;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -140,11 +137,7 @@ public final class QuantizedEncoders {
     static String baseSha256(EncoderModel.Builtin b) throws IOException {
         String s = SHA.get(b);
         if (s == null) {
-            try {
-                s = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(EncoderModel.onnxBytes(b)));
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
-            }
+            s = QbzFile.sha256(EncoderModel.onnxBytes(b));
             SHA.put(b, s);
         }
         return s;
