@@ -101,6 +101,18 @@ class DeviceFaultsTest {
                 .setDevice(device).setSentences(4).setRepeats(2).setWarmup(0).setAllowFallback(allowFallback)).build();
     }
 
+    /** A fault that never returns (until interrupted): the run blocks, after counting {@code hung} down. */
+    static Runnable hangs(CountDownLatch hung) {
+        return () -> {
+            hung.countDown();
+            try {
+                Thread.sleep(TimeUnit.MINUTES.toMillis(10));
+            } catch (InterruptedException e) {
+                throw new IllegalStateException("interrupted");
+            }
+        };
+    }
+
     static final Runnable GONE = () -> {
         throw new IllegalStateException("XRT: device 0000:3b:00.1 is gone (xclExecBuf: No such device)");
     };
@@ -177,14 +189,7 @@ class DeviceFaultsTest {
     @Test
     void aDeviceRunThatNeverReturnsFailsTheJobWithTheDeviceTimeout() throws Exception {
         CountDownLatch hung = new CountDownLatch(1);
-        Runnable hang = () -> {
-            hung.countDown();
-            try {
-                Thread.sleep(TimeUnit.MINUTES.toMillis(10));
-            } catch (InterruptedException e) {
-                throw new IllegalStateException("interrupted");
-            }
-        };
+        Runnable hang = hangs(hung);
         start(() -> board(BOARD_RUNS_BEFORE_FAILING, hang), Duration.ofMillis(500));
         Job done = client.await(client.submit(bench("xrt", false), 0).getId(), null);
         assertEquals(0, hung.getCount(), "the board hung in a run");
@@ -195,14 +200,7 @@ class DeviceFaultsTest {
     @Test
     void aHungDeviceRunEndsAtTheJobsDeadline() throws Exception {
         CountDownLatch hung = new CountDownLatch(1);
-        Runnable hang = () -> {
-            hung.countDown();
-            try {
-                Thread.sleep(TimeUnit.MINUTES.toMillis(10));
-            } catch (InterruptedException e) {
-                throw new IllegalStateException("interrupted");
-            }
-        };
+        Runnable hang = hangs(hung);
         Accelerator hanging = board(0, hang); // made now: the first mock of a JVM takes seconds, which must not count against the limit
         start(() -> hanging, Duration.ofMinutes(10)); // only the job's own limit can end it
         // quantize first, so that the limit below is spent on the device, not on loading and quantizing MiniLM
