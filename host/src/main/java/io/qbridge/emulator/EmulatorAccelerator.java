@@ -24,9 +24,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class EmulatorAccelerator implements Accelerator {
     /** A loaded layer: {@code datapath} for INT8-per-token activations, {@code mx} for MX-INT8 blocks (the other is null). */
-    private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, float[] bias, PerformanceModel.LayerProfile profile) {}
+    private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, float[] bias, PerformanceModel.LayerProfile profile,
+                            MatVecKernel matVec) {}
 
     private final EmulatorConfig config;
+    /** Whether calls of at most {@link MatVecKernel#MAX_ROWS} tokens take the decode kernel (same results; tests compare the two). */
+    private final boolean decodeKernel;
     private final PerformanceModel model;
     private final Map<Long, Resident> layers = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
@@ -34,7 +37,16 @@ public final class EmulatorAccelerator implements Accelerator {
     private volatile boolean closed;
 
     public EmulatorAccelerator(EmulatorConfig config) {
+        this(config, true);
+    }
+
+    /**
+     * With {@code decodeKernel} false every call runs the tiled {@link Datapath}, as before the decode kernel
+     * existed: the outputs are the same bits either way (the tests run both).
+     */
+    public EmulatorAccelerator(EmulatorConfig config, boolean decodeKernel) {
         this.config = config;
+        this.decodeKernel = decodeKernel;
         this.model = new PerformanceModel(config.perf(), config.activations());
     }
 
@@ -68,7 +80,7 @@ public final class EmulatorAccelerator implements Accelerator {
             LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
             boolean mx = config.activations() == ActivationMode.MXINT8_BLOCK32;
             layers.put(h.id(), new Resident(h, mx ? null : new Datapath(d), mx ? new MxActivationKernel(d) : null, bias == null ? null : bias.clone(),
-                    PerformanceModel.LayerProfile.of(d, size)));
+                    PerformanceModel.LayerProfile.of(d, size), mx || !decodeKernel ? null : MatVecKernel.of(d)));
             return h;
         } catch (RuntimeException e) {
             used.addAndGet(-size);
@@ -81,6 +93,11 @@ public final class EmulatorAccelerator implements Accelerator {
         Datapath d = resident(h).datapath();
         if (d == null) throw new IllegalStateException("layer " + h + " runs with " + config.activations().id() + " activations: see mxKernel");
         return d;
+    }
+
+    /** The decode kernel behind a handle, or null when the layer has none (tests and reports). */
+    public MatVecKernel matVecKernel(LayerHandle h) {
+        return resident(h).matVec();
     }
 
     /** The MX-INT8-activation kernel behind a handle (only with {@link ActivationMode#MXINT8_BLOCK32}). */
@@ -105,6 +122,13 @@ public final class EmulatorAccelerator implements Accelerator {
         if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
         if (res.mx() != null) return runMx(res, x, rows, y);
         long t0 = System.nanoTime();
+        if (res.matVec() != null && rows >= 1 && rows <= MatVecKernel.MAX_ROWS) {
+            // a few tokens (decoding): the matrix-vector kernel, activation quantization included
+            res.matVec().run(x, rows, res.bias(), y);
+            long t2 = System.nanoTime();
+            PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
+            return new RunResult(0, 0, t2 - t0, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+        }
         Scratch s = SCRATCH.get();
         int rowsP = Datapath.paddedRows(rows);
         boolean floats = res.datapath().mode() == Datapath.Mode.FP32_EXACT;

@@ -1,0 +1,309 @@
+package io.qbridge.emulator;
+
+import io.qbridge.compute.SpinTeam;
+import java.util.Arrays;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The decode-time kernel: a few tokens (matrix-vector products, {@code rows <= }{@link #MAX_ROWS}) through one
+ * resident layer, reading every weight once from a plane of 4 or 8 bits per weight. It computes exactly §3 of
+ * {@code docs/emulator.md} (INT8 per-token activations), so its outputs are bit-identical to {@link Datapath}'s:
+ * <pre>
+ *   acc_b = sum_{c in b} w[c][n] q[c]            exact, int32 (the layer's accumulatorBound is below 2^31)
+ *   p_b   = fp64(acc_b) * S[b][n]                 exact (§4)
+ *   sum   = ((p_0 + p_1) + p_2) + ...             fp64, block order: one fold per block, never merged
+ *   y     = fp32(fp64(sum * s_x)) (+ bias in fp32)   Datapath.finishRow
+ * </pre>
+ *
+ * <p><b>The plane.</b> At load every integer weight {@code w} of block b, output n is written as
+ * {@code w = p << sh[b][n]} with {@code p} in the plane's range ([-8, 7] for 4 bits, [-127, 127] for 8) where
+ * that is exact; the weights that do not fit (MicroScopiQ's merged outliers, on a finer grid than the block's
+ * inliers) are kept exactly in a side list and added into the block's int32 sum before the fold. The shift
+ * {@code sh} is chosen per (block, output) to let the most weights fit; any choice gives the same integer
+ * {@code acc_b = (sum p q) << sh + sum_side w q}, so it is a speed choice only. 4 bits are used when at most
+ * 1/16 of the weights go to the side list, else 8 bits; else (or with zero points, MX-INT8 activations, odd
+ * block sizes, fp64-only scales, a bound above int32) the layer has no decode kernel and {@link Datapath} runs
+ * every call. rtn-w4g128 and microscopiq-w4 take 4 bits, mxint8 8 bits.
+ *
+ * <p><b>Layout and loop.</b> Outputs are cut into slabs of {@code W} (a 16-bit vector's lanes: 32 with
+ * AVX-512); each slab's plane is contiguous, column after column ({@code W} bytes per column for 8 bits, per
+ * column pair for 4 bits: low nibble the even column), so a slab is one sequential stream. Per column (pair)
+ * the codes are sign-extended to 16-bit lanes and multiplied by the broadcast activation code; 16-bit lane sums
+ * are exact for a chunk of columns whose worst case {@code 127 * max|p| * columns <= 32767} (32 columns for 4
+ * bits, 2 for 8), then widened into int32 block sums. Slabs are spread over the {@link SpinTeam} (decoding runs
+ * dozens of products per token, each a fraction of a millisecond). For {@code rows > 1} each slab runs all rows
+ * while its plane is still in cache.
+ */
+public final class MatVecKernel {
+    /** Tokens per call up to which the emulator takes this kernel (more: {@link Datapath}'s tiles). */
+    public static final int MAX_ROWS = 8;
+    /** At most this fraction (1 / x) of a layer's weights may go to the side list. */
+    private static final int SIDE_BUDGET = 16;
+
+    private static final VectorSpecies<Short> SS = ShortVector.SPECIES_PREFERRED;
+    private static final int W = SS.length();
+    private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(SS.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, SS.vectorShape());
+    private static final int IL = IS.length(); // W / 2
+    private static final VectorSpecies<Float> FS = VectorSpecies.of(float.class, SS.vectorShape());
+    private static final VectorSpecies<Double> DS = VectorSpecies.of(double.class, SS.vectorShape());
+    private static final int DL = DS.length(); // W / 4
+
+    private final int n, k, kp, bs, nb, slabs, bits, chunk;
+    /** [slab][column (pair)][W] codes. */
+    private final byte[] plane;
+    /** [slab][block][W] shifts, or null when every shift is 0. */
+    private final int[] shifts;
+    /** [slab][block][W] block scales (exactly the decoder's doubles; padding lanes 0). */
+    private final float[] scale;
+    /** Side list per slab: entries [sideStart[s], sideStart[s + 1]); each (block * W + lane, column, weight). */
+    private final int[] sideStart, sideSlot, sideCol, sideW;
+
+    private MatVecKernel(int n, int k, int bs, int bits, byte[] plane, int[] shifts, float[] scale, int[] sideStart, int[] sideSlot, int[] sideCol,
+                         int[] sideW) {
+        this.n = n;
+        this.k = k;
+        this.kp = (k + 1) & ~1;
+        this.bs = bs;
+        this.nb = (k + bs - 1) / bs;
+        this.slabs = (n + W - 1) / W;
+        this.bits = bits;
+        this.chunk = bits == 4 ? 32 : 2;
+        this.plane = plane;
+        this.shifts = shifts;
+        this.scale = scale;
+        this.sideStart = sideStart;
+        this.sideSlot = sideSlot;
+        this.sideCol = sideCol;
+        this.sideW = sideW;
+    }
+
+    /** Bits per weight of the plane (4 or 8). */
+    public int planeBits() { return bits; }
+
+    /** Weights kept in the side list. */
+    public int sideEntries() { return sideW.length; }
+
+    /** Bytes one call streams: the plane, the scales and shifts, the side list. */
+    public long bytesPerCall() {
+        return plane.length + 4L * scale.length + (shifts == null ? 0 : shifts.length) + 12L * sideW.length;
+    }
+
+    /**
+     * The decode kernel for {@code d}, or null when the layer does not qualify (see the class comment): then
+     * {@link Datapath} runs it.
+     */
+    public static MatVecKernel of(DecodedWeights d) {
+        if (d.zero() != null || d.blockSize() % 2 != 0 || d.accumulatorBound() > Integer.MAX_VALUE) return null;
+        for (double s : d.scale()) if (!Double.isNaN(s) && (double) (float) s != s) return null;
+        MatVecKernel m = build(d, 4);
+        return m != null ? m : build(d, 8);
+    }
+
+    private static MatVecKernel build(DecodedWeights d, int bits) {
+        int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks(), slabs = (n + W - 1) / W, kp = (k + 1) & ~1;
+        long lo = bits == 4 ? -8 : -127, hi = bits == 4 ? 7 : 127;
+        long[] v = d.values();
+        int[] sh = new int[nb * n];
+        long budget = (long) n * k / SIDE_BUDGET, side = 0;
+        int[] hist = new int[66];
+        for (int b = 0; b < nb; b++) {
+            int c0 = b * bs, c1 = Math.min(k, c0 + bs);
+            for (int j = 0; j < n; j++) {
+                // For each weight the shifts s with w = p << s, p in [lo, hi], form one range [from, tz]:
+                // count coverage per shift and keep the shift most weights fit (ties: the smallest).
+                Arrays.fill(hist, 0);
+                int nonzero = 0;
+                for (int c = c0; c < c1; c++) {
+                    long w = v[c * n + j];
+                    if (w == 0) continue;
+                    nonzero++;
+                    int tz = Long.numberOfTrailingZeros(w);
+                    int from = 0;
+                    while (from <= tz && ((w >> from) < lo || (w >> from) > hi)) from++;
+                    if (from <= tz) { hist[from]++; hist[tz + 1]--; }
+                }
+                int best = 0, bestCount = -1, run = 0;
+                for (int s = 0; s < 64; s++) {
+                    run += hist[s];
+                    if (run > bestCount) { bestCount = run; best = s; }
+                }
+                sh[b * n + j] = best;
+                side += nonzero - Math.max(0, bestCount);
+            }
+            if (side > budget) return null;
+        }
+        byte[] plane = new byte[slabs * (bits == 4 ? kp / 2 : kp) * W];
+        int[] shifts = null;
+        for (int s : sh) if (s != 0) { shifts = new int[slabs * nb * W]; break; }
+        float[] scale = new float[slabs * nb * W];
+        int[] start = new int[slabs + 1];
+        int[] slot = new int[(int) side], col = new int[(int) side], wv = new int[(int) side];
+        int e = 0;
+        for (int sl = 0; sl < slabs; sl++) {
+            start[sl] = e;
+            for (int b = 0; b < nb; b++) {
+                int c0 = b * bs, c1 = Math.min(k, c0 + bs);
+                for (int lane = 0; lane < W; lane++) {
+                    int j = sl * W + lane;
+                    if (j >= n) continue;
+                    int s = sh[b * n + j];
+                    int so = (sl * nb + b) * W + lane;
+                    scale[so] = (float) d.scale()[b * n + j];
+                    if (shifts != null) shifts[so] = s;
+                    for (int c = c0; c < c1; c++) {
+                        long w = v[c * n + j];
+                        long p = w >> s;
+                        if (w != 0 && ((p << s) != w || p < lo || p > hi)) {
+                            slot[e] = b * W + lane;
+                            col[e] = c;
+                            wv[e++] = (int) w;
+                            continue;
+                        }
+                        if (bits == 8) {
+                            plane[(sl * kp + c) * W + lane] = (byte) p;
+                        } else {
+                            int o = (sl * (kp / 2) + c / 2) * W + lane;
+                            plane[o] = (byte) (c % 2 == 0 ? (plane[o] & 0xF0) | (p & 0xF) : (plane[o] & 0x0F) | (p << 4));
+                        }
+                    }
+                }
+            }
+        }
+        start[slabs] = e;
+        return new MatVecKernel(n, k, bs, bits, plane, shifts, scale, start, slot, col, wv);
+    }
+
+    private static final class Scratch {
+        short[] q = new short[0];
+        float[] xs = new float[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    private static final ThreadLocal<int[]> ACC = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<double[]> SUMS = ThreadLocal.withInitial(() -> new double[W]);
+
+    /**
+     * {@code y[rows][N]} for activations {@code x[rows][K]} ({@code 1 <= rows <=} {@link #MAX_ROWS}): the per-token
+     * INT8 quantization of §1 ({@link ActivationQuantizer}), then the block sums, folds and output stage above.
+     */
+    public void run(float[] x, int rows, float[] bias, float[] y) {
+        if (rows < 1 || rows > MAX_ROWS) throw new IllegalArgumentException("the decode kernel takes 1 to " + MAX_ROWS + " rows, got " + rows);
+        Scratch s = SCRATCH.get();
+        if (s.q.length < rows * kp) s.q = new short[rows * kp];
+        if (s.xs.length < rows) s.xs = new float[rows];
+        short[] q = s.q;
+        float[] xs = s.xs;
+        if (kp == k) {
+            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, q, xs);
+        } else {
+            short[] t = new short[rows * k];
+            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, t, xs);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(t, r * k, q, r * kp, k);
+                q[r * kp + k] = 0; // the padding column has weight 0 and code 0
+            }
+        }
+        int grain = Math.max(1, (1 << 16) / Math.max(1, kp * bits / 8 * W));
+        SpinTeam.shared().forRange(slabs, grain, (s0, s1) -> slabs(q, xs, rows, bias, y, s0, s1));
+    }
+
+    private void slabs(short[] q, float[] xs, int rows, float[] bias, float[] y, int s0, int s1) {
+        int[] acc = ACC.get();
+        if (acc.length < rows * nb * W) ACC.set(acc = new int[rows * nb * W]);
+        double[] sums = SUMS.get();
+        for (int sl = s0; sl < s1; sl++) {
+            for (int r = 0; r < rows; r++) {
+                if (bits == 4) blockSums4(q, r * kp, sl, acc, r * nb * W);
+                else blockSums8(q, r * kp, sl, acc, r * nb * W);
+            }
+            if (shifts != null) shiftSums(sl, rows, acc);
+            for (int e = sideStart[sl], end = sideStart[sl + 1]; e < end; e++) {
+                for (int r = 0; r < rows; r++) acc[r * nb * W + sideSlot[e]] += sideW[e] * q[r * kp + sideCol[e]];
+            }
+            int n0 = sl * W, len = Math.min(W, n - n0);
+            for (int r = 0; r < rows; r++) {
+                fold(acc, r * nb * W, sl, sums);
+                Datapath.finishRow(sums, 0, len, xs[r], bias, n0, y, r * n + n0);
+            }
+        }
+    }
+
+    /** The int32 block sums of one token and one slab, 4-bit plane: acc[ao + b W + lane]. */
+    private void blockSums4(short[] q, int qo, int sl, int[] acc, int ao) {
+        int po = sl * (kp / 2) * W;
+        for (int b = 0; b < nb; b++) {
+            int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
+            IntVector a0 = IntVector.zero(IS), a1 = a0;
+            for (int h0 = c0; h0 < c1; h0 += chunk) {
+                int h1 = Math.min(c1, h0 + chunk);
+                ShortVector t = ShortVector.zero(SS);
+                for (int c = h0; c < h1; c += 2) {
+                    ShortVector p = (ShortVector) ByteVector.fromArray(BS, plane, po + (c >> 1) * W).convertShape(VectorOperators.B2S, SS, 0);
+                    ShortVector even = p.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                    ShortVector odd = p.lanewise(VectorOperators.ASHR, 4);
+                    t = t.add(even.mul(q[qo + c])).add(odd.mul(q[qo + c + 1]));
+                }
+                a0 = a0.add(t.convertShape(VectorOperators.S2I, IS, 0));
+                a1 = a1.add(t.convertShape(VectorOperators.S2I, IS, 1));
+            }
+            a0.intoArray(acc, ao + b * W);
+            a1.intoArray(acc, ao + b * W + IL);
+        }
+    }
+
+    /** As {@link #blockSums4} for the 8-bit plane. */
+    private void blockSums8(short[] q, int qo, int sl, int[] acc, int ao) {
+        int po = sl * kp * W;
+        for (int b = 0; b < nb; b++) {
+            int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
+            IntVector a0 = IntVector.zero(IS), a1 = a0;
+            for (int c = c0; c < c1; c += 2) {
+                // two columns: |p q| <= 127 * 127, so their 16-bit sum is exact
+                ShortVector p0 = (ShortVector) ByteVector.fromArray(BS, plane, po + c * W).convertShape(VectorOperators.B2S, SS, 0);
+                ShortVector p1 = (ShortVector) ByteVector.fromArray(BS, plane, po + (c + 1) * W).convertShape(VectorOperators.B2S, SS, 0);
+                ShortVector t = p0.mul(q[qo + c]).add(p1.mul(q[qo + c + 1]));
+                a0 = a0.add(t.convertShape(VectorOperators.S2I, IS, 0));
+                a1 = a1.add(t.convertShape(VectorOperators.S2I, IS, 1));
+            }
+            a0.intoArray(acc, ao + b * W);
+            a1.intoArray(acc, ao + b * W + IL);
+        }
+    }
+
+    /** acc <<= sh per (block, lane): the plane's sums onto the block's grid (exact: the result is a block sum's part). */
+    private void shiftSums(int sl, int rows, int[] acc) {
+        int so = sl * nb * W;
+        for (int r = 0; r < rows; r++) {
+            int ao = r * nb * W;
+            for (int i = 0; i < nb * W; i += IL) {
+                IntVector.fromArray(IS, acc, ao + i).lanewise(VectorOperators.LSHL, IntVector.fromArray(IS, shifts, so + i)).intoArray(acc, ao + i);
+            }
+        }
+    }
+
+    /** sums[lane] = ((p_0 + p_1) + ...) with p_b = fp64(acc_b) * S_b: §3's fold, in block order. */
+    private void fold(int[] acc, int ao, int sl, double[] sums) {
+        int so = sl * nb * W;
+        for (int part = 0; part < W; part += IL) {
+            DoubleVector d0 = DoubleVector.zero(DS), d1 = d0;
+            for (int b = 0; b < nb; b++) {
+                IntVector a = IntVector.fromArray(IS, acc, ao + b * W + part);
+                FloatVector sc = FloatVector.fromArray(FS, scale, so + b * W + part);
+                DoubleVector p0 = ((DoubleVector) a.convertShape(VectorOperators.I2D, DS, 0)).mul((DoubleVector) sc.convertShape(VectorOperators.F2D, DS, 0));
+                DoubleVector p1 = ((DoubleVector) a.convertShape(VectorOperators.I2D, DS, 1)).mul((DoubleVector) sc.convertShape(VectorOperators.F2D, DS, 1));
+                d0 = d0.add(p0);
+                d1 = d1.add(p1);
+            }
+            d0.intoArray(sums, part);
+            d1.intoArray(sums, part + DL);
+        }
+    }
+}
