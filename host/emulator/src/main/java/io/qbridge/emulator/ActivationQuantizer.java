@@ -29,10 +29,10 @@ public final class ActivationQuantizer {
 
     private ActivationQuantizer() {}
 
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
-    /** Shorts as many as FS has lanes. */
-    private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(FS.vectorBitSize() / 2));
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    /** Shorts as many as FLOATS has lanes. */
+    private static final VectorSpecies<Short> SHORTS_PER_FLOAT_VECTOR = VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.vectorBitSize() / 2));
     /** 1.5 * 2^23: adding and subtracting it rounds an fp32 of magnitude below 2^22 to an integer, ties to even (= rint). */
     private static final float RINT_MAGIC = 12582912f;
 
@@ -58,12 +58,12 @@ public final class ActivationQuantizer {
 
     /** Quantizes rows [r0, r1) on the calling thread (the INT16 kernel calls it per panel, see Datapath#computeInt16). */
     static void quantizeRows(float[] x, int k, int r0, int r1, int[] q, float[] qf, short[] qs, float[] scales) {
-        int upper = FS.loopBound(k);
+        int upper = FLOATS.loopBound(k);
         for (int r = r0; r < r1; r++) {
             int o = r * k;
-            FloatVector m = FloatVector.zero(FS);
+            FloatVector m = FloatVector.zero(FLOATS);
             int i = 0;
-            for (; i < upper; i += FS.length()) m = m.max(FloatVector.fromArray(FS, x, o + i).abs());
+            for (; i < upper; i += FLOATS.length()) m = m.max(FloatVector.fromArray(FLOATS, x, o + i).abs());
             float a = m.reduceLanes(VectorOperators.MAX); // max is exact in any order
             for (; i < k; i++) a = Math.max(a, Math.abs(x[o + i]));
             if (!Float.isFinite(a)) {
@@ -79,12 +79,12 @@ public final class ActivationQuantizer {
                 continue;
             }
             i = 0;
-            for (; i < upper; i += FS.length()) {
-                FloatVector t = FloatVector.fromArray(FS, x, o + i).div(s);
+            for (; i < upper; i += FLOATS.length()) {
+                FloatVector t = FloatVector.fromArray(FLOATS, x, o + i).div(s);
                 t = t.add(RINT_MAGIC).sub(RINT_MAGIC).max(-QMAX).min(QMAX);
                 if (qf != null) t.intoArray(qf, o + i);
-                if (q != null) ((IntVector) t.convertShape(VectorOperators.F2I, IS, 0)).intoArray(q, o + i);
-                if (qs != null) ((ShortVector) t.convertShape(VectorOperators.F2S, SH, 0)).intoArray(qs, o + i);
+                if (q != null) ((IntVector) t.convertShape(VectorOperators.F2I, INTS, 0)).intoArray(q, o + i);
+                if (qs != null) ((ShortVector) t.convertShape(VectorOperators.F2S, SHORTS_PER_FLOAT_VECTOR, 0)).intoArray(qs, o + i);
             }
             for (; i < k; i++) {
                 int v = code(x[o + i], s);

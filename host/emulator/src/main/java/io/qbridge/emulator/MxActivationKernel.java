@@ -28,16 +28,16 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class MxActivationKernel {
     /** Tokens per tile. */
-    private static final int MR = 4;
+    private static final int TILE_ROWS = 4;
     /** Outputs per plain-loop tile. */
-    private static final int NB = 128;
-    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
+    private static final int PLAIN_TILE_COLUMNS = 128;
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
     /** Int lanes as many as a double vector has: the fold's I2D is then a same-length conversion. */
-    private static final VectorSpecies<Integer> IH = VectorSpecies.of(int.class, VectorShape.forBitSize(DS.vectorBitSize() / 2));
-    private static final int L = IS.length(), DL = DS.length();
+    private static final VectorSpecies<Integer> INTS_PER_DOUBLE_VECTOR = VectorSpecies.of(int.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
+    private static final int INT_LANES = INTS.length(), DOUBLE_LANES = DOUBLES.length();
     /** Outputs per vector tile: two int vectors. */
-    private static final int NT = 2 * L;
+    private static final int TILE_COLUMNS = 2 * INT_LANES;
 
     private final DecodedWeights d;
     /** Pieces in column order: [start, end), weight block, activation block. */
@@ -98,7 +98,7 @@ public final class MxActivationKernel {
 
     /** Rows the activation buffers must hold: {@code rows} rounded up to a whole tile of tokens. */
     public static int paddedRows(int rows) {
-        return (rows + MR - 1) / MR * MR;
+        return (rows + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
     }
 
     /**
@@ -111,16 +111,16 @@ public final class MxActivationKernel {
         if (q.length < (long) rowsP * k || exps.length < (long) rowsP * nba)
             throw new IllegalArgumentException("activation buffers must hold " + rowsP + " rows (zero-padded to a whole tile) of " + k + " codes and " + nba + " exponents");
         if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
-        int panels = rowsP / MR, np = start.length, vectorTo = wi != null ? n / NT * NT : 0;
+        int panels = rowsP / TILE_ROWS, np = start.length, vectorTo = wi != null ? n / TILE_COLUMNS * TILE_COLUMNS : 0;
         Parallel.forRange(panels, 1, (p0, p1) -> {
-            double[] out = new double[MR * NB];
-            int[] iacc = new int[MR * NB];
-            long[] lacc = wi != null ? null : new long[MR * NB];
-            int[] sumq = d.zero() != null ? new int[MR * np] : null;
-            double[] step = new double[MR * np];
+            double[] out = new double[TILE_ROWS * PLAIN_TILE_COLUMNS];
+            int[] iacc = new int[TILE_ROWS * PLAIN_TILE_COLUMNS];
+            long[] lacc = wi != null ? null : new long[TILE_ROWS * PLAIN_TILE_COLUMNS];
+            int[] sumq = d.zero() != null ? new int[TILE_ROWS * np] : null;
+            double[] step = new double[TILE_ROWS * np];
             for (int pan = p0; pan < p1; pan++) {
-                int r0 = pan * MR, mr = Math.min(MR, rows - r0);
-                for (int i = 0; i < MR; i++)
+                int r0 = pan * TILE_ROWS, mr = Math.min(TILE_ROWS, rows - r0);
+                for (int i = 0; i < TILE_ROWS; i++)
                     for (int p = 0; p < np; p++) {
                         step[i * np + p] = MxActivationQuantizer.step(exps[(r0 + i) * nba + aBlock[p]]);
                         if (sumq != null) {
@@ -129,12 +129,12 @@ public final class MxActivationKernel {
                             sumq[i * np + p] = s;
                         }
                     }
-                for (int n0 = 0; n0 < vectorTo; n0 += NT) {
+                for (int n0 = 0; n0 < vectorTo; n0 += TILE_COLUMNS) {
                     tile(q, k, n, r0, n0, iacc, out, step, sumq);
-                    for (int i = 0; i < mr; i++) Datapath.finishRow(out, i * NT, NT, 1f, bias, n0, y, (r0 + i) * n + n0);
+                    for (int i = 0; i < mr; i++) Datapath.finishRow(out, i * TILE_COLUMNS, TILE_COLUMNS, 1f, bias, n0, y, (r0 + i) * n + n0);
                 }
-                for (int n0 = vectorTo; n0 < n; n0 += NB) {
-                    int w = Math.min(NB, n - n0);
+                for (int n0 = vectorTo; n0 < n; n0 += PLAIN_TILE_COLUMNS) {
+                    int w = Math.min(PLAIN_TILE_COLUMNS, n - n0);
                     java.util.Arrays.fill(out, 0.0);
                     for (int p = 0; p < np; p++) {
                         if (lacc == null) {
@@ -147,47 +147,47 @@ public final class MxActivationKernel {
                     }
                     for (int i = 0; i < mr; i++)
                         for (int j = 0; j < w; j++)
-                            y[(r0 + i) * n + n0 + j] = Datapath.finish(out[i * NB + j], 1f, bias == null ? 0f : bias[n0 + j], bias != null);
+                            y[(r0 + i) * n + n0 + j] = Datapath.finish(out[i * PLAIN_TILE_COLUMNS + j], 1f, bias == null ? 0f : bias[n0 + j], bias != null);
                 }
             }
         });
     }
 
     /**
-     * One 4-token x NT-output tile: per piece, the exact int32 sums in eight vector registers (written out
+     * One 4-token x TILE_COLUMNS-output tile: per piece, the exact int32 sums in eight vector registers (written out
      * in full: a vector passed to a helper C2 does not inline is boxed), stored to {@code iacc}, then folded
-     * into {@code out[MR][NT]} as (fp64(acc) * S) * 2^(X - 6) (asymmetric INT: zero point first).
+     * into {@code out[TILE_ROWS][TILE_COLUMNS]} as (fp64(acc) * S) * 2^(X - 6) (asymmetric INT: zero point first).
      */
     private void tile(int[] q, int k, int n, int r0, int n0, int[] iacc, double[] out, double[] step, int[] sumq) {
         int[] w = wi;
         int np = start.length;
         double[] scale = d.scale(), zero = d.zero();
-        java.util.Arrays.fill(out, 0, MR * NT, 0.0);
+        java.util.Arrays.fill(out, 0, TILE_ROWS * TILE_COLUMNS, 0.0);
         int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
         for (int p = 0; p < np; p++) {
-            IntVector c00 = IntVector.zero(IS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            IntVector c00 = IntVector.zero(INTS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
             for (int c = start[p], e = end[p]; c < e; c++) {
                 int o = c * n + n0;
-                IntVector w0 = IntVector.fromArray(IS, w, o), w1 = IntVector.fromArray(IS, w, o + L);
+                IntVector w0 = IntVector.fromArray(INTS, w, o), w1 = IntVector.fromArray(INTS, w, o + INT_LANES);
                 int b0 = q[x0 + c], b1 = q[x1 + c], b2 = q[x2 + c], b3 = q[x3 + c];
                 c00 = c00.add(w0.mul(b0)); c01 = c01.add(w1.mul(b0));
                 c10 = c10.add(w0.mul(b1)); c11 = c11.add(w1.mul(b1));
                 c20 = c20.add(w0.mul(b2)); c21 = c21.add(w1.mul(b2));
                 c30 = c30.add(w0.mul(b3)); c31 = c31.add(w1.mul(b3));
             }
-            c00.intoArray(iacc, 0); c01.intoArray(iacc, L);
-            c10.intoArray(iacc, NT); c11.intoArray(iacc, NT + L);
-            c20.intoArray(iacc, 2 * NT); c21.intoArray(iacc, 2 * NT + L);
-            c30.intoArray(iacc, 3 * NT); c31.intoArray(iacc, 3 * NT + L);
+            c00.intoArray(iacc, 0); c01.intoArray(iacc, INT_LANES);
+            c10.intoArray(iacc, TILE_COLUMNS); c11.intoArray(iacc, TILE_COLUMNS + INT_LANES);
+            c20.intoArray(iacc, 2 * TILE_COLUMNS); c21.intoArray(iacc, 2 * TILE_COLUMNS + INT_LANES);
+            c30.intoArray(iacc, 3 * TILE_COLUMNS); c31.intoArray(iacc, 3 * TILE_COLUMNS + INT_LANES);
             int so = wBlock[p] * n + n0;
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < TILE_ROWS; i++) {
                 double f = step[i * np + p];
                 double sq = zero == null ? 0 : sumq[i * np + p];
-                for (int j = 0; j < NT; j += DL) {
-                    int o = i * NT + j;
-                    DoubleVector a = (DoubleVector) IntVector.fromArray(IH, iacc, o).convertShape(VectorOperators.I2D, DS, 0);
-                    if (zero != null) a = a.sub(DoubleVector.fromArray(DS, zero, so + j).mul(sq));
-                    DoubleVector.fromArray(DS, out, o).add(a.mul(DoubleVector.fromArray(DS, scale, so + j)).mul(f)).intoArray(out, o);
+                for (int j = 0; j < TILE_COLUMNS; j += DOUBLE_LANES) {
+                    int o = i * TILE_COLUMNS + j;
+                    DoubleVector a = (DoubleVector) IntVector.fromArray(INTS_PER_DOUBLE_VECTOR, iacc, o).convertShape(VectorOperators.I2D, DOUBLES, 0);
+                    if (zero != null) a = a.sub(DoubleVector.fromArray(DOUBLES, zero, so + j).mul(sq));
+                    DoubleVector.fromArray(DOUBLES, out, o).add(a.mul(DoubleVector.fromArray(DOUBLES, scale, so + j)).mul(f)).intoArray(out, o);
                 }
             }
         }
@@ -200,7 +200,7 @@ public final class MxActivationKernel {
         for (int c = c0; c < c1; c++) {
             int wo = c * n + n0;
             for (int i = 0; i < mr; i++) {
-                int qv = q[(r0 + i) * k + c], ao = i * NB;
+                int qv = q[(r0 + i) * k + c], ao = i * PLAIN_TILE_COLUMNS;
                 for (int j = 0; j < w; j++) acc[ao + j] += wt[wo + j] * qv;
             }
         }
@@ -214,7 +214,7 @@ public final class MxActivationKernel {
             int wo = c * n + n0;
             for (int i = 0; i < mr; i++) {
                 long qv = q[(r0 + i) * k + c];
-                int ao = i * NB;
+                int ao = i * PLAIN_TILE_COLUMNS;
                 for (int j = 0; j < w; j++) acc[ao + j] += wt[wo + j] * qv;
             }
         }
@@ -225,7 +225,7 @@ public final class MxActivationKernel {
         double[] scale = d.scale(), zero = d.zero();
         for (int i = 0; i < mr; i++) {
             double f = step[i * np + p];
-            int ao = i * NB;
+            int ao = i * PLAIN_TILE_COLUMNS;
             if (zero == null) {
                 if (acc != null) for (int j = 0; j < w; j++) out[ao + j] += ((double) acc[ao + j] * scale[so + j]) * f;
                 else for (int j = 0; j < w; j++) out[ao + j] += ((double) accL[ao + j] * scale[so + j]) * f;

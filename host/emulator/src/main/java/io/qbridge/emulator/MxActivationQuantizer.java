@@ -31,8 +31,8 @@ public final class MxActivationQuantizer {
     /** The exponent an all-zero block (and a padding row) gets: E8M0 code 0x00. */
     public static final int ZERO_EXPONENT = E8M0.MIN_EXP;
 
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, FS.vectorShape());
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, FLOATS.vectorShape());
     private static final float RINT_MAGIC = 12582912f;
     private static final int QMAX = MxInt.INT8.maxCode();
 
@@ -72,7 +72,7 @@ public final class MxActivationQuantizer {
     }
 
     private static void quantizeRows(float[] x, int k, int r0, int r1, int[] q, int[] exps) {
-        int nb = blocks(k), lanes = FS.length();
+        int nb = blocks(k), lanes = FLOATS.length();
         boolean vector = BLOCK % lanes == 0;
         for (int r = r0; r < r1; r++) {
             int o = r * k;
@@ -81,8 +81,8 @@ public final class MxActivationQuantizer {
                 boolean full = vector && c1 - c0 == BLOCK;
                 float a = 0f;
                 if (full) {
-                    FloatVector m = FloatVector.fromArray(FS, x, c0).abs();
-                    for (int c = c0 + lanes; c < c1; c += lanes) m = m.max(FloatVector.fromArray(FS, x, c).abs());
+                    FloatVector m = FloatVector.fromArray(FLOATS, x, c0).abs();
+                    for (int c = c0 + lanes; c < c1; c += lanes) m = m.max(FloatVector.fromArray(FLOATS, x, c).abs());
                     a = m.reduceLanes(VectorOperators.MAX); // max is exact in any order; NaN propagates
                 } else {
                     for (int c = c0; c < c1; c++) a = Math.max(a, Math.abs(x[c]));
@@ -97,9 +97,9 @@ public final class MxActivationQuantizer {
                 if (full && e >= -121) {
                     float f = Math.scalb(1f, 6 - e); // 2^-121 .. 2^127: an fp32
                     for (int c = c0; c < c1; c += lanes) {
-                        FloatVector t = FloatVector.fromArray(FS, x, c).mul(f);
+                        FloatVector t = FloatVector.fromArray(FLOATS, x, c).mul(f);
                         t = t.add(RINT_MAGIC).sub(RINT_MAGIC).max(-QMAX).min(QMAX);
-                        ((IntVector) t.convertShape(VectorOperators.F2I, IS, 0)).intoArray(q, c);
+                        ((IntVector) t.convertShape(VectorOperators.F2I, INTS, 0)).intoArray(q, c);
                     }
                 } else {
                     for (int c = c0; c < c1; c++) q[c] = code(x[c], e);
