@@ -1,0 +1,140 @@
+package io.qbridge.emulator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.qbridge.device.LayerHandle;
+import io.qbridge.device.PerfConfig;
+import io.qbridge.format.MicroScopiQFormat;
+import io.qbridge.format.PackedTensor;
+import io.qbridge.format.QuantFormat;
+import io.qbridge.format.TestWeights;
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.pipeline.QuantizedLayer;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The decode kernel ({@link MatVecKernel}, calls of at most {@link MatVecKernel#MAX_ROWS} tokens) against the
+ * tiled {@link Datapath} that runs every other call: the same bits for every output, on random layers of odd
+ * shapes, on real MiniLM layers, and against the exact reference.
+ */
+class MatVecKernelTest {
+    /** Outputs of the same layer and tokens with and without the decode kernel; fails on the first differing bit. */
+    static MatVecKernel compare(PackedTensor p, float[] x, int rows, float[] bias, String what) {
+        try (EmulatorAccelerator fast = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()), true);
+             EmulatorAccelerator tiled = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()), false)) {
+            LayerHandle hf = fast.load(p, bias), ht = tiled.load(p, bias);
+            assertNull(tiled.matVecKernel(ht));
+            float[] a = new float[rows * p.n()], b = new float[rows * p.n()];
+            fast.run(hf, x, rows, a);
+            tiled.run(ht, x, rows, b);
+            for (int i = 0; i < a.length; i++) {
+                if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i]))
+                    fail(what + ": output [" + i / p.n() + "][" + i % p.n() + "] = " + a[i] + " with the decode kernel, " + b[i] + " tiled");
+            }
+            return fast.matVecKernel(hf);
+        }
+    }
+
+    @Test
+    void theThreeDecodeFormatsTakeTheKernelWithTheExpectedPlane() {
+        int n = 96, k = 256;
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 21, 0.02);
+        for (var e : java.util.Map.of("rtn-w4g128", 4, "microscopiq-w4", 4, "mxint8", 8).entrySet()) {
+            PackedTensor p = EmulatorExactnessTest.pack(QuantFormat.parse(e.getKey()), w, n, k);
+            MatVecKernel m = compare(p, EmulatorExactnessTest.activations(1, k, 3), 1, null, e.getKey());
+            assertNotNull(m, e.getKey() + " has a decode kernel");
+            assertEquals(e.getValue(), m.planeBits(), e.getKey());
+            if (e.getKey().startsWith("microscopiq")) assertTrue(m.sideEntries() > 0, "MicroScopiQ's outliers go to the side list");
+            else assertEquals(0, m.sideEntries(), e.getKey());
+        }
+    }
+
+    @Test
+    void decodeKernelEqualsTheTiledDatapathOnRandomOddShapes() {
+        Random rnd = new Random(17);
+        int withKernel = 0;
+        for (String id : EmulatorExactnessTest.FORMATS) {
+            QuantFormat f = QuantFormat.parse(id);
+            for (int trial = 0; trial < 4; trial++) {
+                int n = new int[] {1, 31, 33 + rnd.nextInt(40), 67}[trial];
+                int k = f instanceof MicroScopiQFormat m ? m.blockSize() * (1 + rnd.nextInt(24)) : new int[] {257, 130, 1 + rnd.nextInt(300), 384}[trial];
+                int rows = 1 + (trial == 0 ? 0 : rnd.nextInt(MatVecKernel.MAX_ROWS));
+                float[] bias = trial % 2 == 1 ? null : TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
+                PackedTensor p = EmulatorExactnessTest.pack(f, TestWeights.gaussianWithOutliers(n, k, rnd.nextLong(), 0.03), n, k);
+                float[] x = EmulatorExactnessTest.activations(rows, k, rnd.nextLong());
+                if (compare(p, x, rows, bias, id + " [" + n + "x" + k + "] x " + rows) != null) withKernel++;
+            }
+        }
+        assertTrue(withKernel >= 40, "layers that took the decode kernel: " + withKernel);
+    }
+
+    @Test
+    void decodeKernelMatchesTheExactReference() {
+        Random rnd = new Random(23);
+        for (String id : List.of("rtn-w4g128", "microscopiq-w4", "mxint8")) {
+            for (int rows : new int[] {1, 2, 7}) {
+                int n = 65, k = id.startsWith("microscopiq") ? 16 * 21 : 301;
+                PackedTensor p = EmulatorExactnessTest.pack(QuantFormat.parse(id), TestWeights.gaussianWithOutliers(n, k, rnd.nextLong(), 0.03), n, k);
+                assertEquals(0, EmulatorExactnessTest.check(p, EmulatorExactnessTest.activations(rows, k, rnd.nextLong()), rows,
+                        TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0), id + " x " + rows), id);
+            }
+        }
+    }
+
+    @Test
+    void realMiniLmLayersAreBitIdenticalOnTheDecodeKernel() {
+        EncoderModel fp32 = EncoderModel.load(EncoderModel.Builtin.MINILM);
+        List<String> picked = List.of("encoder.layer.0.attention.self.query", "encoder.layer.2.intermediate.dense", "encoder.layer.5.output.dense");
+        for (String id : List.of("rtn-w4g128", "microscopiq-w4", "mxint8")) {
+            EncoderQuantizer.Result r = EncoderQuantizer.quantize(fp32, QuantRecipe.parse(id + "@rtn"), List.of(), null);
+            int seen = 0;
+            for (QuantizedLayer l : r.layers()) {
+                if (picked.stream().noneMatch(l.name()::startsWith)) continue;
+                seen++;
+                for (int rows : new int[] {1, 5}) {
+                    assertNotNull(compare(l.packed(), EmulatorExactnessTest.activations(rows, l.packed().k(), seen * 10 + rows), rows, l.bias(),
+                            id + " " + l.name() + " x " + rows), id + " " + l.name() + " has a decode kernel");
+                }
+            }
+            assertEquals(3, seen, id);
+        }
+    }
+
+    @Test
+    void worstCaseBlockSumsStayExact() {
+        // every weight at its largest code and every activation at 127: the block sums reach the §4 worst case
+        // (rtn-w4g128: 7 * 127 * 128 > 2^15), so a 16-bit chunk longer than the proven one would wrap
+        int n = 70, k = 512;
+        float[] w = new float[n * k];
+        for (int j = 0; j < n; j++) for (int c = 0; c < k; c++) w[j * k + c] = j % 3 == 0 ? -1f : 1f;
+        for (int rows : new int[] {1, 3}) {
+            float[] x = new float[rows * k];
+            java.util.Arrays.fill(x, 0.5f);
+            for (String id : List.of("rtn-w4g128", "microscopiq-w4", "mxint8")) {
+                PackedTensor p = EmulatorExactnessTest.pack(QuantFormat.parse(id), w, n, k);
+                assertNotNull(compare(p, x, rows, null, id + " worst case x " + rows), id);
+                assertEquals(0, EmulatorExactnessTest.check(p, x, rows, null, id + " worst case"), id);
+            }
+        }
+    }
+
+    @Test
+    void layersTheKernelCannotHoldStayOnTheDatapath() {
+        int n = 40, k = 64;
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 3, 0.1);
+        for (int i = 0; i < w.length; i += 37) w[i] *= 1e4f;
+        // E5M2 with large outliers needs int64 block sums; asymmetric INT has zero points
+        for (String id : List.of("mxfp8-e5m2", "int4-asym-g128")) {
+            PackedTensor p = EmulatorExactnessTest.pack(QuantFormat.parse(id), w, n, k);
+            assertNull(compare(p, EmulatorExactnessTest.activations(1, k, 4), 1, null, id), id);
+        }
+    }
+}
