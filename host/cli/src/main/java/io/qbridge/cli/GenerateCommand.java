@@ -57,6 +57,11 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Mixin DeviceOption device; // used with --format only
 
+    @Option(names = "--classifier-on-device",
+            description = "With --format: quantize the classifier (output projection) too, RTN in the same format, and run it on the device, as llama2.c's runq does "
+                    + "(default: FP32 on the host, as the MicroScopiQ, FineQ and GPTQ evaluations keep it).")
+    boolean classifierOnDevice;
+
     @picocli.CommandLine.Mixin ActivationOptions activations;
 
     @Override
@@ -71,12 +76,15 @@ final class GenerateCommand implements Callable<Integer> {
         RunStats stats = new RunStats();
         QuantRecipe recipe = format == null ? null : QuantRecipe.parse(format);
         if (recipe != null && recipe.format() == null) throw new Main.UserException("--format fp32 is the default host path; give a quantized format");
+        if (classifierOnDevice && recipe == null) throw new Main.UserException("--classifier-on-device needs --format");
         try (Accelerator dev = recipe == null ? null
                 : device.open(emulator)) {
             if (dev != null) {
                 java.util.List<int[]> calibration = recipe.needsCalibration() ? DecoderCheckpoints.calibration(calib, calibSequences, tok, w) : java.util.List.of();
                 w = AcceleratorModels.decoderOnDevice(w, DecoderCheckpoints.quantize(w, recipe, calibration).layers(), dev, stats);
-                Log.info("transformer-block linear layers quantized to %s and resident on %s; classifier FP32 on the host", recipe.format().id(), dev.describe().name());
+                if (classifierOnDevice) w = AcceleratorModels.classifierOnDevice(w, recipe.format(), dev, stats);
+                Log.info("transformer-block linear layers quantized to %s and resident on %s; classifier %s", recipe.format().id(), dev.describe().name(),
+                        classifierOnDevice ? "too (RTN)" : "FP32 on the host");
             }
             return generate(w, tok, dev, stats, t0);
         }

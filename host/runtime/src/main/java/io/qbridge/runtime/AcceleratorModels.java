@@ -56,4 +56,19 @@ public final class AcceleratorModels {
             return ql == null ? lin : AcceleratorLinear.of(ql, device, stats);
         });
     }
+
+    /**
+     * {@code w} with its classifier (the output projection, {@code [vocab][dim]}) quantized by RTN to {@code format}
+     * and run on {@code device}, as llama2.c's {@code runq} and llama.cpp do; the other layers as they are. Off by
+     * default in {@code generate}: the MicroScopiQ, FineQ and GPTQ evaluations quantize the transformer blocks
+     * only and keep the classifier in full precision.
+     */
+    public static io.qbridge.model.llama.LlamaWeights classifierOnDevice(io.qbridge.model.llama.LlamaWeights w, io.qbridge.format.QuantFormat format,
+                                                                         Accelerator device, RunStats stats) {
+        io.qbridge.model.Linear c = w.classifier();
+        int n = c.outFeatures(), k = c.inFeatures();
+        io.qbridge.quant.Quantized q = io.qbridge.quant.Rtn.quantize(format, c.weightsOutIn(), n, k);
+        QuantizedLayer layer = new QuantizedLayer(c.name(), format.pack(q.tensor()), c.bias(), q.dequantized());
+        return new io.qbridge.model.llama.LlamaWeights(w.config(), w.tokenEmbedding(), w.layers(), w.finalNorm(), AcceleratorLinear.of(layer, device, stats));
+    }
 }
