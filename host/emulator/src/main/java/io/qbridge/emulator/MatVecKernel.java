@@ -52,6 +52,8 @@ public final class MatVecKernel {
     private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(SS.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, SS.vectorShape());
     private static final int IL = IS.length(); // W / 2
+    /** Bytes as many as an int vector has lanes. */
+    private static final VectorSpecies<Byte> BI = VectorSpecies.of(byte.class, VectorShape.forBitSize(SS.vectorBitSize() / 4));
     private static final VectorSpecies<Float> FS = VectorSpecies.of(float.class, SS.vectorShape());
     private static final VectorSpecies<Double> DS = VectorSpecies.of(double.class, SS.vectorShape());
     private static final int DL = DS.length(); // W / 4
@@ -60,13 +62,13 @@ public final class MatVecKernel {
     /** [slab][column (pair)][W] codes. */
     private final byte[] plane;
     /** [slab][block][W] shifts, or null when every shift is 0. */
-    private final int[] shifts;
+    private final byte[] shifts;
     /** [slab][block][W] block scales (exactly the decoder's doubles; padding lanes 0). */
     private final float[] scale;
     /** Side list per slab: entries [sideStart[s], sideStart[s + 1]); each (block * W + lane, column, weight). */
     private final int[] sideStart, sideSlot, sideCol, sideW;
 
-    private MatVecKernel(int n, int k, int bs, int bits, byte[] plane, int[] shifts, float[] scale, int[] sideStart, int[] sideSlot, int[] sideCol,
+    private MatVecKernel(int n, int k, int bs, int bits, byte[] plane, byte[] shifts, float[] scale, int[] sideStart, int[] sideSlot, int[] sideCol,
                          int[] sideW) {
         this.n = n;
         this.k = k;
@@ -141,8 +143,8 @@ public final class MatVecKernel {
             if (side > budget) return null;
         }
         byte[] plane = new byte[slabs * (bits == 4 ? kp / 2 : kp) * W];
-        int[] shifts = null;
-        for (int s : sh) if (s != 0) { shifts = new int[slabs * nb * W]; break; }
+        byte[] shifts = null;
+        for (int s : sh) if (s != 0) { shifts = new byte[slabs * nb * W]; break; }
         float[] scale = new float[slabs * nb * W];
         int[] start = new int[slabs + 1];
         int[] slot = new int[(int) side], col = new int[(int) side], wv = new int[(int) side];
@@ -157,7 +159,7 @@ public final class MatVecKernel {
                     int s = sh[b * n + j];
                     int so = (sl * nb + b) * W + lane;
                     scale[so] = (float) d.scale()[b * n + j];
-                    if (shifts != null) shifts[so] = s;
+                    if (shifts != null) shifts[so] = (byte) s; // below 31: w fits int32
                     for (int c = c0; c < c1; c++) {
                         long w = v[c * n + j];
                         long p = w >> s;
@@ -284,7 +286,8 @@ public final class MatVecKernel {
         for (int r = 0; r < rows; r++) {
             int ao = r * nb * W;
             for (int i = 0; i < nb * W; i += IL) {
-                IntVector.fromArray(IS, acc, ao + i).lanewise(VectorOperators.LSHL, IntVector.fromArray(IS, shifts, so + i)).intoArray(acc, ao + i);
+                IntVector sh = (IntVector) ByteVector.fromArray(BI, shifts, so + i).convertShape(VectorOperators.B2I, IS, 0);
+                IntVector.fromArray(IS, acc, ao + i).lanewise(VectorOperators.LSHL, sh).intoArray(acc, ao + i);
             }
         }
     }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Decoding speed side by side with llama2.c, as BENCHMARKS.md §2b records it: each round runs llama2.c's run.c
+# (fp32), `qbridge generate` (fp32), llama2.c's runq.c (Q8_0) and `qbridge generate --format F --device emulator`
+# for each format (classifier on the host, then with --classifier-on-device), interleaved so that the shared
+# machine's load hits all of them alike; then this machine's memory bandwidth (MemoryBandwidth.java).
+#   tests/decode-bench.sh PEERS_DIR [ROUNDS]
+# PEERS_DIR holds runomp, runqomp, m42.bin and m42q80.bin, made as ../shared/bench/README.md says; this script
+# builds and downloads nothing. FORMATS (env) overrides the formats, THREADS the thread count (default 2).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PEERS="${1:?usage: tests/decode-bench.sh PEERS_DIR [ROUNDS]}"
+ROUNDS="${2:-3}"
+FORMATS="${FORMATS:-rtn-w4g128 microscopiq-w4@rtn mxint8}"
+THREADS="${THREADS:-2}"
+TOK="${TOK:-$ROOT/../shared/golden/llama2c/tokenizer.bin}"
+for f in runomp runqomp m42.bin m42q80.bin; do [[ -e "$PEERS/$f" ]] || { echo "decode-bench: $PEERS/$f is missing (see ../shared/bench/README.md)" >&2; exit 2; }; done
+source "$ROOT/.mvn/find-jdk.sh"
+"$ROOT/qbridge" --version > /dev/null # builds the CLI first if needed
+PROMPT="Once upon a time"
+rate() { grep -o 'achieved tok/s: [0-9.]*' | awk '{print $3}'; }
+peer() { # name binary checkpoint
+  local t0 t1 r; t0=$(date +%s.%N)
+  r=$(OMP_NUM_THREADS=$THREADS "$PEERS/$2" "$PEERS/$3" -z "$TOK" -t 0 -n 256 -i "$PROMPT" 2>&1 | rate); t1=$(date +%s.%N)
+  printf '%-44s %8s tok/s %6.2f s wall\n' "$1" "$r" "$(echo "$t1 - $t0" | bc)"
+}
+qb() { # name args...
+  local name="$1"; shift; local t0 t1 r; t0=$(date +%s.%N)
+  r=$(QBRIDGE_JAVA_OPTS="-Dqbridge.threads=$THREADS ${QBRIDGE_JAVA_OPTS:-}" "$ROOT/qbridge" generate -m "$PEERS/m42.bin" --tokenizer "$TOK" -t 0 -n 256 -i "$PROMPT" "$@" 2>&1 >/dev/null | rate); t1=$(date +%s.%N)
+  printf '%-44s %8s tok/s %6.2f s wall\n' "$name" "$r" "$(echo "$t1 - $t0" | bc)"
+}
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u '+%Y-%m-%d %H:%M UTC')"
+for ((i = 1; i <= ROUNDS; i++)); do
+  echo "round $i, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  peer "llama2.c run.c (fp32)" runomp m42.bin
+  qb "qbridge generate (fp32)"
+  peer "llama2.c runq.c (Q8_0)" runqomp m42q80.bin
+  for f in $FORMATS; do
+    qb "qbridge generate --format $f" --format "$f" --device emulator
+    qb "qbridge generate --format $f --classifier-on-device" --format "$f" --device emulator --classifier-on-device
+  done
+done
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+"$JAVA_HOME/bin/java" "$ROOT/tests/src/test/java/io/qbridge/bench/MemoryBandwidth.java" "$THREADS" 512
