@@ -6,6 +6,8 @@
 #   tests/decode-bench.sh PEERS_DIR [ROUNDS]
 # PEERS_DIR holds runomp, runqomp, m42.bin and m42q80.bin, made as ../shared/bench/README.md says; this script
 # builds and downloads nothing. FORMATS (env) overrides the formats, THREADS the thread count (default 2).
+# The peers run with OMP_WAIT_POLICY=passive unless set: on a loaded machine OpenMP's default spinning barriers
+# collapse (run.c fell to ~4 tok/s at a load average of 20, ~70 passive); on a quiet machine set it to active.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PEERS="${1:?usage: tests/decode-bench.sh PEERS_DIR [ROUNDS]}"
@@ -20,7 +22,7 @@ PROMPT="Once upon a time"
 rate() { grep -o 'achieved tok/s: [0-9.]*' | awk '{print $3}'; }
 peer() { # name binary checkpoint
   local t0 t1 r; t0=$(date +%s.%N)
-  r=$(OMP_NUM_THREADS=$THREADS "$PEERS/$2" "$PEERS/$3" -z "$TOK" -t 0 -n 256 -i "$PROMPT" 2>&1 | rate); t1=$(date +%s.%N)
+  r=$(OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}" OMP_NUM_THREADS=$THREADS "$PEERS/$2" "$PEERS/$3" -z "$TOK" -t 0 -n 256 -i "$PROMPT" 2>&1 | rate); t1=$(date +%s.%N)
   printf '%-44s %8s tok/s %6.2f s wall\n' "$1" "$r" "$(echo "$t1 - $t0" | bc)"
 }
 qb() { # name args...
@@ -33,6 +35,7 @@ for ((i = 1; i <= ROUNDS; i++)); do
   echo "round $i, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   peer "llama2.c run.c (fp32)" runomp m42.bin
   qb "qbridge generate (fp32)"
+  QBRIDGE_JAVA_OPTS="-Dqbridge.warmup=false" qb "qbridge generate (fp32, no JIT warm-up)"
   peer "llama2.c runq.c (Q8_0)" runqomp m42q80.bin
   for f in $FORMATS; do
     qb "qbridge generate --format $f" --format "$f" --device emulator

@@ -71,6 +71,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (temperature < 0) throw new Main.UserException("--temperature must be >= 0");
         if (topp < 0 || topp > 1) throw new Main.UserException("--topp must be in [0, 1]");
         long t0 = System.nanoTime();
+        Thread warmUp = io.qbridge.model.llama.DecoderWarmUp.start(); // JIT warm-up beside the load (only speed)
         LlamaWeights w = DecoderCheckpoints.load(model);
         TextTokenizer tok = DecoderCheckpoints.tokenizer(model, tokenizer, w.config().vocabSize());
         RunStats stats = new RunStats();
@@ -86,6 +87,7 @@ final class GenerateCommand implements Callable<Integer> {
                 Log.info("transformer-block linear layers quantized to %s and resident on %s; classifier %s", recipe.format().id(), dev.describe().name(),
                         classifierOnDevice ? "too (RTN)" : "FP32 on the host");
             }
+            io.qbridge.model.llama.DecoderWarmUp.await(warmUp);
             return generate(w, tok, dev, stats, t0);
         }
     }

@@ -54,9 +54,11 @@ public final class MatVecKernel {
     private static final int IL = IS.length(); // W / 2
     /** Bytes as many as an int vector has lanes. */
     private static final VectorSpecies<Byte> BI = VectorSpecies.of(byte.class, VectorShape.forBitSize(SS.vectorBitSize() / 4));
-    private static final VectorSpecies<Float> FS = VectorSpecies.of(float.class, SS.vectorShape());
     private static final VectorSpecies<Double> DS = VectorSpecies.of(double.class, SS.vectorShape());
     private static final int DL = DS.length(); // W / 4
+    /** Ints and floats as many as a double vector has lanes. */
+    private static final VectorSpecies<Integer> IH = VectorSpecies.of(int.class, VectorShape.forBitSize(SS.vectorBitSize() / 2));
+    private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(SS.vectorBitSize() / 2));
 
     private final int n, k, kp, bs, nb, slabs, bits, chunk;
     /** [slab][column (pair)][W] codes. */
@@ -103,10 +105,43 @@ public final class MatVecKernel {
      * {@link Datapath} runs it.
      */
     public static MatVecKernel of(DecodedWeights d) {
+        if (WARMING.compareAndSet(false, true)) warmUpInBackground(d.format());
         if (d.zero() != null || d.blockSize() % 2 != 0 || d.accumulatorBound() > Integer.MAX_VALUE) return null;
         for (double s : d.scale()) if (!Double.isNaN(s) && (double) (float) s != s) return null;
         MatVecKernel m = build(d, 4);
         return m != null ? m : build(d, 8);
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean WARMING = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * JIT warm-up, started by the first layer loaded (a process that decodes loads dozens, which takes seconds):
+     * a daemon thread runs two small synthetic layers (4 bits with shifts and a side list, 8 bits) a few thousand
+     * times, so that C2 has compiled this kernel's loops before the first token. Until then the Vector API runs
+     * interpreted, about a second per call of a 1376 x 512 layer, which made the first tokens of every
+     * {@code generate} cost seconds. Only speed: the synthetic layers' outputs are discarded.
+     */
+    private static void warmUpInBackground(io.qbridge.format.QuantFormat anyFormat) {
+        Thread t = new Thread(() -> {
+            long end = System.nanoTime() + 5_000_000_000L;
+            for (int bits : new int[] {4, 8}) {
+                int n = W, k = 64, bs = 16;
+                long[] v = new long[k * n];
+                for (int i = 0; i < v.length; i++) v[i] = bits == 4 ? (i % 15) - 7 << 3 : (i % 255) - 127;
+                v[5] = 1; // off the shifted grid: a side-list entry
+                double[] sc = new double[(k / bs) * n];
+                java.util.Arrays.fill(sc, 0.5);
+                MatVecKernel m = build(new DecodedWeights(anyFormat, n, k, bs, v, sc, null, 127L * 16 * 127, 0, 0), bits);
+                if (m == null) continue;
+                short[] q = new short[k];
+                for (int i = 0; i < k; i++) q[i] = (short) (i % 255 - 127);
+                float[] xs = {1f}, y = new float[n];
+                for (int i = 0; i < 6000 && System.nanoTime() < end; i++) m.slabs(q, xs, 1, null, y, 0, 1);
+            }
+        }, "qbridge-decode-kernel-warm-up");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
     }
 
     private static MatVecKernel build(DecodedWeights d, int bits) {
@@ -292,16 +327,21 @@ public final class MatVecKernel {
         }
     }
 
-    /** sums[lane] = ((p_0 + p_1) + ...) with p_b = fp64(acc_b) * S_b: §3's fold, in block order. */
+    /**
+     * sums[lane] = ((p_0 + p_1) + ...) with p_b = fp64(acc_b) * S_b: §3's fold, in block order. The int and float
+     * loads have as many lanes as a double vector, so I2D and F2D are same-length conversions (C2 intrinsifies
+     * those; an I2D from a full-width int vector's upper part was left as a call and ran ~100x slower).
+     */
     private void fold(int[] acc, int ao, int sl, double[] sums) {
         int so = sl * nb * W;
-        for (int part = 0; part < W; part += IL) {
+        for (int part = 0; part < W; part += 2 * DL) {
             DoubleVector d0 = DoubleVector.zero(DS), d1 = d0;
             for (int b = 0; b < nb; b++) {
-                IntVector a = IntVector.fromArray(IS, acc, ao + b * W + part);
-                FloatVector sc = FloatVector.fromArray(FS, scale, so + b * W + part);
-                DoubleVector p0 = ((DoubleVector) a.convertShape(VectorOperators.I2D, DS, 0)).mul((DoubleVector) sc.convertShape(VectorOperators.F2D, DS, 0));
-                DoubleVector p1 = ((DoubleVector) a.convertShape(VectorOperators.I2D, DS, 1)).mul((DoubleVector) sc.convertShape(VectorOperators.F2D, DS, 1));
+                int o = b * W + part;
+                DoubleVector p0 = ((DoubleVector) IntVector.fromArray(IH, acc, ao + o).convertShape(VectorOperators.I2D, DS, 0))
+                        .mul((DoubleVector) FloatVector.fromArray(FH, scale, so + o).convertShape(VectorOperators.F2D, DS, 0));
+                DoubleVector p1 = ((DoubleVector) IntVector.fromArray(IH, acc, ao + o + DL).convertShape(VectorOperators.I2D, DS, 0))
+                        .mul((DoubleVector) FloatVector.fromArray(FH, scale, so + o + DL).convertShape(VectorOperators.F2D, DS, 0));
                 d0 = d0.add(p0);
                 d1 = d1.add(p1);
             }
