@@ -108,11 +108,34 @@ final class GenerateCommand implements Callable<Integer> {
         });
         System.out.println(text.finish());
         Log.info("achieved tok/s: %.2f (%d positions, first excluded as llama2.c counts)", r.tokensPerSecond(), r.positions());
+        double bytes = weightBytesPerToken(w, dev);
+        Log.info("weights read per token: %.1f MB, i.e. %.1f GB/s at that rate", bytes / 1e6, bytes * r.tokensPerSecond() / 1e9);
         if (dev != null) {
             RunStats.Totals t = stats.total();
             Log.info("device (modelled, %s): %.3f ms over %d layer runs, %.3f ms per token, energy %.3f mJ (%.1f µJ per token)", dev.describe().name(),
                     t.deviceSeconds() * 1e3, t.runs(), t.deviceSeconds() * 1e3 / r.positions(), t.energyJoules() * 1e3, t.energyJoules() * 1e6 / r.positions());
         }
         return 0;
+    }
+
+    /**
+     * Bytes of weights one decoded token streams: 4 per FP32 weight on the host; on the emulator's decode kernel
+     * its plane, scales, shifts and side list ({@link io.qbridge.emulator.MatVecKernel#bytesPerCall}), else the
+     * packed image. The roofline lines of BENCHMARKS.md are this divided by the time per token.
+     */
+    private static double weightBytesPerToken(LlamaWeights w, Accelerator dev) {
+        java.util.List<io.qbridge.model.Linear> all = new java.util.ArrayList<>();
+        for (LlamaWeights.Layer l : w.layers()) all.addAll(l.linears());
+        all.add(w.classifier());
+        double bytes = 0;
+        for (io.qbridge.model.Linear lin : all) {
+            if (lin instanceof io.qbridge.runtime.AcceleratorLinear a) {
+                io.qbridge.emulator.MatVecKernel m = dev instanceof io.qbridge.emulator.EmulatorAccelerator e ? e.matVecKernel(a.handle()) : null;
+                bytes += m != null ? m.bytesPerCall() : a.handle().packedBytes();
+            } else {
+                bytes += 4.0 * lin.inFeatures() * lin.outFeatures();
+            }
+        }
+        return bytes;
     }
 }
