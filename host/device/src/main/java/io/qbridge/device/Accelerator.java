@@ -6,7 +6,8 @@ import io.qbridge.format.PackedTensor;
  * A device that computes quantized linear layers {@code y = x W^T + b}.
  *
  * <p>Weights are loaded once ({@link #load}) and stay resident; each {@link #run} quantizes the activations
- * the way the device takes them (INT8 symmetric per token, see {@code docs/emulator.md}), computes, and
+ * the way the device takes them (its {@link ActivationMode}: INT8 symmetric per token, or MX-INT8 blocks of 32
+ * along K; {@code docs/emulator.md} §1 and §1b), computes, and
  * dequantizes into FP32. Implementations are safe to call from several threads at once.
  */
 public interface Accelerator extends AutoCloseable {

@@ -71,4 +71,19 @@ class PerformanceModelTest {
         assertEquals(77e9, c.offChipBytesPerSecond());
         assertTrue(c.preset().startsWith("u250"));
     }
+
+    @Test
+    void performanceModelCountsOneE8M0BytePer32ActivationsInsteadOfAnFp32PerToken() {
+        PerformanceModel.LayerProfile l = layer("microscopiq-w4", 384, 1536, 100, 0);
+        int m = 100;
+        PerformanceModel.Estimate int8 = new PerformanceModel(PerfConfig.u55c()).estimate(l, m);
+        PerformanceModel.Estimate mx = new PerformanceModel(PerfConfig.u55c(), ActivationMode.MXINT8_BLOCK32).estimate(l, m);
+        assertEquals(int8.dramBytes() - 4L * m + (long) m * (1536 / 32), mx.dramBytes());
+        assertEquals(int8.macs(), mx.macs());
+        assertEquals(int8.computeCycles(), mx.computeCycles());
+        // 16-blocks already cut the 32-blocks: as many folds, each with one more exponent add, and no per-token multiply
+        PerfConfig c = PerfConfig.u55c();
+        double expected = (double) m * 384 * 96 * (3 * c.pjAdd32()) * 1e-12;
+        assertEquals(expected, mx.scaleJoules(), expected * 1e-12);
+    }
 }

@@ -1,5 +1,6 @@
 /**
- * A bit-exact functional model of the Qbridge accelerator datapath, plus its cycle and energy model.
+ * A bit-exact functional model of the Qbridge accelerator datapath; it reports the cycle and energy model of
+ * {@code io.qbridge.device} for every run.
  *
  * <p>Everything the hardware computes in integers is computed here in integers (or in arithmetic proven
  * to give the same integers): activations become INT8 per token ({@link io.qbridge.emulator.ActivationQuantizer})

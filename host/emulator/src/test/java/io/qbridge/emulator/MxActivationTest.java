@@ -1,6 +1,5 @@
 package io.qbridge.emulator;
 
-import io.qbridge.device.PerformanceModel;
 import io.qbridge.device.PerfConfig;
 import io.qbridge.device.ActivationMode;
 
@@ -265,18 +264,4 @@ class MxActivationTest {
         assertThrows(IllegalArgumentException.class, () -> new EmulatorConfig(PerfConfig.u55c(), List.of("mxfp4"), null));
     }
 
-    @Test
-    void performanceModelCountsOneE8M0BytePer32ActivationsInsteadOfAnFp32PerToken() {
-        PerformanceModel.LayerProfile l = PerformanceModelTest.layer("microscopiq-w4", 384, 1536, 100, 0);
-        int m = 100;
-        PerformanceModel.Estimate int8 = new PerformanceModel(PerfConfig.u55c()).estimate(l, m);
-        PerformanceModel.Estimate mx = new PerformanceModel(PerfConfig.u55c(), ActivationMode.MXINT8_BLOCK32).estimate(l, m);
-        assertEquals(int8.dramBytes() - 4L * m + (long) m * (1536 / 32), mx.dramBytes());
-        assertEquals(int8.macs(), mx.macs());
-        assertEquals(int8.computeCycles(), mx.computeCycles());
-        // 16-blocks already cut the 32-blocks: as many folds, each with one more exponent add, and no per-token multiply
-        PerfConfig c = PerfConfig.u55c();
-        double expected = (double) m * 384 * 96 * (3 * c.pjAdd32()) * 1e-12;
-        assertEquals(expected, mx.scaleJoules(), expected * 1e-12);
-    }
 }

@@ -8,7 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Moves every linear layer of an encoder onto an accelerator. */
+/** Moves every linear layer of an encoder, or every transformer-block linear layer of a decoder, onto an accelerator. */
 public final class AcceleratorModels {
     private AcceleratorModels() {}
 

@@ -1,5 +1,7 @@
 package io.qbridge.runtime;
 
+import io.qbridge.device.Accelerator;
+
 
 import io.qbridge.emulator.EmulatorAccelerator;
 import io.qbridge.emulator.EmulatorConfig;

@@ -1,5 +1,9 @@
 package io.qbridge.runtime;
 
+import io.qbridge.device.Accelerator;
+import io.qbridge.device.DeviceKind;
+import io.qbridge.device.LayerHandle;
+
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
