@@ -70,6 +70,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (steps < 0) throw new Main.UserException("--steps must be >= 0");
         if (temperature < 0) throw new Main.UserException("--temperature must be >= 0");
         if (topp < 0 || topp > 1) throw new Main.UserException("--topp must be in [0, 1]");
+        if (classifierOnDevice && format == null) throw new Main.UserException("--classifier-on-device needs --format");
         long t0 = System.nanoTime();
         Thread warmUp = io.qbridge.model.llama.DecoderWarmUp.start(); // JIT warm-up beside the load (only speed)
         LlamaWeights w = DecoderCheckpoints.load(model);
@@ -77,7 +78,6 @@ final class GenerateCommand implements Callable<Integer> {
         RunStats stats = new RunStats();
         QuantRecipe recipe = format == null ? null : QuantRecipe.parse(format);
         if (recipe != null && recipe.format() == null) throw new Main.UserException("--format fp32 is the default host path; give a quantized format");
-        if (classifierOnDevice && recipe == null) throw new Main.UserException("--classifier-on-device needs --format");
         try (Accelerator dev = recipe == null ? null
                 : device.open(emulator)) {
             if (dev != null) {
