@@ -112,8 +112,6 @@ public record BitstreamManifest(Path file, List<Entry> entries) {
      */
     public static Axlf verify(Entry e, byte[] image, Axlf x) {
         String src = e.path().toString();
-        String sha = QbzFile.sha256(image);
-        if (!sha.equals(e.sha256())) throw new IllegalArgumentException("xclbin " + src + ": sha256 " + sha + " differs from the manifest's " + e.sha256());
         if (!x.uuidString().equals(e.uuid())) throw new IllegalArgumentException("xclbin " + src + ": UUID " + x.uuidString() + " differs from the manifest's " + e.uuid());
         if (!x.platform().equals(e.platform())) throw new IllegalArgumentException("xclbin " + src + ": platform '" + x.platform() + "' differs from the manifest's '" + e.platform() + "'");
         if (!x.modeMatches(e.target())) throw new IllegalArgumentException("xclbin " + src + ": mode " + x.modeName() + " is not for target " + e.target() + " as the manifest says");
@@ -124,6 +122,9 @@ public record BitstreamManifest(Path file, List<Entry> entries) {
             if (sig == null) throw new IllegalArgumentException("bitstream manifest: kernel " + k.name() + " of " + e.name() + " is not a kernel the host knows " + KernelSignature.TABLE.keySet());
             sig.checkAgainst(x.kernels().get(k.name()), src);
         }
+        // last: the named checks above say what differs; the digest catches any other change
+        String sha = QbzFile.sha256(image);
+        if (!sha.equals(e.sha256())) throw new IllegalArgumentException("xclbin " + src + ": sha256 " + sha + " differs from the manifest's " + e.sha256());
         return x;
     }
 
