@@ -1,0 +1,86 @@
+package io.qbridge.cli;
+
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.model.bert.Pooling;
+import io.qbridge.pipeline.FileBase;
+import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.QualityReport;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.pipeline.QuantizedEncoders;
+import io.qbridge.data.EvalCorpus;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code qbridge quantize}: quantize a built-in encoder, or a BERT .onnx file, into a {@code .qbz} container. */
+@Command(name = "quantize", mixinStandardHelpOptions = true,
+        description = "Quantize every linear layer of an encoder with a format and algorithm, and write a .qbz container.")
+final class QuantizeCommand implements Callable<Integer> {
+    @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+            description = "bge-small (default), minilm, or a BERT .onnx file with tokenizer.json beside it (the .qbz then pins both by sha256; load it with --base FILE.onnx).")
+    String model;
+
+    @Option(names = "--pooling", paramLabel = "CLS|MEAN", description = "Pooling for an .onnx file (default MEAN); recorded in the .qbz. Built-in models use their own.")
+    Pooling pooling;
+
+    @Option(names = {"-f", "--format"}, required = true, paramLabel = "FORMAT",
+            description = "rtn-w4g128, gptq-w4g128, mxint8, mxfp8-e4m3, mxfp8-e5m2, mxfp6-e2m3, mxfp6-e3m2, mxfp4, microscopiq-w4, microscopiq-w2 (4.75 / 2.75 bits/weight), microscopiq-w4-c4, microscopiq-w2-c4 (the first, per-block layout), fineq; suffix @rtn, @gptq or @gptq-act (GPTQ with act-order) overrides the algorithm.")
+    String format;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .qbz file to write (atomically).")
+    Path out;
+
+    @Option(names = "--calibration", defaultValue = "128", paramLabel = "N", description = "Calibration sentences for GPTQ-based algorithms (default 128).")
+    int calibration;
+
+    @Override
+    public Integer call() throws Exception {
+        EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
+        boolean onnx = model.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
+        if (base == null && !onnx) throw new Main.UserException(model + ": quantize takes a built-in encoder (bge-small, minilm) or a BERT .onnx file");
+        if (base != null && pooling != null) throw new Main.UserException("--pooling: only for an .onnx file; " + base.alias + " uses its own");
+        QuantRecipe recipe = QuantRecipe.parse(format);
+        if (recipe.format() == null) throw new Main.UserException("fp32 is not a quantized format");
+        if (calibration < 1 || calibration > EvalCorpus.Split.CALIBRATION.count) {
+            throw new Main.UserException("--calibration must be between 1 and " + EvalCorpus.Split.CALIBRATION.count);
+        }
+        if (out.getParent() != null && !Files.isDirectory(out.getParent())) throw new Main.UserException(out.getParent() + ": no such directory");
+        long t0 = System.nanoTime();
+        FileBase file = null;
+        if (base == null) {
+            Path path = Path.of(model);
+            if (!Files.isRegularFile(path)) throw new Main.UserException(model + ": no such file");
+            file = FileBase.read(path, path.resolveSibling("tokenizer.json"));
+        }
+        EncoderModel fp32 = base != null ? EncoderModel.load(base) : file.model(pooling == null ? Pooling.MEAN : pooling);
+        var calib = EncoderQuantizer.calibrationIds(fp32, calibration);
+        EncoderQuantizer.Result r = withProgress(fp32, recipe, calib);
+        if (base != null) QuantizedEncoders.save(out, base, r);
+        else QuantizedEncoders.save(out, file, fp32.pooling(), r);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("wrote %s: %s on %s, %d layers, %,d packed bytes, %.3f bits/weight, %s, in %.1f s%n", out, recipe.format().id(),
+                fp32.name(), r.layers().size(), QualityReport.packedBytes(r.layers()), QualityReport.bitsPerWeight(r.layers()),
+                r.settings().get("algorithm") + (recipe.needsCalibration() ? " (" + calib.size() + " calibration sentences)" : ""), secs);
+        return 0;
+    }
+
+    /** Quantizes every linear layer with a progress bar (one step per layer); shared by quantize and demo. */
+    static EncoderQuantizer.Result withProgress(EncoderModel fp32, QuantRecipe recipe, java.util.List<int[]> calibration) {
+        return withProgress(fp32, recipe, onLayer -> EncoderQuantizer.quantize(fp32, recipe, calibration, onLayer));
+    }
+
+    /** Runs {@code quantize} (which reports each finished layer to the listener it is given) under a progress bar of one step per linear layer. */
+    static <T, E extends Exception> T withProgress(EncoderModel fp32, QuantRecipe recipe, Quantization<T, E> quantize) throws E {
+        try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
+            return quantize.run((name, done) -> p.step(1));
+        }
+    }
+
+    /** A quantization that reports each finished layer (name, layers done) to the listener it is given. */
+    @FunctionalInterface
+    interface Quantization<T, E extends Exception> {
+        T run(java.util.function.BiConsumer<String, Integer> onLayer) throws E;
+    }
+}
