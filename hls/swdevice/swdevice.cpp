@@ -32,17 +32,10 @@
 
 #define API extern "C" __attribute__((visibility("default")))
 
-// The kernels are linked from hls/kernels/*.cpp; a kernel whose source is not built yet is a weak NULL, and opening
-// it fails with a message instead of running something else.
+// The C-simulation's cycle counter (hls/kernels/qb_core.h, QB_COUNT_CYCLES): the kernels add their pipelined loops'
+// iterations x II to it; the worker resets it before each run and stores it in the run.
 extern "C" {
-void qb_microscopiq(const uint8_t *, const int8_t *, const uint8_t *, const float *, float *, uint32_t, uint32_t, uint32_t, uint32_t,
-                    uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, int32_t) __attribute__((weak));
-void qb_fineq(const uint8_t *, const int8_t *, const uint8_t *, const float *, float *, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t,
-              uint32_t) __attribute__((weak));
-void qb_mx(const uint8_t *, const int8_t *, const uint8_t *, const float *, float *, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t,
-           uint32_t) __attribute__((weak));
-void qb_intgroup(const uint8_t *, const int8_t *, const uint8_t *, const float *, float *, uint32_t, uint32_t, uint32_t, uint32_t,
-                 uint32_t, uint32_t, uint32_t, uint32_t) __attribute__((weak));
+unsigned long long qb_cycles = 0;
 }
 
 namespace {
@@ -150,14 +143,9 @@ void execute(Run &r) {
     }
 }
 
-bool built(const char *name) {
-    if (!std::strcmp(name, "qb_verify")) return true;
-    if (!std::strcmp(name, "qb_microscopiq")) return qb_microscopiq != nullptr;
-    if (!std::strcmp(name, "qb_fineq")) return qb_fineq != nullptr;
-    if (!std::strcmp(name, "qb_mx")) return qb_mx != nullptr;
-    if (!std::strcmp(name, "qb_intgroup")) return qb_intgroup != nullptr;
-    return false;
-}
+// The kernels keep their buffers in static arrays (one compute unit each): two devices opened in one process must
+// not run them at once either.
+std::mutex g_kernelMu;
 
 // Minimum buffer bytes a layer kernel reads or writes, from its scalars: a run whose buffers are smaller would make
 // the kernel read past them, which a card reports as an AXI error; here the run ends in ERT_CMD_STATE_ERROR.
@@ -196,7 +184,12 @@ void workerLoop(Device *d) {
         r->state = RUNNING;
         g_cv.notify_all();
         lk.unlock();
-        execute(*r); // the run holds its buffers (shared_ptr), so freeing them meanwhile cannot pull memory away
+        {
+            std::lock_guard<std::mutex> k(g_kernelMu);
+            qb_cycles = 0;
+            execute(*r); // the run holds its buffers (shared_ptr), so freeing them meanwhile cannot pull memory away
+            r->cycles = qb_cycles;
+        }
         lk.lock();
         r->state = COMPLETED;
         g_cv.notify_all();
@@ -334,7 +327,6 @@ API void *xrtPLKernelOpen(void *dh, const unsigned char *uuid, const char *name)
     }
     for (int i = 0; i < SW_NKERNELS; i++)
         if (k == SW_KERNELS[i].name) {
-            if (!built(SW_KERNELS[i].name)) { fail(ENOSYS, "xrtPLKernelOpen(%s): this software device was built without the kernel's source", name); return nullptr; }
             auto kn = std::make_unique<Kernel>(Kernel{d, &SW_KERNELS[i], i});
             void *h = kn.get();
             g_kernels[h] = std::move(kn);
@@ -506,6 +498,14 @@ API int xrtRunState(void *rh) {
     auto r = run(rh);
     if (!r) { fail(EINVAL, "xrtRunState: not an open run handle"); return ABORT; }
     return r->state;
+}
+
+// Not part of XRT: the C-simulation cycle count of a completed run (0 before completion or for an unknown handle).
+// The host looks it up only in the software device, to print it beside the measured time.
+API unsigned long long qbridge_swdevice_run_cycles(void *rh) {
+    std::lock_guard<std::mutex> lk(g_mu);
+    auto r = run(rh);
+    return r && r->state == COMPLETED ? r->cycles : 0;
 }
 
 API int xrtRunClose(void *rh) {
