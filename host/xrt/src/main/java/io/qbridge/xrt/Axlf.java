@@ -113,16 +113,20 @@ public record Axlf(long length, int mode, String platform, byte[] uuid, List<Sec
 
     /** Reads and checks a file; the whole file is read only after its size is known to be sane. */
     public static Axlf read(Path file) throws IOException {
-        long size;
+        return parse(readImage(file), file.toString());
+    }
+
+    /** The bytes of an xclbin file, read only after the header's magic and length agree with the file's size. */
+    public static byte[] readImage(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            size = ch.size();
+            long size = ch.size();
             if (size < HEADER_BYTES) throw bad(file.toString(), "truncated: " + size + " bytes, an xclbin header alone is " + HEADER_BYTES);
             if (size > MAX_BYTES) throw bad(file.toString(), size + " bytes is larger than the " + MAX_BYTES + " an xclbin may have");
             ByteBuffer head = ByteBuffer.allocate(HEADER_BYTES);
             while (head.hasRemaining() && ch.read(head) > 0) { /* fill */ }
             checkHeader(file.toString(), head.array(), size);
         }
-        return parse(Files.readAllBytes(file), file.toString());
+        return Files.readAllBytes(file);
     }
 
     private static void checkHeader(String src, byte[] b, long fileSize) {

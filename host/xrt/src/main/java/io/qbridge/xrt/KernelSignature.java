@@ -1,11 +1,10 @@
 package io.qbridge.xrt;
 
+import io.qbridge.emulator.HlsVectors;
 import io.qbridge.format.FineQFormat;
-import io.qbridge.format.FpElement;
 import io.qbridge.format.IntGroupFormat;
 import io.qbridge.format.MicroScopiQFormat;
 import io.qbridge.format.MxFormat;
-import io.qbridge.format.MxInt;
 import io.qbridge.format.QuantFormat;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,43 +74,27 @@ public record KernelSignature(String name, List<Arg> args) {
     }
 
     /**
-     * Which kernel runs a format and the values of its format scalars (hls/README.md): {@code block} is the
-     * format's scale block along k, for the kernels' shape limit.
+     * Which kernel runs a format and the values of its format scalars: {@code block} is the format's scale
+     * block along k, for the kernels' shape limit ({@code qb_shape_ok}).
      */
     public record Binding(KernelSignature kernel, int[] formatArgs, int block) {}
 
-    /** The kernel and format scalars for {@code f}; an {@link IllegalArgumentException} when no kernel takes it. */
-    public static Binding bind(QuantFormat f) {
-        return switch (f) {
-            case MicroScopiQFormat m -> {
-                if (m.blockSize() != 16) throw new IllegalArgumentException("format " + f.id() + ": the MicroScopiQ kernel takes blocks of 16, not " + m.blockSize());
-                yield new Binding(MICROSCOPIQ, new int[] {m.bits(), m.macroBlocks(), m.maxOutliers(), m.inlierOffsetBits(), m.level2Bits(), m.level2Bias()},
-                        m.blockSize() * m.macroBlocks());
-            }
-            case FineQFormat q -> new Binding(FINEQ, new int[] {q.groupSize()}, q.groupSize());
-            case MxFormat x -> {
-                if (x.blockSize() != 32) throw new IllegalArgumentException("format " + f.id() + ": the MX kernel takes blocks of 32, not " + x.blockSize());
-                yield new Binding(MX, new int[] {mxElement(f, x)}, 32);
-            }
-            case IntGroupFormat g -> {
-                if (g.bits() != 2 && g.bits() != 3 && g.bits() != 4 && g.bits() != 8)
-                    throw new IllegalArgumentException("format " + f.id() + ": the INT kernel takes 2, 3, 4 or 8 bits, not " + g.bits());
-                yield new Binding(INTGROUP, new int[] {g.bits(), g.groupSize(), g.symmetric() ? 1 : 0}, g.groupSize());
-            }
-        };
-    }
+    private static final List<KernelSignature> BY_HLS_INDEX = List.of(MICROSCOPIQ, FINEQ, MX, INTGROUP);
 
-    private static int mxElement(QuantFormat f, MxFormat x) {
-        if (x.element() instanceof MxInt i) {
-            if (i.bits() == 8) return 0;
-            throw new IllegalArgumentException("format " + f.id() + ": the MX kernel takes MX-INT8 only among the integer elements");
-        }
-        return switch ((FpElement) x.element()) {
-            case E4M3 -> 1;
-            case E5M2 -> 2;
-            case E2M3 -> 3;
-            case E3M2 -> 4;
-            case E2M1 -> 5;
+    /**
+     * The kernel and format scalars for {@code f}: the mapping the C-simulation vectors use
+     * ({@link HlsVectors#kernel}, {@link HlsVectors#kernelArgs}), so board and C-simulation cannot disagree.
+     */
+    public static Binding bind(QuantFormat f) {
+        KernelSignature k = BY_HLS_INDEX.get(HlsVectors.kernel(f));
+        if (!k.name().equals("qb_" + HlsVectors.KERNELS.get(HlsVectors.kernel(f))))
+            throw new IllegalStateException("kernel table order differs from HlsVectors.KERNELS " + HlsVectors.KERNELS);
+        int block = switch (f) {
+            case MicroScopiQFormat m -> m.blockSize();
+            case FineQFormat q -> q.groupSize();
+            case MxFormat x -> x.blockSize();
+            case IntGroupFormat g -> g.groupSize();
         };
+        return new Binding(k, HlsVectors.kernelArgs(f), block);
     }
 }
