@@ -7,6 +7,7 @@ import io.qbridge.device.PerfConfig;
 import io.qbridge.device.PerformanceModel;
 import io.qbridge.device.PerformanceModel.Estimate;
 import io.qbridge.device.PerformanceModel.LayerProfile;
+import io.qbridge.emulator.WeightDecoder;
 import io.qbridge.format.FineQFormat;
 import io.qbridge.format.MicroScopiQFormat;
 import io.qbridge.format.QuantFormat;
