@@ -121,7 +121,8 @@ public final class XrtDevice implements AutoCloseable {
         cleanable.clean();
     }
 
-    static String uuidString(byte[] u) {
+    /** The 16 UUID bytes in the usual 8-4-4-4-12 hex form. */
+    public static String uuidString(byte[] u) {
         String h = HexFormat.of().formatHex(u);
         return h.length() != 32 ? h : h.substring(0, 8) + "-" + h.substring(8, 12) + "-" + h.substring(12, 16) + "-" + h.substring(16, 20) + "-" + h.substring(20);
     }

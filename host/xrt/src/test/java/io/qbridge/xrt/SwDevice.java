@@ -9,13 +9,13 @@ import java.nio.file.Path;
  * The software device for tests: built through {@code make -C hls swdevice} once per JVM (so the Maven build
  * compiles it, and a missing compiler fails the tests rather than skipping them), then found in hls/build/.
  */
-final class SwDevice {
+public final class SwDevice {
     private static Path root;
 
     private SwDevice() {}
 
     /** The repository root (the directory holding hls/swdevice). */
-    static synchronized Path root() {
+    public static synchronized Path root() {
         if (root != null) return root;
         Path p = Path.of("").toAbsolutePath();
         while (p != null && !Files.isRegularFile(p.resolve("hls/swdevice/swdevice.mk"))) p = p.getParent();
@@ -27,7 +27,7 @@ final class SwDevice {
     private static boolean built;
 
     /** Builds the library and xclbin (make is incremental) and returns the library's path. */
-    static synchronized Path library() {
+    public static synchronized Path library() {
         Path r = root();
         if (!built) {
             try {
@@ -49,12 +49,12 @@ final class SwDevice {
         return r.resolve("hls/build/libqbridge_swdevice.so");
     }
 
-    static Path xclbin() {
+    public static Path xclbin() {
         library();
         return root().resolve("hls/build/qbridge_swdevice.xclbin");
     }
 
-    static Path manifest() {
+    public static Path manifest() {
         return root().resolve("fpga-bitstreams/manifest.json");
     }
 
