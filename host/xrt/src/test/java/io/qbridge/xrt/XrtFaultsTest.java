@@ -72,4 +72,26 @@ class XrtFaultsTest {
         o.verify(lib).xrtDeviceClose(new Pointer(0x1000));
         o.verifyNoMoreInteractions();
     }
+
+    @Test
+    void aBufferDroppedWithoutCloseIsFreedByTheCleaner() throws Exception {
+        XrtLibrary lib = fake();
+        try (XrtDevice d = XrtDevice.open(lib, 0)) {
+            dropOne(d);
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            boolean freed = false;
+            while (!freed && System.nanoTime() < deadline) {
+                System.gc();
+                Thread.sleep(20);
+                freed = org.mockito.Mockito.mockingDetails(lib).getInvocations().stream().anyMatch(i -> i.getMethod().getName().equals("xrtBOFree"));
+            }
+            assertTrue(freed, "the Cleaner released the dropped buffer");
+        }
+        // and the device's own close did not free it a second time
+        org.mockito.Mockito.verify(lib, org.mockito.Mockito.times(1)).xrtBOFree(new Pointer(0x3000));
+    }
+
+    private static void dropOne(XrtDevice d) {
+        d.allocate("dropped", 64, 0); // no reference kept
+    }
 }
