@@ -36,6 +36,16 @@ extern "C" unsigned long long qb_cycles;
 
 namespace qbk {
 
+/*
+ * The fold and output-stage arithmetic: fp64 as docs/emulator.md §3 defines it. QB_FOLD_FP32 builds the cheaper
+ * fp32 alternative for one measurement only (make fold-fp32, hls/README.md); it is not the specified datapath.
+ */
+#ifdef QB_FOLD_FP32
+typedef float fold_t;
+#else
+typedef double fold_t;
+#endif
+
 static const int ROWS = QB_PE_ROWS;
 static const int COLS = QB_PE_COLS;
 static const int MAX_K = (int)QB_MAX_K;
@@ -139,8 +149,8 @@ LOAD_ROWS:
 }
 
 /* The output stage (Datapath.finish): fp32(fp64(sum * s_x)), then + bias in fp32 when there is one. */
-inline float finish(double sum, float xs, float bias, bool has_bias) {
-    float v = (float)(sum * (double)xs);
+inline float finish(fold_t sum, float xs, float bias, bool has_bias) {
+    float v = (float)(sum * (fold_t)xs);
     return has_bias ? v + bias : v;
 }
 
@@ -154,7 +164,7 @@ void compute_tile(const typename T::op_t wbuf[][COLS], const double S[][COLS], c
                   const act_tile &a, int rows, int cols, int k, bool mx, const float *biasv, bool has_bias,
                   float ytile[ROWS][COLS]) {
     typename T::acc_t acc[ROWS][COLS];
-    double sum[ROWS][COLS];
+    fold_t sum[ROWS][COLS];
     int32_t sumq[ROWS];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = sum complete dim = 0
@@ -166,7 +176,7 @@ INIT:
         for (int j = 0; j < COLS; j++) {
 #pragma HLS UNROLL
             acc[i][j] = 0;
-            sum[i][j] = 0.0;
+            sum[i][j] = 0;
         }
     }
 COLUMNS:
@@ -203,14 +213,14 @@ COLUMNS:
         FOLD_ROWS:
             for (int i = 0; i < ROWS; i++) {
 #pragma HLS UNROLL
-                double step = mx ? a.step[i][ab] : 1.0; // exact: a power of two, or 1
-                double sq = (double)sumq[i];
+                fold_t step = (fold_t)(mx ? a.step[i][ab] : 1.0); // exact in fp64: a power of two, or 1
+                fold_t sq = (fold_t)sumq[i];
             FOLD_COLS:
                 for (int j = 0; j < COLS; j++) {
 #pragma HLS UNROLL
-                    double p = (double)(int64_t)acc[i][j];
-                    if (asym) p = p - Z[b][j] * sq;
-                    sum[i][j] += (p * S[b][j]) * step;
+                    fold_t p = (fold_t)(int64_t)acc[i][j];
+                    if (asym) p = p - (fold_t)Z[b][j] * sq;
+                    sum[i][j] += (p * (fold_t)S[b][j]) * step;
                     acc[i][j] = 0;
                 }
                 sumq[i] = 0;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -109,6 +110,15 @@ inline bool read_case(Reader &r, Case &c) {
     return r.ok() && c.codes.size() == (size_t)c.tokens * c.k;
 }
 
+/* Distance of two fp32 bit patterns in units in the last place (ordered as integers); 2^32 if one is NaN. */
+inline uint64_t ulps(uint32_t a, uint32_t b) {
+    auto nan = [](uint32_t u) { return (u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu) != 0; };
+    if (nan(a) || nan(b)) return uint64_t(1) << 32;
+    auto ord = [](uint32_t u) { return (u & 0x80000000u) ? -(int64_t)(u & 0x7fffffffu) : (int64_t)u; };
+    int64_t d = ord(a) - ord(b);
+    return (uint64_t)(d < 0 ? -d : d);
+}
+
 /*
  * Runs every case of `path` through `run` (which calls the kernel), compares word for word, prints the first
  * mismatch of each failing case with its row (token) and column (output), and ends with "N passed, N failed".
@@ -117,6 +127,8 @@ inline bool read_case(Reader &r, Case &c) {
 template <class Run> int bench(const char *kernel_name, uint32_t kernel_id, const char *path, Run run) {
     Reader r(path);
     int passed = 0, failed = 0;
+    size_t outputs = 0, differing = 0;
+    uint64_t max_ulps = 0;
     if (!r.ok() || !r.magic()) {
         std::printf("%s: cannot read vectors %s (missing, or not a QBHLSVEC file)\n", kernel_name, path);
         std::printf("0 passed, 1 failed\n");
@@ -150,8 +162,11 @@ template <class Run> int bench(const char *kernel_name, uint32_t kernel_id, cons
             if (a != b) {
                 if (bad == 0) first = j;
                 bad++;
+                max_ulps = std::max(max_ulps, ulps(a, b));
             }
         }
+        outputs += y.size();
+        differing += bad;
         if (bad == 0) {
             passed++;
         } else {
@@ -172,6 +187,9 @@ template <class Run> int bench(const char *kernel_name, uint32_t kernel_id, cons
         std::printf("%s: trailing bytes after %u cases in %s\n", kernel_name, cases, path);
         failed++;
     }
+    if (differing > 0)
+        std::printf("%s: %zu of %zu outputs differ, at most %llu fp32 ulps apart (NaN/non-NaN pairs count as 2^32)\n", kernel_name,
+                    differing, outputs, (unsigned long long)max_ulps);
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -43,7 +43,8 @@ import java.util.Random;
  * str:   u32 byte length + UTF-8 bytes
  * </pre>
  * Entry point: {@code java -cp <qbridge-emulator + dependencies> io.qbridge.emulator.HlsVectors --out DIR [--quick]}
- * (hls/Makefile runs it). Files are written to a temporary name and renamed, so a failed run leaves none.
+ * (hls/Makefile runs it); {@code model-cycles.tsv} beside them gives the performance model's compute cycles of each
+ * real-layer case (u55c preset). Files are written to a temporary name and renamed, so a failed run leaves none.
  */
 public final class HlsVectors {
     private HlsVectors() {}
@@ -105,7 +106,8 @@ public final class HlsVectors {
     }
 
     /** One case: everything the bench passes to the top function plus the expected outputs. */
-    public record Case(String name, PackedTensor packed, ActivationMode mode, int tokens, byte[] codes, byte[] scales, float[] bias, float[] expected) {}
+    public record Case(String name, PackedTensor packed, ActivationMode mode, int tokens, byte[] codes, byte[] scales, float[] bias, float[] expected,
+                       long modelCycles) {}
 
     /** Quantizes {@code x} as the host does for {@code mode} and runs the emulator on it. */
     public static Case make(String name, PackedTensor p, ActivationMode mode, float[] x, int tokens, float[] bias) {
@@ -128,11 +130,13 @@ public final class HlsVectors {
         }
         for (int i = 0; i < codes.length; i++) codes[i] = (byte) q[i];
         float[] y = new float[tokens * n];
+        long cycles;
         try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()).withActivations(mode))) {
             LayerHandle h = dev.load(p, bias);
             dev.run(h, x, tokens, y);
+            cycles = dev.estimate(h, tokens).computeCycles(); // the performance model's compute cycles, u55c preset
         }
-        return new Case(name, p, mode, tokens, codes, scales, bias, y);
+        return new Case(name, p, mode, tokens, codes, scales, bias, y, cycles);
     }
 
     /** Heavy-tailed activations with the edge cases of docs/emulator.md §1/§1b: saturating, all-zero and spread tokens. */
@@ -193,12 +197,27 @@ public final class HlsVectors {
                 int n = s[0], k = s[1], tokens = s[2];
                 boolean edges = s[3] == 1;
                 PackedTensor p = pack(f, weights(n, k, rnd.nextLong(), edges), n, k);
+                if (edges && f instanceof MxFormat x) p = withNanBlock(p, x);
                 float[] bias = s[4] == 1 ? weights(1, n, rnd.nextLong(), false) : null;
                 String name = f.id() + " " + mode.id() + " random " + n + "x" + k + " x " + tokens + (edges ? " edges" : "") + (bias == null ? " no-bias" : "");
                 out.add(make(name, p, mode, activations(tokens, k, rnd.nextLong(), edges), tokens, bias));
             }
         }
         return out;
+    }
+
+    /**
+     * The packed image with row 1's first block given the NaN scale 0xFF and element codes 0, as the packer writes a
+     * block that held a NaN or Inf (docs/formats.md §3): every output that row touches is NaN.
+     */
+    static PackedTensor withNanBlock(PackedTensor p, MxFormat f) {
+        byte[] b = p.bytes().clone();
+        int n = p.n(), k = p.k(), e = f.element().bits(), rowBytes = (int) (((long) k * e + 7) / 8), nb = f.blocks(k);
+        if (n < 2) return p;
+        int blockBytes = Math.min(rowBytes, f.blockSize() * e / 8);
+        java.util.Arrays.fill(b, rowBytes, rowBytes + blockBytes, (byte) 0);
+        b[n * rowBytes + nb] = (byte) 0xFF;
+        return new PackedTensor(f, n, k, b);
     }
 
     /** bge-small's {@link #REAL_LAYERS} in format {@code f} (RTN), both activation modes, 7 tokens. */
@@ -261,6 +280,7 @@ public final class HlsVectors {
         Map<String, Linear> layers = new LinkedHashMap<>();
         if (real) for (Linear l : EncoderModel.load(EncoderModel.Builtin.BGE_SMALL).encoder().linears()) layers.put(l.name(), l);
         Map<String, Integer> counts = new LinkedHashMap<>();
+        StringBuilder model = new StringBuilder();
         long seed = 14;
         for (Map.Entry<String, List<String>> e : FORMATS.entrySet()) {
             List<Case> cases = new ArrayList<>();
@@ -269,12 +289,17 @@ public final class HlsVectors {
                 cases.addAll(randomCases(f, seed++));
                 if (real) cases.addAll(realCases(f, layers, seed++));
             }
+            for (Case c : cases) if (c.name().contains("bge-small")) model.append(c.name()).append('\t').append(c.modelCycles()).append('\n');
             int kernel = KERNELS.indexOf(e.getKey());
             Path file = dir.resolve(e.getKey() + ".qbv"), tmp = dir.resolve(e.getKey() + ".qbv.tmp");
             Files.write(tmp, encode(kernel, cases));
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             counts.put(e.getKey(), cases.size());
         }
+        // the model's compute cycles of the real-layer cases (hls/README.md, "Cycles"), beside the C simulation's count
+        Path tmp = dir.resolve("model-cycles.tsv.tmp");
+        Files.writeString(tmp, model.toString());
+        Files.move(tmp, dir.resolve("model-cycles.tsv"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return counts;
     }
 
