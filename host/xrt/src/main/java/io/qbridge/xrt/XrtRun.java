@@ -99,6 +99,7 @@ public final class XrtRun implements AutoCloseable {
             if (s == RunState.COMPLETED) return;
             if (s == null) throw new XrtException(call, "returned " + RunState.nameOf(raw));
             if (s.finished()) throw new XrtException(call, "the run ended without completing", s);
+            if (s == RunState.NEW) throw new XrtException(call, "the run was never started", s);
             if (Thread.currentThread().isInterrupted()) throw new XrtException(call, "interrupted while waiting", s);
             if (System.nanoTime() - deadline >= 0) throw new XrtException(call, "timed out: the run did not complete within " + timeout.toMillis() + " ms", s);
         }
