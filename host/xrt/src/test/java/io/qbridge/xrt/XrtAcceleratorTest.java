@@ -1,6 +1,5 @@
 package io.qbridge.xrt;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,8 +32,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The proof of the board path on the software device: for every format the kernels build and both activation
  * modes, {@link XrtAccelerator} gives outputs bit-identical to the emulator, on the C-simulation's random and edge
- * layers and on real bge-small layers; and the activation bytes it sends are exactly the C-simulation vectors'
- * ({@link HlsVectors#make}), so emulator, C-simulation and the device see one input and produce one output.
+ * layers and on real bge-small layers. The activation bytes it sends come from {@link KernelInputs}, the same code that
+ * writes the C-simulation vectors ({@link HlsVectors#make}), so emulator, C-simulation and the device see one input.
  */
 @Timeout(600)
 class XrtAcceleratorTest {
@@ -57,9 +56,6 @@ class XrtAcceleratorTest {
     /** Runs one case on the device and checks it against the emulator (via the C-simulation case) bit for bit. */
     static void check(String name, PackedTensor p, ActivationMode mode, float[] x, int tokens, float[] bias) {
         HlsVectors.Case c = HlsVectors.make(name, p, mode, x, tokens, bias);
-        KernelInputs in = KernelInputs.quantize(mode, x, p.k(), tokens);
-        assertArrayEquals(c.codes(), in.codes(), name + ": activation codes differ from the C-simulation vectors'");
-        assertArrayEquals(c.scales(), in.scales(), name + ": activation scales differ from the C-simulation vectors'");
         XrtAccelerator dev = devices.get(mode);
         LayerHandle h = dev.load(p, bias);
         try {
