@@ -44,7 +44,7 @@ final class BenchCommand implements Callable<Integer> {
                 report.printText(System.out);
             }
             if (bench.chart != null) {
-                LatencyChart.write(bench.chart, report.chartTitle(), report.chartBars());
+                LatencyChart.write(bench.chart, report.chartTitle(), report.chartBars(), report.deviceSeries());
                 Log.info("wrote %s", bench.chart);
             }
         }

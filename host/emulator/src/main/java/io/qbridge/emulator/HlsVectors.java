@@ -112,23 +112,8 @@ public final class HlsVectors {
     /** Quantizes {@code x} as the host does for {@code mode} and runs the emulator on it. */
     public static Case make(String name, PackedTensor p, ActivationMode mode, float[] x, int tokens, float[] bias) {
         int k = p.k(), n = p.n();
-        byte[] codes = new byte[tokens * k];
-        byte[] scales;
-        int[] q = new int[Math.max(1, MxActivationKernel.paddedRows(tokens)) * k];
-        if (mode == ActivationMode.MXINT8_BLOCK32) {
-            int nb = MxActivationQuantizer.blocks(k);
-            int[] exps = new int[Math.max(1, MxActivationKernel.paddedRows(tokens)) * nb];
-            MxActivationQuantizer.quantize(x, k, tokens, MxActivationKernel.paddedRows(tokens), q, exps);
-            scales = new byte[tokens * nb];
-            for (int i = 0; i < scales.length; i++) scales[i] = (byte) (exps[i] + 127);
-        } else {
-            float[] xs = new float[tokens];
-            ActivationQuantizer.quantize(x, k, tokens, q, xs);
-            ByteBuffer bb = ByteBuffer.allocate(4 * tokens).order(ByteOrder.LITTLE_ENDIAN);
-            for (float s : xs) bb.putFloat(s);
-            scales = bb.array();
-        }
-        for (int i = 0; i < codes.length; i++) codes[i] = (byte) q[i];
+        KernelInputs in = KernelInputs.quantize(mode, x, k, tokens); // the bytes an XRT host sends too (io.qbridge.xrt.XrtAccelerator)
+        byte[] codes = in.codes(), scales = in.scales();
         float[] y = new float[tokens * n];
         long cycles;
         try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()).withActivations(mode))) {

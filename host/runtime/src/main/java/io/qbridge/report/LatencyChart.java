@@ -38,7 +38,12 @@ public final class LatencyChart {
 
     /** Writes the chart atomically (temporary file, then rename). */
     public static void write(Path out, String title, List<Bar> bars) throws IOException {
-        byte[] png = png(title, bars);
+        write(out, title, bars, "device (modelled)");
+    }
+
+    /** As above, naming the device series. */
+    public static void write(Path out, String title, List<Bar> bars, String deviceSeries) throws IOException {
+        byte[] png = png(title, bars, deviceSeries);
         Path dir = out.toAbsolutePath().getParent();
         Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
         try {
@@ -49,8 +54,13 @@ public final class LatencyChart {
         }
     }
 
-    /** The chart as PNG bytes. */
+    /** The chart as PNG bytes, the device series being the performance model's. */
     public static byte[] png(String title, List<Bar> bars) throws IOException {
+        return png(title, bars, "device (modelled)");
+    }
+
+    /** The chart as PNG bytes; {@code deviceSeries} names what the device bars are (modelled, or measured on a device). */
+    public static byte[] png(String title, List<Bar> bars, String deviceSeries) throws IOException {
         System.setProperty("java.awt.headless", "true");
         CategoryChart chart = new CategoryChartBuilder().width(Math.max(900, 26 * bars.size())).height(560).title(title)
                 .xAxisTitle("linear layer").yAxisTitle("µs per forward").build();
@@ -66,7 +76,7 @@ public final class LatencyChart {
             device.add(b.deviceMicros());
         }
         chart.addSeries("host p50 (measured)", labels, host);
-        chart.addSeries("device (modelled)", labels, device);
+        chart.addSeries(deviceSeries, labels, device);
         return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
     }
 }
