@@ -12,7 +12,12 @@ public enum ActivationMode {
     /** INT8, symmetric, one fp32 scale per token (the default; formats spec §5, {@link ActivationQuantizer}). */
     INT8_PER_TOKEN("int8-token"),
     /** MX-INT8 (OCP MX v1.0): per token, blocks of 32 consecutive elements along K with one E8M0 exponent each ({@link MxActivationQuantizer}). */
-    MXINT8_BLOCK32("mxint8");
+    MXINT8_BLOCK32("mxint8"),
+    /**
+     * LO-BCQ W4A4: each token encoded online with the layer's LO-BCQ codebooks ({@link LoBcqActivations}), multiplied on
+     * the look-up datapath ({@link LoBcqKernel}, docs/emulator.md §8); only LO-BCQ weights run in this mode.
+     */
+    LOBCQ("lobcq");
 
     /** The name the CLI and the device description use. */
     private final String id;

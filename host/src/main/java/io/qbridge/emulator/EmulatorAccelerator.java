@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class EmulatorAccelerator implements Accelerator {
     /** A loaded layer: {@code datapath} for INT8-per-token activations, {@code mx} for MX-INT8 blocks (the other is null). */
-    private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, float[] bias, PerformanceModel.LayerProfile profile) {}
+    private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, LoBcqKernel lobcq, float[] bias, PerformanceModel.LayerProfile profile) {}
 
     private final EmulatorConfig config;
     private final PerformanceModel model;
@@ -64,10 +64,19 @@ public final class EmulatorAccelerator implements Accelerator {
             throw new IllegalArgumentException("device memory full: " + size + " more bytes do not fit in " + config.perf().memoryBytes());
         }
         try {
+            if (config.activations() == ActivationMode.LOBCQ) {
+                if (!(weights.format() instanceof io.qbridge.format.LoBcqFormat))
+                    throw new IllegalArgumentException("--activations lobcq needs LO-BCQ weights (lobcq-…), got " + weights.format().id());
+                LoBcqWeights lw = LoBcqWeights.decode(weights);
+                LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
+                layers.put(h.id(), new Resident(h, null, null, new LoBcqKernel(lw), bias == null ? null : bias.clone(),
+                        PerformanceModel.LayerProfile.of(lw.toDecoded(), size)));
+                return h;
+            }
             DecodedWeights d = WeightDecoder.decode(weights);
             LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
             boolean mx = config.activations() == ActivationMode.MXINT8_BLOCK32;
-            layers.put(h.id(), new Resident(h, mx ? null : new Datapath(d), mx ? new MxActivationKernel(d) : null, bias == null ? null : bias.clone(),
+            layers.put(h.id(), new Resident(h, mx ? null : new Datapath(d), mx ? new MxActivationKernel(d) : null, null, bias == null ? null : bias.clone(),
                     PerformanceModel.LayerProfile.of(d, size)));
             return h;
         } catch (RuntimeException e) {
@@ -104,6 +113,7 @@ public final class EmulatorAccelerator implements Accelerator {
         if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
         if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
         if (res.mx() != null) return runMx(res, x, rows, y);
+        if (res.lobcq() != null) return runLoBcq(res, x, rows, y);
         long t0 = System.nanoTime();
         Scratch s = SCRATCH.get();
         int rowsP = Datapath.paddedRows(rows);
@@ -142,6 +152,25 @@ public final class EmulatorAccelerator implements Accelerator {
         long t2 = System.nanoTime();
         PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
         return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
+    /** The LO-BCQ W4A4 path (docs/emulator.md §8): online activation encoder, then the look-up kernel. */
+    private RunResult runLoBcq(Resident res, float[] x, int rows, float[] y) {
+        LoBcqKernel kern = res.lobcq();
+        long t0 = System.nanoTime();
+        LoBcqActivations act = LoBcqActivations.encode(kern.encoder(), x, rows, res.handle().k());
+        long t1 = System.nanoTime();
+        kern.compute(act, res.bias(), rows, y);
+        long t2 = System.nanoTime();
+        PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
+        return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
+    /** The LO-BCQ look-up kernel behind a handle (only with {@link ActivationMode#LOBCQ}). */
+    public LoBcqKernel loBcqKernel(LayerHandle h) {
+        LoBcqKernel k = resident(h).lobcq();
+        if (k == null) throw new IllegalStateException("layer " + h + " runs with " + config.activations().id() + " activations");
+        return k;
     }
 
     /**

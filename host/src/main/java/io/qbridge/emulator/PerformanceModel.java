@@ -3,6 +3,7 @@ package io.qbridge.emulator;
 import io.qbridge.device.RunResult;
 import io.qbridge.format.FineQFormat;
 import io.qbridge.format.IntGroupFormat;
+import io.qbridge.format.LoBcqFormat;
 import io.qbridge.format.MicroScopiQFormat;
 import io.qbridge.format.MxFormat;
 import io.qbridge.format.PackedTensor;
@@ -62,12 +63,14 @@ public final class PerformanceModel {
                 case MxFormat m -> m.blockSize();
                 case MicroScopiQFormat m -> m.blockSize();
                 case FineQFormat q -> q.groupSize();
+                case LoBcqFormat l -> l.arrayScalars();
             };
             int blocks = switch (f) {
                 case IntGroupFormat g -> g.groups(k);
                 case MxFormat m -> m.blocks(k);
                 case MicroScopiQFormat m -> k / m.blockSize();
                 case FineQFormat q -> q.groups(k);
+                case LoBcqFormat l -> l.arrays(k);
             };
             return new LayerProfile(f, n, k, bytes, Math.round(outliersPerWeight * weights), Math.round(pulsesPerWeight * weights), blocks, blockSize);
         }
@@ -106,6 +109,7 @@ public final class PerformanceModel {
             case MxFormat m -> m.element().bits();
             case MicroScopiQFormat m -> m.bits();
             case FineQFormat q -> 3;
+            case LoBcqFormat l -> l.entryBits(); // the looked-up entry is what the PE multiplies
         };
     }
 
