@@ -26,11 +26,11 @@ class CliEndToEndTest {
 
     record Result(int exit, String out, String err) {}
 
-    /** The assembled CLI jar under host/target. */
+    /** The assembled CLI jar under host/cli/target. */
     static Path jar() throws IOException {
-        try (var s = Files.list(ROOT.resolve("host/target"))) {
-            return s.filter(p -> p.getFileName().toString().matches("qbridge-host-.*(?<!-tests)\\.jar")).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("host jar not built under " + ROOT.resolve("host/target")));
+        try (var s = Files.list(ROOT.resolve("host/cli/target"))) {
+            return s.filter(p -> p.getFileName().toString().matches("qbridge-cli-.*(?<!-tests)\\.jar")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("host jar not built under " + ROOT.resolve("host/cli/target")));
         }
     }
 

@@ -1,0 +1,27 @@
+package io.qbridge.cli;
+
+import io.qbridge.device.ActivationMode;
+import io.qbridge.emulator.EmulatorConfig;
+import picocli.CommandLine.Option;
+
+/** {@code --activations}: how the device takes activations; shared by the commands that accept {@code --device}. */
+final class ActivationOptions {
+    @Option(names = "--activations", defaultValue = "int8-token", paramLabel = "int8-token|mxint8",
+            description = "Activations as the device takes them: int8-token (default: INT8, one fp32 scale per token) or mxint8 "
+                    + "(MX-INT8: blocks of 32 along K, one E8M0 exponent each; docs/emulator.md §1b).")
+    String activations;
+
+    /** The chosen mode; an unknown name is a one-line user error listing the valid ones. */
+    ActivationMode mode() {
+        try {
+            return ActivationMode.parse(activations);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException("--activations: " + e.getMessage());
+        }
+    }
+
+    /** The emulator configuration {@code base} taking activations as chosen. */
+    EmulatorConfig apply(EmulatorConfig base) {
+        return base.withActivations(mode());
+    }
+}

@@ -1,0 +1,109 @@
+package io.qbridge.cli;
+
+import io.qbridge.device.Accelerator;
+import io.qbridge.runtime.Devices;
+import io.qbridge.emulator.EmulatorConfig;
+import io.qbridge.device.PerfConfig;
+import io.qbridge.model.llama.Generator;
+import io.qbridge.model.llama.LlamaDecoder;
+import io.qbridge.model.llama.LlamaWeights;
+import io.qbridge.model.llama.Sampler;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.runtime.AcceleratorModels;
+import io.qbridge.runtime.RunStats;
+import io.qbridge.tokenizer.TextTokenizer;
+import io.qbridge.tokenizer.Utf8StreamDecoder;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code qbridge generate}: text generation with a LLaMA-family checkpoint, as llama2.c's {@code run}. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate text with a llama2.c .bin checkpoint or a Hugging Face LLaMA directory (streams the text; tokens/s on stderr).")
+final class GenerateCommand implements Callable<Integer> {
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "CKPT", description = "llama2.c .bin checkpoint or Hugging Face directory.")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "TOK", description = "tokenizer.bin (llama2.c) or tokenizer.json (HF); default: beside the model.")
+    Path tokenizer;
+
+    @Option(names = {"-i", "--prompt"}, defaultValue = "", paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
+    String prompt;
+
+    @Option(names = {"-n", "--steps"}, defaultValue = "256", paramLabel = "N",
+            description = "Positions to run, prompt included, as llama2.c's run counts them (default 256; 0 = the model's sequence length).")
+    int steps;
+
+    @Option(names = {"-t", "--temperature"}, defaultValue = "1.0", paramLabel = "T", description = "0 = greedy (default 1.0).")
+    float temperature;
+
+    @Option(names = {"-p", "--topp"}, defaultValue = "0.9", paramLabel = "P", description = "Nucleus sampling threshold (default 0.9).")
+    float topp;
+
+    @Option(names = {"-s", "--seed"}, paramLabel = "S", description = "Random seed (default: the clock).")
+    Long seed;
+
+    @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
+            description = "Quantize the transformer-block linear layers (any recipe, e.g. mxint8, rtn-w4g128, gptq-w4g128, microscopiq-w4, fineq) and run them on --device; default: FP32 on the host.")
+    String format;
+
+    @Option(names = "--calib", paramLabel = "FILE",
+            description = "With a GPTQ-path --format: calibration texts, one a line (default: the project's Europarl calibration sentences).")
+    Path calib;
+
+    @Option(names = "--calib-sequences", defaultValue = "128", paramLabel = "N", description = "With a GPTQ-path --format: calibration sequences (default 128).")
+    int calibSequences;
+
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "With --format: the device (default auto: a board when present, else the emulator).")
+    String device;
+
+    @picocli.CommandLine.Mixin ActivationOptions activations;
+
+    @Override
+    public Integer call() throws Exception {
+        EmulatorConfig emulator = activations.apply(new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS)); // a bad name fails first
+        if (steps < 0) throw new Main.UserException("--steps must be >= 0");
+        if (temperature < 0) throw new Main.UserException("--temperature must be >= 0");
+        if (topp < 0 || topp > 1) throw new Main.UserException("--topp must be in [0, 1]");
+        long t0 = System.nanoTime();
+        LlamaWeights w = DecoderCheckpoints.load(model);
+        TextTokenizer tok = DecoderCheckpoints.tokenizer(model, tokenizer, w.config().vocabSize());
+        RunStats stats = new RunStats();
+        QuantRecipe recipe = format == null ? null : QuantRecipe.parse(format);
+        if (recipe != null && recipe.format() == null) throw new Main.UserException("--format fp32 is the default host path; give a quantized format");
+        try (Accelerator dev = recipe == null ? null
+                : Devices.open(device, emulator, line -> Log.info("%s", line))) {
+            if (dev != null) {
+                java.util.List<int[]> calibration = recipe.needsCalibration() ? DecoderCheckpoints.calibration(calib, calibSequences, tok, w) : java.util.List.of();
+                w = AcceleratorModels.decoderOnDevice(w, DecoderCheckpoints.quantize(w, recipe, calibration).layers(), dev, stats);
+                Log.info("transformer-block linear layers quantized to %s and resident on %s; classifier FP32 on the host", recipe.format().id(), dev.describe().name());
+            }
+            return generate(w, tok, dev, stats, t0);
+        }
+    }
+
+    private int generate(LlamaWeights w, TextTokenizer tok, Accelerator dev, RunStats stats, long t0) {
+        LlamaDecoder decoder = new LlamaDecoder(w);
+        Log.info("loaded %s (%d layers, dim %d, %.1fM parameters) in %.1f s", model, w.config().nLayers(), w.config().dim(),
+                w.config().parameterCount() / 1e6, (System.nanoTime() - t0) / 1e9);
+        int[] ids = tok.encode(prompt, true, false);
+        long s = seed != null ? seed : System.nanoTime();
+        Sampler sampler = new Sampler(w.config().vocabSize(), temperature, topp, s);
+        Utf8StreamDecoder text = new Utf8StreamDecoder();
+        int[] prev = {ids[0]};
+        Generator.Result r = new Generator(decoder, sampler).generate(ids, steps, next -> {
+            System.out.print(text.feed(tok.decodeBytes(prev[0], next)));
+            System.out.flush();
+            prev[0] = next;
+        });
+        System.out.println(text.finish());
+        Log.info("achieved tok/s: %.2f (%d positions, first excluded as llama2.c counts)", r.tokensPerSecond(), r.positions());
+        if (dev != null) {
+            RunStats.Totals t = stats.total();
+            Log.info("device (modelled, %s): %.3f ms over %d layer runs, %.3f ms per token, energy %.3f mJ (%.1f µJ per token)", dev.describe().name(),
+                    t.deviceSeconds() * 1e3, t.runs(), t.deviceSeconds() * 1e3 / r.positions(), t.energyJoules() * 1e3, t.energyJoules() * 1e6 / r.positions());
+        }
+        return 0;
+    }
+}

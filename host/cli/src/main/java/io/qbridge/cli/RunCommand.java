@@ -1,0 +1,149 @@
+package io.qbridge.cli;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.qbridge.data.EvalCorpus;
+import io.qbridge.device.Accelerator;
+import io.qbridge.device.DeviceInfo;
+import io.qbridge.runtime.Devices;
+import io.qbridge.emulator.EmulatorConfig;
+import io.qbridge.device.PerfConfig;
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.pipeline.PreparedEncoder;
+import io.qbridge.runtime.AcceleratorModels;
+import io.qbridge.runtime.RunStats;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code qbridge run}: sentence embeddings computed with every linear layer on an accelerator (or its emulator). */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Embed each non-empty line of a text file with every linear layer of the encoder on a device.")
+final class RunCommand implements Callable<Integer> {
+    /** Options naming a quantized model and the device it runs on; shared with {@code bench}. */
+    static final class DeviceModelOptions {
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+                description = "bge-small (default), minilm (quantized now with --format), or a .qbz container from 'qbridge quantize'.")
+        String model;
+
+        @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
+                description = "Format for a built-in model (default microscopiq-w4@rtn; a recipe such as microscopiq-w4 uses GPTQ as 'quantize' does). Must match a .qbz if given.")
+        String format;
+
+        @Option(names = "--base", paramLabel = "FILE.onnx",
+                description = "For a .qbz quantized from an .onnx file rather than a built-in: that base file, its tokenizer.json beside it (sha256s checked).")
+        Path base;
+
+        @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "Device (default auto: XRT when present, else the emulator).")
+        String device;
+
+        @Mixin ActivationOptions activations;
+
+        @Option(names = "--preset", defaultValue = "u55c", paramLabel = "u55c|u250", description = "Card the performance model describes (default u55c).")
+        String preset;
+
+        @Option(names = "--perf", paramLabel = "FILE", description = "Properties file overriding performance-model parameters (see docs/performance-model.md).")
+        Path perf;
+
+        PreparedEncoder prepare() throws IOException {
+            long t0 = System.nanoTime();
+            if (base != null && !model.endsWith(".qbz")) throw new Main.UserException("--base: only with a .qbz --model (the base its layers plug into)");
+            if (model.endsWith(".qbz")) {
+                Path file = Path.of(model);
+                if (!Files.isRegularFile(file)) throw new Main.UserException(model + ": no such file");
+                PreparedEncoder q;
+                try {
+                    q = PreparedEncoder.load(file, ModelOptions.baseLookup(base)).requireFormat(format);
+                } catch (IllegalArgumentException e) {
+                    throw new Main.UserException(model + ": " + e.getMessage());
+                }
+                Log.info("loaded %s: %s on %s, %d packed layers, in %.1f s", model, q.format(), q.name(), q.layers().size(), (System.nanoTime() - t0) / 1e9);
+                return q;
+            }
+            EncoderModel.Builtin b = EncoderModel.Builtin.byAlias(model);
+            if (b == null) throw new Main.UserException(model + ": run takes a built-in encoder (bge-small, minilm) or a .qbz container");
+            QuantRecipe recipe = QuantRecipe.parse(format == null ? "microscopiq-w4@rtn" : format);
+            if (recipe.format() == null) throw new Main.UserException("fp32 runs on the host ('qbridge embed'); pick a quantized format for the device");
+            EncoderModel fp32 = EncoderModel.load(b);
+            PreparedEncoder q = QuantizeCommand.withProgress(fp32, recipe, onLayer -> PreparedEncoder.quantize(b, fp32, recipe, onLayer));
+            Log.info("quantized %s to %s (%s) in %.1f s", b.alias, q.format(), recipe.algorithm().name().toLowerCase(), (System.nanoTime() - t0) / 1e9);
+            return q;
+        }
+
+        Accelerator open() throws IOException {
+            io.qbridge.device.ActivationMode mode = activations.mode(); // a bad name fails before the perf file is read
+            PerfConfig pc = perf != null ? PerfConfig.load(perf) : PerfConfig.preset(preset);
+            return Devices.open(device, new EmulatorConfig(pc, EmulatorConfig.DEFAULT_FORMATS, mode), line -> Log.info("%s", line));
+        }
+    }
+
+    @Mixin DeviceModelOptions options;
+
+    @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text, one sentence a line.")
+    Path text;
+
+    @Option(names = "--json", description = "Print {\"model\":…, \"dim\":…, \"embeddings\":[[…]], \"device\":{…}, \"timing\":{…}, \"energy\":{…}} on stdout.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        List<String> lines = EvalCorpus.readLines(text);
+        if (lines.isEmpty()) throw new Main.UserException(text + ": no non-empty lines");
+        try (Accelerator dev = options.open()) { // first: a missing device fails before minutes of quantization
+            PreparedEncoder prep = options.prepare();
+            RunStats stats = new RunStats();
+            EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
+            List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: line %d is longer than %d tokens and was truncated", i + 1,
+                    model.encoder().config().maxPositions()));
+            long t0 = System.nanoTime();
+            float[][] emb = model.embedIds(ids, EncoderModel.DEFAULT_BATCH_TOKENS);
+            long wall = System.nanoTime() - t0;
+            RunStats.Totals t = stats.total();
+            DeviceInfo info = dev.describe();
+            if (json) {
+                writeJson(prep, emb, info, t, wall);
+            } else {
+                System.out.printf("%d sentences, %d dimensions, model %s (%s) on %s%n", emb.length, emb[0].length, prep.name(), prep.format(), info.name());
+                EmbedCommand.printPreview(lines, emb);
+                printSummary(emb.length, info, t, wall);
+            }
+        }
+        return 0;
+    }
+
+    private static String stage(long nanos) {
+        return nanos == 0 ? "in compute" : String.format("%.1f ms", nanos / 1e6);
+    }
+
+    static void printSummary(int sentences, DeviceInfo info, RunStats.Totals t, long wallNanos) {
+        double secs = wallNanos / 1e9;
+        // a stage the device fuses into its kernel (the emulator's output stage, and its INT16 layers' activation
+        // quantization) reports 0 ns: say so rather than print a time that looks measured
+        System.out.printf("host: %.3f s, %.1f sentences/s; linear layers: quantize activations %s, transfer %.1f ms, compute %.1f ms, dequantize %s; rest of the model %.1f ms%n",
+                secs, sentences / secs, stage(t.quantizeNanos()), t.transferNanos() / 1e6, t.computeNanos() / 1e6, stage(t.dequantizeNanos()),
+                (wallNanos - t.hostNanos()) / 1e6);
+        System.out.printf("device (modelled, %dx%d PEs at %.0f MHz): %.3f ms for %d layer runs (%,d cycles), %.1f MB moved, %d compute-bound / %d memory-bound, energy %.3f mJ (%.1f µJ per sentence)%n",
+                info.arrayRows(), info.arrayCols(), info.clockMhz(), t.deviceSeconds() * 1e3, t.runs(), t.deviceCycles(), t.bytesMoved() / 1e6,
+                t.computeBoundRuns(), t.memoryBoundRuns(), t.energyJoules() * 1e3, t.energyJoules() * 1e6 / sentences);
+    }
+
+    static void writeDevice(JsonGenerator g, DeviceInfo info) throws IOException {
+        io.qbridge.report.DeviceJson.writeDevice(g, info);
+    }
+
+    static void writeTotals(JsonGenerator g, RunStats.Totals t, long wallNanos, int sentences) throws IOException {
+        io.qbridge.report.DeviceJson.writeTotals(g, t, wallNanos, sentences);
+    }
+
+    private static void writeJson(PreparedEncoder prep, float[][] emb, DeviceInfo info, RunStats.Totals t, long wall) throws IOException {
+        EmbedCommand.writeJson(prep.name(), prep.format(), emb, g -> {
+            writeDevice(g, info);
+            writeTotals(g, t, wall, emb.length);
+        });
+    }
+}

@@ -1,0 +1,319 @@
+package io.qbridge.cli;
+
+import io.qbridge.client.*;
+
+import io.qbridge.data.EvalCorpus;
+import io.qbridge.device.ActivationMode;
+import io.qbridge.protocol.v1.BenchResult;
+import io.qbridge.protocol.v1.BenchSpec;
+import io.qbridge.protocol.v1.EvalResult;
+import io.qbridge.protocol.v1.Job;
+import io.qbridge.protocol.v1.JobSpec;
+import io.qbridge.protocol.v1.JobState;
+import io.qbridge.protocol.v1.ModelRef;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code qbridge submit --server H:P quantize|run|bench|eval …}: a job on a remote server, followed to the end unless {@code --detach}. */
+@Command(name = "submit", mixinStandardHelpOptions = true, description = "Submit a job to a qbridge job server.",
+        subcommands = {SubmitCommand.Quantize.class, SubmitCommand.Run.class, SubmitCommand.Bench.class, SubmitCommand.Eval.class})
+public final class SubmitCommand implements Callable<Integer> {
+    @Mixin RemoteOptions remote;
+
+    @Override
+    public Integer call() {
+        throw new Main.UserException("submit: name a job kind: quantize, run, bench or eval (qbridge submit --help)");
+    }
+
+    /** What every job kind shares: how to follow it and its priority. */
+    static final class Follow {
+        @Option(names = "--wait", description = "Follow the job to its end and print its result (the default).")
+        boolean waitFlag;
+
+        @Option(names = "--detach", description = "Print the job id and return at once.")
+        boolean detach;
+
+        @Option(names = "--priority", defaultValue = "0", paramLabel = "0-9", description = "Higher runs first (default 0).")
+        int priority;
+
+        @Option(names = "--timeout", defaultValue = "0", paramLabel = "SECONDS", description = "Fail the job if it runs longer than this once started (default: no limit).")
+        long timeoutSeconds;
+    }
+
+    /** Submits, then either prints the id (detached) or follows the job and returns it final. */
+    static Job submitAndFollow(RemoteOptions remote, QbridgeClient c, JobSpec spec, Follow f) throws Exception {
+        if (f.waitFlag && f.detach) throw new Main.UserException("--wait and --detach exclude each other");
+        if (f.timeoutSeconds < 0) throw new Main.UserException("--timeout must not be negative");
+        Job j = remote.call(() -> c.submitWithTimeout(spec, f.priority, f.timeoutSeconds * 1000));
+        if (f.detach) {
+            System.out.println(j.getId());
+            return null;
+        }
+        System.err.printf("submitted job %s%n", j.getId());
+        JobPrinter printer = new JobPrinter();
+        Job done = remote.call(() -> c.await(j.getId(), e -> printer.event(System.err, e)));
+        if (done.getState() != JobState.JOB_STATE_SUCCEEDED) {
+            throw new Main.UserException("job " + done.getId() + " " + JobPrinter.state(done.getState()) + (done.getError().isEmpty() ? "" : ": " + done.getError()));
+        }
+        return done;
+    }
+
+    @Command(name = "quantize", mixinStandardHelpOptions = true, description = "Quantize an encoder on the server into a .qbz artifact.")
+    static final class Quantize implements Callable<Integer> {
+        @ParentCommand SubmitCommand parent;
+        @Mixin Follow follow;
+
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+                description = "bge-small (default), minilm, or a local BERT .onnx FILE, uploaded first (resumable); its .qbz then needs that file as --base to run locally.")
+        String model;
+
+        @Option(names = "--tokenizer-of", paramLabel = "MODEL",
+                description = "With --model FILE.onnx: the built-in (bge-small, minilm) whose tokenizer and pooling the uploaded model uses.")
+        String tokenizerOf;
+
+        @Option(names = {"-f", "--format"}, required = true, paramLabel = "FORMAT", description = "A recipe as 'qbridge quantize --format' takes it.")
+        String format;
+
+        @Option(names = "--calibration", defaultValue = "0", paramLabel = "N", description = "Calibration sentences for GPTQ-based recipes (default: the server's, 128).")
+        int calibration;
+
+        @Option(names = "--out", paramLabel = "DIR", description = "With --wait: download the .qbz into this directory.")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            if (out != null && !Files.isDirectory(out)) throw new Main.UserException(out + ": no such directory");
+            boolean builtin = io.qbridge.model.bert.EncoderModel.Builtin.byAlias(model) != null;
+            if (!builtin && !model.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")) {
+                throw new Main.UserException("--model " + model + ": quantize takes a built-in model (bge-small, minilm) or a BERT .onnx file");
+            }
+            if (builtin && tokenizerOf != null) throw new Main.UserException("--tokenizer-of: only with --model FILE.onnx");
+            if (!builtin && tokenizerOf == null) throw new Main.UserException("--model " + model + ": an .onnx needs --tokenizer-of bge-small|minilm (its tokenizer and pooling)");
+            try (QbridgeClient c = parent.remote.connect()) {
+                JobSpec spec = QbridgeClient.quantizeSpec(model, format, calibration);
+                if (!builtin) {
+                    Path file = Path.of(model);
+                    if (!Files.isRegularFile(file)) throw new Main.UserException("--model " + model + ": no such file");
+                    ModelRef ref = upload(parent.remote, c, file, tokenizerOf);
+                    spec = spec.toBuilder().setQuantize(spec.getQuantize().toBuilder().setModel(ref)).build();
+                }
+                Job done = submitAndFollow(parent.remote, c, spec, follow);
+                if (done == null) return 0;
+                JobPrinter.details(System.out, done);
+                if (out != null) System.out.println("wrote " + parent.remote.call(() -> c.download(done.getId(), out)));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true, description = "Embed each non-empty line of a text file on the server.")
+    static final class Run implements Callable<Integer> {
+        @ParentCommand SubmitCommand parent;
+        @Mixin Follow follow;
+
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+                description = "bge-small (default), minilm, sha256:HEX naming a .qbz artifact of an earlier quantize job on that server, "
+                        + "or a local .qbz or BERT .onnx FILE, uploaded first (resumable).")
+        String model;
+
+        @Option(names = "--base", paramLabel = "FILE.onnx",
+                description = "With a .qbz quantized from an .onnx file: upload that base first (the server finds a container's base among its uploads by sha256).")
+        Path base;
+
+        @Option(names = "--tokenizer-of", paramLabel = "MODEL",
+                description = "With --model FILE.onnx: the built-in (bge-small, minilm) whose tokenizer and pooling the uploaded model uses.")
+        String tokenizerOf;
+
+        @Option(names = {"-f", "--format"}, defaultValue = "", paramLabel = "FORMAT", description = "Quantize a built-in model first with this RTN recipe (default: none).")
+        String format;
+
+        @Option(names = "--device", defaultValue = "", paramLabel = "ID",
+                description = "A device id from the server (default: any), or emulator|xrt|auto: every linear layer on the server's accelerator, as 'qbridge run' (a built-in model is then quantized with --format, default microscopiq-w4@rtn).")
+        String device;
+
+        @Option(names = "--allow-fallback", description = "With emulator|xrt|auto: if the device fails during the job, run it on the server's emulator instead of failing.")
+        boolean allowFallback;
+
+        @picocli.CommandLine.Mixin ActivationOptions activations;
+
+        @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text, one sentence a line.")
+        Path text;
+
+        @Option(names = "--json", description = "Print {\"model\":…, \"dim\":…, \"embeddings\":[[…],…]} on stdout, as 'qbridge embed --json' does.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            List<String> lines = EvalCorpus.readLines(text);
+            Path file = modelFile();
+            if (tokenizerOf != null && (file == null || !model.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx"))) {
+                throw new Main.UserException("--tokenizer-of: only with --model FILE.onnx");
+            }
+            if (base != null && !model.endsWith(".qbz") && !model.startsWith("sha256:")) throw new Main.UserException("--base: only with a .qbz --model or sha256:HEX");
+            if (base != null && !Files.isRegularFile(base)) throw new Main.UserException("--base " + base + ": no such file");
+            if (file != null && model.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx") && tokenizerOf == null) {
+                throw new Main.UserException("--model " + file + ": an .onnx needs --tokenizer-of bge-small|minilm (its tokenizer and pooling)");
+            }
+            try (QbridgeClient c = parent.remote.connect()) {
+                if (base != null) upload(parent.remote, c, base, null);
+                ModelRef ref = file != null ? upload(parent.remote, c, file, tokenizerOf) : modelRef(model);
+                var run = QbridgeClient.runSpec(ref, format, lines).getRun().toBuilder().setDevice(device);
+                if (allowFallback) run.setAllowFallback(true);
+                if (activations.mode() != ActivationMode.INT8_PER_TOKEN) run.setActivations(activations.mode().id());
+                JobSpec spec = JobSpec.newBuilder().setRun(run).build();
+                Job done = submitAndFollow(parent.remote, c, spec, follow);
+                if (done == null) return 0;
+                float[][] emb = QbridgeClient.embeddings(done);
+                if (json) {
+                    EmbedCommand.writeJson(done.getResult().getRun().getModel(), emb);
+                } else {
+                    System.out.printf("%d sentences, %d dimensions, model %s%n", emb.length, done.getResult().getRun().getDim(), done.getResult().getRun().getModel());
+                }
+            }
+            return 0;
+        }
+
+        /** The local file --model names, or null for a built-in alias or sha256:HEX. */
+        private Path modelFile() {
+            if (model.startsWith("sha256:") || io.qbridge.model.bert.EncoderModel.Builtin.byAlias(model) != null) return null;
+            Path p = Path.of(model);
+            if (!Files.isRegularFile(p)) throw new Main.UserException("--model " + model + ": not a built-in model (bge-small, minilm), not sha256:HEX, and no such file");
+            return p;
+        }
+    }
+
+    /**
+     * Uploads the file (resuming an earlier attempt at the same file) with a progress bar; the ref names the
+     * upload, with {@code tokenizerOf} for an .onnx (null: none; a run or quantize job naming an .onnx needs it).
+     */
+    static ModelRef upload(RemoteOptions remote, QbridgeClient c, Path file, String tokenizerOf) throws Exception {
+        boolean onnx = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
+        long size = Files.size(file);
+        QbridgeClient.Upload u;
+        try (Progress bar = Progress.start("upload " + file.getFileName(), size)) {
+            long[] last = {-1};
+            u = remote.call(() -> c.uploadModel(file, null, n -> {
+                if (last[0] < 0) last[0] = n; // the resume point: progress counts from there
+                bar.step(n - last[0]);
+                last[0] = n;
+            }));
+        }
+        System.err.printf("uploaded %s: %d bytes, sha256 %s%s%n", file.getFileName(), u.size(), u.sha256(),
+                u.resumedAt() > 0 ? " (resumed at byte " + u.resumedAt() + ")" : "");
+        ModelRef.Builder r = ModelRef.newBuilder().setUploadSha256(u.sha256());
+        if (onnx && tokenizerOf != null) r.setTokenizerOf(tokenizerOf);
+        return r.build();
+    }
+
+    /** A model option's value as the server takes it: a built-in alias, or {@code sha256:HEX} for an artifact of an earlier job. */
+    static ModelRef modelRef(String model) {
+        return model.startsWith("sha256:") ? ModelRef.newBuilder().setArtifactSha256(model.substring(7)).build()
+                : ModelRef.newBuilder().setBuiltin(model).build();
+    }
+
+    @Command(name = "bench", mixinStandardHelpOptions = true,
+            description = "Latency percentiles of a quantized encoder on the server's device, as 'qbridge bench' measures them there.")
+    static final class Bench implements Callable<Integer> {
+        @ParentCommand SubmitCommand parent;
+        @Mixin Follow follow;
+
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+                description = "bge-small (default), minilm (quantized on the server with --format), or sha256:HEX naming a .qbz artifact on that server.")
+        String model;
+
+        @Option(names = {"-f", "--format"}, defaultValue = "", paramLabel = "FORMAT", description = "Format for a built-in model (default microscopiq-w4@rtn).")
+        String format;
+
+        @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "The server's device (default auto: its board when present, else the emulator).")
+        String device;
+
+        @Option(names = "--preset", defaultValue = "u55c", paramLabel = "u55c|u250", description = "Card the performance model describes (default u55c).")
+        String preset;
+
+        @Option(names = "--runs", defaultValue = "10", paramLabel = "N", description = "Measured runs (default 10).")
+        int runs;
+
+        @Option(names = "--warmup", defaultValue = "3", paramLabel = "N", description = "Warm-up runs, not measured (default 3).")
+        int warmup;
+
+        @Option(names = "--compare-fp32", description = "Also time the FP32 host model, run by run.")
+        boolean compareFp32;
+
+        @Option(names = "--allow-fallback", description = "If the device fails during the job, run the bench on the server's emulator instead of failing.")
+        boolean allowFallback;
+
+        @picocli.CommandLine.Mixin ActivationOptions activations;
+
+        @Option(names = "--json", description = "Print the JSON document 'qbridge bench --json' prints.")
+        boolean json;
+
+        @Option(names = "--chart", paramLabel = "FILE.png", description = "Also download the PNG chart of the per-layer breakdown to this file.")
+        Path chart;
+
+        @Override
+        public Integer call() throws Exception {
+            if (runs < 1) throw new Main.UserException("--runs must be >= 1");
+            if (warmup < 0) throw new Main.UserException("--warmup must be >= 0");
+            Path chartDir = chart == null ? null : chart.toAbsolutePath().getParent();
+            if (chartDir != null && !Files.isDirectory(chartDir)) throw new Main.UserException(chart + ": its directory does not exist");
+            BenchSpec.Builder b = BenchSpec.newBuilder().setModel(modelRef(model)).setFormat(format).setDevice(device.equals("auto") ? "" : device)
+                    .setRepeats(runs).setWarmup(warmup).setPreset(preset).setCompareFp32(compareFp32).setAllowFallback(allowFallback);
+            if (activations.mode() != ActivationMode.INT8_PER_TOKEN) b.setActivations(activations.mode().id());
+            try (QbridgeClient c = parent.remote.connect()) {
+                Job done = submitAndFollow(parent.remote, c, JobSpec.newBuilder().setBench(b).build(), follow);
+                if (done == null) return 0;
+                BenchResult r = done.getResult().getBench();
+                if (json) {
+                    System.out.write(parent.remote.call(() -> c.artifactBytes(done.getId(), r.getJson().getSha256())));
+                    System.out.flush();
+                } else {
+                    JobPrinter.bench(System.out, r);
+                }
+                if (chart != null) {
+                    Path got = parent.remote.call(() -> c.download(done.getId(), r.getChart().getSha256(), chartDir));
+                    Files.move(got, chart.toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                    Log.info("wrote %s", chart);
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "The quality table of 'qbridge eval' for a built-in encoder, computed on the server.")
+    static final class Eval implements Callable<Integer> {
+        @ParentCommand SubmitCommand parent;
+        @Mixin Follow follow;
+
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL", description = "bge-small (default) or minilm.")
+        String model;
+
+        @Mixin EvalOptions opts;
+
+        @Option(names = "--json", description = "Print the JSON document 'qbridge eval --json' prints.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            try (QbridgeClient c = parent.remote.connect()) {
+                Job done = submitAndFollow(parent.remote, c, QbridgeClient.evalSpec(model, opts.formats, opts.heldOut, opts.retrieval), follow);
+                if (done == null) return 0;
+                EvalResult r = done.getResult().getEval();
+                if (json) {
+                    System.out.write(parent.remote.call(() -> c.artifactBytes(done.getId(), r.getJson().getSha256())));
+                    System.out.flush();
+                } else {
+                    EvalCommand.print(r.getModel(), JobPrinter.evalRows(r), opts.markdown);
+                }
+            }
+            return 0;
+        }
+    }
+}

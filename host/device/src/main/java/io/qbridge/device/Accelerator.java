@@ -1,0 +1,37 @@
+package io.qbridge.device;
+
+import io.qbridge.format.PackedTensor;
+
+/**
+ * A device that computes quantized linear layers {@code y = x W^T + b}.
+ *
+ * <p>Weights are loaded once ({@link #load}) and stay resident; each {@link #run} quantizes the activations
+ * the way the device takes them (its {@link ActivationMode}: INT8 symmetric per token, or MX-INT8 blocks of 32
+ * along K; {@code docs/emulator.md} §1 and §1b), computes, and
+ * dequantizes into FP32. Implementations are safe to call from several threads at once.
+ */
+public interface Accelerator extends AutoCloseable {
+    DeviceInfo describe();
+
+    /**
+     * Makes {@code weights} ([N][K] packed) and {@code bias} (length N or null) device-resident.
+     *
+     * @throws IllegalArgumentException if the device does not support the format, the bias does not match
+     *                                  N, or the weights do not fit in the device memory
+     */
+    LayerHandle load(PackedTensor weights, float[] bias);
+
+    /**
+     * Computes {@code y[rows][N] = x[rows][K] W^T + b} for a loaded layer, overwriting {@code y}.
+     *
+     * @throws IllegalArgumentException if the handle is not this device's (or was unloaded) or the arrays
+     *                                  are too short
+     */
+    RunResult run(LayerHandle handle, float[] x, int rows, float[] y);
+
+    /** Releases a layer's memory; a later run with the handle fails. */
+    void unload(LayerHandle handle);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,69 @@
+package io.qbridge.device;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * How the device takes activations (docs/emulator.md §1 and §1b). The weights' formats are independent
+ * of this choice: every format runs in either mode.
+ */
+public enum ActivationMode {
+    /** INT8, symmetric, one fp32 scale per token (the default; formats spec §5, {@link ActivationQuantizer}). */
+    INT8_PER_TOKEN("int8-token"),
+    /** MX-INT8 (OCP MX v1.0): per token, blocks of 32 consecutive elements along K with one E8M0 exponent each ({@link MxActivationQuantizer}). */
+    MXINT8_BLOCK32("mxint8"),
+    /**
+     * LO-BCQ W4A4: each token encoded online with the layer's LO-BCQ codebooks (emulator: LoBcqActivations), multiplied on
+     * the look-up datapath (emulator: LoBcqKernel, docs/emulator.md §8); only LO-BCQ weights run in this mode.
+     */
+    LOBCQ("lobcq");
+
+    /** Elements per MX-INT8 activation block along K. */
+    public static final int MX_BLOCK = 32;
+
+    /** The name the CLI and the device description use. */
+    private final String id;
+
+    ActivationMode(String id) {
+        this.id = id;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    /** MX-INT8 activation blocks in a row of {@code k} elements. */
+    public static int mxBlocks(int k) {
+        return (k + MX_BLOCK - 1) / MX_BLOCK;
+    }
+
+    /**
+     * Pieces of a row of {@code k} columns with weight blocks of {@code weightBlock} and MX-INT8 activation blocks:
+     * the cuts of both block grids (each piece is summed exactly and folded once, docs/emulator.md §1b).
+     */
+    public static int mxPieces(int k, int weightBlock) {
+        int pieces = 0;
+        for (int c = 0; c < k; pieces++)
+            c = Math.min(k, Math.min((c / weightBlock + 1) * weightBlock, (c / MX_BLOCK + 1) * MX_BLOCK));
+        return pieces;
+    }
+
+    /** The mode named {@code name} (its {@link #id()}, any case). */
+    public static ActivationMode parse(String name) {
+        if (name != null)
+            for (ActivationMode m : values())
+                if (m.id.equals(name.trim().toLowerCase(Locale.ROOT))) return m;
+        throw new IllegalArgumentException("unknown activation mode '" + name + "' (valid: " + validNames() + ")");
+    }
+
+    /** The valid names, comma-separated. */
+    public static String validNames() {
+        return Arrays.stream(values()).map(ActivationMode::id).collect(Collectors.joining(", "));
+    }
+
+    @Override
+    public String toString() {
+        return id;
+    }
+}

@@ -1,0 +1,218 @@
+package io.qbridge.emulator;
+
+import io.qbridge.device.PerformanceModel;
+import io.qbridge.device.PerfConfig;
+import io.qbridge.device.ActivationMode;
+
+import io.qbridge.device.Accelerator;
+import io.qbridge.device.DeviceInfo;
+import io.qbridge.device.DeviceKind;
+import io.qbridge.device.LayerHandle;
+import io.qbridge.device.RunResult;
+import io.qbridge.format.PackedTensor;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The software device: {@link WeightDecoder} at load, {@link ActivationQuantizer} + {@link Datapath} per run,
+ * and the {@link PerformanceModel}'s estimate of what the run would cost on the configured array.
+ *
+ * <p>Host memory is the device memory, so the transfer stage is empty (0 ns): nothing is copied that the
+ * kernel could not read in place. Dequantization (activation scale, fp32 rounding, bias) is fused into the
+ * compute kernel's write-back, as in the hardware's output unit, so its time is part of the compute stage
+ * and the dequantize stage reports 0 ns. In the INT16 mode without zero points the activation quantization is
+ * fused too (each thread quantizes its own token panels right before its tiles read them), so the quantize
+ * stage reports 0 ns there and its time is inside compute. The packed bytes still count against the configured device memory so a
+ * model that would not fit the card fails here too.
+ */
+public final class EmulatorAccelerator implements Accelerator {
+    /** A loaded layer: {@code datapath} for INT8-per-token activations, {@code mx} for MX-INT8 blocks (the other is null). */
+    private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, LoBcqKernel lobcq, float[] bias, PerformanceModel.LayerProfile profile) {}
+
+    private final EmulatorConfig config;
+    private final PerformanceModel model;
+    private final Map<Long, Resident> layers = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final AtomicLong used = new AtomicLong();
+    private volatile boolean closed;
+
+    public EmulatorAccelerator(EmulatorConfig config) {
+        this.config = config;
+        this.model = new PerformanceModel(config.perf(), config.activations());
+    }
+
+    public EmulatorConfig config() {
+        return config;
+    }
+
+    @Override
+    public DeviceInfo describe() {
+        PerfConfig p = config.perf();
+        return new DeviceInfo(DeviceKind.EMULATOR, "qbridge emulator (" + p.preset() + ", " + p.dataflow().name().toLowerCase().replace('_', '-')
+                + ", " + config.activations().id() + " activations)",
+                p.arrayRows(), p.arrayCols(), p.clockMhz(), config.supportedFormats(), p.memoryBytes(), p.offChipBytesPerSecond());
+    }
+
+    @Override
+    public LayerHandle load(PackedTensor weights, float[] bias) {
+        checkOpen();
+        if (weights == null) throw new IllegalArgumentException("weights are null");
+        if (!config.supports(weights.format()))
+            throw new IllegalArgumentException("format " + weights.format().id() + " is not supported by this device (supported: " + config.supportedFormats() + ")");
+        if (bias != null && bias.length != weights.n())
+            throw new IllegalArgumentException("bias has " + bias.length + " values, the weights have " + weights.n() + " outputs");
+        long size = weights.bytes().length;
+        if (used.addAndGet(size) > config.perf().memoryBytes()) {
+            used.addAndGet(-size);
+            throw new IllegalArgumentException("device memory full: " + size + " more bytes do not fit in " + config.perf().memoryBytes());
+        }
+        try {
+            if (config.activations() == ActivationMode.LOBCQ) {
+                if (!(weights.format() instanceof io.qbridge.format.LoBcqFormat))
+                    throw new IllegalArgumentException("--activations lobcq needs LO-BCQ weights (lobcq-…), got " + weights.format().id());
+                LoBcqWeights lw = LoBcqWeights.decode(weights);
+                LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
+                layers.put(h.id(), new Resident(h, null, null, new LoBcqKernel(lw), bias == null ? null : bias.clone(),
+                        lw.toDecoded().profile(size)));
+                return h;
+            }
+            DecodedWeights d = WeightDecoder.decode(weights);
+            LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
+            boolean mx = config.activations() == ActivationMode.MXINT8_BLOCK32;
+            layers.put(h.id(), new Resident(h, mx ? null : new Datapath(d), mx ? new MxActivationKernel(d) : null, null, bias == null ? null : bias.clone(),
+                    d.profile(size)));
+            return h;
+        } catch (RuntimeException e) {
+            used.addAndGet(-size);
+            throw e;
+        }
+    }
+
+    /** The decoded layer behind a handle (tests and reports). */
+    public Datapath datapath(LayerHandle h) {
+        Datapath d = resident(h).datapath();
+        if (d == null) throw new IllegalStateException("layer " + h + " runs with " + config.activations().id() + " activations: see mxKernel");
+        return d;
+    }
+
+    /** The MX-INT8-activation kernel behind a handle (only with {@link ActivationMode#MXINT8_BLOCK32}). */
+    public MxActivationKernel mxKernel(LayerHandle h) {
+        MxActivationKernel m = resident(h).mx();
+        if (m == null) throw new IllegalStateException("layer " + h + " runs with " + config.activations().id() + " activations: see datapath");
+        return m;
+    }
+
+    /** The performance estimate for {@code rows} tokens through a loaded layer, without running it. */
+    public PerformanceModel.Estimate estimate(LayerHandle h, int rows) {
+        return model.estimate(resident(h).profile(), rows);
+    }
+
+    @Override
+    public RunResult run(LayerHandle handle, float[] x, int rows, float[] y) {
+        checkOpen();
+        Resident res = resident(handle);
+        int n = handle.n(), k = handle.k();
+        if (rows < 0) throw new IllegalArgumentException("rows must be >= 0, got " + rows);
+        if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
+        if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
+        if (res.mx() != null) return runMx(res, x, rows, y);
+        if (res.lobcq() != null) return runLoBcq(res, x, rows, y);
+        long t0 = System.nanoTime();
+        Scratch s = SCRATCH.get();
+        int rowsP = Datapath.paddedRows(rows);
+        boolean floats = res.datapath().mode() == Datapath.Mode.FP32_EXACT;
+        boolean shorts = res.datapath().mode() == Datapath.Mode.INT16;
+        int[] q = shorts ? null : (s.q = grow(s.q, rowsP * k));
+        float[] qf = floats ? (s.qf = grow(s.qf, rowsP * k)) : null;
+        short[] qs = shorts ? (s.qs = grow(s.qs, rowsP * k)) : null;
+        float[] xs = s.xs = grow(s.xs, rows);
+        if (res.datapath().quantizesPerPanel()) {
+            // quantization fused into the kernel's panel loop: its time is inside the compute stage
+            res.datapath().computeInt16From(x, qs, xs, res.bias(), rows, y);
+            long t2 = System.nanoTime();
+            PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
+            return new RunResult(0, 0, t2 - t0, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+        }
+        ActivationQuantizer.quantize(x, k, rows, rowsP, q, qf, qs, xs);
+        long t1 = System.nanoTime();
+        res.datapath().compute(q, qf, qs, xs, res.bias(), rows, y);
+        long t2 = System.nanoTime();
+        PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
+        return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
+    /** The MX-INT8 activation path (docs/emulator.md §1b): block quantizer, then the piece kernel. */
+    private RunResult runMx(Resident res, float[] x, int rows, float[] y) {
+        int k = res.handle().k();
+        long t0 = System.nanoTime();
+        Scratch s = SCRATCH.get();
+        int rowsP = MxActivationKernel.paddedRows(rows);
+        int[] q = s.q = grow(s.q, rowsP * k);
+        int[] exps = s.exps = grow(s.exps, rowsP * MxActivationQuantizer.blocks(k));
+        MxActivationQuantizer.quantize(x, k, rows, rowsP, q, exps);
+        long t1 = System.nanoTime();
+        res.mx().compute(q, exps, res.bias(), rows, y);
+        long t2 = System.nanoTime();
+        PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
+        return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
+    /** The LO-BCQ W4A4 path (docs/emulator.md §8): online activation encoder, then the look-up kernel. */
+    private RunResult runLoBcq(Resident res, float[] x, int rows, float[] y) {
+        LoBcqKernel kern = res.lobcq();
+        long t0 = System.nanoTime();
+        LoBcqActivations act = LoBcqActivations.encode(kern.encoder(), x, rows, res.handle().k());
+        long t1 = System.nanoTime();
+        kern.compute(act, res.bias(), rows, y);
+        long t2 = System.nanoTime();
+        PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
+        return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
+    /** The LO-BCQ look-up kernel behind a handle (only with {@link ActivationMode#LOBCQ}). */
+    public LoBcqKernel loBcqKernel(LayerHandle h) {
+        LoBcqKernel k = resident(h).lobcq();
+        if (k == null) throw new IllegalStateException("layer " + h + " runs with " + config.activations().id() + " activations");
+        return k;
+    }
+
+    /**
+     * Per-thread activation and accumulator buffers, reused across runs: allocating (and zeroing) tens of
+     * megabytes per layer call cost as much as the arithmetic. Every run overwrites what it reads.
+     */
+    private static final class Scratch {
+        int[] q = new int[0], exps = new int[0];
+        float[] qf = new float[0], xs = new float[0];
+        short[] qs = new short[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static int[] grow(int[] a, int n) { return a.length >= n ? a : new int[n]; }
+    private static float[] grow(float[] a, int n) { return a.length >= n ? a : new float[n]; }
+    private static short[] grow(short[] a, int n) { return a.length >= n ? a : new short[n]; }
+
+    @Override
+    public void unload(LayerHandle handle) {
+        Resident r = layers.remove(handle.id());
+        if (r != null && r.handle().equals(handle)) used.addAndGet(-handle.packedBytes());
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        layers.clear();
+        used.set(0);
+    }
+
+    private Resident resident(LayerHandle h) {
+        Resident r = h == null ? null : layers.get(h.id());
+        if (r == null || !r.handle().equals(h)) throw new IllegalArgumentException("layer handle " + h + " is not loaded on this device");
+        return r;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("the emulator has been closed");
+    }
+}

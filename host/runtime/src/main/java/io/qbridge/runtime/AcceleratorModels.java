@@ -1,0 +1,59 @@
+package io.qbridge.runtime;
+
+import io.qbridge.device.Accelerator;
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.QuantizedLayer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Moves every linear layer of an encoder, or every transformer-block linear layer of a decoder, onto an accelerator. */
+public final class AcceleratorModels {
+    private AcceleratorModels() {}
+
+    /** The quantized model of {@code quantized} with all its linear layers on {@code device}. */
+    public static EncoderModel onDevice(EncoderQuantizer.Result quantized, Accelerator device, RunStats stats) {
+        return onDevice(quantized.model(), quantized.layers(), device, stats);
+    }
+
+    /**
+     * {@code base} with each linear layer replaced by the device-resident packed layer of the same name.
+     *
+     * @throws IllegalArgumentException if a linear layer of the model has no packed layer (every matrix
+     *                                  product must run on the device, none silently on the host)
+     */
+    public static EncoderModel onDevice(EncoderModel base, List<QuantizedLayer> layers, Accelerator device, RunStats stats) {
+        Map<String, QuantizedLayer> byName = new HashMap<>();
+        for (QuantizedLayer l : layers) byName.put(l.name(), l);
+        return base.mapLinears(lin -> {
+            QuantizedLayer q = byName.get(lin.name());
+            if (q == null) throw new IllegalArgumentException("linear layer " + lin.name() + " has no packed weights to load on the device");
+            if (q.packed().n() != lin.outFeatures() || q.packed().k() != lin.inFeatures())
+                throw new IllegalArgumentException(lin.name() + ": packed weights are " + q.packed().n() + "x" + q.packed().k() + ", the model needs "
+                        + lin.outFeatures() + "x" + lin.inFeatures());
+            return AcceleratorLinear.of(q, device, stats);
+        });
+    }
+
+    /**
+     * A decoder whose transformer-block linear layers run on {@code device}, quantized by an RTN-style
+     * recipe; the classifier stays on the host in FP32 (its weights are the shared embedding table).
+     */
+    public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights fp32, io.qbridge.pipeline.QuantRecipe recipe,
+                                                                      Accelerator device, RunStats stats) {
+        return decoderOnDevice(fp32, io.qbridge.pipeline.DecoderEvaluator.quantizeBlocks(fp32, recipe), device, stats);
+    }
+
+    /**
+     * A decoder whose linear layers named in {@code q} (quantized elsewhere, e.g. GPTQ-calibrated by
+     * {@link io.qbridge.pipeline.DecoderQuantizer}) run on {@code device}; the others stay on the host.
+     */
+    public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights fp32, Map<String, QuantizedLayer> q,
+                                                                      Accelerator device, RunStats stats) {
+        return fp32.mapLinears(lin -> {
+            QuantizedLayer ql = q.get(lin.name());
+            return ql == null ? lin : AcceleratorLinear.of(ql, device, stats);
+        });
+    }
+}

@@ -1,8 +1,0 @@
-/**
- * Models on an accelerator: {@link io.qbridge.runtime.AcceleratorLinear} is the {@link io.qbridge.model.Linear}
- * whose weights live on an {@link io.qbridge.device.Accelerator}, {@link io.qbridge.runtime.AcceleratorModels}
- * moves every linear layer of an encoder there, and {@link io.qbridge.runtime.RunStats} adds up what the
- * runs cost (host time per stage, device cycles, bytes, energy), in total and per layer, and
- * {@link io.qbridge.runtime.EncoderBench} measures latency the way {@code qbridge bench} and remote bench jobs report it.
- */
-package io.qbridge.runtime;
