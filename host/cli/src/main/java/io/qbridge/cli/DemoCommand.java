@@ -4,7 +4,6 @@ import io.qbridge.compute.Parallel;
 import io.qbridge.compute.VectorOps;
 import io.qbridge.data.EvalCorpus;
 import io.qbridge.device.Accelerator;
-import io.qbridge.runtime.Devices;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.device.PerfConfig;
 import io.qbridge.model.bert.EncoderModel;
@@ -41,8 +40,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = {"-f", "--format"}, defaultValue = "microscopiq-w4", paramLabel = "FORMAT", description = "Quantization recipe (default microscopiq-w4: MicroScopiQ's GPTQ path).")
     String format;
 
-    @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "Device (default auto: a board when XRT and a bitstream are present, else the emulator).")
-    String device;
+    @Mixin DeviceOption device;
 
     @Mixin ActivationOptions activations;
 
@@ -62,7 +60,7 @@ final class DemoCommand implements Callable<Integer> {
         EncoderQuantizer.Result q = QuantizeCommand.withProgress(fp32, recipe, calib);
         double quantSecs = (System.nanoTime() - tq) / 1e9;
 
-        try (Accelerator dev = Devices.open(device, emulator, line -> Log.info("%s", line))) {
+        try (Accelerator dev = device.open(emulator)) {
             RunStats stats = new RunStats();
             EncoderModel onDevice = AcceleratorModels.onDevice(q, dev, stats);
             String where = dev.describe().name();

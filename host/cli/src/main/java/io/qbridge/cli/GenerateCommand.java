@@ -1,7 +1,6 @@
 package io.qbridge.cli;
 
 import io.qbridge.device.Accelerator;
-import io.qbridge.runtime.Devices;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.device.PerfConfig;
 import io.qbridge.model.llama.Generator;
@@ -16,6 +15,7 @@ import io.qbridge.tokenizer.Utf8StreamDecoder;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code qbridge generate}: text generation with a LLaMA-family checkpoint, as llama2.c's {@code run}. */
@@ -55,8 +55,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--calib-sequences", defaultValue = "128", paramLabel = "N", description = "With a GPTQ-path --format: calibration sequences (default 128).")
     int calibSequences;
 
-    @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "With --format: the device (default auto: a board when present, else the emulator).")
-    String device;
+    @Mixin DeviceOption device; // used with --format only
 
     @picocli.CommandLine.Mixin ActivationOptions activations;
 
@@ -73,7 +72,7 @@ final class GenerateCommand implements Callable<Integer> {
         QuantRecipe recipe = format == null ? null : QuantRecipe.parse(format);
         if (recipe != null && recipe.format() == null) throw new Main.UserException("--format fp32 is the default host path; give a quantized format");
         try (Accelerator dev = recipe == null ? null
-                : Devices.open(device, emulator, line -> Log.info("%s", line))) {
+                : device.open(emulator)) {
             if (dev != null) {
                 java.util.List<int[]> calibration = recipe.needsCalibration() ? DecoderCheckpoints.calibration(calib, calibSequences, tok, w) : java.util.List.of();
                 w = AcceleratorModels.decoderOnDevice(w, DecoderCheckpoints.quantize(w, recipe, calibration).layers(), dev, stats);

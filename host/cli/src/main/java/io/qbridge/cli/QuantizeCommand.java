@@ -72,10 +72,15 @@ final class QuantizeCommand implements Callable<Integer> {
     }
 
     /** Runs {@code quantize} (which reports each finished layer to the listener it is given) under a progress bar of one step per linear layer. */
-    static <T> T withProgress(EncoderModel fp32, QuantRecipe recipe,
-                              java.util.function.Function<java.util.function.BiConsumer<String, Integer>, T> quantize) {
+    static <T, E extends Exception> T withProgress(EncoderModel fp32, QuantRecipe recipe, Quantization<T, E> quantize) throws E {
         try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
-            return quantize.apply((name, done) -> p.step(1));
+            return quantize.run((name, done) -> p.step(1));
         }
+    }
+
+    /** A quantization that reports each finished layer (name, layers done) to the listener it is given. */
+    @FunctionalInterface
+    interface Quantization<T, E extends Exception> {
+        T run(java.util.function.BiConsumer<String, Integer> onLayer) throws E;
     }
 }

@@ -4,16 +4,11 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import io.qbridge.data.EvalCorpus;
 import io.qbridge.device.Accelerator;
 import io.qbridge.device.DeviceInfo;
-import io.qbridge.runtime.Devices;
-import io.qbridge.emulator.EmulatorConfig;
-import io.qbridge.device.PerfConfig;
 import io.qbridge.model.bert.EncoderModel;
-import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.pipeline.PreparedEncoder;
 import io.qbridge.runtime.AcceleratorModels;
 import io.qbridge.runtime.RunStats;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -25,63 +20,6 @@ import picocli.CommandLine.Option;
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Embed each non-empty line of a text file with every linear layer of the encoder on a device.")
 final class RunCommand implements Callable<Integer> {
-    /** Options naming a quantized model and the device it runs on; shared with {@code bench}. */
-    static final class DeviceModelOptions {
-        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
-                description = "bge-small (default), minilm (quantized now with --format), or a .qbz container from 'qbridge quantize'.")
-        String model;
-
-        @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
-                description = "Format for a built-in model (default microscopiq-w4@rtn; a recipe such as microscopiq-w4 uses GPTQ as 'quantize' does). Must match a .qbz if given.")
-        String format;
-
-        @Option(names = "--base", paramLabel = "FILE.onnx",
-                description = "For a .qbz quantized from an .onnx file rather than a built-in: that base file, its tokenizer.json beside it (sha256s checked).")
-        Path base;
-
-        @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "Device (default auto: XRT when present, else the emulator).")
-        String device;
-
-        @Mixin ActivationOptions activations;
-
-        @Option(names = "--preset", defaultValue = "u55c", paramLabel = "u55c|u250", description = "Card the performance model describes (default u55c).")
-        String preset;
-
-        @Option(names = "--perf", paramLabel = "FILE", description = "Properties file overriding performance-model parameters (see docs/performance-model.md).")
-        Path perf;
-
-        PreparedEncoder prepare() throws IOException {
-            long t0 = System.nanoTime();
-            if (base != null && !model.endsWith(".qbz")) throw new Main.UserException("--base: only with a .qbz --model (the base its layers plug into)");
-            if (model.endsWith(".qbz")) {
-                Path file = Path.of(model);
-                if (!Files.isRegularFile(file)) throw new Main.UserException(model + ": no such file");
-                PreparedEncoder q;
-                try {
-                    q = PreparedEncoder.load(file, ModelOptions.baseLookup(base)).requireFormat(format);
-                } catch (IllegalArgumentException e) {
-                    throw new Main.UserException(model + ": " + e.getMessage());
-                }
-                Log.info("loaded %s: %s on %s, %d packed layers, in %.1f s", model, q.format(), q.name(), q.layers().size(), (System.nanoTime() - t0) / 1e9);
-                return q;
-            }
-            EncoderModel.Builtin b = EncoderModel.Builtin.byAlias(model);
-            if (b == null) throw new Main.UserException(model + ": run takes a built-in encoder (bge-small, minilm) or a .qbz container");
-            QuantRecipe recipe = QuantRecipe.parse(format == null ? "microscopiq-w4@rtn" : format);
-            if (recipe.format() == null) throw new Main.UserException("fp32 runs on the host ('qbridge embed'); pick a quantized format for the device");
-            EncoderModel fp32 = EncoderModel.load(b);
-            PreparedEncoder q = QuantizeCommand.withProgress(fp32, recipe, onLayer -> PreparedEncoder.quantize(b, fp32, recipe, onLayer));
-            Log.info("quantized %s to %s (%s) in %.1f s", b.alias, q.format(), recipe.algorithm().name().toLowerCase(), (System.nanoTime() - t0) / 1e9);
-            return q;
-        }
-
-        Accelerator open() throws IOException {
-            io.qbridge.device.ActivationMode mode = activations.mode(); // a bad name fails before the perf file is read
-            PerfConfig pc = perf != null ? PerfConfig.load(perf) : PerfConfig.preset(preset);
-            return Devices.open(device, new EmulatorConfig(pc, EmulatorConfig.DEFAULT_FORMATS, mode), line -> Log.info("%s", line));
-        }
-    }
-
     @Mixin DeviceModelOptions options;
 
     @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 text, one sentence a line.")

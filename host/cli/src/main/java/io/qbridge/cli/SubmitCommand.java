@@ -231,55 +231,40 @@ public final class SubmitCommand implements Callable<Integer> {
         @Option(names = {"-f", "--format"}, defaultValue = "", paramLabel = "FORMAT", description = "Format for a built-in model (default microscopiq-w4@rtn).")
         String format;
 
-        @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "The server's device (default auto: its board when present, else the emulator).")
+        @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "The server's device (default " + DeviceOption.AUTO_RULE + ", on the server).")
         String device;
 
         @Option(names = "--preset", defaultValue = "u55c", paramLabel = "u55c|u250", description = "Card the performance model describes (default u55c).")
         String preset;
 
-        @Option(names = "--runs", defaultValue = "10", paramLabel = "N", description = "Measured runs (default 10).")
-        int runs;
-
-        @Option(names = "--warmup", defaultValue = "3", paramLabel = "N", description = "Warm-up runs, not measured (default 3).")
-        int warmup;
-
-        @Option(names = "--compare-fp32", description = "Also time the FP32 host model, run by run.")
-        boolean compareFp32;
+        @Mixin BenchOptions bench;
 
         @Option(names = "--allow-fallback", description = "If the device fails during the job, run the bench on the server's emulator instead of failing.")
         boolean allowFallback;
 
-        @picocli.CommandLine.Mixin ActivationOptions activations;
-
-        @Option(names = "--json", description = "Print the JSON document 'qbridge bench --json' prints.")
-        boolean json;
-
-        @Option(names = "--chart", paramLabel = "FILE.png", description = "Also download the PNG chart of the per-layer breakdown to this file.")
-        Path chart;
+        @Mixin ActivationOptions activations;
 
         @Override
         public Integer call() throws Exception {
-            if (runs < 1) throw new Main.UserException("--runs must be >= 1");
-            if (warmup < 0) throw new Main.UserException("--warmup must be >= 0");
-            Path chartDir = chart == null ? null : chart.toAbsolutePath().getParent();
-            if (chartDir != null && !Files.isDirectory(chartDir)) throw new Main.UserException(chart + ": its directory does not exist");
+            bench.validate();
+            Path chartDir = bench.chartDirectory();
             BenchSpec.Builder b = BenchSpec.newBuilder().setModel(modelRef(model)).setFormat(format).setDevice(device.equals("auto") ? "" : device)
-                    .setRepeats(runs).setWarmup(warmup).setPreset(preset).setCompareFp32(compareFp32).setAllowFallback(allowFallback);
+                    .setRepeats(bench.runs).setWarmup(bench.warmup).setPreset(preset).setCompareFp32(bench.compareFp32).setAllowFallback(allowFallback);
             if (activations.mode() != ActivationMode.INT8_PER_TOKEN) b.setActivations(activations.mode().id());
             try (QbridgeClient c = parent.remote.connect()) {
                 Job done = submitAndFollow(parent.remote, c, JobSpec.newBuilder().setBench(b).build(), follow);
                 if (done == null) return 0;
                 BenchResult r = done.getResult().getBench();
-                if (json) {
+                if (bench.json) {
                     System.out.write(parent.remote.call(() -> c.artifactBytes(done.getId(), r.getJson().getSha256())));
                     System.out.flush();
                 } else {
                     JobPrinter.bench(System.out, r);
                 }
-                if (chart != null) {
+                if (bench.chart != null) {
                     Path got = parent.remote.call(() -> c.download(done.getId(), r.getChart().getSha256(), chartDir));
-                    Files.move(got, chart.toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                    Log.info("wrote %s", chart);
+                    Files.move(got, bench.chart.toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                    Log.info("wrote %s", bench.chart);
                 }
             }
             return 0;
@@ -306,7 +291,7 @@ public final class SubmitCommand implements Callable<Integer> {
                 Job done = submitAndFollow(parent.remote, c, QbridgeClient.evalSpec(model, opts.formats, opts.heldOut, opts.retrieval), follow);
                 if (done == null) return 0;
                 EvalResult r = done.getResult().getEval();
-                if (json) {
+                if (bench.json) {
                     System.out.write(parent.remote.call(() -> c.artifactBytes(done.getId(), r.getJson().getSha256())));
                     System.out.flush();
                 } else {

@@ -4,13 +4,16 @@ import io.qbridge.data.EvalCorpus;
 import io.qbridge.model.bert.EncoderModel;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
  * An encoder ready to run on a device: the FP32 model around its linear layers (embeddings, norms, attention)
- * and the packed layers that replace them. Made from a {@code .qbz} container or by quantizing a built-in
- * model; the run and bench commands and the job server all prepare models through here.
+ * and the packed layers that replace them. Made from a {@code .qbz} container or by quantizing an FP32 encoder
+ * with a recipe; the CLI and the job server get every model they run through {@link #prepare} and
+ * {@link #hostModel}, so a local command and a remote job compute with the same weights.
  *
  * @param name   the base model's alias (or, for a file base, its label {@code onnx-<sha256 prefix>})
  * @param format the packed format's id
@@ -18,6 +21,47 @@ import java.util.function.BiConsumer;
 public record PreparedEncoder(String name, String format, EncoderModel base, List<QuantizedLayer> layers) {
     public PreparedEncoder {
         layers = List.copyOf(layers);
+    }
+
+    /** What a command or job names: a {@code .qbz} container, or an FP32 encoder (built in or from an {@code .onnx}). */
+    public sealed interface Source {
+        /** A {@code .qbz} container; a file base comes from {@code bases}. */
+        record Container(Path file, QuantizedEncoders.BaseLookup bases) implements Source {}
+
+        /** An FP32 encoder, named {@code name} in reports and containers. */
+        record Fp32(String name, EncoderModel model) implements Source {}
+    }
+
+    /**
+     * The packed encoder {@code source} names: a container loaded onto its base (holding {@code recipe}'s format
+     * when one is named: null or empty takes any), or an FP32 encoder quantized with {@code recipe} (calibrated
+     * as {@code qbridge quantize} calibrates when the recipe's algorithm needs it).
+     *
+     * @param onLayer hears (layer name, layers done) after each layer quantized
+     * @throws IllegalArgumentException if the recipe is unknown or fp32, or a container holds another format
+     */
+    public static PreparedEncoder prepare(Source source, String recipe, BiConsumer<String, Integer> onLayer) throws IOException {
+        return switch (source) {
+            case Source.Container c -> load(c.file(), c.bases()).requireFormat(recipe);
+            case Source.Fp32 f -> quantize(f.name(), f.model(), QuantRecipe.parse(recipe), onLayer);
+        };
+    }
+
+    /**
+     * The model a host-path command or job computes with: a container's layers dequantized exactly, an FP32
+     * encoder as it is when {@code recipe} is null, empty or {@code fp32}, else its layers quantized with
+     * {@code recipe} and dequantized exactly (as {@link #prepare}).
+     */
+    public static EncoderModel hostModel(Source source, String recipe, BiConsumer<String, Integer> onLayer) throws IOException {
+        if (source instanceof Source.Fp32 f && (recipe == null || recipe.isEmpty() || recipe.equalsIgnoreCase("fp32"))) return f.model();
+        return prepare(source, recipe, onLayer).hostModel();
+    }
+
+    /** The model computing with this encoder's layers dequantized exactly, on the host. */
+    public EncoderModel hostModel() {
+        Map<String, QuantizedLayer> byName = new LinkedHashMap<>();
+        for (QuantizedLayer l : layers) byName.put(l.name(), l);
+        return EncoderQuantizer.withLayers(base, byName);
     }
 
     /** The packed model in a {@code .qbz} container of a built-in base. */

@@ -250,19 +250,22 @@ public final class HostJobExecutor implements JobExecutor {
         }
     }
 
-    /** The model a run names: a built-in (optionally quantized on the fly with an RTN recipe) or a stored .qbz. */
+    /** The model a run names: a built-in (optionally quantized on the fly with a recipe) or a stored .qbz. */
     private EncoderModel model(ModelRef ref, String format, JobContext ctx) throws Exception {
         if (ref.hasArtifactSha256()) {
             // the path comes from the store's own naming of a validated digest, never from the client
-            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(ref.getArtifactSha256()), UploadedModels.bases(ctx.artifacts(), ctx::ensureStored));
-            ctx.log("loaded container " + ref.getArtifactSha256() + ": " + q.manifest().format() + " on " + q.manifest().model());
-            return q.model();
+            String sha = ref.getArtifactSha256();
+            PreparedEncoder q = PreparedEncoder.prepare(container(sha, ctx), "", null);
+            ctx.log("loaded container " + sha + ": " + q.format() + " on " + q.name());
+            return q.hostModel();
         }
         EncoderModel fp32 = builtin(EncoderModel.Builtin.byAlias(ref.getBuiltin()));
-        if (format.isEmpty() || format.equalsIgnoreCase("fp32")) return fp32;
-        QuantRecipe recipe = QuantRecipe.parse(format);
-        ctx.log("quantizing " + fp32.name() + " with " + recipe.name() + " before running");
-        return EncoderQuantizer.quantize(fp32, recipe, List.of(), (name, n) -> ctx.checkpoint()).model();
+        return UploadedModels.hostModel(new PreparedEncoder.Source.Fp32(fp32.name(), fp32), format, ctx);
+    }
+
+    /** A stored or uploaded container by its validated digest; a file base it names comes from this server's uploads. */
+    static PreparedEncoder.Source container(String sha256, JobContext ctx) {
+        return new PreparedEncoder.Source.Container(ctx.artifacts().path(sha256), UploadedModels.bases(ctx.artifacts(), ctx::ensureStored));
     }
 
     /**
@@ -275,7 +278,7 @@ public final class HostJobExecutor implements JobExecutor {
         if (container != null) {
             PreparedEncoder q;
             try {
-                q = PreparedEncoder.load(ctx.artifacts().path(container), UploadedModels.bases(ctx.artifacts(), ctx::ensureStored)).requireFormat(format);
+                q = PreparedEncoder.prepare(container(container, ctx), format, null);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("format: container " + container + ": " + e.getMessage(), e);
             }
@@ -287,7 +290,7 @@ public final class HostJobExecutor implements JobExecutor {
         int layers = fp32.encoder().linears().size();
         ctx.log("quantizing " + fp32.name() + " with " + recipe.name() + " (" + recipe.algorithm().name().toLowerCase() + ", " + layers + " layers)");
         ctx.checkpoint();
-        return PreparedEncoder.quantize(fp32.name(), fp32, recipe, (name, done) -> {
+        return PreparedEncoder.prepare(new PreparedEncoder.Source.Fp32(fp32.name(), fp32), format.isEmpty() ? DEFAULT_BENCH_FORMAT : format, (name, done) -> {
             ctx.progress(progressShare * done / layers, name);
             ctx.checkpoint();
         });

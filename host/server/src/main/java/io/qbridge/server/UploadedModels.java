@@ -5,7 +5,6 @@ import io.qbridge.model.bert.BertEncoder;
 import io.qbridge.model.ModelFormatException;
 import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.model.onnx.OnnxGraph;
-import io.qbridge.pipeline.EncoderQuantizer;
 import io.qbridge.pipeline.FileBase;
 import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.pipeline.QuantizedEncoders;
@@ -15,7 +14,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.sql.SQLException;
-import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -146,9 +144,9 @@ final class UploadedModels {
         String kind = ctx.artifacts().validatedModelKind(sha);
         if (kind == null) throw new IOException("uploaded model " + sha + " is no longer on this server");
         if (kind.equals(QBZ)) {
-            QuantizedEncoders.Loaded q = QuantizedEncoders.load(ctx.artifacts().path(sha), bases(ctx.artifacts(), ctx::ensureStored));
-            ctx.log("loaded uploaded container " + sha + ": " + q.manifest().format() + " on " + q.manifest().model());
-            return q.model();
+            PreparedEncoder q = PreparedEncoder.prepare(HostJobExecutor.container(sha, ctx), "", null);
+            ctx.log("loaded uploaded container " + sha + ": " + q.format() + " on " + q.name());
+            return q.hostModel();
         }
         EncoderModel.Builtin tok = EncoderModel.Builtin.byAlias(ref.getTokenizerOf());
         BertTokenizer tokenizer;
@@ -162,10 +160,13 @@ final class UploadedModels {
         }
         EncoderModel fp32 = new EncoderModel("upload-" + sha.substring(0, 12), tokenizer, encoder, tok.pooling);
         ctx.log("loaded uploaded BERT .onnx " + sha + " with the tokenizer and pooling of " + tok.alias);
-        if (format.isEmpty() || format.equalsIgnoreCase("fp32")) return fp32;
-        QuantRecipe recipe = QuantRecipe.parse(format);
-        ctx.log("quantizing " + fp32.name() + " with " + recipe.name() + " before running");
-        return EncoderQuantizer.quantize(fp32, recipe, List.of(), (name, n) -> ctx.checkpoint()).model();
+        return hostModel(new PreparedEncoder.Source.Fp32(fp32.name(), fp32), format, ctx);
+    }
+
+    /** The host-path model of an FP32 encoder, quantized first when {@code format} names a recipe (as the local commands do). */
+    static EncoderModel hostModel(PreparedEncoder.Source.Fp32 fp32, String format, JobContext ctx) throws IOException {
+        if (!format.isEmpty() && !format.equalsIgnoreCase("fp32")) ctx.log("quantizing " + fp32.name() + " with " + QuantRecipe.parse(format).name() + " before running");
+        return PreparedEncoder.hostModel(fp32, format, (name, n) -> ctx.checkpoint());
     }
 
     private static RuntimeException invalid(String message) {

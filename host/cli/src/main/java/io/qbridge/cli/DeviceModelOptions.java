@@ -1,0 +1,66 @@
+package io.qbridge.cli;
+
+import io.qbridge.device.Accelerator;
+import io.qbridge.device.ActivationMode;
+import io.qbridge.device.PerfConfig;
+import io.qbridge.emulator.EmulatorConfig;
+import io.qbridge.pipeline.PreparedEncoder;
+import io.qbridge.pipeline.QuantRecipe;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.function.BiConsumer;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Options naming a quantized model and the device it runs on; shared by {@code run} and {@code bench}. */
+final class DeviceModelOptions {
+    /** The recipe a built-in or .onnx model is quantized with when {@code --format} is not given. */
+    static final String DEFAULT_FORMAT = "microscopiq-w4@rtn";
+
+    @Mixin ModelOptions model;
+
+    @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
+            description = "Recipe for a built-in or .onnx model (default " + DEFAULT_FORMAT + "; a recipe such as microscopiq-w4 uses GPTQ as 'quantize' does). Must match a .qbz if given.")
+    String format;
+
+    @Mixin DeviceOption device;
+
+    @Mixin ActivationOptions activations;
+
+    @Option(names = "--preset", defaultValue = "u55c", paramLabel = "u55c|u250", description = "Card the performance model describes (default u55c).")
+    String preset;
+
+    @Option(names = "--perf", paramLabel = "FILE", description = "Properties file overriding performance-model parameters (see docs/performance-model.md).")
+    Path perf;
+
+    /** The packed model: a .qbz loaded onto its base, or the FP32 model quantized with the recipe (progress bar per layer). */
+    PreparedEncoder prepare() throws IOException {
+        long t0 = System.nanoTime();
+        PreparedEncoder.Source source = model.source();
+        if (source instanceof PreparedEncoder.Source.Fp32 fp32) {
+            QuantRecipe recipe = QuantRecipe.parse(format == null ? DEFAULT_FORMAT : format);
+            if (recipe.format() == null) throw new Main.UserException("fp32 runs on the host ('qbridge embed'); pick a quantized format for the device");
+            PreparedEncoder q = QuantizeCommand.withProgress(fp32.model(), recipe, onLayer -> prepare(source, recipe.name(), onLayer));
+            Log.info("quantized %s to %s (%s) in %.1f s", fp32.name(), q.format(), recipe.algorithm().name().toLowerCase(), (System.nanoTime() - t0) / 1e9);
+            return q;
+        }
+        PreparedEncoder q = prepare(source, format, null);
+        Log.info("loaded %s: %s on %s, %d packed layers, in %.1f s", model.model, q.format(), q.name(), q.layers().size(), (System.nanoTime() - t0) / 1e9);
+        return q;
+    }
+
+    private PreparedEncoder prepare(PreparedEncoder.Source source, String recipe, BiConsumer<String, Integer> onLayer) throws IOException {
+        try {
+            return PreparedEncoder.prepare(source, recipe, onLayer);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException(model.model + ": " + e.getMessage());
+        }
+    }
+
+    /** Opens the device with the chosen performance-model card and activation mode. */
+    Accelerator open() throws IOException {
+        ActivationMode mode = activations.mode(); // a bad name fails before the perf file is read
+        PerfConfig pc = perf != null ? PerfConfig.load(perf) : PerfConfig.preset(preset);
+        return device.open(new EmulatorConfig(pc, EmulatorConfig.DEFAULT_FORMATS, mode));
+    }
+}
