@@ -178,8 +178,9 @@ public record LoBcqFormat(int codebooks, int blockScalars, int arrayScalars, int
         return w;
     }
 
-    /** The one dequantization rule: fp32(g * s * entry), the product exact in double (24 + 4 + 8 significant bits). */
+    /** The one dequantization rule: fp32(g * s * entry), the product exact in double (24 + 4 + 8 significant bits); a zero array is +0. */
     public static float value(float g, int scaleCode, int entry) {
+        if (scaleCode == 0) return 0f;
         return (float) ((double) g * e4m3(scaleCode) * entry);
     }
 
