@@ -291,7 +291,7 @@ public final class SubmitCommand implements Callable<Integer> {
                 Job done = submitAndFollow(parent.remote, c, QbridgeClient.evalSpec(model, opts.formats, opts.heldOut, opts.retrieval), follow);
                 if (done == null) return 0;
                 EvalResult r = done.getResult().getEval();
-                if (bench.json) {
+                if (json) {
                     System.out.write(parent.remote.call(() -> c.artifactBytes(done.getId(), r.getJson().getSha256())));
                     System.out.flush();
                 } else {

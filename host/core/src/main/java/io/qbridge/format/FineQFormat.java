@@ -1,7 +1,7 @@
 package io.qbridge.format;
 
 /**
- * FineQ as Qbridge reads it (spec §3, all <b>ours</b>): one 8-bit word per cluster of 3 consecutive
+ * FineQ as Qbridge reads it ({@code docs/formats.md} §5, all <b>ours</b>): one 8-bit word per cluster of 3 consecutive
  * weights along K, one fp16 scale s per row and group of {@code groupSize} columns.
  *
  * <p>Word = index (bits 7..6) + 6 data bits. Index 0: three 2-bit sign-magnitude codes (bits 1..0,

@@ -1,7 +1,7 @@
 package io.qbridge.format;
 
 /**
- * Group-wise integer quantization (the RTN/GPTQ baseline, spec §1): b-bit codes, one fp16 scale (and, if
+ * Group-wise integer quantization (the RTN/GPTQ baseline, {@code docs/formats.md} §2): b-bit codes, one fp16 scale (and, if
  * asymmetric, one fp16 zero point) per row and group of {@code groupSize} consecutive columns.
  *
  * <p>Symmetric <b>(ours)</b>: code k in [-(2^(b-1)-1), 2^(b-1)-1] two's complement, s = fp16(max|w| /

@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * MicroScopiQ (spec §2) with Qbridge's choices as named fields; the byte image is {@code docs/formats.md} §4.
+ * MicroScopiQ (ISCA 2025) with Qbridge's choices as named fields; the byte image is {@code docs/formats.md} §4.
  *
  * <ul>
  *   <li>{@code bits} b: inlier slot width; inliers are MX-INT b ({@link MxInt}).</li>

@@ -3,7 +3,7 @@ package io.qbridge.format;
 import java.util.Arrays;
 
 /**
- * The official MicroScopiQ repository's choices (spec §2, "What the official code does") as a <b>simulated</b>
+ * The official MicroScopiQ repository's choices ({@code docs/results.md}, "Official repository's choices vs ours") as a <b>simulated</b>
  * (fake-quant) scheme, so they can be compared with Qbridge's {@link MicroScopiQFormat}: it gives the dequantized
  * weights the official algorithm would give and an honest count of the bits it would have to store, but it has
  * no packed byte layout. Its alignment is not guaranteed (a block's outliers need not have pruned slots in the

@@ -3,7 +3,7 @@ package io.qbridge.model;
 /**
  * A linear layer {@code y = x W^T + b}: the one place a model multiplies by a weight matrix.
  *
- * <p>Shapes follow the formats spec: {@code W} is {@code [outFeatures N][inFeatures K]} and K is the
+ * <p>Shapes follow {@code docs/formats.md} §0: {@code W} is {@code [outFeatures N][inFeatures K]} and K is the
  * reduction dimension. Activations are row-major {@code [rows][K]}, outputs {@code [rows][N]}; a row is a
  * token. Implementations are the FP32 {@link DenseLinear} and, in later packages, packed quantized weights
  * on an accelerator or its emulator. Implementations are safe to call from several threads at once.

@@ -9,13 +9,13 @@ import java.util.stream.Collectors;
  * of this choice: every format runs in either mode.
  */
 public enum ActivationMode {
-    /** INT8, symmetric, one fp32 scale per token (the default; formats spec §5, {@link ActivationQuantizer}). */
+    /** INT8, symmetric, one fp32 scale per token (the default; docs/emulator.md §1; the emulator's ActivationQuantizer). */
     INT8_PER_TOKEN("int8-token"),
-    /** MX-INT8 (OCP MX v1.0): per token, blocks of 32 consecutive elements along K with one E8M0 exponent each ({@link MxActivationQuantizer}). */
+    /** MX-INT8 (OCP MX v1.0): per token, blocks of 32 consecutive elements along K with one E8M0 exponent each (docs/emulator.md §1b; the emulator's MxActivationQuantizer). */
     MXINT8_BLOCK32("mxint8"),
     /**
-     * LO-BCQ W4A4: each token encoded online with the layer's LO-BCQ codebooks (emulator: LoBcqActivations), multiplied on
-     * the look-up datapath (emulator: LoBcqKernel, docs/emulator.md §8); only LO-BCQ weights run in this mode.
+     * LO-BCQ W4A4: each token encoded online with the layer's LO-BCQ codebooks (docs/emulator.md §8a; the emulator's
+     * LoBcqActivations), multiplied on the look-up datapath (§8b, LoBcqKernel); only LO-BCQ weights run in this mode.
      */
     LOBCQ("lobcq");
 

@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * How the device takes activations by default ({@link ActivationMode#INT8_PER_TOKEN}): INT8, symmetric, one
- * fp32 scale per token (row of X), as {@code /work/shared/specs/formats.md} §5 prescribes. The other mode,
+ * fp32 scale per token (row of X), as {@code docs/emulator.md} §1 prescribes. The other mode,
  * MX-INT8 blocks of 32, is {@link MxActivationQuantizer}.
  *
  * <pre>

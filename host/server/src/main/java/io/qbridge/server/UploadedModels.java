@@ -6,6 +6,7 @@ import io.qbridge.model.ModelFormatException;
 import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.model.onnx.OnnxGraph;
 import io.qbridge.pipeline.FileBase;
+import io.qbridge.pipeline.PreparedEncoder;
 import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.pipeline.QuantizedEncoders;
 import io.qbridge.protocol.v1.ModelRef;

@@ -1,4 +1,4 @@
-package io.qbridge.runtime;
+package io.qbridge.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,10 +12,8 @@ import io.qbridge.device.PerfConfig;
 import io.qbridge.model.Linear;
 import io.qbridge.model.ModelFormatException;
 import io.qbridge.model.bert.EncoderModel;
-import io.qbridge.pipeline.EncoderQuantizer;
-import io.qbridge.pipeline.QuantRecipe;
-import io.qbridge.pipeline.QuantizedEncoders;
-import io.qbridge.pipeline.QuantizedLayer;
+import io.qbridge.runtime.AcceleratorLinear;
+import io.qbridge.runtime.RunStats;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
