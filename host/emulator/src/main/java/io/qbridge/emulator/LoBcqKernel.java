@@ -29,8 +29,11 @@ public final class LoBcqKernel {
         this.w = w;
         this.f = w.format();
         int n = w.n(), k = w.k();
-        if ((long) k / f.arrayScalars() > 1024)
-            throw new IllegalArgumentException("LO-BCQ layer with K=" + k + " has more than 1024 arrays: the int64 accumulator bound of docs/emulator.md §8b does not hold");
+        // docs/emulator.md §8b: |Q_A| <= maxEntry^2 * L_A * 15 * 15, shifted by at most 28, summed over K / L_A arrays
+        long maxEntry = LoBcqCodebooks.maxEntry(f.entryBits());
+        double worst = (double) maxEntry * maxEntry * f.arrayScalars() * 225 * Math.scalb(1.0, 28) * (k / f.arrayScalars());
+        if (worst >= 0x1p63)
+            throw new IllegalArgumentException(f.id() + " with K=" + k + ": the worst-case accumulator (" + worst + ") does not fit the int64 of docs/emulator.md §8b");
         encoder = new io.qbridge.format.LoBcqEncoder(f, w.table());
         wT = new int[k * n];
         for (int r = 0; r < n; r++)
