@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * Ax-BxP's approximate blocked product (Elangovan, Jain, Raghunathan; {@code docs/emulator.md} §9). The paper's rule is
- * not reachable from here, so this is the parametric superset of {@code /work/shared/specs/lobcq-axbxp.md} §3.2, every
+ * not available, so this is a parametric superset of its possible readings, every
  * choice <b>ours</b> and a field: an INT8 code q (the FxP8 baseline's) is taken in sign-magnitude, its magnitude
  * (at most 127: 7 bits) cut into N = ceil(7 / bitBlock) <em>bit blocks</em> of {@code bitBlock} bits; each operand keeps
  * {@code kept} consecutive blocks starting at offset o (STATIC: the top ones, o = N - L; DYNAMIC: the window that starts
