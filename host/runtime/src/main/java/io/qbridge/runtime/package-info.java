@@ -6,7 +6,9 @@
  * {@link io.qbridge.device.Accelerator}; {@link io.qbridge.runtime.AcceleratorModels} moves every linear layer of
  * an encoder, or every transformer-block linear layer of a LLaMA-family decoder, there;
  * {@link io.qbridge.runtime.RunStats} adds up what the runs cost (host time per stage, device cycles, bytes,
- * energy), in total and per layer; and {@link io.qbridge.runtime.EncoderBench} measures latency the way
- * {@code qbridge bench} and remote bench jobs report it.
+ * energy), in total and per layer; {@link io.qbridge.runtime.EncoderBench} measures latency the way
+ * {@code qbridge bench} and remote bench jobs report it; and {@link io.qbridge.runtime.LayerRates} measures the
+ * performance model's weight-dependent inputs (MicroScopiQ outlier rate, FineQ pulses per weight) on a built-in
+ * encoder's layers, counted by the emulator's decoder.
  */
 package io.qbridge.runtime;
