@@ -6,9 +6,10 @@ import picocli.CommandLine.Option;
 
 /** {@code --activations}: how the device takes activations; shared by the commands that accept {@code --device}. */
 final class ActivationOptions {
-    @Option(names = "--activations", defaultValue = "int8-token", paramLabel = "int8-token|mxint8",
-            description = "Activations as the device takes them: int8-token (default: INT8, one fp32 scale per token) or mxint8 "
-                    + "(MX-INT8: blocks of 32 along K, one E8M0 exponent each; docs/emulator.md §1b).")
+    @Option(names = "--activations", defaultValue = "int8-token", paramLabel = "int8-token|mxint8|lobcq",
+            description = "Activations as the device takes them: int8-token (default: INT8, one fp32 scale per token), mxint8 "
+                    + "(MX-INT8: blocks of 32 along K, one E8M0 exponent each; docs/emulator.md §1b) or lobcq (LO-BCQ W4A4: "
+                    + "encoded online with the layer's codebooks, for lobcq-… weights only; docs/emulator.md §8).")
     String activations;
 
     /** The chosen mode; an unknown name is a one-line user error listing the valid ones. */

@@ -45,6 +45,31 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print {\"model\":…, \"formats\":[{\"format\":…, \"bitsPerWeight\":…, …}]} on stdout (the quality figures only, no timings, so runs compare byte for byte).")
     boolean json;
 
+    @Option(names = "--chart", paramLabel = "FILE.png",
+            description = "Also draw bits/weight against cosine to FP32 (encoders) or perplexity (LLaMA), one point per format, the Pareto front marked.")
+    java.nio.file.Path chart;
+
+    /** A recipe and, after a ':', the activation mode it runs with on the emulator (none: host, dequantized weights, FP32 activations). */
+    record Entry(QuantRecipe recipe, io.qbridge.device.ActivationMode device) {
+        static Entry parse(String spec) {
+            int colon = spec.indexOf(':');
+            if (colon < 0) return new Entry(QuantRecipe.parse(spec), null);
+            io.qbridge.device.ActivationMode m;
+            try {
+                m = io.qbridge.device.ActivationMode.parse(spec.substring(colon + 1));
+            } catch (IllegalArgumentException e) {
+                throw new Main.UserException("--formats " + spec + ": " + e.getMessage());
+            }
+            QuantRecipe r = QuantRecipe.parse(spec.substring(0, colon));
+            if (r.format() == null) throw new Main.UserException("--formats " + spec + ": fp32 has no device path");
+            return new Entry(r, m);
+        }
+
+        String name() {
+            return device == null ? recipe.name() : recipe.name() + ":" + device.id();
+        }
+    }
+
     @Override
     public Integer call() throws java.io.IOException {
         EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
@@ -52,8 +77,8 @@ final class EvalCommand implements Callable<Integer> {
             if (json) throw new Main.UserException("--json: only for the encoders (bge-small, minilm); a LLaMA checkpoint prints its perplexity table");
             return evalDecoder();
         }
-        List<QuantRecipe> recipes = new ArrayList<>();
-        for (String f : opts.formats) recipes.add(QuantRecipe.parse(f)); // all names checked before any work
+        List<Entry> recipes = new ArrayList<>();
+        for (String f : opts.formats) recipes.add(Entry.parse(f)); // all names checked before any work
         if (opts.heldOut < 10 || opts.heldOut > 1000 || opts.retrieval < 10 || opts.retrieval > 1000) throw new Main.UserException("--held-out and --retrieval must be in 10..1000");
         EncoderModel fp32 = EncoderModel.load(base);
         Log.info("embedding the FP32 reference (%d held-out + %d retrieval sentences)…", opts.heldOut, opts.retrieval);
@@ -61,11 +86,30 @@ final class EvalCommand implements Callable<Integer> {
         EncoderEvaluator ev = new EncoderEvaluator(fp32, sets);
         List<EncoderEvaluator.Row> rows = new ArrayList<>();
         int layers = fp32.encoder().linears().size();
-        for (QuantRecipe r : recipes) {
-            try (Progress p = Progress.start(r.name(), layers)) {
-                rows.add(ev.evaluate(r, (name, done) -> p.step(1)));
+        for (Entry e : recipes) {
+            QuantRecipe r = e.recipe();
+            try (Progress p = Progress.start(e.name(), layers)) {
+                if (e.device() == null) {
+                    rows.add(ev.evaluate(r, (name, done) -> p.step(1)));
+                } else {
+                    // quality through the emulator's datapath with that activation mode, not dequantized weights on the host
+                    long t0 = System.nanoTime();
+                    io.qbridge.pipeline.EncoderQuantizer.Result q = io.qbridge.pipeline.EncoderQuantizer.quantize(fp32, r, ev.calibration(), (name, done) -> p.step(1));
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    try (io.qbridge.emulator.EmulatorAccelerator dev = new io.qbridge.emulator.EmulatorAccelerator(
+                            io.qbridge.emulator.EmulatorConfig.anyFormat(io.qbridge.device.PerfConfig.u55c()).withActivations(e.device()))) {
+                        EncoderModel onDevice = io.qbridge.runtime.AcceleratorModels.onDevice(q, dev, new io.qbridge.runtime.RunStats());
+                        rows.add(ev.evaluate(e.name(), q.layers(), onDevice, secs));
+                    }
+                }
             }
-            Log.info("%s done", r.name());
+            Log.info("%s done", e.name());
+        }
+        if (chart != null) {
+            List<io.qbridge.report.QualityChart.Point> pts = new ArrayList<>();
+            for (EncoderEvaluator.Row r : rows) if (!r.recipe().equals("fp32")) pts.add(new io.qbridge.report.QualityChart.Point(r.recipe(), r.bitsPerWeight(), r.meanCosine()));
+            io.qbridge.report.QualityChart.write(chart, base.alias + ": quality against size (" + opts.heldOut + " held-out sentences)", "mean cosine to FP32", true, pts);
+            Log.info("chart written to %s", chart);
         }
         if (json) {
             System.out.write(io.qbridge.report.EvalReport.json(base.alias, sets, rows));
@@ -118,6 +162,7 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         List<String[]> cells = new ArrayList<>();
+        List<io.qbridge.report.QualityChart.Point> pts = new ArrayList<>();
         for (QuantRecipe r : recipes) {
             io.qbridge.pipeline.DecoderEvaluator.Row row;
             try (Progress p = Progress.start(r.name(), w.config().nLayers())) {
@@ -134,6 +179,7 @@ final class EvalCommand implements Callable<Integer> {
                 continue;
             }
             Log.info("%s done", r.name());
+            if (r.format() != null) pts.add(new io.qbridge.report.QualityChart.Point(row.recipe(), row.bitsPerWeight(), row.perplexity()));
             cells.add(new String[] {row.recipe(), String.format("%.3f", row.bitsPerWeight()), String.format("%.2f", row.packedBytes() / 1e6),
                     Double.isInfinite(row.weightSqnrDb()) ? "-" : String.format("%.2f", row.weightSqnrDb()),
                     Double.isNaN(row.calibrationError()) ? "-" : String.format("%.4f", row.calibrationError()), String.format("%.5g", row.perplexity()),
@@ -144,6 +190,10 @@ final class EvalCommand implements Callable<Integer> {
         if (calibratedOn != null) System.out.printf("Calibration (GPTQ-path recipes, and the calib err column) on %s%n", calibratedOn);
         System.out.println();
         table(new String[] {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"}, "%-18s %8s %10s %10s %10s %12s %8s%n", cells, opts.markdown);
+        if (chart != null) {
+            io.qbridge.report.QualityChart.write(chart, ckpt.getFileName() + ": perplexity against size", "perplexity", false, pts);
+            Log.info("chart written to %s", chart);
+        }
         return 0;
     }
 

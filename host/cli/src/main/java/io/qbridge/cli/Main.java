@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 @Command(name = "qbridge", mixinStandardHelpOptions = true, version = "qbridge 0.1.0",
         description = "Host runtime for outlier-aware low-bit LLM accelerators (MicroScopiQ, FineQ, MX).",
         subcommands = {DemoCommand.class, InfoCommand.class, DevicesCommand.class, EmbedCommand.class, GenerateCommand.class, QuantizeCommand.class, EvalCommand.class,
-                RunCommand.class, BenchCommand.class, EstimateCommand.class, DataCommand.class, HlsVectorsCommand.class,
+                RunCommand.class, BenchCommand.class, EstimateCommand.class, DataCommand.class, HlsVectorsCommand.class, LoBcqCodebooksCommand.class,
                 ServeCommand.class, SubmitCommand.class, JobsCommand.class, JobCommand.class, CancelCommand.class, FetchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

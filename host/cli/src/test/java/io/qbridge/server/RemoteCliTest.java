@@ -110,7 +110,7 @@ class RemoteCliTest {
 
         Run bad = run("submit", "--server", addr, "run", "--model", "minilm", "--device", "emulator", "--activations", "fp8", "--text", text.toString());
         assertEquals(2, bad.exit(), bad.err());
-        assertEquals("qbridge: --activations: unknown activation mode 'fp8' (valid: int8-token, mxint8)", bad.err().strip());
+        assertEquals("qbridge: --activations: unknown activation mode 'fp8' (valid: int8-token, mxint8, lobcq)", bad.err().strip());
         Run hostPath = run("submit", "--server", addr, "run", "--model", "minilm", "--activations", "mxint8", "--text", text.toString());
         assertEquals(2, hostPath.exit(), hostPath.err());
         assertTrue(hostPath.err().startsWith("qbridge: " + addr + ": INVALID_ARGUMENT: run.activations: only with device emulator, xrt or auto"), hostPath.err());

@@ -7,7 +7,7 @@ import java.util.List;
  * exactly in {@code docs/formats.md}. The set is closed because the emulator and the HLS kernels implement
  * each member by hand.
  */
-public sealed interface QuantFormat permits IntGroupFormat, MxFormat, MicroScopiQFormat, FineQFormat {
+public sealed interface QuantFormat permits IntGroupFormat, MxFormat, MicroScopiQFormat, FineQFormat, LoBcqFormat {
     /** The canonical name, accepted back by {@link #parse(String)}. */
     String id();
 

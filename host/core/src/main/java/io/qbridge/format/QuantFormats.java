@@ -12,7 +12,9 @@ final class QuantFormats {
             "mxint8", "mxfp8-e4m3", "mxfp8-e5m2", "mxfp6-e2m3", "mxfp6-e3m2", "mxfp4", "<mx name>-b<block>", "microscopiq-w4", "microscopiq-w2",
             "microscopiq-w4-c4", "microscopiq-w2-c4",
             "microscopiq-w<b>-b<B>-m<macroBlocks>-o<maxOutliers>-s<sigma>-<e4m3|e2m1>-i<inlierOffsetBits>-l<level2Bits>b<level2Bias>",
-            "microscopiq-w<b>-b<B>-o<maxOutliers>-s<sigma>-<e4m3|e2m1>-l<level2Bits>", "fineq", "fineq-g<group>-d<scaleDivisor>-s<scaleSearchSteps>");
+            "microscopiq-w<b>-b<B>-o<maxOutliers>-s<sigma>-<e4m3|e2m1>-l<level2Bits>", "fineq", "fineq-g<group>-d<scaleDivisor>-s<scaleSearchSteps>",
+            "lobcq (= lobcq-c8-a64)", "lobcq-c16-a128", "lobcq-c16-a64", "lobcq-c<codebooks>-a<array>[-local]",
+            "lobcq-c<codebooks>-b<block>-a<array>-e<entryBits>-t<amaxTarget>[-local]");
 
     private static final Pattern RTN = Pattern.compile("rtn-w(\\d+)g(\\d+)");
     private static final Pattern INT = Pattern.compile("int(\\d+)-(sym|asym)-g(\\d+)");
@@ -21,6 +23,8 @@ final class QuantFormats {
     private static final Pattern MSQ = Pattern.compile("microscopiq-w(\\d+)-b(\\d+)-m(\\d+)-o(\\d+)-s([0-9.]+)-(e\\dm\\d)-i(\\d+)-l(\\d+)b(-?\\d+)");
     // The first, per-block layout's names (one e1 per block, no inlier offset, unbiased d).
     private static final Pattern MSQ_PER_BLOCK = Pattern.compile("microscopiq-w(\\d+)-b(\\d+)-o(\\d+)-s([0-9.]+)-(e\\dm\\d)-l(\\d+)");
+    private static final Pattern LOBCQ = Pattern.compile("lobcq-c(\\d+)-a(\\d+)(-local)?");
+    private static final Pattern LOBCQ_FULL = Pattern.compile("lobcq-c(\\d+)-b(\\d+)-a(\\d+)-e(\\d+)-t(\\d+)(-local)?");
     private static final Pattern FQ = Pattern.compile("fineq-g(\\d+)-d([0-9.]+)-s(\\d+)");
 
     static QuantFormat parse(String id) {
@@ -38,6 +42,7 @@ final class QuantFormats {
             case "microscopiq-w4-c4": return MicroScopiQFormat.W4_C4;
             case "microscopiq-w2-c4": return MicroScopiQFormat.W2_C4;
             case "fineq": return FineQFormat.DEFAULT;
+            case "lobcq": return LoBcqFormat.C8_A64;
             default:
         }
         try {
@@ -56,6 +61,12 @@ final class QuantFormats {
             if (m.matches())
                 return MicroScopiQFormat.perBlock(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
                         Double.parseDouble(m.group(4)), FpElement.valueOf(m.group(5).toUpperCase(java.util.Locale.ROOT)), Integer.parseInt(m.group(6)));
+            m = LOBCQ.matcher(s);
+            if (m.matches()) return new LoBcqFormat(Integer.parseInt(m.group(1)), 8, Integer.parseInt(m.group(2)), 6, 31, m.group(3) != null);
+            m = LOBCQ_FULL.matcher(s);
+            if (m.matches())
+                return new LoBcqFormat(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)),
+                        Integer.parseInt(m.group(5)), m.group(6) != null);
             m = FQ.matcher(s);
             if (m.matches()) return new FineQFormat(Integer.parseInt(m.group(1)), Double.parseDouble(m.group(2)), Integer.parseInt(m.group(3)));
         } catch (IllegalArgumentException e) { // NumberFormatException included

@@ -5,7 +5,7 @@ package io.qbridge.format;
  * format family. The fields hold exactly what the byte image holds (nothing derived), so
  * {@code unpackCodes(pack(q)).equals(q)} is a meaningful round trip. Records compare arrays by content.
  */
-public sealed interface QuantizedTensor permits IntGroupTensor, MxTensor, MicroScopiQTensor, FineQTensor {
+public sealed interface QuantizedTensor permits IntGroupTensor, MxTensor, MicroScopiQTensor, FineQTensor, LoBcqTensor {
     QuantFormat format();
 
     int n();

@@ -98,7 +98,10 @@ public final class EncoderQuantizer {
             // r.dequantized() is in input order; the packed image in act-order (if any), with its permutation.
             return new QuantizedLayer(lin.name(), recipe.format().pack(r.tensor()), lin.bias(), r.dequantized(), r.perm());
         }
-        Quantized q = Rtn.quantize(recipe.format(), w, n, k);
+        // LO-BCQ with per-layer ("local") codebooks: designed on this layer's own blocks, stored in its image.
+        Quantized q = recipe.format() instanceof io.qbridge.format.LoBcqFormat l && l.local()
+                ? io.qbridge.quant.LoBcqDesign.quantizeLocal(l, w, n, k, io.qbridge.quant.LoBcqDesignConfig.SPEC)
+                : Rtn.quantize(recipe.format(), w, n, k);
         return new QuantizedLayer(lin.name(), recipe.format().pack(q.tensor()), lin.bias(), q.dequantized());
     }
 

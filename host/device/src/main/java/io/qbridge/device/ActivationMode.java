@@ -12,7 +12,12 @@ public enum ActivationMode {
     /** INT8, symmetric, one fp32 scale per token (the default; docs/emulator.md §1; the emulator's ActivationQuantizer). */
     INT8_PER_TOKEN("int8-token"),
     /** MX-INT8 (OCP MX v1.0): per token, blocks of 32 consecutive elements along K with one E8M0 exponent each (docs/emulator.md §1b; the emulator's MxActivationQuantizer). */
-    MXINT8_BLOCK32("mxint8");
+    MXINT8_BLOCK32("mxint8"),
+    /**
+     * LO-BCQ W4A4: each token encoded online with the layer's LO-BCQ codebooks (docs/emulator.md §8a; the emulator's
+     * LoBcqActivations), multiplied on the look-up datapath (§8b, LoBcqKernel); only LO-BCQ weights run in this mode.
+     */
+    LOBCQ("lobcq");
 
     /** Elements per MX-INT8 activation block along K. */
     public static final int MX_BLOCK = 32;

@@ -3,6 +3,7 @@ package io.qbridge.device;
 import io.qbridge.device.RunResult;
 import io.qbridge.format.FineQFormat;
 import io.qbridge.format.IntGroupFormat;
+import io.qbridge.format.LoBcqFormat;
 import io.qbridge.format.MicroScopiQFormat;
 import io.qbridge.format.MxFormat;
 import io.qbridge.format.PackedTensor;
@@ -53,12 +54,14 @@ public final class PerformanceModel {
                 case MxFormat m -> m.blockSize();
                 case MicroScopiQFormat m -> m.blockSize();
                 case FineQFormat q -> q.groupSize();
+                case LoBcqFormat l -> l.arrayScalars();
             };
             int blocks = switch (f) {
                 case IntGroupFormat g -> g.groups(k);
                 case MxFormat m -> m.blocks(k);
                 case MicroScopiQFormat m -> k / m.blockSize();
                 case FineQFormat q -> q.groups(k);
+                case LoBcqFormat l -> l.arrays(k);
             };
             return new LayerProfile(f, n, k, bytes, Math.round(outliersPerWeight * weights), Math.round(pulsesPerWeight * weights), blocks, blockSize);
         }
@@ -97,6 +100,7 @@ public final class PerformanceModel {
             case MxFormat m -> m.element().bits();
             case MicroScopiQFormat m -> m.bits();
             case FineQFormat q -> 3;
+            case LoBcqFormat l -> l.entryBits(); // the looked-up entry is what the PE multiplies
         };
     }
 
@@ -111,7 +115,9 @@ public final class PerformanceModel {
     public Estimate estimate(LayerProfile p, int m) {
         int n = p.n(), k = p.k(), r = c.arrayRows(), cols = c.arrayCols();
         long macs = (long) m * n * k;
-        double cpm = cyclesPerMac(p);
+        // LO-BCQ W4A4 (docs/performance-model.md §1): a look-up PE, two 6-bit codebook reads and one 6 x 6 multiply per cycle
+        LoBcqFormat lobcq = activations == ActivationMode.LOBCQ && p.format() instanceof LoBcqFormat l ? l : null;
+        double cpm = lobcq != null ? 1.0 : cyclesPerMac(p);
         long merges = (long) m * p.outliers();
         // ReCoN demand per array step: the outliers among the weights the step touches, one merge per token
         double outlierRate = (double) p.outliers() / ((double) n * k);
@@ -132,16 +138,21 @@ public final class PerformanceModel {
         boolean mx = activations == ActivationMode.MXINT8_BLOCK32;
         long weightPasses = p.packedBytes() <= c.weightBufferBytes() ? 1 : ceilDiv(m, r);
         long actScaleBytes = mx ? (long) m * ActivationMode.mxBlocks(k) : 4L * m;
-        long actBytes = (long) m * k + actScaleBytes;
+        // LO-BCQ activations travel encoded: one block-array record per L_A scalars plus the token's fp32 g
+        long actCodeBytes = lobcq != null ? (long) m * lobcq.arrays(k) * lobcq.recordBytes() : (long) m * k;
+        long actBytes = actCodeBytes + actScaleBytes;
         long actPasses = actBytes <= c.activationBufferBytes() ? 1 : ceilDiv(n, cols);
         long dram = p.packedBytes() * weightPasses + actBytes * actPasses + 4L * m * n + 4L * n;
-        long sram = p.packedBytes() * ceilDiv(m, r) + ((long) m * k + (mx ? actScaleBytes : 0)) * ceilDiv(n, cols) + 4L * m * n;
+        long sram = p.packedBytes() * ceilDiv(m, r) + (actCodeBytes + (mx ? actScaleBytes : 0)) * ceilDiv(n, cols) + 4L * m * n;
         double clock = c.clockMhz() * 1e6;
         long memoryCycles = (long) Math.ceil(dram / c.offChipBytesPerSecond() * clock);
         long cycles = Math.max(compute, memoryCycles);
         RunResult.Bound bound = compute >= memoryCycles ? RunResult.Bound.COMPUTE : RunResult.Bound.MEMORY;
         double pj = 1e-12;
         double macJ, auxJ;
+        if (lobcq != null) {
+            return loBcqEnergy(lobcq, p, m, macs, compute, memoryCycles, cycles, clock, dram, sram, bound);
+        }
         if (p.format() instanceof FineQFormat) {
             // temporal coding: each pulse adds the 8-bit activation, one wide accumulate per weight
             macJ = ((double) m * p.pulses() * c.pjAdd8() + (double) macs * c.pjAdd32()) * pj;
@@ -161,6 +172,26 @@ public final class PerformanceModel {
                 ? (double) m * n * ActivationMode.mxPieces(k, p.blockSize()) * (perBlock + c.pjAdd32()) * pj
                 : ((double) m * n * p.blocks() * perBlock + (double) m * n * c.pjFpMul32()) * pj;
         return new Estimate(macs, compute, memoryCycles, cycles, cycles / clock, dram, sram, merges, macJ, auxJ, scaleJ,
+                sram * c.pjSramByte() * pj, dram * c.pjDramByte() * pj, bound);
+    }
+
+    /**
+     * LO-BCQ W4A4 energy (docs/performance-model.md §1, "LO-BCQ"): per MAC two codebook reads (e_lookup each), a 6 x 6
+     * multiply and an add into the array's tree; per (token, output, array) the 4 x 4 significand product, the 18 x 8
+     * multiply, the shift and the 64-bit add; per output the long-to-float conversion and three fp32 multiplies; and, in
+     * {@code auxJoules}, the online activation encoder: per activation scalar and codebook a 4-step threshold search and a
+     * float squared-error multiply-add, per scalar one fp32 multiply and divide (normalisation) and an amax compare.
+     */
+    private Estimate loBcqEnergy(LoBcqFormat f, LayerProfile p, int m, long macs, long compute, long memoryCycles, long cycles, double clock,
+                                 long dram, long sram, RunResult.Bound bound) {
+        int n = p.n(), k = p.k(), nc = f.codebooks(), eb = f.entryBits();
+        double pj = 1e-12, lookup = c.pjAdd8();
+        double macJ = macs * (2 * lookup + c.pjMul8x8() * eb * eb / 64.0 + c.pjAdd32()) * pj;
+        double perArray = c.pjMul8x8() * 16 / 64.0 + c.pjMul8x8() * 18 * 8 / 64.0 + c.pjAdd32() + 2 * c.pjAdd32();
+        double scaleJ = ((double) m * n * f.arrays(k) * perArray + (double) m * n * 3 * c.pjFpMul32()) * pj;
+        double perScalar = nc * (4 * c.pjAdd8() + c.pjFpMul32() + c.pjFpAdd32()) + 2 * c.pjFpMul32() + c.pjAdd8();
+        double encoderJ = (double) m * k * perScalar * pj;
+        return new Estimate(macs, compute, memoryCycles, cycles, cycles / clock, dram, sram, 0, macJ, encoderJ, scaleJ,
                 sram * c.pjSramByte() * pj, dram * c.pjDramByte() * pj, bound);
     }
 

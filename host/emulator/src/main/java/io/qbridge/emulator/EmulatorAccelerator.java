@@ -27,9 +27,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * model that would not fit the card fails here too.
  */
 public final class EmulatorAccelerator implements Accelerator {
-    /** A loaded layer: {@code datapath} for INT8-per-token activations, {@code mx} for MX-INT8 blocks (the other is null). */
-    private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, float[] bias, PerformanceModel.LayerProfile profile,
-                            MatVecKernel matVec) {}
+    /**
+     * A loaded layer: {@code datapath} for INT8-per-token activations (and {@code matVec}, its decode kernel for a few
+     * tokens, when the format has one), {@code mx} for MX-INT8 blocks, {@code lobcq} for LO-BCQ activations; the
+     * kernels of the other modes are null.
+     */
+    private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, LoBcqKernel lobcq, float[] bias,
+                            PerformanceModel.LayerProfile profile, MatVecKernel matVec) {}
 
     private final EmulatorConfig config;
     /** Whether calls of at most {@link MatVecKernel#MAX_ROWS} tokens take the decode kernel (same results; tests compare the two). */
@@ -80,10 +84,19 @@ public final class EmulatorAccelerator implements Accelerator {
             throw new IllegalArgumentException("device memory full: " + size + " more bytes do not fit in " + config.perf().memoryBytes());
         }
         try {
+            if (config.activations() == ActivationMode.LOBCQ) {
+                if (!(weights.format() instanceof io.qbridge.format.LoBcqFormat))
+                    throw new IllegalArgumentException("--activations lobcq needs LO-BCQ weights (lobcq-…), got " + weights.format().id());
+                LoBcqWeights lw = LoBcqWeights.decode(weights);
+                LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
+                layers.put(h.id(), new Resident(h, null, null, new LoBcqKernel(lw), bias == null ? null : bias.clone(),
+                        lw.toDecoded().profile(size), null));
+                return h;
+            }
             DecodedWeights d = WeightDecoder.decode(weights);
             LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
             boolean mx = config.activations() == ActivationMode.MXINT8_BLOCK32;
-            layers.put(h.id(), new Resident(h, mx ? null : new Datapath(d), mx ? new MxActivationKernel(d) : null, bias == null ? null : bias.clone(),
+            layers.put(h.id(), new Resident(h, mx ? null : new Datapath(d), mx ? new MxActivationKernel(d) : null, null, bias == null ? null : bias.clone(),
                     d.profile(size), mx || !decodeKernel ? null : MatVecKernel.of(d)));
             return h;
         } catch (RuntimeException e) {
@@ -125,6 +138,7 @@ public final class EmulatorAccelerator implements Accelerator {
         if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
         if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
         if (res.mx() != null) return runMx(res, x, rows, y);
+        if (res.lobcq() != null) return runLoBcq(res, x, rows, y);
         long t0 = System.nanoTime();
         if (res.matVec() != null && rows >= 1 && rows <= MatVecKernel.MAX_ROWS) {
             // a few tokens (decoding): the matrix-vector kernel, activation quantization included
@@ -170,6 +184,25 @@ public final class EmulatorAccelerator implements Accelerator {
         long t2 = System.nanoTime();
         PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
         return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
+    /** The LO-BCQ W4A4 path (docs/emulator.md §8): online activation encoder, then the look-up kernel. */
+    private RunResult runLoBcq(Resident res, float[] x, int rows, float[] y) {
+        LoBcqKernel kern = res.lobcq();
+        long t0 = System.nanoTime();
+        LoBcqActivations act = LoBcqActivations.encode(kern.encoder(), x, rows, res.handle().k());
+        long t1 = System.nanoTime();
+        kern.compute(act, res.bias(), rows, y);
+        long t2 = System.nanoTime();
+        PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
+        return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
+    /** The LO-BCQ look-up kernel behind a handle (only with {@link ActivationMode#LOBCQ}). */
+    public LoBcqKernel loBcqKernel(LayerHandle h) {
+        LoBcqKernel k = resident(h).lobcq();
+        if (k == null) throw new IllegalStateException("layer " + h + " runs with " + config.activations().id() + " activations");
+        return k;
     }
 
     /**

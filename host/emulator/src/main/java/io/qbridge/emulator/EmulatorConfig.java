@@ -19,7 +19,8 @@ public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats, Act
 
     /** The formats the accelerator bitstreams are planned for. */
     public static final List<String> DEFAULT_FORMATS = List.of("rtn-w4g128", "int4-asym-g128", "mxint8", "mxfp8-e4m3", "mxfp8-e5m2",
-            "mxfp6-e2m3", "mxfp6-e3m2", "mxfp4", "microscopiq-w4", "microscopiq-w2", "fineq");
+            "mxfp6-e2m3", "mxfp6-e3m2", "mxfp4", "microscopiq-w4", "microscopiq-w2", "fineq",
+            "lobcq-c8-a64", "lobcq-c16-a128", "lobcq-c16-a64");
 
     public EmulatorConfig {
         if (perf == null) throw new IllegalArgumentException("performance-model configuration is null");

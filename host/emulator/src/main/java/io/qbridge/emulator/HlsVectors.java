@@ -66,6 +66,9 @@ public final class HlsVectors {
     public static final List<String> REAL_LAYERS = List.of("encoder.layer.0.attention.self.query.weight", "encoder.layer.5.intermediate.dense.weight",
             "encoder.layer.11.output.dense.weight");
 
+    /** The activation modes the HLS kernels take (LO-BCQ's look-up datapath has no kernel yet). */
+    static final List<ActivationMode> KERNEL_MODES = List.of(ActivationMode.INT8_PER_TOKEN, ActivationMode.MXINT8_BLOCK32);
+
     /** The kernel that runs {@code f} (its index in {@link #KERNELS}). */
     public static int kernel(QuantFormat f) {
         return switch (f) {
@@ -73,6 +76,7 @@ public final class HlsVectors {
             case FineQFormat q -> 1;
             case MxFormat x -> 2;
             case IntGroupFormat g -> 3;
+            case io.qbridge.format.LoBcqFormat l -> throw new IllegalArgumentException(f.id() + ": no HLS kernel for LO-BCQ yet (docs/emulator.md §8 is what it must compute)");
         };
     }
 
@@ -102,6 +106,7 @@ public final class HlsVectors {
                 }};
             }
             case IntGroupFormat g -> new int[] {g.bits(), g.groupSize(), g.symmetric() ? 1 : 0};
+            case io.qbridge.format.LoBcqFormat l -> throw new IllegalArgumentException(f.id() + ": no HLS kernel for LO-BCQ yet (docs/emulator.md §8 is what it must compute)");
         };
     }
 
@@ -177,7 +182,7 @@ public final class HlsVectors {
                 {130, ms ? 144 : 160, 9, 1, 1},
         };
         Random rnd = new Random(seed);
-        for (ActivationMode mode : ActivationMode.values()) {
+        for (ActivationMode mode : KERNEL_MODES) {
             for (int[] s : shapes) {
                 int n = s[0], k = s[1], tokens = s[2];
                 boolean edges = s[3] == 1;
@@ -214,7 +219,7 @@ public final class HlsVectors {
             if (l == null) throw new IllegalStateException("bge-small has no layer " + name + " (layers: " + layers.keySet() + ")");
             int n = l.outFeatures(), k = l.inFeatures(), tokens = 7;
             PackedTensor p = pack(f, l.weightsOutIn(), n, k);
-            for (ActivationMode mode : ActivationMode.values())
+            for (ActivationMode mode : KERNEL_MODES)
                 out.add(make(f.id() + " " + mode.id() + " bge-small " + name + " " + n + "x" + k + " x " + tokens, p, mode,
                         activations(tokens, k, rnd.nextLong(), false), tokens, l.bias()));
         }

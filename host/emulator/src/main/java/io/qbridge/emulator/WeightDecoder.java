@@ -42,6 +42,7 @@ public final class WeightDecoder {
             case MxFormat f -> mx(f, p);
             case MicroScopiQFormat f -> microScopiQ(f, p);
             case FineQFormat f -> fineQ(f, p);
+            case io.qbridge.format.LoBcqFormat f -> LoBcqWeights.decode(p).toDecoded();
         };
     }
 

@@ -9,7 +9,10 @@
  * {@link io.qbridge.emulator.MxActivationKernel}),
  * weights are decoded from the packed bytes into integer codes on a per-block fixed point
  * ({@link io.qbridge.emulator.WeightDecoder}), blocks are summed exactly and scaled once
- * ({@link io.qbridge.emulator.Datapath}). {@code docs/emulator.md} is the arithmetic the HLS kernel must
+ * ({@link io.qbridge.emulator.Datapath}). LO-BCQ layers with LO-BCQ activations run on the look-up datapath
+ * ({@link io.qbridge.emulator.LoBcqWeights}, {@link io.qbridge.emulator.LoBcqActivations}, {@link io.qbridge.emulator.LoBcqKernel});
+ * Ax-BxP's approximate blocked product and its PE cost are {@link io.qbridge.emulator.AxBxp},
+ * {@link io.qbridge.emulator.AxBxpKernel} and {@link io.qbridge.emulator.AxBxpCost}. {@code docs/emulator.md} is the arithmetic the HLS kernel must
  * follow; {@code docs/performance-model.md} describes {@link io.qbridge.device.PerformanceModel}.
  */
 package io.qbridge.emulator;

@@ -3,6 +3,7 @@ package io.qbridge.xrt;
 import io.qbridge.emulator.HlsVectors;
 import io.qbridge.format.FineQFormat;
 import io.qbridge.format.IntGroupFormat;
+import io.qbridge.format.LoBcqFormat;
 import io.qbridge.format.MicroScopiQFormat;
 import io.qbridge.format.MxFormat;
 import io.qbridge.format.QuantFormat;
@@ -94,6 +95,7 @@ public record KernelSignature(String name, List<Arg> args) {
             case FineQFormat q -> q.groupSize();
             case MxFormat x -> x.blockSize();
             case IntGroupFormat g -> g.groupSize();
+            case LoBcqFormat l -> throw new IllegalArgumentException(l.id() + ": no HLS kernel takes LO-BCQ yet (it runs on the emulator)");
         };
         return new Binding(k, HlsVectors.kernelArgs(f), block);
     }

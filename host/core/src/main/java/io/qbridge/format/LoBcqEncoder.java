@@ -1,0 +1,136 @@
+package io.qbridge.format;
+
+/**
+ * The one implementation of LO-BCQ's encoding rules ({@code docs/formats.md} §8.2), shared by the weight quantizer
+ * (offline) and the emulator's activation encoder (online), so both pick scales, codebooks and indices the same way.
+ * Every step is Java {@code float} arithmetic in the order written, which IEEE 754 makes reproducible:
+ * <pre>
+ *   g   = amax_row / (T_a * 448)            (1 if amax_row = 0; the smallest subnormal if it underflows to 0)
+ *   s   = E4M3_RNE(amax_A / (T_a * g))      saturating at 448; 2^-9 if amax_A > 0 rounds to 0; 0 if amax_A = 0
+ *   v   = x / (g * s)                       the product first, then the quotient
+ *   idx = #{ j : (c_j + c_{j+1}) / 2 < v }  nearest entry, ties to the lower entry
+ *   E_i = sum_k (v_k - c_i[idx_k])^2        float, ascending k; selector = argmin_i E_i, ties to the lower i
+ * </pre>
+ */
+public final class LoBcqEncoder {
+    private final LoBcqFormat f;
+    private final LoBcqCodebooks cb;
+    private final float[] entries;
+    /** thresholds[15 i + j] = (c_i[j] + c_i[j+1]) / 2, exact in float. */
+    private final float[] thresholds;
+
+    public LoBcqEncoder(LoBcqFormat format, LoBcqCodebooks codebooks) {
+        if (codebooks.count() != format.codebooks() || codebooks.entryBits() != format.entryBits())
+            throw new IllegalArgumentException(format.id() + " needs " + format.codebooks() + " INT" + format.entryBits() + " codebooks, got " + codebooks);
+        this.f = format;
+        this.cb = codebooks;
+        int nc = codebooks.count();
+        entries = new float[nc * 16];
+        thresholds = new float[nc * 15];
+        for (int i = 0; i < nc; i++)
+            for (int j = 0; j < 16; j++) {
+                entries[i * 16 + j] = codebooks.entry(i, j);
+                if (j < 15) thresholds[i * 15 + j] = (codebooks.entry(i, j) + codebooks.entry(i, j + 1)) * 0.5f;
+            }
+    }
+
+    public LoBcqFormat format() {
+        return f;
+    }
+
+    public LoBcqCodebooks codebooks() {
+        return cb;
+    }
+
+    /** The row scale g of a row whose largest magnitude is {@code amaxRow}. */
+    public static float rowScale(float amaxRow, int amaxTarget) {
+        if (amaxRow == 0) return 1f;
+        float g = amaxRow / (amaxTarget * LoBcqFormat.E4M3_MAX);
+        return g == 0 ? Float.MIN_VALUE : g;
+    }
+
+    /** The E4M3 code of an array scale. */
+    public static int scaleCode(float amaxArray, float g, int amaxTarget) {
+        if (amaxArray == 0) return 0;
+        float t = amaxArray / (amaxTarget * g);
+        int code = FpElement.E4M3.encode(t) & 0x7F;
+        return code == 0 ? 1 : code;
+    }
+
+    /** The normalised scalar x / (g * s). */
+    public static float normalise(float x, float g, int scaleCode) {
+        float s = (float) LoBcqFormat.e4m3(scaleCode);
+        return x / (g * s);
+    }
+
+    /** Index of the entry of codebook {@code i} nearest to v (ties to the lower entry): the thresholds below v, by binary search. */
+    public int nearest(int i, float v) {
+        int lo = 0, hi = 15, base = i * 15; // count of thresholds < v lies in [lo, hi]
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (thresholds[base + mid] < v) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    public float entry(int i, int idx) {
+        return entries[i * 16 + idx];
+    }
+
+    /** Squared error of coding v[off, off+len) with codebook i, float, ascending order. */
+    public float blockError(int i, float[] v, int off, int len) {
+        float e = 0;
+        for (int c = off; c < off + len; c++) {
+            float d = v[c] - entries[i * 16 + nearest(i, v[c])];
+            e += d * d;
+        }
+        return e;
+    }
+
+    /** The codebook of least block error, ties to the lower one. */
+    public int select(float[] v, int off, int len) {
+        int best = 0;
+        float bestE = blockError(0, v, off, len);
+        for (int i = 1; i < cb.count(); i++) {
+            float e = blockError(i, v, off, len);
+            if (e < bestE) { bestE = e; best = i; }
+        }
+        return best;
+    }
+
+    /**
+     * Encodes one row of k scalars (k a multiple of L_A): writes the scale codes of its arrays, the selectors of
+     * its blocks, the indices of its scalars, and returns g. {@code work} is scratch of at least L_A floats.
+     */
+    public float encodeRow(float[] x, int xOff, int k, byte[] scales, int sOff, byte[] selectors, int selOff, byte[] indices, int iOff, float[] work) {
+        int la = f.arrayScalars(), lb = f.blockScalars(), ta = f.amaxTarget();
+        float amax = 0;
+        for (int c = 0; c < k; c++) {
+            float v = x[xOff + c];
+            if (!Float.isFinite(v)) throw new IllegalArgumentException("LO-BCQ cannot encode " + v + " at column " + c);
+            amax = Math.max(amax, Math.abs(v));
+        }
+        float g = rowScale(amax, ta);
+        for (int a = 0; a < k / la; a++) {
+            int c0 = a * la;
+            float am = 0;
+            for (int c = 0; c < la; c++) am = Math.max(am, Math.abs(x[xOff + c0 + c]));
+            int code = scaleCode(am, g, ta);
+            scales[sOff + a] = (byte) code;
+            int nb = la / lb;
+            if (code == 0) {
+                for (int j = 0; j < nb; j++) selectors[selOff + a * nb + j] = 0;
+                for (int c = 0; c < la; c++) indices[iOff + c0 + c] = 0;
+                continue;
+            }
+            for (int c = 0; c < la; c++) work[c] = normalise(x[xOff + c0 + c], g, code);
+            for (int j = 0; j < nb; j++) {
+                int sel = select(work, j * lb, lb);
+                selectors[selOff + a * nb + j] = (byte) sel;
+                for (int c = j * lb; c < (j + 1) * lb; c++) indices[iOff + c0 + c] = (byte) nearest(sel, work[c]);
+            }
+        }
+        return g;
+    }
+}

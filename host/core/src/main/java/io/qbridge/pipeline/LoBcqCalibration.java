@@ -1,0 +1,90 @@
+package io.qbridge.pipeline;
+
+import io.qbridge.format.LoBcqCodebooks;
+import io.qbridge.format.LoBcqFormat;
+import io.qbridge.model.ForwardingLinear;
+import io.qbridge.model.Linear;
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.quant.LoBcqDesign;
+import io.qbridge.quant.LoBcqDesignConfig;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Calibrates LO-BCQ's universal codebooks ({@code docs/formats.md} §8.3) on a built-in encoder: every linear layer's
+ * weights, and the inputs of those layers on the first sentences of the fixed calibration split, each normalised by
+ * the format's own rules, sampled to at most {@code maxBlocksPerKind} blocks per kind, pooled, then designed by
+ * {@link LoBcqDesign}. {@link #resourceText} is the exact text of the committed resource; a test regenerates it.
+ *
+ * @param model     the built-in encoder calibrated on
+ * @param sentences calibration sentences (EvalCorpus CALIBRATION split, in order)
+ * @param design    the design settings (block sampling included)
+ * @param formats   the configurations that get a universal table
+ */
+public record LoBcqCalibration(EncoderModel.Builtin model, int sentences, LoBcqDesignConfig design, List<LoBcqFormat> formats) {
+    /** The settings the committed resource (version 1) was made with: small enough to re-derive in a unit test. */
+    public static final LoBcqCalibration V1 = new LoBcqCalibration(EncoderModel.Builtin.MINILM, 16, LoBcqDesignConfig.SPEC.withMaxBlocksPerKind(16384),
+            List.of(LoBcqFormat.C8_A64, LoBcqFormat.C16_A128, LoBcqFormat.C16_A64));
+
+    /** One designed table with its report. */
+    public record Table(LoBcqFormat format, LoBcqDesign.Result result, int layers, int weightBlocks, int activationBlocks) {
+        public String provenance(LoBcqCalibration c) {
+            return String.format(Locale.ROOT, "%s, weights of all %d linear layers + their inputs on the first %d europarl-en calibration sentences; "
+                            + "%d W + %d A blocks of %d; %s; %d iterations; final normalised MSE W %.6f A %.6f",
+                    c.model.alias, layers, c.sentences, weightBlocks, activationBlocks, format.blockScalars(), c.design, result.iterations(),
+                    result.finalMsePerKind()[0], result.finalMsePerKind()[1]);
+        }
+    }
+
+    /** Runs the calibration (deterministic: same model, sentences and settings give the same tables). */
+    public List<Table> run() {
+        EncoderModel fp32 = EncoderModel.load(model);
+        List<Linear> linears = fp32.encoder().linears();
+        // Inputs of every linear layer; query, key and value read the same array, recorded once.
+        List<float[]> inputs = new ArrayList<>();
+        List<int[]> shapes = new ArrayList<>();
+        IdentityHashMap<float[], Boolean> seen = new IdentityHashMap<>();
+        EncoderModel probe = fp32.mapLinears(lin -> new ForwardingLinear(lin) {
+            @Override
+            public void forward(float[] x, int rows, float[] y) {
+                synchronized (inputs) {
+                    if (seen.put(x, Boolean.TRUE) == null) {
+                        inputs.add(java.util.Arrays.copyOf(x, rows * lin.inFeatures()));
+                        shapes.add(new int[] {rows, lin.inFeatures()});
+                    }
+                }
+                inner.forward(x, rows, y);
+            }
+        });
+        List<int[]> ids = EncoderQuantizer.calibrationIds(fp32, sentences);
+        for (int[] s : ids) { // one sentence per forward: rows do not depend on batching
+            seen.clear();
+            probe.embedIds(List.of(s), EncoderModel.DEFAULT_BATCH_TOKENS);
+        }
+        List<Table> out = new ArrayList<>();
+        for (LoBcqFormat f : formats) {
+            LoBcqDesign.FloatList w = new LoBcqDesign.FloatList(), a = new LoBcqDesign.FloatList();
+            for (Linear l : linears) LoBcqDesign.normalisedBlocks(f, l.weightsOutIn(), l.outFeatures(), l.inFeatures(), w);
+            for (int i = 0; i < inputs.size(); i++) LoBcqDesign.normalisedBlocks(f, inputs.get(i), shapes.get(i)[0], shapes.get(i)[1], a);
+            int lb = f.blockScalars();
+            float[] ws = LoBcqDesign.sample(w.toArray(), lb, design.maxBlocksPerKind(), design.seed());
+            float[] as = LoBcqDesign.sample(a.toArray(), lb, design.maxBlocksPerKind(), design.seed() + 1);
+            LoBcqDesign.Result r = LoBcqDesign.design(f.codebooks(), lb, f.entryBits(),
+                    List.of(new LoBcqDesign.Blocks("W", ws), new LoBcqDesign.Blocks("A", as)), design);
+            out.add(new Table(f, r, linears.size(), ws.length / lb, as.length / lb));
+        }
+        return out;
+    }
+
+    /** The resource file's text for these tables. */
+    public String resourceText(List<Table> tables) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# Qbridge LO-BCQ universal codebooks, version 1 (docs/formats.md §8.3). Generated by 'qbridge lobcq-codebooks';\n");
+        sb.append("# LoBcqCalibrationTest regenerates this file and fails on any difference. Each table: N_c lines of 16 entries,\n");
+        sb.append("# then the sha256 of the entries as signed bytes, which loading checks.\n");
+        for (Table t : tables) sb.append(new LoBcqCodebooks(t.format().entryBits(), t.result().codebooks().entries()).toText(t.format().tableKey(), t.provenance(this)));
+        return sb.toString();
+    }
+}

@@ -1,0 +1,41 @@
+package io.qbridge.emulator;
+
+import io.qbridge.device.PerfConfig;
+
+/**
+ * The block-multiplier PE of Ax-BxP in the cycle and energy model ({@code docs/performance-model.md} §3, all <b>ours</b>):
+ * Q unsigned K x K multipliers per PE (default N^2, so one exact FxP8 product takes one cycle); a configuration with
+ * |M| kept block products packs floor(Q / |M|) MACs per PE per cycle. Energy per MAC: |M| block products at
+ * {@code e_mul8x8 / N^2} each (the INT8 multiplier's energy split over its N^2 block products and their share of the
+ * shift/add tree), one 32-bit accumulate, and for a DYNAMIC window a priority encoder and window multiplexer per operand
+ * ({@code selectPj} each). FxP8 is the same model with every block product kept and no selection.
+ *
+ * @param multipliersPerPe Q
+ * @param selectPj         energy of one operand's leading-block detection and window multiplexing (DYNAMIC only)
+ */
+public record AxBxpCost(int multipliersPerPe, double selectPj) {
+    /** Q = N^2 at the given bit block; selection taken as one 8-bit add per operand (an assumption). */
+    public static AxBxpCost defaults(int bitBlock, PerfConfig c) {
+        int n = AxBxp.blocks(bitBlock);
+        return new AxBxpCost(n * n, c.pjAdd8());
+    }
+
+    /** MACs one PE completes per cycle under {@code config}. */
+    public int macsPerCycle(AxBxp.Config config) {
+        return Math.max(1, multipliersPerPe / config.mask().size());
+    }
+
+    /** Energy of one MAC in pJ. */
+    public double pjPerMac(AxBxp.Config config, PerfConfig c) {
+        int n = AxBxp.blocks(config.x().bitBlock());
+        double sel = (config.x().window() == AxBxp.Window.DYNAMIC && !config.x().exact() ? selectPj : 0)
+                + (config.w().window() == AxBxp.Window.DYNAMIC && !config.w().exact() ? selectPj : 0);
+        return config.mask().size() * c.pjMul8x8() / (n * n) + c.pjAdd32() + sel;
+    }
+
+    /** FxP8 on the same PE: all N^2 block products, no selection (= e_mul8x8 + e_add32, the model's INT8 MAC). */
+    public double fxp8PjPerMac(int bitBlock, PerfConfig c) {
+        int n = AxBxp.blocks(bitBlock);
+        return pjPerMac(AxBxp.Config.full(bitBlock, n, n, AxBxp.Window.STATIC), c);
+    }
+}
