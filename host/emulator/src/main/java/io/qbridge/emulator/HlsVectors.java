@@ -67,7 +67,7 @@ public final class HlsVectors {
             "encoder.layer.11.output.dense.weight");
 
     /** The activation modes the HLS kernels take (LO-BCQ's look-up datapath has no kernel yet). */
-    static final List<ActivationMode> KERNEL_MODES = List.of(ActivationMode.INT8_PER_TOKEN, ActivationMode.MXINT8_BLOCK32);
+    public static final List<ActivationMode> KERNEL_MODES = List.of(ActivationMode.INT8_PER_TOKEN, ActivationMode.MXINT8_BLOCK32);
 
     /** The kernel that runs {@code f} (its index in {@link #KERNELS}). */
     public static int kernel(QuantFormat f) {

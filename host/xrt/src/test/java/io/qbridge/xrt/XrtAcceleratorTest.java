@@ -43,7 +43,7 @@ class XrtAcceleratorTest {
     @BeforeAll
     static void open() {
         Path lib = SwDevice.library();
-        for (ActivationMode m : ActivationMode.values())
+        for (ActivationMode m : HlsVectors.KERNEL_MODES)
             devices.put(m, XrtAccelerator.open(new XrtAccelerator.Options(lib.toString(), 0, SwDevice.manifest(), Duration.ofSeconds(120)),
                     EmulatorConfig.anyFormat(PerfConfig.u55c()).withActivations(m), log::add));
     }
@@ -83,7 +83,7 @@ class XrtAcceleratorTest {
                 QuantFormat f = QuantFormat.parse(id);
                 boolean ms = f.id().startsWith("microscopiq");
                 int[][] shapes = {{70, ms ? 272 : 257, 1, 0, 1}, {67, ms ? 400 : 333, 67, 1, 0}, {5, ms ? 16 : 29, 3, 1, 1}, {130, ms ? 144 : 160, 9, 1, 1}};
-                for (ActivationMode mode : ActivationMode.values())
+                for (ActivationMode mode : HlsVectors.KERNEL_MODES)
                     for (int[] s : shapes) {
                         boolean edges = s[3] == 1;
                         PackedTensor p = HlsCases.pack(f, HlsCases.weights(s[0], s[1], rnd.nextLong(), edges), s[0], s[1]);
@@ -105,7 +105,7 @@ class XrtAcceleratorTest {
                 Linear l = layers.get(name);
                 QuantFormat f = QuantFormat.parse(fid);
                 PackedTensor p = HlsCases.pack(f, l.weightsOutIn(), l.outFeatures(), l.inFeatures());
-                for (ActivationMode mode : ActivationMode.values())
+                for (ActivationMode mode : HlsVectors.KERNEL_MODES)
                     check(fid + " " + mode.id() + " bge-small " + name, p, mode, HlsCases.activations(7, l.inFeatures(), rnd.nextLong(), false), 7, l.bias());
             }
     }
