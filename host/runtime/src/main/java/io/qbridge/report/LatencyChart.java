@@ -38,15 +38,7 @@ public final class LatencyChart {
 
     /** Writes the chart atomically (temporary file, then rename). */
     public static void write(Path out, String title, List<Bar> bars) throws IOException {
-        byte[] png = png(title, bars);
-        Path dir = out.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
-        try {
-            Files.write(tmp, png);
-            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        io.qbridge.files.OutputFiles.write(out, png(title, bars));
     }
 
     /** The chart as PNG bytes. */
