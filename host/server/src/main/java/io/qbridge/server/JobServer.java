@@ -73,6 +73,9 @@ public final class JobServer implements AutoCloseable {
             HealthStatusManager health = new HealthStatusManager();
             UploadStore uploads = new UploadStore(config.dataDir(), artifacts, config.limits(), store.sharedArtifacts().orElse(null));
             NettyServerBuilder nb = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()));
+            // exposed beyond loopback without tokens or TLS ('serve --insecure'): every response says so, health included
+            boolean exposed = !Exposure.missing(config).isEmpty();
+            if (exposed) nb.intercept(Exposure.header(Exposure.warning(config)));
             if (config.tls() != null) nb.sslContext(TlsContexts.server(config.tls()));
             Server grpc = nb
                     .maxInboundMessageSize(config.maxInboundBytes())
@@ -82,6 +85,7 @@ public final class JobServer implements AutoCloseable {
                     // health stays open: probes and load balancers carry no token
                     .addService(health.getHealthService())
                     .build();
+            if (exposed) ServerLog.info("qbridge serve: WARNING %s", Exposure.warning(config));
             List<String> recovered = scheduler.start();
             for (String id : recovered) ServerLog.info("job %s RUNNING->INTERRUPTED at start (the previous server stopped while it ran)", id);
             grpc.start();
