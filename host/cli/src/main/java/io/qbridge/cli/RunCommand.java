@@ -51,6 +51,9 @@ final class RunCommand implements Callable<Integer> {
                 EmbedCommand.printPreview(lines, emb);
                 printSummary(emb.length, info, t, wall);
             }
+            // one pass, first call: class loading and JIT compilation are inside the host time
+            Log.info("note: the host time is one first call over %d sentence%s, so it includes JIT warm-up; 'qbridge bench' measures after warm-up runs",
+                    emb.length, emb.length == 1 ? "" : "s");
         }
         return 0;
     }
