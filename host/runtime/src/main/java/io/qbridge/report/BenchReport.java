@@ -123,7 +123,7 @@ public record BenchReport(String model, String format, DeviceInfo device, int se
     }
 
     public String chartTitle() {
-        return model + " " + format + " on " + device.name() + ": per-layer latency, " + sentences + " sentences";
+        return model + " " + format + " on " + device.name() + ": per-layer time, " + sentences + " sentences";
     }
 
     /** Per layer: host p50 beside modelled device time, in µs. */
