@@ -18,7 +18,7 @@ final class BenchOptions {
     @Option(names = "--json", description = "Print the results as JSON on stdout (the document 'qbridge bench --json' prints).")
     boolean json;
 
-    @Option(names = "--chart", paramLabel = "FILE.png", description = "Also write a PNG bar chart of the per-layer breakdown (host p50 and modelled device time) to this file.")
+    @Option(names = "--chart", paramLabel = "FILE.png", description = "Also write a PNG bar chart of the per-layer breakdown (host p50 beside the modelled device time, or the measured on-device p50 on an XRT device) to this file.")
     Path chart;
 
     /** Checks the numbers and the chart's directory before any work starts; a problem is a one-line user error. */

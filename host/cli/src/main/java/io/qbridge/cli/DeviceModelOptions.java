@@ -35,11 +35,12 @@ final class DeviceModelOptions {
 
     /** The packed model: a .qbz loaded onto its base, or the FP32 model quantized with the recipe (progress bar per layer). */
     PreparedEncoder prepare() throws IOException {
+        // the recipe is checked before a model is loaded: a bad one fails at once, with one line
+        QuantRecipe recipe = model.isContainer() ? null : QuantRecipe.parse(format == null ? DEFAULT_FORMAT : format);
+        if (recipe != null && recipe.format() == null) throw new Main.UserException("fp32 runs on the host ('qbridge embed'); pick a quantized format for the device");
         long t0 = System.nanoTime();
         PreparedEncoder.Source source = model.source();
         if (source instanceof PreparedEncoder.Source.Fp32 fp32) {
-            QuantRecipe recipe = QuantRecipe.parse(format == null ? DEFAULT_FORMAT : format);
-            if (recipe.format() == null) throw new Main.UserException("fp32 runs on the host ('qbridge embed'); pick a quantized format for the device");
             PreparedEncoder q = QuantizeCommand.withProgress(fp32.model(), recipe, onLayer -> prepare(source, recipe.name(), onLayer));
             Log.info("quantized %s to %s (%s) in %.1f s", fp32.name(), q.format(), recipe.algorithm().name().toLowerCase(), (System.nanoTime() - t0) / 1e9);
             return q;

@@ -14,8 +14,13 @@ final class DeviceOption {
             description = "The device (default " + AUTO_RULE + ").")
     String device;
 
-    /** Opens the chosen device, logging which one {@code auto} took and why. */
+    @Option(names = "--xrt-library", paramLabel = "PATH",
+            description = "The XRT C library to use (default: $QBRIDGE_XRT_LIBRARY, else libxrt_coreutil.so(.2) in $XILINX_XRT/lib, jna.library.path, /opt/xilinx/xrt/lib); "
+                    + "hls/build/libqbridge_swdevice.so is the software device.")
+    String xrtLibrary;
+
+    /** Opens the chosen device, logging which one was opened or why {@code auto} took the emulator. */
     Accelerator open(EmulatorConfig emulator) {
-        return Devices.open(device, emulator, line -> Log.info("%s", line));
+        return Devices.open(device, emulator, line -> Log.info("%s", line), xrtLibrary);
     }
 }

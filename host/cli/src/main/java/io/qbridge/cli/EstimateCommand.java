@@ -1,8 +1,5 @@
 package io.qbridge.cli;
 
-import com.fasterxml.jackson.core.JsonEncoding;
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import io.qbridge.device.PerfConfig;
 import io.qbridge.device.PerformanceModel;
 import io.qbridge.device.PerformanceModel.Estimate;
@@ -12,19 +9,17 @@ import io.qbridge.format.FineQFormat;
 import io.qbridge.format.MicroScopiQFormat;
 import io.qbridge.format.QuantFormat;
 import io.qbridge.model.bert.EncoderModel;
-import io.qbridge.pipeline.EncoderQuantizer;
 import io.qbridge.pipeline.QuantRecipe;
-import io.qbridge.pipeline.QuantizedLayer;
+import io.qbridge.report.EstimateReport;
+import io.qbridge.report.EstimateReport.Row;
+import io.qbridge.runtime.LayerRates;
+import io.qbridge.runtime.LayerRates.Rates;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -33,9 +28,10 @@ import picocli.CommandLine.Option;
  * {@code qbridge estimate}: the performance model's time and energy for one [N][K] layer in each format, without
  * packing it (the table of {@code docs/performance-model.md} §3). Only two inputs depend on the weights: the
  * MicroScopiQ outlier rate and FineQ's pulses per weight. By default they are measured on a built-in encoder's
- * linear layers quantized with RTN (each layer packed and decoded as the emulator does at load), then applied to
- * the layer as rates ({@link LayerProfile#forShape}); {@code --outlier-rate} / {@code --pulses-per-weight} give
- * them instead, and {@code --outliers-from none} requires that.
+ * linear layers quantized with RTN (each layer packed and decoded as the emulator does at load; {@link LayerRates}),
+ * then applied to the layer as rates ({@link LayerProfile#forShape}); {@code --outlier-rate} /
+ * {@code --pulses-per-weight} give them instead, and {@code --outliers-from none} requires that. This class checks
+ * the options and wires the parts; {@link EstimateReport} prints the table or the JSON.
  */
 @Command(name = "estimate", mixinStandardHelpOptions = true,
         description = "Modelled time and energy of one [N][K] layer per format at M tokens (the performance model, no packing; docs/performance-model.md §3).")
@@ -79,15 +75,6 @@ final class EstimateCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print every estimate (cycles, bound, bytes, energy parts) as JSON.")
     boolean json;
-
-    /** Weight-dependent inputs of one format, measured on a model's layers (or given). */
-    record Rates(double outliersPerWeight, double pulsesPerWeight, String source, int layers, long weights) {}
-
-    /** One format's profile and its estimates, in --tokens order. */
-    record Row(QuantFormat format, LayerProfile profile, Rates rates, List<Estimate> runs) {}
-
-    /** Measurements per (model, format): RTN of bge-small takes about a second per format, so a process does it once. */
-    private static final Map<String, Rates> MEASURED = new ConcurrentHashMap<>();
 
     @Override
     public Integer call() throws IOException {
@@ -134,8 +121,9 @@ final class EstimateCommand implements Callable<Integer> {
             for (int m : tokens) runs.add(model.estimate(p, m));
             rows.add(new Row(f, p, r, runs));
         }
-        if (json) writeJson(config, rows);
-        else printTable(System.out, config, rows);
+        EstimateReport report = new EstimateReport(n, k, tokens, config, rows);
+        if (json) report.writeJson(System.out);
+        else report.printTable(System.out, markdown);
         return 0;
     }
 
@@ -158,196 +146,6 @@ final class EstimateCommand implements Callable<Integer> {
         if (source == null)
             throw new Main.UserException(f.id() + " needs " + (outliers ? "an outlier rate: give --outlier-rate" : "pulses per weight: give --pulses-per-weight")
                     + " or measure it with --outliers-from bge-small");
-        return measure(f, source, encoder);
-    }
-
-    /** RTN-quantizes every linear layer of {@code source} into {@code f}, packs and decodes it, and sums outliers, pulses and weights. */
-    static Rates measure(QuantFormat f, EncoderModel.Builtin source, Supplier<EncoderModel> encoder) {
-        String key = source.alias + "|" + f.id();
-        Rates cached = MEASURED.get(key);
-        if (cached != null) return cached;
-        long t0 = System.nanoTime();
-        EncoderModel fp32 = encoder.get();
-        QuantRecipe recipe = QuantRecipe.parse(f.id() + "@rtn");
-        EncoderQuantizer.Result q = QuantizeCommand.withProgress(fp32, recipe, onLayer -> EncoderQuantizer.quantize(fp32, recipe, List.of(), onLayer));
-        long outliers = 0, pulses = 0, weights = 0;
-        for (QuantizedLayer l : q.layers()) {
-            LayerProfile p = WeightDecoder.profile(l.packed());
-            outliers += p.outliers();
-            pulses += p.pulses();
-            weights += (long) p.n() * p.k();
-        }
-        Rates r = new Rates((double) outliers / weights, (double) pulses / weights, source.alias, q.layers().size(), weights);
-        Log.info("measured %s on %s (RTN, %d linear layers, %,d weights) in %.1f s", f.id(), source.alias, r.layers(), weights, (System.nanoTime() - t0) / 1e9);
-        MEASURED.put(key, r);
-        return r;
-    }
-
-    /** Where the weight-dependent inputs came from, one sentence (null if no format needs them). */
-    private static String provenance(List<Row> rows) {
-        Map<String, List<String>> whatBySource = new java.util.LinkedHashMap<>();
-        for (Row r : rows) {
-            Rates x = r.rates();
-            if (x.source() == null) continue;
-            String from = x.source().equals("given") ? "given on the command line"
-                    : String.format(Locale.ROOT, "measured on the %d linear layers of %s quantized with RTN (EncoderQuantizer)", x.layers(), x.source());
-            String what = r.format() instanceof MicroScopiQFormat ? "MicroScopiQ outlier rates" : "FineQ pulses per weight";
-            List<String> whats = whatBySource.computeIfAbsent(from, f -> new ArrayList<>());
-            if (!whats.contains(what)) whats.add(what);
-        }
-        if (whatBySource.isEmpty()) return null;
-        List<String> parts = new ArrayList<>();
-        whatBySource.forEach((from, whats) -> parts.add(String.join(" and ", whats) + " " + from));
-        return String.join("; ", parts) + ", then applied to the layer as rates.";
-    }
-
-    private String header(PerfConfig c) {
-        return String.format(Locale.ROOT, "One %d x %d layer, %s: %d x %d PEs at %.0f MHz, %s, %.0f GB/s off-chip.", n, k, c.preset(), c.arrayRows(), c.arrayCols(),
-                c.clockMhz(), c.dataflow().name().toLowerCase(Locale.ROOT).replace('_', '-'), c.offChipBytesPerSecond() / 1e9);
-    }
-
-    void printTable(PrintStream out, PerfConfig c, List<Row> rows) {
-        out.println(header(c));
-        String prov = provenance(rows);
-        if (prov != null) out.println(prov);
-        out.println();
-        int last = tokens.get(tokens.size() - 1);
-        List<String> head = new ArrayList<>(List.of("format", "bits/w", "outliers", "pulses/w"));
-        for (int m : tokens) {
-            head.add("M=" + m + " µs");
-            head.add("M=" + m + " µJ");
-        }
-        head.add("µJ mac/merge/scale/sram/dram (M=" + last + ")");
-        List<List<String>> cells = new ArrayList<>();
-        for (Row r : rows) cells.add(cells(r));
-        if (markdown) {
-            out.println("| " + String.join(" | ", head) + " |");
-            out.println("|" + "---|".repeat(head.size()));
-            for (List<String> row : cells) out.println("| " + String.join(" | ", row) + " |");
-        } else {
-            int[] w = new int[head.size()];
-            for (int i = 0; i < w.length; i++) {
-                w[i] = head.get(i).length();
-                for (List<String> row : cells) w[i] = Math.max(w[i], row.get(i).length());
-            }
-            out.println(align(head, w));
-            for (List<String> row : cells) out.println(align(row, w));
-        }
-        List<String> memory = new ArrayList<>();
-        for (Row r : rows)
-            for (int i = 0; i < tokens.size(); i++)
-                if (r.runs().get(i).bound() == io.qbridge.device.RunResult.Bound.MEMORY) memory.add(r.format().id() + " at M=" + tokens.get(i));
-        out.println();
-        out.println(memory.isEmpty() ? "Every run is compute-bound." : "Memory-bound: " + String.join(", ", memory) + "; every other run is compute-bound.");
-        int fewest = tokens.indexOf(tokens.stream().mapToInt(Integer::intValue).min().orElse(0));
-        boolean computeBound = rows.stream().allMatch(r -> r.runs().get(fewest).bound() == io.qbridge.device.RunResult.Bound.COMPUTE);
-        String rowsNote = computeBound ? fewTokensNote(c, tokens) : null;
-        if (rowsNote != null) out.println(rowsNote);
-    }
-
-    /** Why a run with fewer tokens than array rows is compute-bound in the model (docs/performance-model.md §3), or null. */
-    static String fewTokensNote(PerfConfig c, List<Integer> tokens) {
-        int fewest = tokens.stream().mapToInt(Integer::intValue).min().orElse(c.arrayRows());
-        if (fewest >= c.arrayRows() || c.dataflow() != PerfConfig.Dataflow.OUTPUT_STATIONARY) return null;
-        return String.format(Locale.ROOT, "At M=%d the output-stationary array maps the tokens onto its rows: %d of its %d rows (%.1f %%) work, so a"
-                + " decode-like run is compute-bound although it moves few bytes; batching tokens is what fills the array (docs/performance-model.md §3).",
-                fewest, fewest, c.arrayRows(), 100.0 * fewest / c.arrayRows());
-    }
-
-    /** The table cells of one row; the numbers are the estimate's, only rounded for printing. */
-    private static List<String> cells(Row r) {
-        LayerProfile p = r.profile();
-        List<String> c = new ArrayList<>();
-        c.add(r.format().id());
-        c.add(String.format(Locale.ROOT, "%.3f", 8.0 * p.packedBytes() / ((double) p.n() * p.k())));
-        c.add(r.format() instanceof MicroScopiQFormat ? String.format(Locale.ROOT, "%.2f %%", 100.0 * p.outliers() / ((double) p.n() * p.k())) : "–");
-        c.add(r.format() instanceof FineQFormat ? String.format(Locale.ROOT, "%.3f", (double) p.pulses() / ((double) p.n() * p.k())) : "–");
-        for (Estimate e : r.runs()) {
-            c.add(String.format(Locale.ROOT, "%.1f", e.seconds() * 1e6));
-            c.add(String.format(Locale.ROOT, "%.1f", e.energyJoules() * 1e6));
-        }
-        Estimate e = r.runs().get(r.runs().size() - 1);
-        c.add(String.format(Locale.ROOT, "%.0f/%.0f/%.0f/%.0f/%.0f", e.macJoules() * 1e6, e.auxJoules() * 1e6, e.scaleJoules() * 1e6, e.sramJoules() * 1e6,
-                e.dramJoules() * 1e6));
-        return c;
-    }
-
-    private static String align(List<String> row, int[] w) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < row.size(); i++) {
-            if (i > 0) b.append("  ");
-            String s = row.get(i);
-            String pad = " ".repeat(w[i] - s.length());
-            b.append(i == 0 ? s + pad : pad + s); // names left, numbers right
-        }
-        return b.toString().stripTrailing();
-    }
-
-    private void writeJson(PerfConfig c, List<Row> rows) throws IOException {
-        try (JsonGenerator g = new JsonFactory().createGenerator(System.out, JsonEncoding.UTF8)) {
-            g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
-            g.useDefaultPrettyPrinter();
-            g.writeStartObject();
-            g.writeNumberField("n", n);
-            g.writeNumberField("k", k);
-            g.writeObjectFieldStart("perf");
-            g.writeStringField("preset", c.preset());
-            g.writeNumberField("arrayRows", c.arrayRows());
-            g.writeNumberField("arrayCols", c.arrayCols());
-            g.writeNumberField("clockMhz", c.clockMhz());
-            g.writeStringField("dataflow", c.dataflow().name().toLowerCase(Locale.ROOT));
-            g.writeNumberField("offChipBytesPerSecond", c.offChipBytesPerSecond());
-            g.writeEndObject();
-            g.writeArrayFieldStart("formats");
-            for (Row r : rows) {
-                LayerProfile p = r.profile();
-                g.writeStartObject();
-                g.writeStringField("format", r.format().id());
-                g.writeNumberField("packedBytes", p.packedBytes());
-                g.writeNumberField("bitsPerWeight", 8.0 * p.packedBytes() / ((double) p.n() * p.k()));
-                g.writeNumberField("outliers", p.outliers());
-                g.writeNumberField("pulses", p.pulses());
-                g.writeNumberField("scaleBlocksPerRow", p.blocks());
-                if (r.rates().source() != null) {
-                    g.writeObjectFieldStart("rates");
-                    g.writeStringField("source", r.rates().source());
-                    if (!r.rates().source().equals("given")) {
-                        g.writeStringField("algorithm", "rtn");
-                        g.writeNumberField("layers", r.rates().layers());
-                        g.writeNumberField("weights", r.rates().weights());
-                    }
-                    g.writeNumberField("outliersPerWeight", r.rates().outliersPerWeight());
-                    g.writeNumberField("pulsesPerWeight", r.rates().pulsesPerWeight());
-                    g.writeEndObject();
-                }
-                g.writeArrayFieldStart("runs");
-                for (int i = 0; i < tokens.size(); i++) {
-                    Estimate e = r.runs().get(i);
-                    g.writeStartObject();
-                    g.writeNumberField("tokens", tokens.get(i));
-                    g.writeNumberField("macs", e.macs());
-                    g.writeNumberField("computeCycles", e.computeCycles());
-                    g.writeNumberField("memoryCycles", e.memoryCycles());
-                    g.writeNumberField("cycles", e.cycles());
-                    g.writeNumberField("seconds", e.seconds());
-                    g.writeStringField("bound", e.bound().name().toLowerCase(Locale.ROOT));
-                    g.writeNumberField("dramBytes", e.dramBytes());
-                    g.writeNumberField("sramBytes", e.sramBytes());
-                    g.writeNumberField("reconMerges", e.reconMerges());
-                    g.writeNumberField("energyJoules", e.energyJoules());
-                    g.writeNumberField("macJoules", e.macJoules());
-                    g.writeNumberField("mergeJoules", e.auxJoules());
-                    g.writeNumberField("scaleJoules", e.scaleJoules());
-                    g.writeNumberField("sramJoules", e.sramJoules());
-                    g.writeNumberField("dramJoules", e.dramJoules());
-                    g.writeEndObject();
-                }
-                g.writeEndArray();
-                g.writeEndObject();
-            }
-            g.writeEndArray();
-            g.writeEndObject();
-        }
-        System.out.println();
+        return LayerRates.measure(f, source, encoder, (fp32, recipe, quantize) -> QuantizeCommand.withProgress(fp32, recipe, quantize::apply), line -> Log.info("%s", line));
     }
 }

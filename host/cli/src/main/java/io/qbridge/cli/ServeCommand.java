@@ -3,6 +3,7 @@ package io.qbridge.cli;
 import io.qbridge.server.*;
 
 import java.nio.file.Files;
+import java.util.List;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -67,9 +68,18 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Fleet mode: a claimed job stays with this server this long without renewal; after it dies, others take its jobs over then (default 30).")
     double leaseSeconds;
 
+    @Option(names = "--board", defaultValue = "none", paramLabel = "none|xrt|auto",
+            description = "Offer an XRT device as board-0 for jobs with device xrt: xrt (fail if it cannot be opened), auto (only when the XRT library, a device and a "
+                    + "manifest bitstream are present; else none, with one log line), none (default).")
+    String board;
+
+    @Option(names = "--xrt-library", paramLabel = "PATH", description = "The XRT C library for --board (hls/build/libqbridge_swdevice.so is the software device).")
+    String xrtLibrary;
+
     @Override
     public Integer call() throws Exception {
         if (initTls != null) return initTls();
+        if (!List.of("none", "xrt", "auto").contains(board)) throw new Main.UserException("--board: expected none, xrt or auto, got '" + board + "'");
         if (data == null) throw new Main.UserException("serve: --data DIR is required");
         if ((tlsCert == null) != (tlsKey == null)) throw new Main.UserException("--tls-cert and --tls-key go together");
         if (db != null && !db.startsWith("postgresql://") && !db.startsWith("postgres://") && !db.startsWith("jdbc:postgresql:")) {
@@ -88,9 +98,19 @@ public final class ServeCommand implements Callable<Integer> {
         }
         String refusal = Exposure.check(cfg, insecure);
         if (refusal != null) throw new Main.UserException("serve: " + refusal);
+        io.qbridge.device.Accelerator boardDevice = null;
+        if (!board.equals("none")) {
+            try {
+                io.qbridge.device.Accelerator a = io.qbridge.runtime.Devices.open(board, io.qbridge.emulator.EmulatorConfig.defaults(), line -> Log.info("%s", line), xrtLibrary);
+                if (a.describe().kind() == io.qbridge.device.DeviceKind.XRT) boardDevice = a;
+                else a.close();
+            } catch (IllegalStateException e) {
+                throw new Main.UserException("--board " + e.getMessage().replaceFirst("^--device ", ""));
+            }
+        }
         JobServer server;
         try {
-            server = JobServer.start(cfg);
+            server = JobServer.start(cfg, boardDevice);
         } catch (java.sql.SQLException e) { // the database is unreachable, refuses us, or is newer than this server
             throw new Main.UserException((db == null ? data + ": " : "--db: ") + e.getMessage());
         }

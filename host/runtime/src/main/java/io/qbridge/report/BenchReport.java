@@ -52,6 +52,16 @@ public record BenchReport(String model, String format, DeviceInfo device, int se
             g.writeNumberField("deviceToFp32MedianRunRatio", Math.round(1e4 * medianRatio(model, fp32)) / 1e4);
         }
         DeviceJson.writeTotals(g, samples.perForward(), percentile(model, 50), sentences);
+        EncoderBench.Measured ms = samples.measured();
+        if (ms != null) {
+            g.writeObjectFieldStart("measured");
+            percentiles(g, "onDeviceSeconds", ms.onDeviceNanos());
+            percentiles(g, "hostToDeviceSeconds", ms.hostToDeviceNanos());
+            percentiles(g, "deviceToHostSeconds", ms.deviceToHostNanos());
+            g.writeNumberField("onDeviceSentencesPerSecondP50", sentences / (percentile(ms.onDeviceNanos(), 50) / 1e9));
+            g.writeNumberField("countedCyclesPerForward", samples.perForward().countedCycles());
+            g.writeEndObject();
+        }
         g.writeArrayFieldStart("layers");
         for (Map.Entry<String, long[]> e : samples.layerNanos().entrySet()) {
             RunStats.Totals t = samples.layerForward().get(e.getKey());
@@ -62,6 +72,10 @@ public record BenchReport(String model, String format, DeviceInfo device, int se
             g.writeNumberField("deviceCycles", t.deviceCycles());
             g.writeNumberField("energyJoules", t.energyJoules());
             g.writeStringField("bound", bound(t));
+            if (ms != null) {
+                percentiles(g, "onDeviceSeconds", ms.layerOnDeviceNanos().get(e.getKey()));
+                g.writeNumberField("countedCycles", t.countedCycles());
+            }
             g.writeEndObject();
         }
         g.writeEndArray();
@@ -114,6 +128,24 @@ public record BenchReport(String model, String format, DeviceInfo device, int se
                     medianRatio(model, fp32));
         out.printf("device (modelled) per forward: %.3f ms, %,d cycles, %.1f MB moved, %.3f mJ, %d compute-bound / %d memory-bound layer runs%n",
                 fwd.deviceSeconds() * 1e3, fwd.deviceCycles(), fwd.bytesMoved() / 1e6, fwd.energyJoules() * 1e3, fwd.computeBoundRuns(), fwd.memoryBoundRuns());
+        EncoderBench.Measured ms = samples.measured();
+        if (ms != null) {
+            out.printf("on-device (measured, run start to completion) per forward: p50 %.3f ms  p95 %.3f ms  p99 %.3f ms  (%.1f sentences/s at p50)%n",
+                    percentile(ms.onDeviceNanos(), 50) / 1e6, percentile(ms.onDeviceNanos(), 95) / 1e6, percentile(ms.onDeviceNanos(), 99) / 1e6,
+                    sentences / (percentile(ms.onDeviceNanos(), 50) / 1e9));
+            out.printf("transfer per forward: host->device p50 %.3f ms  p95 %.3f ms;  device->host p50 %.3f ms  p95 %.3f ms%n",
+                    percentile(ms.hostToDeviceNanos(), 50) / 1e6, percentile(ms.hostToDeviceNanos(), 95) / 1e6,
+                    percentile(ms.deviceToHostNanos(), 50) / 1e6, percentile(ms.deviceToHostNanos(), 95) / 1e6);
+            if (fwd.countedCycles() > 0) out.printf("kernel cycles per forward (counted by the device): %,d (model: %,d)%n", fwd.countedCycles(), fwd.deviceCycles());
+            out.printf("%-42s %9s %9s %9s %11s %11s %9s%n", "layer (µs per forward)", "host p50", "host p95", "host p99", "on-dev p50", "on-dev p99", "model µs");
+            for (Map.Entry<String, long[]> e : samples.layerNanos().entrySet()) {
+                RunStats.Totals t = samples.layerForward().get(e.getKey());
+                long[] od = ms.layerOnDeviceNanos().get(e.getKey());
+                out.printf("%-42s %9.1f %9.1f %9.1f %11.1f %11.1f %9.2f%n", e.getKey(), percentile(e.getValue(), 50) / 1e3, percentile(e.getValue(), 95) / 1e3,
+                        percentile(e.getValue(), 99) / 1e3, percentile(od, 50) / 1e3, percentile(od, 99) / 1e3, t.deviceSeconds() * 1e6);
+            }
+            return;
+        }
         out.printf("%-42s %9s %9s %9s %11s %9s%n", "layer (host µs per forward)", "p50", "p95", "p99", "device µs", "bound");
         for (Map.Entry<String, long[]> e : samples.layerNanos().entrySet()) {
             RunStats.Totals t = samples.layerForward().get(e.getKey());
@@ -126,17 +158,23 @@ public record BenchReport(String model, String format, DeviceInfo device, int se
         return model + " " + format + " on " + device.name() + ": per-layer time, " + sentences + " sentences";
     }
 
-    /** Per layer: host p50 beside modelled device time, in µs. */
+    /** Per layer: host p50 beside the device time, in µs: measured on-device p50 on an XRT device, else the model's. */
     public List<LatencyChart.Bar> chartBars() {
         List<LatencyChart.Bar> bars = new ArrayList<>();
+        EncoderBench.Measured ms = samples.measured();
         for (Map.Entry<String, long[]> e : samples.layerNanos().entrySet()) {
-            bars.add(new LatencyChart.Bar(LatencyChart.shortLabel(e.getKey()), percentile(e.getValue(), 50) / 1e3,
-                    samples.layerForward().get(e.getKey()).deviceSeconds() * 1e6));
+            double dev = ms != null ? percentile(ms.layerOnDeviceNanos().get(e.getKey()), 50) / 1e3 : samples.layerForward().get(e.getKey()).deviceSeconds() * 1e6;
+            bars.add(new LatencyChart.Bar(LatencyChart.shortLabel(e.getKey()), percentile(e.getValue(), 50) / 1e3, dev));
         }
         return bars;
     }
 
+    /** What the chart's device bars are. */
+    public String deviceSeries() {
+        return samples.measured() != null ? "on-device p50 (measured)" : "device (modelled)";
+    }
+
     public byte[] chartPng() throws IOException {
-        return LatencyChart.png(chartTitle(), chartBars());
+        return LatencyChart.png(chartTitle(), chartBars(), deviceSeries());
     }
 }

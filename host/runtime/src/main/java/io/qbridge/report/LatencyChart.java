@@ -38,11 +38,21 @@ public final class LatencyChart {
 
     /** Writes the chart atomically (temporary file, then rename). */
     public static void write(Path out, String title, List<Bar> bars) throws IOException {
-        io.qbridge.files.OutputFiles.write(out, png(title, bars));
+        write(out, title, bars, "device (modelled)");
     }
 
-    /** The chart as PNG bytes. */
+    /** As above, naming the device series. */
+    public static void write(Path out, String title, List<Bar> bars, String deviceSeries) throws IOException {
+        io.qbridge.files.OutputFiles.write(out, png(title, bars, deviceSeries));
+    }
+
+    /** The chart as PNG bytes, the device series being the performance model's. */
     public static byte[] png(String title, List<Bar> bars) throws IOException {
+        return png(title, bars, "device (modelled)");
+    }
+
+    /** The chart as PNG bytes; {@code deviceSeries} names what the device bars are (modelled, or measured on a device). */
+    public static byte[] png(String title, List<Bar> bars, String deviceSeries) throws IOException {
         System.setProperty("java.awt.headless", "true");
         // split axis: modelled device time is often 100-1000x below measured host time, so each series has its
         // own y axis (host left, device right) and both stay readable (XChart's log axis refuses bar charts);
@@ -52,7 +62,7 @@ public final class LatencyChart {
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
         chart.setYAxisGroupTitle(0, "host µs per forward (measured p50)");
-        chart.setYAxisGroupTitle(1, "device µs per forward (modelled)");
+        chart.setYAxisGroupTitle(1, "device µs per forward: " + deviceSeries);
         chart.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
         chart.getStyler().setChartTitleFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.BOLD, 14));
         chart.getStyler().setXAxisLabelRotation(90);
@@ -67,7 +77,7 @@ public final class LatencyChart {
             device.add(b.deviceMicros());
         }
         chart.addSeries("host p50 (measured, left axis)", labels, host);
-        chart.addSeries("device (modelled, right axis)", labels, device).setYAxisGroup(1);
+        chart.addSeries(deviceSeries + ", right axis", labels, device).setYAxisGroup(1);
         return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
     }
 }

@@ -22,9 +22,14 @@ public final class EncoderBench {
      * @param layerNanos   per layer (in the order layers ran): host time of each measured forward
      * @param perForward   device cost of the last measured forward (the model is deterministic, so every run costs the same)
      * @param layerForward the same per layer
+     * @param measured     on an XRT device, per measured forward: on-device, host-to-device and device-to-host nanoseconds
+     *                     summed over the layers, and each layer's on-device nanoseconds; null on the emulator
      */
     public record Samples(long[] modelNanos, long[] fp32Nanos, Map<String, long[]> layerNanos, RunStats.Totals perForward,
-                          Map<String, RunStats.Totals> layerForward) {}
+                          Map<String, RunStats.Totals> layerForward, Measured measured) {}
+
+    /** What an XRT device measured in each forward (see {@link io.qbridge.device.RunResult.Measured}). */
+    public record Measured(long[] onDeviceNanos, long[] hostToDeviceNanos, long[] deviceToHostNanos, Map<String, long[]> layerOnDeviceNanos) {}
 
     /** Hears after every run, warm-up included: where a job reports progress and checks for cancellation. */
     @FunctionalInterface
@@ -43,6 +48,9 @@ public final class EncoderBench {
         Map<String, long[]> layerNanos = new LinkedHashMap<>();
         RunStats.Totals perForward = null;
         Map<String, RunStats.Totals> layerForward = null;
+        long[] onDev = new long[runs], h2d = new long[runs], d2h = new long[runs];
+        Map<String, long[]> layerOnDev = new LinkedHashMap<>();
+        boolean measuredAll = true;
         for (int i = 0; i < warmup + runs; i++) {
             RunStats.Totals before = stats.total();
             Map<String, RunStats.Totals> lb = stats.perLayer();
@@ -58,16 +66,21 @@ public final class EncoderBench {
                 modelNanos[m] = dt;
                 if (fp32 != null) fp32Nanos[m] = fdt;
                 perForward = stats.total().minus(before);
+                measuredAll &= perForward.measuredRuns() == perForward.runs() && perForward.runs() > 0;
+                onDev[m] = perForward.onDeviceNanos();
+                h2d[m] = perForward.hostToDeviceNanos();
+                d2h[m] = perForward.deviceToHostNanos();
                 layerForward = new LinkedHashMap<>();
                 for (Map.Entry<String, RunStats.Totals> e : stats.perLayer().entrySet()) {
                     RunStats.Totals d = lb.containsKey(e.getKey()) ? e.getValue().minus(lb.get(e.getKey())) : e.getValue();
                     layerForward.put(e.getKey(), d);
                     layerNanos.computeIfAbsent(e.getKey(), k -> new long[runs])[m] = d.hostNanos();
+                    layerOnDev.computeIfAbsent(e.getKey(), k -> new long[runs])[m] = d.onDeviceNanos();
                 }
             }
             if (after != null) after.done(i + 1, warmup + runs);
         }
-        return new Samples(modelNanos, fp32Nanos, layerNanos, perForward, layerForward);
+        return new Samples(modelNanos, fp32Nanos, layerNanos, perForward, layerForward, measuredAll ? new Measured(onDev, h2d, d2h, layerOnDev) : null);
     }
 
     /** Nearest-rank percentile of a sample. */

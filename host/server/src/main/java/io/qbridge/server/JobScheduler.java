@@ -42,9 +42,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * RUNNING jobs: nobody else can be running them).
  *
  * <p>Fleet mode, for clients of other servers: a job's artifacts are copied into the shared database
- * ({@link SharedArtifacts}) before it is recorded SUCCEEDED; its progress is stored in its row, throttled
- * ({@link #PROGRESS_STORE_INTERVAL_NANOS}), and the heartbeat relays the stored events and progress of
- * other servers' jobs to the watchers here.
+ * ({@link SharedArtifacts}) before it is recorded SUCCEEDED; its progress is stored in its row, throttled,
+ * and the heartbeat relays the stored events and progress of other servers' jobs to the watchers here
+ * (both through {@link FleetRelay}).
  *
  * <p>Every state change goes through the store with a condition on the previous state and, for running
  * jobs, on the owner and attempt, so a cancel racing a worker, or two servers racing for a job, resolve to
@@ -125,15 +125,8 @@ public final class JobScheduler implements AutoCloseable {
     private final ScheduledExecutorService heartbeat;
     private final SecureRandom random = new SecureRandom();
     private final Object submitLock = new Object();
-    /** Event relay (heartbeat thread only): the highest sequence number passed on, and those passed on within the window behind it. */
-    private static final long RELAY_WINDOW = 1000;
-    private long relayedUpTo;
-    private final java.util.TreeSet<Long> relayed = new java.util.TreeSet<>();
-    /** Progress relay (heartbeat thread only): the last stored progress passed on, per job watched here and running elsewhere. */
-    private final Map<String, JobEvent> progressRelayed = new HashMap<>();
-    /** Fleet mode: a running job's progress goes to the store at most this often (and always at 1.0), for watchers on other servers. */
-    static final long PROGRESS_STORE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
-    private volatile boolean progressStoreFailing;
+    /** Fleet mode: other servers' events and progress in, this server's progress out. */
+    private final FleetRelay relay;
     private volatile boolean stopping;
     private volatile boolean crashed;
 
@@ -155,6 +148,7 @@ public final class JobScheduler implements AutoCloseable {
         this.pool = Executors.newFixedThreadPool(settings.workers() + boards, r -> daemon(r, "qbridge-worker-" + n.getAndIncrement()));
         this.dispatcher = daemon(this::dispatchLoop, "qbridge-dispatcher");
         this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "qbridge-heartbeat"));
+        this.relay = new FleetRelay(store, events, settings.hostId(), () -> crashed);
         store.originateAs(settings.hostId());
     }
 
@@ -184,7 +178,7 @@ public final class JobScheduler implements AutoCloseable {
     public List<String> start() throws SQLException {
         List<JobStore.Interrupted> taken = store.interruptRunning(store.shared() ? settings.hostId() : null, false, "the server stopped while the job ran");
         for (JobStore.Interrupted t : taken) recordInterrupted(t);
-        relayedUpTo = store.lastEventSeq();
+        relay.startAtLatestEvent();
         dispatcher.start();
         heartbeat.scheduleWithFixedDelay(this::beat, settings.heartbeatMillis(), settings.heartbeatMillis(), TimeUnit.MILLISECONDS);
         return taken.stream().map(JobStore.Interrupted::id).toList();
@@ -408,53 +402,9 @@ public final class JobScheduler implements AutoCloseable {
                 ServerLog.info("job %s RUNNING->INTERRUPTED%s: the lease of its server ran out", t.id(), t.to() == JobState.JOB_STATE_QUEUED ? "->QUEUED" : "");
             }
             if (!taken.isEmpty()) wake.offer(Boolean.TRUE);
-            if (store.shared()) {
-                // progress is read before the events: a progress read while its job runs was stored after
-                // the RUNNING event committed, so the event relay below passes that event on first
-                Map<String, JobEvent> progress = progressOfOthers();
-                relayEventsOfOthers();
-                relayProgress(progress);
-            }
+            if (store.shared()) relay.relay(running.keySet());
         } catch (SQLException | RuntimeException e) {
             if (!crashed) ServerLog.info("heartbeat: the store failed: %s", e);
-        }
-    }
-
-    /**
-     * Passes events other servers stored (their jobs' transitions, log lines, results) to this server's
-     * watchers, so a client may watch any job through any server. Sequence numbers are handed out when a
-     * row is inserted, not when it commits, so a window behind the highest one seen is read again and
-     * events already passed on are skipped by number: a watcher may see an event late, never lose one.
-     */
-    private void relayEventsOfOthers() throws SQLException {
-        List<Long> seqs = store.eventSeqsFromOthers(relayedUpTo - RELAY_WINDOW, settings.hostId());
-        List<Long> fresh = seqs.stream().filter(q -> !relayed.contains(q)).toList();
-        if (fresh.isEmpty()) return;
-        for (JobEvent e : store.eventsBySeq(fresh)) events.publish(e);
-        relayed.addAll(fresh);
-        relayedUpTo = Math.max(relayedUpTo, fresh.getLast());
-        relayed.headSet(relayedUpTo - RELAY_WINDOW).clear();
-    }
-
-    /**
-     * The progress other servers stored for the jobs they run, for those watched here only (an unwatched
-     * fleet costs no query); this server's own jobs reach its watchers directly.
-     */
-    private Map<String, JobEvent> progressOfOthers() throws SQLException {
-        Set<String> watched = new HashSet<>(events.watchedJobs());
-        watched.removeAll(running.keySet());
-        return watched.isEmpty() ? Map.of() : store.progressOfOthers(watched, settings.hostId());
-    }
-
-    /**
-     * Passes that progress to this server's watchers, each stored report once. {@link WatchSession} shows
-     * progress only after the job's RUNNING state, so nothing overtakes the state it follows.
-     */
-    private void relayProgress(Map<String, JobEvent> latest) {
-        progressRelayed.keySet().retainAll(latest.keySet());
-        for (Map.Entry<String, JobEvent> e : latest.entrySet()) {
-            if (e.getValue().equals(progressRelayed.put(e.getKey(), e.getValue()))) continue;
-            events.publish(e.getValue());
         }
     }
 
@@ -480,8 +430,7 @@ public final class JobScheduler implements AutoCloseable {
         private final ComputeDevice device;
         final long startNanos;
         private final long deadlineNanos; // Long.MAX_VALUE: none
-        private long progressStoredNanos;
-        private boolean progressStored;
+        private final FleetRelay.ProgressWrites progressWrites;
 
         Context(String id, Running running, ComputeDevice device, long startNanos, long timeoutMillis) {
             this.id = id;
@@ -489,6 +438,7 @@ public final class JobScheduler implements AutoCloseable {
             this.device = device;
             this.startNanos = startNanos;
             this.deadlineNanos = timeoutMillis > 0 ? startNanos + TimeUnit.MILLISECONDS.toNanos(timeoutMillis) : Long.MAX_VALUE;
+            this.progressWrites = relay.progressWrites(id, running.attempt);
         }
 
         public String jobId() { return id; }
@@ -502,26 +452,7 @@ public final class JobScheduler implements AutoCloseable {
             Progress p = Progress.newBuilder().setFraction(fraction).setStage(stage).setEtaMillis(eta).build();
             JobEvent e = JobEvent.newBuilder().setJobId(id).setTimeMillis(System.currentTimeMillis()).setProgress(p).build();
             events.publish(e); // watchers here: every report, directly
-            if (store.shared()) storeProgress(e, fraction >= 1);
-        }
-
-        /**
-         * Fleet mode: the latest progress in the job's row for watchers on other servers, at most every
-         * {@link #PROGRESS_STORE_INTERVAL_NANOS} and always the final one. Progress is advice: a store
-         * failure here is logged (once per failure streak) and does not fail the job.
-         */
-        private synchronized void storeProgress(JobEvent e, boolean last) {
-            long now = System.nanoTime();
-            if (!last && progressStored && now - progressStoredNanos < PROGRESS_STORE_INTERVAL_NANOS) return;
-            progressStored = true;
-            progressStoredNanos = now;
-            try {
-                store.saveProgress(id, settings.hostId(), running.attempt, e);
-                progressStoreFailing = false;
-            } catch (SQLException ex) {
-                if (!progressStoreFailing && !crashed) ServerLog.info("job %s: its progress could not be stored: %s", id, ex);
-                progressStoreFailing = true;
-            }
+            if (store.shared()) progressWrites.store(e, fraction >= 1);
         }
 
         public void log(String line) {

@@ -44,6 +44,17 @@ public final class JobServer implements AutoCloseable {
         return start(config, new HostJobExecutor(host), List.of(host, serverEmulator(config.workers())));
     }
 
+    /**
+     * As {@link #start(ServerConfig)} with a board ({@code board-0}) when {@code board} is not null: an XRT device
+     * (a card or the software device) that runs "xrt" jobs one at a time.
+     */
+    public static JobServer start(ServerConfig config, io.qbridge.device.Accelerator board) throws IOException, SQLException {
+        ComputeDevice host = new ComputeDevice.Host(config.workers());
+        List<ComputeDevice> devices = new java.util.ArrayList<>(List.of(host, serverEmulator(config.workers())));
+        if (board != null) devices.add(new ComputeDevice.Board("board-0", board));
+        return start(config, new HostJobExecutor(host), devices);
+    }
+
     /** The emulator a server offers beside the host path: the default performance model and formats. */
     static ComputeDevice.Emulator serverEmulator(int workers) {
         return new ComputeDevice.Emulator(Devices.open("emulator", EmulatorConfig.defaults(), line -> {}), workers);

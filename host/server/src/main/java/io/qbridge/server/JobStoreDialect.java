@@ -15,7 +15,7 @@ import java.util.Properties;
 /**
  * The few places where the job store's SQL differs between its two databases: the embedded H2 file
  * under {@code --data} (one server) and PostgreSQL (fleet mode, several servers on one job table).
- * Everything else in {@link JobStore} is one SQL text for both.
+ * Everything else in {@link JobStore} and its migrations ({@link JobStoreSchema}) is one SQL text for both.
  */
 sealed interface JobStoreDialect {
     Connection connect() throws SQLException;

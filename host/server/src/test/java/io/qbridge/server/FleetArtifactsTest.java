@@ -70,7 +70,7 @@ class FleetArtifactsTest {
                     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                     while (seen != null && !seen.test(f) && System.nanoTime() < end) Thread.sleep(10);
                     // the next report must not fall inside the store's throttle interval, or only the last would be stored
-                    Thread.sleep(TimeUnit.NANOSECONDS.toMillis(JobScheduler.PROGRESS_STORE_INTERVAL_NANOS) + 50);
+                    Thread.sleep(TimeUnit.NANOSECONDS.toMillis(FleetRelay.PROGRESS_STORE_INTERVAL_NANOS) + 50);
                 }
             }
             byte[] content = new byte[bytes];
@@ -224,7 +224,7 @@ class FleetArtifactsTest {
             writes = rs.getInt(1);
         }
         assertEquals(201, progressOnB, "the watcher on the job's own server sees every report");
-        long bound = 2 + maker.burstNanos / JobScheduler.PROGRESS_STORE_INTERVAL_NANOS;
+        long bound = 2 + maker.burstNanos / FleetRelay.PROGRESS_STORE_INTERVAL_NANOS;
         assertTrue(writes >= 2 && writes <= bound, "201 reports in " + maker.burstNanos / 1_000_000 + " ms: the first and the final one stored, at most one per interval between: "
                 + writes + " writes (bound " + bound + ")");
     }

@@ -43,11 +43,11 @@ class JobStoreTest {
     void migrationsApplyOnceAndTheVersionIsRecorded(TestDatabases.Backend backend, @TempDir Path data) throws Exception {
         String url = TestDatabases.dbUrl(backend);
         try (JobStore s = JobStore.open(url, data)) {
-            assertEquals(JobStore.MIGRATIONS.size(), s.schemaVersion());
+            assertEquals(JobStoreSchema.MIGRATIONS.size(), s.schemaVersion());
             s.insert("j-1", "alice", JobKind.JOB_KIND_RUN, QbridgeClient.runSpec("minilm", List.of("x")), 0, 1, null);
         }
         try (JobStore s = JobStore.open(url, data)) {
-            assertEquals(JobStore.MIGRATIONS.size(), s.schemaVersion());
+            assertEquals(JobStoreSchema.MIGRATIONS.size(), s.schemaVersion());
             assertEquals("alice", s.find("j-1").orElseThrow().client(), "reopening keeps the data");
         }
     }
@@ -74,7 +74,7 @@ class JobStoreTest {
             if (url == null) c.createStatement().execute("SHUTDOWN");
         }
         try (JobStore s = JobStore.open(url, data)) {
-            assertEquals(JobStore.MIGRATIONS.size(), s.schemaVersion());
+            assertEquals(JobStoreSchema.MIGRATIONS.size(), s.schemaVersion());
             assertEquals(1234, s.find("j-old").orElseThrow().timeoutMillis(), "the column migration 2 added is in use");
             assertEquals("j-old", s.claim(A, ANY, 1, 60_000).orElseThrow().id(), "a job queued before migration 3 runs on any server");
         }
