@@ -19,8 +19,8 @@ final class FormatsCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the list as JSON.")
     boolean json;
 
-    /** The devices a packed recipe runs on today: the emulator implements every format; the XRT binding is planned. */
-    static final List<String> DEVICES = List.of("emulator");
+    /** The devices a packed recipe runs on: the emulator and an XRT device (a card or the software device) both bind every format family. */
+    static final List<String> DEVICES = List.of("emulator", "xrt");
 
     @Override
     public Integer call() throws IOException {
@@ -61,7 +61,7 @@ final class FormatsCommand implements Callable<Integer> {
         System.out.println();
         System.out.println("bits/w: every stored bit divided by the weights, at K = " + RecipeCatalog.REF_K + " (docs/formats.md has the byte layouts).");
         System.out.println("Algorithm: a suffix @rtn, @gptq or @gptq-act (GPTQ with act-order) overrides it; gptq needs calibration text, done as quantize does.");
-        System.out.println("Devices: " + String.join(", ", DEVICES) + " for every packed recipe (the XRT board path is planned); * = simulated, 'eval' only.");
+        System.out.println("Devices: " + String.join(", ", DEVICES) + " for every packed recipe (xrt: a loaded Qbridge bitstream, see 'qbridge devices'); * = simulated, 'eval' only.");
         System.out.println("Activations (--activations): " + String.join(", ", modes) + ", for every packed recipe; fp32 runs on the host.");
         return 0;
     }
