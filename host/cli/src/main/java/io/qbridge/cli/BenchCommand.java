@@ -43,6 +43,7 @@ final class BenchCommand implements Callable<Integer> {
             } else {
                 report.printText(System.out);
             }
+            for (String w : report.warnings()) Log.info("warning: %s", w);
             if (bench.chart != null) {
                 LatencyChart.write(bench.chart, report.chartTitle(), report.chartBars(), report.deviceSeries());
                 Log.info("wrote %s", bench.chart);

@@ -24,13 +24,7 @@ final class DataCommand implements Callable<Integer> {
         System.out.printf("english  %d sentences%n", EvalCorpus.sentences().size());
         for (EvalCorpus.Split s : EvalCorpus.Split.values()) {
             Path file = out.resolve("europarl-en-" + s.name().toLowerCase().replace('_', '-') + ".txt");
-            Path tmp = Files.createTempFile(out, ".data", ".tmp");
-            try {
-                Files.write(tmp, EvalCorpus.split(s), StandardCharsets.UTF_8);
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            io.qbridge.files.OutputFiles.write(file, (String.join("\n", EvalCorpus.split(s)) + (EvalCorpus.split(s).isEmpty() ? "" : "\n")).getBytes(StandardCharsets.UTF_8));
             System.out.printf("%-9s %5d sentences -> %s%n", s.name().toLowerCase(), s.count, file);
         }
         return 0;

@@ -63,10 +63,23 @@ final class DecoderCheckpoints {
         }
         if (!Files.isRegularFile(tok)) throw new Main.UserException(tok + ": no such tokenizer file");
         if (tok.getFileName().toString().endsWith(".json")) {
+            BpeTokenizer bpe;
             try (InputStream in = Files.newInputStream(tok)) {
-                return BpeTokenizer.fromJson(in, tok.toString());
+                bpe = BpeTokenizer.fromJson(in, tok.toString());
             }
+            // a checkpoint may pad its embedding beyond the tokenizer's ids, never the other way round
+            if (bpe.vocabSize() > vocabSize) throw new Main.UserException(misfit(tok, bpe.vocabSize(), model, vocabSize));
+            return bpe;
         }
+        int pieces = Llama2cTokenizer.pieceCount(java.nio.ByteBuffer.wrap(Files.readAllBytes(tok)));
+        // llama2.c reads as many pieces as the checkpoint says: another tokenizer's first pieces would print garbage
+        if (pieces >= 0 && pieces != vocabSize) throw new Main.UserException(misfit(tok, pieces, model, vocabSize));
         return Llama2cTokenizer.load(tok, vocabSize);
+    }
+
+    /** The one line for a tokenizer that is not the checkpoint's. */
+    static String misfit(Path tok, int tokenizerSize, Path model, int vocabSize) {
+        return tok + " holds " + tokenizerSize + " pieces but " + model + " has a vocabulary of " + vocabSize
+                + ": the tokenizer does not belong to this checkpoint (give its own with --tokenizer)";
     }
 }

@@ -26,9 +26,10 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        List<String> lines = EvalCorpus.readLines(text);
+        EvalCorpus.TextLines numbered = EvalCorpus.readText(text);
+        List<String> lines = numbered.lines();
         EncoderModel model = modelOptions.load();
-        List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: line %d is longer than %d tokens and was truncated", i + 1,
+        List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: %s line %d is longer than %d tokens and was truncated", text, numbered.lineOf(i),
                 model.encoder().config().maxPositions()));
         long t0 = System.nanoTime();
         float[][] emb;

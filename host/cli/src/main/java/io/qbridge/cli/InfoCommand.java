@@ -5,16 +5,24 @@ import io.qbridge.model.bert.BertConfig;
 import io.qbridge.model.bert.EncoderModel;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code qbridge info MODEL}: architecture, parameter count and the tensors a model holds. */
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Show a model's architecture, parameter count and linear-layer tensors.")
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Show a model's architecture, parameter count and linear-layer tensors, or a .qbz container's manifest.")
 final class InfoCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "bge-small, minilm, a BERT .onnx file, a llama2.c .bin checkpoint or a Hugging Face directory.")
+    @Parameters(index = "0", paramLabel = "MODEL",
+            description = "bge-small, minilm, a BERT .onnx file, a llama2.c .bin checkpoint, a Hugging Face directory or a .qbz container.")
     String model;
+
+    @Option(names = "--json", description = "For a .qbz container: print its manifest as JSON.")
+    boolean json;
 
     @Override
     public Integer call() throws java.io.IOException {
+        if (QbzInfo.isContainer(java.nio.file.Path.of(model))) return QbzInfo.print(java.nio.file.Path.of(model), json);
+        if (json) throw new Main.UserException("--json is for .qbz containers; " + model + " is not one");
         if (EncoderModel.isEncoderRef(model)) {
             EncoderModel m = EncoderModel.load(model, null);
             BertConfig c = m.encoder().config();

@@ -10,8 +10,8 @@ import picocli.CommandLine.Option;
 
 /** Entry point of the {@code qbridge} command. */
 @Command(name = "qbridge", mixinStandardHelpOptions = true, version = "qbridge 0.1.0",
-        description = "Host runtime for outlier-aware low-bit LLM accelerators (MicroScopiQ, FineQ, MX).",
-        subcommands = {DemoCommand.class, InfoCommand.class, DevicesCommand.class, EmbedCommand.class, GenerateCommand.class, QuantizeCommand.class, EvalCommand.class,
+        description = "Host runtime for outlier-aware low-bit LLM accelerators (MicroScopiQ, FineQ, MX, LO-BCQ).",
+        subcommands = {DemoCommand.class, InfoCommand.class, FormatsCommand.class, DevicesCommand.class, EmbedCommand.class, GenerateCommand.class, QuantizeCommand.class, EvalCommand.class,
                 RunCommand.class, BenchCommand.class, EstimateCommand.class, DataCommand.class, HlsVectorsCommand.class, LoBcqCodebooksCommand.class,
                 ServeCommand.class, SubmitCommand.class, JobsCommand.class, JobCommand.class, CancelCommand.class, FetchCommand.class,
                 CommandLine.HelpCommand.class})

@@ -18,6 +18,7 @@ public final class Progress implements AutoCloseable {
     private ProgressBar bar;
     private long done;
     private int lastDecile = -1;
+    private String note = "";
 
     private Progress(String task, long total, PrintStream plain) {
         this.task = task;
@@ -36,6 +37,14 @@ public final class Progress implements AutoCloseable {
         return p;
     }
 
+    /** What the work is doing now, between steps (e.g. a calibration pass): the bar's message, or a plain line. */
+    public synchronized void note(String what) {
+        note = what;
+        if (plain != null) plain.printf("%s: %s%n", task, what);
+        else if (bar != null) bar.setExtraMessage(what);
+        else if (lastDecile != Integer.MAX_VALUE && System.nanoTime() - startNanos > 1_000_000_000L) step(0);
+    }
+
     public synchronized void step(long n) {
         done += n;
         if (plain != null) {
@@ -48,6 +57,7 @@ public final class Progress implements AutoCloseable {
             if (bar == null && System.nanoTime() - startNanos > 1_000_000_000L) {
                 bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
                         .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build();
+                bar.setExtraMessage(note);
             }
             if (bar != null) bar.stepTo(done);
         }

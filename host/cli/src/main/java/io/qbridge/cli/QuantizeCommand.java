@@ -68,7 +68,9 @@ final class QuantizeCommand implements Callable<Integer> {
 
     /** Quantizes every linear layer with a progress bar (one step per layer); shared by quantize and demo. */
     static EncoderQuantizer.Result withProgress(EncoderModel fp32, QuantRecipe recipe, java.util.List<int[]> calibration) {
-        return withProgress(fp32, recipe, onLayer -> EncoderQuantizer.quantize(fp32, recipe, calibration, onLayer));
+        try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
+            return EncoderQuantizer.quantize(fp32, recipe, calibration, (name, done) -> p.step(1), p::note);
+        }
     }
 
     /** Runs {@code quantize} (which reports each finished layer to the listener it is given) under a progress bar of one step per linear layer. */

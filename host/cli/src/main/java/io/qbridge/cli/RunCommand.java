@@ -30,13 +30,14 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        List<String> lines = EvalCorpus.readLines(text);
+        EvalCorpus.TextLines numbered = EvalCorpus.readText(text);
+        List<String> lines = numbered.lines();
         if (lines.isEmpty()) throw new Main.UserException(text + ": no non-empty lines");
         try (Accelerator dev = options.open()) { // first: a missing device fails before minutes of quantization
             PreparedEncoder prep = options.prepare();
             RunStats stats = new RunStats();
             EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
-            List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: line %d is longer than %d tokens and was truncated", i + 1,
+            List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: %s line %d is longer than %d tokens and was truncated", text, numbered.lineOf(i),
                     model.encoder().config().maxPositions()));
             long t0 = System.nanoTime();
             float[][] emb = model.embedIds(ids, EncoderModel.DEFAULT_BATCH_TOKENS);
@@ -50,6 +51,9 @@ final class RunCommand implements Callable<Integer> {
                 EmbedCommand.printPreview(lines, emb);
                 printSummary(emb.length, info, t, wall);
             }
+            // one pass, first call: class loading and JIT compilation are inside the host time
+            Log.info("note: the host time is one first call over %d sentence%s, so it includes JIT warm-up; 'qbridge bench' measures after warm-up runs",
+                    emb.length, emb.length == 1 ? "" : "s");
         }
         return 0;
     }

@@ -15,8 +15,12 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "7443", paramLabel = "P", description = "TCP port (default 7443; 0 picks a free one).")
     int port;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR", description = "Address to bind (default 127.0.0.1, loopback only).")
+    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR",
+            description = "Address to bind (default 127.0.0.1, loopback only). Any other address needs --token-file and TLS, or --insecure.")
     String host;
+
+    @Option(names = "--insecure", description = "Serve beyond loopback without a token file or without TLS anyway (warned at start and in every response's headers).")
+    boolean insecure;
 
     @Option(names = "--data", paramLabel = "DIR", description = "Jobs database and artifacts; created if absent. Required, except with --init-tls.")
     Path data;
@@ -92,6 +96,8 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Main.UserException(e.getMessage());
         }
+        String refusal = Exposure.check(cfg, insecure);
+        if (refusal != null) throw new Main.UserException("serve: " + refusal);
         io.qbridge.device.Accelerator boardDevice = null;
         if (!board.equals("none")) {
             try {

@@ -169,7 +169,7 @@ class EstimateCommandTest {
         assertRefused("--n must be >= 1, got 0", "--n", "0", "--outliers-from", "none");
         assertRefused("--k must be >= 1, got -4", "--k", "-4", "--outliers-from", "none");
         assertRefused("--tokens must all be >= 1, got 0", "--tokens", "1,0", "--formats", "mxfp4");
-        assertRefused("unknown format 'nope'", "--formats", "mxfp4,nope");
+        assertRefused("unknown format or recipe 'nope'", "--formats", "mxfp4,nope");
         assertRefused("microscopiq-w4-official is a simulated (fake-quant) recipe with no packed byte layout", "--formats", "microscopiq-w4-official");
         assertRefused("takes format names, not recipes", "--formats", "microscopiq-w4@gptq");
         assertRefused("microscopiq-w4 cannot hold a 64 x 100 layer: k = 100 is not a multiple of the block size 16", "--n", "64", "--k", "100",

@@ -116,6 +116,23 @@ class RemoteCliTest {
         assertTrue(hostPath.err().startsWith("qbridge: " + addr + ": INVALID_ARGUMENT: run.activations: only with device emulator, xrt or auto"), hostPath.err());
     }
 
+    @Test
+    void remoteRunCalibratesAGptqRecipeAsTheLocalRunDoes() throws Exception {
+        Path text = dir.resolve("gptq.txt");
+        Files.writeString(text, "Outliers keep their precision in the pruned slots.\nA second sentence.\n");
+        String[] opts = {"--model", "minilm", "--format", "microscopiq-w4", "--device", "emulator", "--text", text.toString(), "--json"};
+        Run local = run(concat(new String[] {"run"}, opts));
+        Run remote = run(concat(new String[] {"submit", "--server", addr, "run"}, opts));
+        assertEquals(0, local.exit(), local.err());
+        assertEquals(0, remote.exit(), remote.err()); // refused before: "needs calibration; submit a quantize job"
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode l = json.readTree(local.out()).get("embeddings"), r = json.readTree(remote.out()).get("embeddings");
+        assertEquals(2, l.size());
+        for (int s = 0; s < l.size(); s++)
+            for (int i = 0; i < l.get(s).size(); i++)
+                assertEquals(Float.floatToIntBits(l.get(s).get(i).floatValue()), Float.floatToIntBits(r.get(s).get(i).floatValue()), "sentence " + s + " dim " + i);
+    }
+
     private static String[] concat(String[] a, String[] b) {
         String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);

@@ -234,7 +234,10 @@ public final class QbridgeClient implements AutoCloseable {
 
     /** As {@link #download(String, Path)} for the artifact with this sha256 ("" = the main one), e.g. a bench chart. */
     public Path download(String jobId, String sha256, Path dir) throws IOException {
-        Path tmp = Files.createTempFile(dir, ".qbridge-fetch-", ".part");
+        // as io.qbridge.files.OutputFiles (this module does not depend on core): createFile gets the umask's mode, createTempFile 0600
+        byte[] random = new byte[8];
+        new java.security.SecureRandom().nextBytes(random);
+        Path tmp = Files.createFile(dir.resolve(".qbridge-fetch-" + java.util.HexFormat.of().formatHex(random) + ".part"));
         String name;
         try (OutputStream os = Files.newOutputStream(tmp)) {
             name = fetch(jobId, sha256, os);

@@ -140,9 +140,7 @@ public final class QbzFile {
         }
         if (fileLength == 0) throw new IllegalStateException("manifest layout did not converge");
 
-        Path dir = out.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + out.getFileName() + ".", ".tmp");
+        Path tmp = io.qbridge.files.OutputFiles.tempBeside(out); // the user's umask, not createTempFile's 0600
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer head = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
@@ -155,11 +153,7 @@ public final class QbzFile {
                 }
                 ch.force(true);
             }
-            try {
-                Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING);
-            }
+            io.qbridge.files.OutputFiles.replace(tmp, out);
         } finally {
             Files.deleteIfExists(tmp);
         }

@@ -83,13 +83,35 @@ public final class EvalCorpus {
 
     /** Non-empty lines of a user's text file, one sentence a line, in order. */
     public static List<String> readLines(Path file) throws IOException {
+        return readText(file).lines();
+    }
+
+    /**
+     * The non-empty lines of a text file (stripped) and, for each, its physical line number in the file
+     * (1-based, blank lines counted), so a warning about sentence i names the line a user's editor shows.
+     */
+    public record TextLines(List<String> lines, int[] physicalLine) {
+        /** The file's line number of sentence {@code i} (0-based). */
+        public int lineOf(int i) {
+            return physicalLine[i];
+        }
+    }
+
+    /** As {@link #readLines}, with each sentence's physical line number. */
+    public static TextLines readText(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException(file + ": no such file");
         List<String> out = new ArrayList<>();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            if (!line.isBlank()) out.add(line.strip());
+        List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
+        int[] physical = new int[all.size()];
+        for (int i = 0; i < all.size(); i++) {
+            String line = all.get(i);
+            if (!line.isBlank()) {
+                physical[out.size()] = i + 1;
+                out.add(line.strip());
+            }
         }
         if (out.isEmpty()) throw new IOException(file + ": has no non-empty lines");
-        return out;
+        return new TextLines(List.copyOf(out), java.util.Arrays.copyOf(physical, out.size()));
     }
 
     private static List<String> load() {

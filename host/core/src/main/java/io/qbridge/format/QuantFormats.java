@@ -28,7 +28,7 @@ final class QuantFormats {
     private static final Pattern FQ = Pattern.compile("fineq-g(\\d+)-d([0-9.]+)-s(\\d+)");
 
     static QuantFormat parse(String id) {
-        if (id == null) throw new IllegalArgumentException("format name is null; valid names: " + String.join(", ", VALID_NAMES));
+        if (id == null) throw new IllegalArgumentException("format name is null; 'qbridge formats' lists them");
         String s = id.trim().toLowerCase(java.util.Locale.ROOT);
         switch (s) {
             case "mxint8": return MxFormat.MXINT8;
@@ -70,9 +70,9 @@ final class QuantFormats {
             m = FQ.matcher(s);
             if (m.matches()) return new FineQFormat(Integer.parseInt(m.group(1)), Double.parseDouble(m.group(2)), Integer.parseInt(m.group(3)));
         } catch (IllegalArgumentException e) { // NumberFormatException included
-            throw new IllegalArgumentException("bad format name '" + id + "': " + e.getMessage() + "; valid names: " + String.join(", ", VALID_NAMES), e);
+            throw new IllegalArgumentException("bad format name '" + id + "': " + e.getMessage() + "; 'qbridge formats' lists the names", e);
         }
-        throw new IllegalArgumentException("unknown format '" + id + "'; valid names: " + String.join(", ", VALID_NAMES));
+        throw new IllegalArgumentException(FormatNames.unknown("format", id, FormatNames.FIXED));
     }
 
     static <T extends QuantizedTensor> T cast(QuantFormat f, QuantizedTensor q, Class<T> type) {

@@ -34,8 +34,17 @@ public final class EncoderQuantizer {
      * @param onLayer     hears (layer name, layers done) after each linear layer
      */
     public static Result quantize(EncoderModel fp32, QuantRecipe recipe, List<int[]> calibration, BiConsumer<String, Integer> onLayer) {
+        return quantize(fp32, recipe, calibration, onLayer, null);
+    }
+
+    /**
+     * As {@link #quantize(EncoderModel, QuantRecipe, List, BiConsumer)}; {@code onCalibration} hears one line before
+     * each block's calibration pass (the Hessian capture, which takes as long as the block's GPTQ or longer).
+     */
+    public static Result quantize(EncoderModel fp32, QuantRecipe recipe, List<int[]> calibration, BiConsumer<String, Integer> onLayer,
+                                  java.util.function.Consumer<String> onCalibration) {
         if (recipe.format() == null) throw new IllegalArgumentException("fp32 is not a quantization recipe"); // format() refuses simulated recipes
-        return run(fp32, recipe, calibration, onLayer, (lin, h) -> quantizeLayer(lin, recipe, h));
+        return run(fp32, recipe, calibration, onLayer, onCalibration, (lin, h) -> quantizeLayer(lin, recipe, h));
     }
 
     /**
@@ -52,16 +61,18 @@ public final class EncoderQuantizer {
     public static Simulation simulate(EncoderModel fp32, QuantRecipe recipe, List<int[]> calibration, BiConsumer<String, Integer> onLayer) {
         if (!recipe.isSimulated()) throw new IllegalArgumentException(recipe.name() + " is not a simulated recipe; use quantize");
         long[] bits = new long[2];
-        Result r = run(fp32, recipe, calibration, onLayer, (lin, h) -> simulateLayer(lin, recipe, h, bits));
+        Result r = run(fp32, recipe, calibration, onLayer, null, (lin, h) -> simulateLayer(lin, recipe, h, bits));
         return new Simulation(r, bits[0], bits[1]);
     }
 
     private static Result run(EncoderModel fp32, QuantRecipe recipe, List<int[]> calibration, BiConsumer<String, Integer> onLayer,
-                              BiFunction<Linear, double[], QuantizedLayer> quantizeLayer) {
+                              java.util.function.Consumer<String> onCalibration, BiFunction<Linear, double[], QuantizedLayer> quantizeLayer) {
         Map<String, QuantizedLayer> done = new LinkedHashMap<>();
         List<BertLayer> blocks = fp32.encoder().layers();
         int count = 0;
         for (int l = 0; l < blocks.size(); l++) {
+            if (recipe.needsCalibration() && onCalibration != null)
+                onCalibration.accept("block " + (l + 1) + "/" + blocks.size() + ": Hessians over " + calibration.size() + " sentences");
             Map<String, double[]> hessians = recipe.needsCalibration() ? calibrate(fp32, done, l, calibration) : Map.of();
             for (Linear lin : blocks.get(l).linears()) {
                 done.put(lin.name(), quantizeLayer.apply(lin, hessians.get(lin.name())));

@@ -31,8 +31,10 @@ public record FileBase(String onnxSha256, byte[] onnx, String tokenizerSha256, b
     /** Reads and hashes an ONNX file and the tokenizer.json to run it with. */
     public static FileBase read(Path onnx, Path tokenizerJson) throws IOException {
         if (!Files.isRegularFile(onnx)) throw new ModelFormatException(onnx.toString(), "no such file");
+        byte[] onnxBytes = Files.readAllBytes(onnx);
+        OnnxGraph.parse(onnxBytes, onnx.toString()); // not ONNX at all: say so before looking for a tokenizer.json
         if (!Files.isRegularFile(tokenizerJson)) throw new ModelFormatException(onnx.toString(), "no tokenizer.json beside the ONNX file (expected " + tokenizerJson + ")");
-        return of(Files.readAllBytes(onnx), onnx.toString(), Files.readAllBytes(tokenizerJson), tokenizerJson.toString());
+        return of(onnxBytes, onnx.toString(), Files.readAllBytes(tokenizerJson), tokenizerJson.toString());
     }
 
     /** The base whose ONNX bytes and tokenizer.json bytes are given (hashed here; parsed by {@link #model}). */

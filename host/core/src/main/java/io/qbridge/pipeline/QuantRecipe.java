@@ -59,12 +59,14 @@ public record QuantRecipe(String name, QuantFormat format, Algorithm algorithm, 
         if (base.equals("microscopiq-w4-official") || base.equals("microscopiq-w2-official")) {
             simulated = base.equals("microscopiq-w4-official") ? MicroScopiQOfficial.W4 : MicroScopiQOfficial.W2;
             algorithm = Algorithm.GPTQ;
-        } else if (base.startsWith("gptq-")) {
-            format = QuantFormat.parse("rtn-" + base.substring(5));
-            algorithm = Algorithm.GPTQ;
         } else {
-            format = QuantFormat.parse(base);
-            algorithm = base.startsWith("microscopiq") ? Algorithm.GPTQ : Algorithm.RTN;
+            try {
+                format = QuantFormat.parse(base.startsWith("gptq-") ? "rtn-" + base.substring(5) : base);
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage() != null && e.getMessage().startsWith("unknown format")) throw new IllegalArgumentException(RecipeCatalog.unknown(spec), e);
+                throw e;
+            }
+            algorithm = base.startsWith("gptq-") || base.startsWith("microscopiq") ? Algorithm.GPTQ : Algorithm.RTN;
         }
         if (override != null) algorithm = override;
         return new QuantRecipe(s, format, algorithm, algorithm == Algorithm.GPTQ ? GptqConfig.DEFAULT.withActOrder(actOrder) : null, simulated);

@@ -66,6 +66,27 @@ public final class Llama2cTokenizer implements TextTokenizer {
         }
     }
 
+    /**
+     * How many whole entries a tokenizer.bin holds (the format stores no count: llama2.c reads as many as the
+     * checkpoint's vocab size says), or -1 if the bytes do not end exactly after an entry (corrupt, or not a
+     * llama2.c tokenizer; {@link #parse} then names the problem).
+     */
+    public static int pieceCount(ByteBuffer data) {
+        ByteBuffer in = data.slice().order(ByteOrder.LITTLE_ENDIAN);
+        if (in.remaining() < 4) return -1;
+        int maxTokenLength = in.getInt();
+        if (maxTokenLength <= 0 || maxTokenLength > 4096) return -1;
+        int n = 0;
+        while (in.remaining() >= 8) {
+            in.getFloat();
+            int len = in.getInt();
+            if (len < 0 || len > maxTokenLength || in.remaining() < len) return -1;
+            in.position(in.position() + len);
+            n++;
+        }
+        return in.hasRemaining() ? -1 : n;
+    }
+
     /** Parses the file's bytes (from the buffer's position to its limit). */
     public static Llama2cTokenizer parse(ByteBuffer data, int vocabSize, String sourceName) {
         if (vocabSize < BYTE_PIECE_OFFSET + 256) {

@@ -11,9 +11,10 @@ class MalformedInputTest {
     }
 
     @Test
-    void unknownFormatListsValidNames() {
+    void unknownFormatNamesTheClosestAndPointsToTheList() {
         String m = msg(() -> QuantFormat.parse("mxfp5"));
-        assertTrue(m.contains("unknown format 'mxfp5'") && m.contains("microscopiq-w4") && m.contains("fineq"), m);
+        assertTrue(m.contains("unknown format 'mxfp5' (did you mean mxfp4") && m.endsWith("'qbridge formats' lists them"), m);
+        assertTrue(msg(() -> QuantFormat.parse("zzzzzzzzzzzzzzzz")).equals("unknown format 'zzzzzzzzzzzzzzzz'; 'qbridge formats' lists them"));
         assertTrue(msg(() -> QuantFormat.parse("rtn-w5g128")).contains("2, 3, 4, 8"));
         assertTrue(msg(() -> QuantFormat.parse("rtn-w4g0")).contains("group size"));
     }

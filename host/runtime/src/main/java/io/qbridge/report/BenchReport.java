@@ -47,8 +47,9 @@ public record BenchReport(String model, String format, DeviceInfo device, int se
         percentiles(g, "modelSeconds", model);
         if (fp32 != null) {
             percentiles(g, "fp32Seconds", fp32);
-            g.writeNumberField("deviceToFp32RatioP50", (double) percentile(model, 50) / percentile(fp32, 50));
-            g.writeNumberField("deviceToFp32MedianRunRatio", medianRatio(model, fp32));
+            // a ratio of two timings is no more precise than they are: 4 decimals
+            g.writeNumberField("deviceToFp32RatioP50", Math.round(1e4 * percentile(model, 50) / percentile(fp32, 50)) / 1e4);
+            g.writeNumberField("deviceToFp32MedianRunRatio", Math.round(1e4 * medianRatio(model, fp32)) / 1e4);
         }
         DeviceJson.writeTotals(g, samples.perForward(), percentile(model, 50), sentences);
         EncoderBench.Measured ms = samples.measured();
@@ -79,6 +80,26 @@ public record BenchReport(String model, String format, DeviceInfo device, int se
         }
         g.writeEndArray();
         g.writeEndObject();
+    }
+
+    /**
+     * What the figures cannot say: percentiles that are only the slowest run (nearest rank: p95 differs from the
+     * maximum from 21 runs on, p99 from 101), and a first measured run much slower than the median (warm-up not over).
+     */
+    public List<String> warnings() {
+        List<String> w = new ArrayList<>();
+        if (runs < 21) {
+            w.add("with " + runs + " run" + (runs == 1 ? "" : "s") + ", p95 and p99 are both the slowest run; p95 needs --runs 21 or more, p99 --runs 101 or more");
+        } else if (runs < 101) {
+            w.add("with " + runs + " runs, p99 is the slowest run; it needs --runs 101 or more");
+        }
+        long[] model = samples.modelNanos();
+        long median = percentile(model, 50);
+        if (model.length > 1 && model[0] > 2 * median) {
+            w.add(String.format(java.util.Locale.ROOT, "the first measured run took %.1f ms, %.1fx the median: warm-up (JIT) was not over after %d warm-up run%s; raise --warmup",
+                    model[0] / 1e6, (double) model[0] / median, warmup, warmup == 1 ? "" : "s"));
+        }
+        return w;
     }
 
     /** "memory" if any run of the layer was memory-bound, else "compute". */
@@ -134,7 +155,7 @@ public record BenchReport(String model, String format, DeviceInfo device, int se
     }
 
     public String chartTitle() {
-        return model + " " + format + " on " + device.name() + ": per-layer latency, " + sentences + " sentences";
+        return model + " " + format + " on " + device.name() + ": per-layer time, " + sentences + " sentences";
     }
 
     /** Per layer: host p50 beside the device time, in µs: measured on-device p50 on an XRT device, else the model's. */

@@ -89,6 +89,19 @@ public record EstimateReport(int n, int k, List<Integer> tokens, PerfConfig conf
                 if (r.runs().get(i).bound() == RunResult.Bound.MEMORY) memory.add(r.format().id() + " at M=" + tokens.get(i));
         out.println();
         out.println(memory.isEmpty() ? "Every run is compute-bound." : "Memory-bound: " + String.join(", ", memory) + "; every other run is compute-bound.");
+        int fewest = tokens.indexOf(tokens.stream().mapToInt(Integer::intValue).min().orElse(0));
+        boolean computeBound = rows.stream().allMatch(r -> r.runs().get(fewest).bound() == RunResult.Bound.COMPUTE);
+        String rowsNote = computeBound ? fewTokensNote(config, tokens) : null;
+        if (rowsNote != null) out.println(rowsNote);
+    }
+
+    /** Why a run with fewer tokens than array rows is compute-bound in the model (docs/performance-model.md §3), or null. */
+    static String fewTokensNote(PerfConfig c, List<Integer> tokens) {
+        int fewest = tokens.stream().mapToInt(Integer::intValue).min().orElse(c.arrayRows());
+        if (fewest >= c.arrayRows() || c.dataflow() != PerfConfig.Dataflow.OUTPUT_STATIONARY) return null;
+        return String.format(Locale.ROOT, "At M=%d the output-stationary array maps the tokens onto its rows: %d of its %d rows (%.1f %%) work, so a"
+                + " decode-like run is compute-bound although it moves few bytes; batching tokens is what fills the array (docs/performance-model.md §3).",
+                fewest, fewest, c.arrayRows(), 100.0 * fewest / c.arrayRows());
     }
 
     /** The table cells of one row; the numbers are the estimate's, only rounded for printing. */

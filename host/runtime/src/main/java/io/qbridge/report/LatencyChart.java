@@ -43,15 +43,7 @@ public final class LatencyChart {
 
     /** As above, naming the device series. */
     public static void write(Path out, String title, List<Bar> bars, String deviceSeries) throws IOException {
-        byte[] png = png(title, bars, deviceSeries);
-        Path dir = out.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
-        try {
-            Files.write(tmp, png);
-            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        io.qbridge.files.OutputFiles.write(out, png(title, bars, deviceSeries));
     }
 
     /** The chart as PNG bytes, the device series being the performance model's. */
@@ -62,11 +54,20 @@ public final class LatencyChart {
     /** The chart as PNG bytes; {@code deviceSeries} names what the device bars are (modelled, or measured on a device). */
     public static byte[] png(String title, List<Bar> bars, String deviceSeries) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        CategoryChart chart = new CategoryChartBuilder().width(Math.max(900, 26 * bars.size())).height(560).title(title)
-                .xAxisTitle("linear layer").yAxisTitle("µs per forward").build();
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+        // split axis: modelled device time is often 100-1000x below measured host time, so each series has its
+        // own y axis (host left, device right) and both stay readable (XChart's log axis refuses bar charts);
+        // the legend below the plot covers no bar; every layer keeps its own label ("block role")
+        CategoryChart chart = new CategoryChartBuilder().width(Math.max(900, 28 * bars.size())).height(620).title(title)
+                .xAxisTitle("linear layer (block, role)").build();
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+        chart.setYAxisGroupTitle(0, "host µs per forward (measured p50)");
+        chart.setYAxisGroupTitle(1, "device µs per forward: " + deviceSeries);
+        chart.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
+        chart.getStyler().setChartTitleFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.BOLD, 14));
         chart.getStyler().setXAxisLabelRotation(90);
         chart.getStyler().setAvailableSpaceFill(0.8);
+        chart.getStyler().setXAxisTickMarkSpacingHint(20); // XChart drops category labels closer than this (default 74 px)
         chart.getStyler().setAxisTickLabelsFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 10));
         List<String> labels = new ArrayList<>();
         List<Double> host = new ArrayList<>(), device = new ArrayList<>();
@@ -75,8 +76,8 @@ public final class LatencyChart {
             host.add(b.hostMicros());
             device.add(b.deviceMicros());
         }
-        chart.addSeries("host p50 (measured)", labels, host);
-        chart.addSeries(deviceSeries, labels, device);
+        chart.addSeries("host p50 (measured, left axis)", labels, host);
+        chart.addSeries(deviceSeries + ", right axis", labels, device).setYAxisGroup(1);
         return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
     }
 }

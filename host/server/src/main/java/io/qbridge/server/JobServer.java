@@ -72,6 +72,7 @@ public final class JobServer implements AutoCloseable {
     /** @param devices what this server runs jobs on; the host path must be among them */
     static JobServer start(ServerConfig config, JobExecutor executor, List<ComputeDevice> devices) throws IOException, SQLException {
         TokenFile tokens = config.tokenFile() == null ? null : TokenFile.read(config.tokenFile());
+        requireFreeAddress(config.host(), config.port()); // before the store: a refused start creates nothing under --data
         JobStore store = JobStore.open(config.db(), config.dataDir());
         try {
             ArtifactStore artifacts = new ArtifactStore(config.dataDir());
@@ -83,6 +84,9 @@ public final class JobServer implements AutoCloseable {
             HealthStatusManager health = new HealthStatusManager();
             UploadStore uploads = new UploadStore(config.dataDir(), artifacts, config.limits(), store.sharedArtifacts().orElse(null));
             NettyServerBuilder nb = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()));
+            // exposed beyond loopback without tokens or TLS ('serve --insecure'): every response says so, health included
+            boolean exposed = !Exposure.missing(config).isEmpty();
+            if (exposed) nb.intercept(Exposure.header(Exposure.warning(config)));
             if (config.tls() != null) nb.sslContext(TlsContexts.server(config.tls()));
             Server grpc = nb
                     .maxInboundMessageSize(config.maxInboundBytes())
@@ -92,6 +96,7 @@ public final class JobServer implements AutoCloseable {
                     // health stays open: probes and load balancers carry no token
                     .addService(health.getHealthService())
                     .build();
+            if (exposed) ServerLog.info("qbridge serve: WARNING %s", Exposure.warning(config));
             List<String> recovered = scheduler.start();
             for (String id : recovered) ServerLog.info("job %s RUNNING->INTERRUPTED at start (the previous server stopped while it ran)", id);
             grpc.start();
@@ -105,6 +110,23 @@ public final class JobServer implements AutoCloseable {
         } catch (IOException | SQLException | RuntimeException e) {
             store.close();
             throw e;
+        }
+    }
+
+    /**
+     * Throws a one-line {@link java.net.BindException} naming the address if something already listens there.
+     * (The gRPC bind comes later, after the store is open; this probe makes the common case, a second server on
+     * the same port, fail before anything is created.)
+     */
+    static void requireFreeAddress(String host, int port) throws IOException {
+        if (port == 0) return;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true); // as Netty binds: a socket in TIME_WAIT does not count as in use
+            probe.bind(new InetSocketAddress(host, port));
+        } catch (java.net.BindException e) {
+            boolean inUse = e.getMessage() != null && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("in use");
+            throw new java.net.BindException(host + ":" + port + ": " + (inUse ? "already in use (another server listens there; choose another --port)"
+                    : "cannot bind: " + e.getMessage()));
         }
     }
 

@@ -182,6 +182,10 @@ final class JobServiceImpl extends JobServiceGrpc.JobServiceImplBase {
     private StoredJob visibleJob(String id) throws SQLException {
         if (id.isEmpty()) throw Status.INVALID_ARGUMENT.withDescription("job_id: empty").asRuntimeException();
         StoredJob j = store.find(id).orElse(null);
+        if (j != null && !Caller.current().maySee(j)) {
+            ServerLog.info("refused a call from %s (client %s): job %s belongs to another client (answered NOT_FOUND)", BearerAuthInterceptor.currentRemote(),
+                    Caller.current().name(), id);
+        }
         if (j == null || !Caller.current().maySee(j)) throw Status.NOT_FOUND.withDescription("no job " + id).asRuntimeException();
         return j;
     }

@@ -150,10 +150,8 @@ final class SpecValidator {
             if (r.getModel().hasArtifactSha256() || UploadedModels.isContainer(r.getModel(), this::uploadKind)) {
                 throw invalid("run.format: a .qbz artifact is already quantized; leave the format empty");
             }
-            QuantRecipe recipe = packedRecipe("run.format", r.getFormat());
-            if (recipe.needsCalibration()) {
-                throw invalid("run.format: '" + r.getFormat() + "' needs calibration; submit a quantize job and run its artifact instead");
-            }
+            // a GPTQ recipe is calibrated on the server exactly as the local command calibrates (PreparedEncoder)
+            packedRecipe("run.format", r.getFormat());
         }
         device("run.device", r.getDevice());
         String rd = r.getDevice().trim().toLowerCase(java.util.Locale.ROOT);

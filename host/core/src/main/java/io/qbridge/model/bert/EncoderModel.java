@@ -71,10 +71,18 @@ public final class EncoderModel {
             throw new ModelFormatException(ref, "no such model: not a built-in alias (bge-small, minilm) and not an ONNX file");
         }
         Path tok = onnx.resolveSibling("tokenizer.json");
-        if (!Files.isRegularFile(tok)) throw new ModelFormatException(ref, "no tokenizer.json beside the ONNX file (expected " + tok + ")");
-        try (InputStream ti = Files.newInputStream(tok); InputStream oi = Files.newInputStream(onnx)) {
-            BertTokenizer tokenizer = BertTokenizer.fromJson(ti, tok.toString());
-            BertEncoder enc = BertEncoder.fromOnnx(OnnxGraph.read(oi, onnx.toString()));
+        try {
+            // the graph first: a file that is not ONNX at all is reported as such, not as a missing tokenizer.json
+            OnnxGraph graph;
+            try (InputStream oi = Files.newInputStream(onnx)) {
+                graph = OnnxGraph.read(oi, onnx.toString());
+            }
+            if (!Files.isRegularFile(tok)) throw new ModelFormatException(ref, "no tokenizer.json beside the ONNX file (expected " + tok + ")");
+            BertTokenizer tokenizer;
+            try (InputStream ti = Files.newInputStream(tok)) {
+                tokenizer = BertTokenizer.fromJson(ti, tok.toString());
+            }
+            BertEncoder enc = BertEncoder.fromOnnx(graph);
             return new EncoderModel(onnx.getFileName().toString(), tokenizer, enc, poolingForFiles == null ? Pooling.MEAN : poolingForFiles);
         } catch (IOException e) {
             throw new UncheckedIOException(ref + ": " + e.getMessage(), e);

@@ -54,7 +54,7 @@ public final class OnnxGraph {
             }
             return new OnnxGraph(source, model);
         } catch (InvalidProtocolBufferException e) {
-            throw new ModelFormatException(source, "not a valid ONNX protobuf (truncated or corrupt): " + e.getMessage(), e);
+            throw new ModelFormatException(source, "not an ONNX model: not a valid ONNX protobuf (truncated or corrupt): " + e.getMessage(), e);
         } catch (IOException e) {
             throw new ModelFormatException(source, "cannot read ONNX data: " + e.getMessage(), e);
         }

@@ -26,7 +26,7 @@ class OnnxModelErrorsTest {
     @Test
     void truncatedFileIsRejected() {
         ModelFormatException e = fails(Arrays.copyOf(minilm, minilm.length / 2));
-        assertTrue(e.getMessage().startsWith("broken.onnx: not a valid ONNX protobuf (truncated or corrupt)"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("broken.onnx: not an ONNX model: not a valid ONNX protobuf (truncated or corrupt)"), e.getMessage());
     }
 
     @Test
@@ -34,7 +34,7 @@ class OnnxModelErrorsTest {
         byte[] junk = new byte[4096];
         new java.util.Random(7).nextBytes(junk);
         ModelFormatException e = fails(junk);
-        assertTrue(e.getMessage().startsWith("broken.onnx: "), e.getMessage());
+        assertTrue(e.getMessage().startsWith("broken.onnx: not an ONNX model"), e.getMessage());
     }
 
     @Test

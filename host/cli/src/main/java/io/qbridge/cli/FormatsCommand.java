@@ -1,0 +1,84 @@
+package io.qbridge.cli;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.qbridge.device.ActivationMode;
+import io.qbridge.pipeline.RecipeCatalog;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code qbridge formats}: every format and recipe name the other commands take, and what each one is. */
+@Command(name = "formats", mixinStandardHelpOptions = true,
+        description = "List every weight format and recipe: bits/weight, block sizes, algorithm, devices, activation modes.")
+final class FormatsCommand implements Callable<Integer> {
+    @Option(names = "--json", description = "Print the list as JSON.")
+    boolean json;
+
+    /** The devices a packed recipe runs on: the emulator and an XRT device (a card or the software device) both bind every format family. */
+    static final List<String> DEVICES = List.of("emulator", "xrt");
+
+    @Override
+    public Integer call() throws IOException {
+        List<RecipeCatalog.Entry> entries = RecipeCatalog.entries();
+        List<String> modes = Arrays.stream(ActivationMode.values()).map(ActivationMode::id).toList();
+        if (json) {
+            try (JsonGenerator g = new JsonFactory().createGenerator(System.out, JsonEncoding.UTF8)) {
+                g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+                g.useDefaultPrettyPrinter();
+                g.writeStartObject();
+                g.writeNumberField("referenceK", RecipeCatalog.REF_K);
+                g.writeArrayFieldStart("recipes");
+                for (RecipeCatalog.Entry e : entries) {
+                    g.writeStartObject();
+                    g.writeStringField("name", e.name());
+                    g.writeStringField("family", e.family());
+                    g.writeNumberField("bitsPerWeight", e.bitsPerWeight());
+                    if (e.bitsFormula() != null) g.writeStringField("bitsFormula", e.bitsFormula());
+                    g.writeStringField("blocks", e.blocks());
+                    g.writeStringField("algorithm", e.algorithm());
+                    g.writeBooleanField("simulated", e.simulated());
+                    writeArray(g, "devices", devices(e));
+                    writeArray(g, "activations", devices(e).contains("emulator") ? modes : List.of());
+                    g.writeStringField("description", e.description());
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            System.out.println();
+            return 0;
+        }
+        System.out.printf("%-24s %8s  %-10s %-34s %s%n", "recipe", "bits/w", "algorithm", "blocks along K", "description");
+        for (RecipeCatalog.Entry e : entries) {
+            System.out.printf("%-24s %8s  %-10s %-34s %s%n", e.name(), fmt(e.bitsPerWeight()), e.algorithm() + (e.simulated() ? "*" : ""), e.blocks(), e.description());
+            if (e.bitsFormula() != null) System.out.printf("%-24s %8s  bits/weight = %s%n", "", "", e.bitsFormula());
+        }
+        System.out.println();
+        System.out.println("bits/w: every stored bit divided by the weights, at K = " + RecipeCatalog.REF_K + " (docs/formats.md has the byte layouts).");
+        System.out.println("Algorithm: a suffix @rtn, @gptq or @gptq-act (GPTQ with act-order) overrides it; gptq needs calibration text, done as quantize does.");
+        System.out.println("Devices: " + String.join(", ", DEVICES) + " for every packed recipe (xrt: a loaded Qbridge bitstream, see 'qbridge devices'); * = simulated, 'eval' only.");
+        System.out.println("Activations (--activations): " + String.join(", ", modes) + ", for every packed recipe; fp32 runs on the host.");
+        return 0;
+    }
+
+    static List<String> devices(RecipeCatalog.Entry e) {
+        if (e.simulated()) return List.of();
+        return e.name().equals("fp32") ? List.of("host") : DEVICES;
+    }
+
+    private static void writeArray(JsonGenerator g, String field, List<String> values) throws IOException {
+        g.writeArrayFieldStart(field);
+        for (String v : values) g.writeString(v);
+        g.writeEndArray();
+    }
+
+    private static String fmt(double bits) {
+        String s = String.format(java.util.Locale.ROOT, "%.4f", bits);
+        return s.replaceAll("0+$", "").replaceAll("\\.$", "");
+    }
+}
