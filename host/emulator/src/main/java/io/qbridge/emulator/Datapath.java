@@ -140,11 +140,12 @@ public final class Datapath {
         if (colTiles > 0) {
             Parallel.forRange(colTiles, 1, (t0, t1) -> {
                 double[] out = new double[TILE_ROWS * TILE_COLUMNS];
+                int[] blockSums = new int[TILE_ROWS * TILE_COLUMNS];
                 for (int t = t0; t < t1; t++) {
                     int n0 = t * TILE_COLUMNS;
                     for (int r = 0; r < rowsP; r += TILE_ROWS) {
-                        if (mode == Mode.FP32_EXACT) tileFp32(qq, sm, r, n0, out);
-                        else tileInt32(qp, sm, r, n0, out);
+                        if (mode == Mode.FP32_EXACT) tileFp32(qq, sm, r, n0, blockSums, out);
+                        else tileInt32(qp, sm, r, n0, blockSums, out);
                         for (int i = 0; i < TILE_ROWS && r + i < rows; i++) finishRow(out, i * TILE_COLUMNS, TILE_COLUMNS, xs[r + i], bias, n0, y, (r + i) * n + n0);
                     }
                 }
@@ -292,7 +293,7 @@ public final class Datapath {
                     if (pl.sparse() != null) addSparse(pl.sparse(), x, k, r0, n0, nv, width, u0 / unit, (c0 - u0) / chunk, pl.shifts(), so, iacc);
                 }
             }
-            fold(iacc, out, width, pl.groupScale(), g * n + n0, d.zero(), sums, r0, g, nb);
+            fold(iacc, out, INT16_TILE_ROWS, width, pl.groupScale(), g * n + n0, d.zero(), sums, r0, g, nb);
         }
     }
 
@@ -417,9 +418,13 @@ public final class Datapath {
         }
     }
 
-    /** out += fp64(group sum) * scale (asymmetric INT: (sum - z * sumq) * s), in group order. */
-    private static void fold(int[] iacc, double[] out, int width, double[] scale, int so, double[] zero, int[] sums, int r0, int g, int nb) {
-        for (int i = 0; i < INT16_TILE_ROWS; i++) {
+    /**
+     * out += fp64(group sum) * scale (asymmetric INT: (sum - z * sumq) * s), in group order, for the {@code rows} x
+     * {@code width} exact integer sums in {@code iacc}: the one fold of every tile kernel (INT16 groups, FP32-exact and
+     * INT32 blocks).
+     */
+    private static void fold(int[] iacc, double[] out, int rows, int width, double[] scale, int so, double[] zero, int[] sums, int r0, int g, int nb) {
+        for (int i = 0; i < rows; i++) {
             double sq = zero == null ? 0 : sums[(r0 + i) * nb + g];
             for (int j = 0; j < width; j += DOUBLE_LANES) {
                 int o = i * width + j;
@@ -432,8 +437,9 @@ public final class Datapath {
 
     // The tile kernels are written out in full, without helper methods taking or returning vectors: C2
     // does not always inline such helpers, and a vector that crosses a call is boxed (measured: 5x slower).
-    // A tile is 4 tokens x 32 outputs; the fp64 sums live in out[] (L1) and are touched once per block.
-    private void tileFp32(float[] qf, int[] sums, int r0, int n0, double[] out) {
+    // A tile is 4 tokens x 32 outputs; after each block its exact sums go through blockSums (L1) into the one
+    // fold, and the fp64 sums live in out[] (L1), touched once per block.
+    private void tileFp32(float[] qf, int[] sums, int r0, int n0, int[] blockSums, double[] out) {
         float[] w = wf;
         int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks();
         double[] scale = d.scale(), zero = d.zero();
@@ -451,66 +457,20 @@ public final class Datapath {
                 c20 = w0.fma(b2, c20); c21 = w1.fma(b2, c21);
                 c30 = w0.fma(b3, c30); c31 = w1.fma(b3, c31);
             }
-            int idx = b * n + n0;
-            // the four scale vectors of this block, loaded once for the four tokens
-            DoubleVector g0 = DoubleVector.fromArray(DOUBLES, scale, idx), g1 = DoubleVector.fromArray(DOUBLES, scale, idx + DOUBLE_LANES);
-            DoubleVector g2 = DoubleVector.fromArray(DOUBLES, scale, idx + 2 * DOUBLE_LANES), g3 = DoubleVector.fromArray(DOUBLES, scale, idx + 3 * DOUBLE_LANES);
-            double s0 = zero == null ? 0 : sums[(r0 + 0) * nb + b];
-            double s1 = zero == null ? 0 : sums[(r0 + 1) * nb + b];
-            double s2 = zero == null ? 0 : sums[(r0 + 2) * nb + b];
-            double s3 = zero == null ? 0 : sums[(r0 + 3) * nb + b];
-            DoubleVector p0 = (DoubleVector) c00.convertShape(VectorOperators.F2D, DOUBLES, 0);
-            if (zero != null) p0 = p0.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 0 * DOUBLE_LANES).mul(s0));
-            DoubleVector.fromArray(DOUBLES, out, 0 * DOUBLE_LANES).add(p0.mul(g0)).intoArray(out, 0 * DOUBLE_LANES);
-            DoubleVector p1 = (DoubleVector) c00.convertShape(VectorOperators.F2D, DOUBLES, 1);
-            if (zero != null) p1 = p1.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 1 * DOUBLE_LANES).mul(s0));
-            DoubleVector.fromArray(DOUBLES, out, 1 * DOUBLE_LANES).add(p1.mul(g1)).intoArray(out, 1 * DOUBLE_LANES);
-            DoubleVector p2 = (DoubleVector) c01.convertShape(VectorOperators.F2D, DOUBLES, 0);
-            if (zero != null) p2 = p2.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 2 * DOUBLE_LANES).mul(s0));
-            DoubleVector.fromArray(DOUBLES, out, 2 * DOUBLE_LANES).add(p2.mul(g2)).intoArray(out, 2 * DOUBLE_LANES);
-            DoubleVector p3 = (DoubleVector) c01.convertShape(VectorOperators.F2D, DOUBLES, 1);
-            if (zero != null) p3 = p3.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 3 * DOUBLE_LANES).mul(s0));
-            DoubleVector.fromArray(DOUBLES, out, 3 * DOUBLE_LANES).add(p3.mul(g3)).intoArray(out, 3 * DOUBLE_LANES);
-            DoubleVector p4 = (DoubleVector) c10.convertShape(VectorOperators.F2D, DOUBLES, 0);
-            if (zero != null) p4 = p4.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 0 * DOUBLE_LANES).mul(s1));
-            DoubleVector.fromArray(DOUBLES, out, 4 * DOUBLE_LANES).add(p4.mul(g0)).intoArray(out, 4 * DOUBLE_LANES);
-            DoubleVector p5 = (DoubleVector) c10.convertShape(VectorOperators.F2D, DOUBLES, 1);
-            if (zero != null) p5 = p5.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 1 * DOUBLE_LANES).mul(s1));
-            DoubleVector.fromArray(DOUBLES, out, 5 * DOUBLE_LANES).add(p5.mul(g1)).intoArray(out, 5 * DOUBLE_LANES);
-            DoubleVector p6 = (DoubleVector) c11.convertShape(VectorOperators.F2D, DOUBLES, 0);
-            if (zero != null) p6 = p6.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 2 * DOUBLE_LANES).mul(s1));
-            DoubleVector.fromArray(DOUBLES, out, 6 * DOUBLE_LANES).add(p6.mul(g2)).intoArray(out, 6 * DOUBLE_LANES);
-            DoubleVector p7 = (DoubleVector) c11.convertShape(VectorOperators.F2D, DOUBLES, 1);
-            if (zero != null) p7 = p7.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 3 * DOUBLE_LANES).mul(s1));
-            DoubleVector.fromArray(DOUBLES, out, 7 * DOUBLE_LANES).add(p7.mul(g3)).intoArray(out, 7 * DOUBLE_LANES);
-            DoubleVector p8 = (DoubleVector) c20.convertShape(VectorOperators.F2D, DOUBLES, 0);
-            if (zero != null) p8 = p8.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 0 * DOUBLE_LANES).mul(s2));
-            DoubleVector.fromArray(DOUBLES, out, 8 * DOUBLE_LANES).add(p8.mul(g0)).intoArray(out, 8 * DOUBLE_LANES);
-            DoubleVector p9 = (DoubleVector) c20.convertShape(VectorOperators.F2D, DOUBLES, 1);
-            if (zero != null) p9 = p9.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 1 * DOUBLE_LANES).mul(s2));
-            DoubleVector.fromArray(DOUBLES, out, 9 * DOUBLE_LANES).add(p9.mul(g1)).intoArray(out, 9 * DOUBLE_LANES);
-            DoubleVector p10 = (DoubleVector) c21.convertShape(VectorOperators.F2D, DOUBLES, 0);
-            if (zero != null) p10 = p10.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 2 * DOUBLE_LANES).mul(s2));
-            DoubleVector.fromArray(DOUBLES, out, 10 * DOUBLE_LANES).add(p10.mul(g2)).intoArray(out, 10 * DOUBLE_LANES);
-            DoubleVector p11 = (DoubleVector) c21.convertShape(VectorOperators.F2D, DOUBLES, 1);
-            if (zero != null) p11 = p11.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 3 * DOUBLE_LANES).mul(s2));
-            DoubleVector.fromArray(DOUBLES, out, 11 * DOUBLE_LANES).add(p11.mul(g3)).intoArray(out, 11 * DOUBLE_LANES);
-            DoubleVector p12 = (DoubleVector) c30.convertShape(VectorOperators.F2D, DOUBLES, 0);
-            if (zero != null) p12 = p12.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 0 * DOUBLE_LANES).mul(s3));
-            DoubleVector.fromArray(DOUBLES, out, 12 * DOUBLE_LANES).add(p12.mul(g0)).intoArray(out, 12 * DOUBLE_LANES);
-            DoubleVector p13 = (DoubleVector) c30.convertShape(VectorOperators.F2D, DOUBLES, 1);
-            if (zero != null) p13 = p13.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 1 * DOUBLE_LANES).mul(s3));
-            DoubleVector.fromArray(DOUBLES, out, 13 * DOUBLE_LANES).add(p13.mul(g1)).intoArray(out, 13 * DOUBLE_LANES);
-            DoubleVector p14 = (DoubleVector) c31.convertShape(VectorOperators.F2D, DOUBLES, 0);
-            if (zero != null) p14 = p14.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 2 * DOUBLE_LANES).mul(s3));
-            DoubleVector.fromArray(DOUBLES, out, 14 * DOUBLE_LANES).add(p14.mul(g2)).intoArray(out, 14 * DOUBLE_LANES);
-            DoubleVector p15 = (DoubleVector) c31.convertShape(VectorOperators.F2D, DOUBLES, 1);
-            if (zero != null) p15 = p15.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 3 * DOUBLE_LANES).mul(s3));
-            DoubleVector.fromArray(DOUBLES, out, 15 * DOUBLE_LANES).add(p15.mul(g3)).intoArray(out, 15 * DOUBLE_LANES);
+            // exact: every block sum is an integer below 2^24 in magnitude (this mode's condition), so F2I loses nothing
+            ((IntVector) c00.convert(VectorOperators.F2I, 0)).intoArray(blockSums, 0);
+            ((IntVector) c01.convert(VectorOperators.F2I, 0)).intoArray(blockSums, FLOAT_LANES);
+            ((IntVector) c10.convert(VectorOperators.F2I, 0)).intoArray(blockSums, TILE_COLUMNS);
+            ((IntVector) c11.convert(VectorOperators.F2I, 0)).intoArray(blockSums, TILE_COLUMNS + FLOAT_LANES);
+            ((IntVector) c20.convert(VectorOperators.F2I, 0)).intoArray(blockSums, 2 * TILE_COLUMNS);
+            ((IntVector) c21.convert(VectorOperators.F2I, 0)).intoArray(blockSums, 2 * TILE_COLUMNS + FLOAT_LANES);
+            ((IntVector) c30.convert(VectorOperators.F2I, 0)).intoArray(blockSums, 3 * TILE_COLUMNS);
+            ((IntVector) c31.convert(VectorOperators.F2I, 0)).intoArray(blockSums, 3 * TILE_COLUMNS + FLOAT_LANES);
+            fold(blockSums, out, TILE_ROWS, TILE_COLUMNS, scale, b * n + n0, zero, sums, r0, b, nb);
         }
     }
 
-    private void tileInt32(int[] q, int[] sums, int r0, int n0, double[] out) {
+    private void tileInt32(int[] q, int[] sums, int r0, int n0, int[] blockSums, double[] out) {
         int[] w = wi;
         int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks();
         double[] scale = d.scale(), zero = d.zero();
@@ -527,62 +487,15 @@ public final class Datapath {
                 c20 = c20.add(w0.mul(b2)); c21 = c21.add(w1.mul(b2));
                 c30 = c30.add(w0.mul(b3)); c31 = c31.add(w1.mul(b3));
             }
-            int idx = b * n + n0;
-            // the four scale vectors of this block, loaded once for the four tokens
-            DoubleVector g0 = DoubleVector.fromArray(DOUBLES, scale, idx), g1 = DoubleVector.fromArray(DOUBLES, scale, idx + DOUBLE_LANES);
-            DoubleVector g2 = DoubleVector.fromArray(DOUBLES, scale, idx + 2 * DOUBLE_LANES), g3 = DoubleVector.fromArray(DOUBLES, scale, idx + 3 * DOUBLE_LANES);
-            double s0 = zero == null ? 0 : sums[(r0 + 0) * nb + b];
-            double s1 = zero == null ? 0 : sums[(r0 + 1) * nb + b];
-            double s2 = zero == null ? 0 : sums[(r0 + 2) * nb + b];
-            double s3 = zero == null ? 0 : sums[(r0 + 3) * nb + b];
-            DoubleVector p0 = (DoubleVector) c00.convertShape(VectorOperators.I2D, DOUBLES, 0);
-            if (zero != null) p0 = p0.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 0 * DOUBLE_LANES).mul(s0));
-            DoubleVector.fromArray(DOUBLES, out, 0 * DOUBLE_LANES).add(p0.mul(g0)).intoArray(out, 0 * DOUBLE_LANES);
-            DoubleVector p1 = (DoubleVector) c00.convertShape(VectorOperators.I2D, DOUBLES, 1);
-            if (zero != null) p1 = p1.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 1 * DOUBLE_LANES).mul(s0));
-            DoubleVector.fromArray(DOUBLES, out, 1 * DOUBLE_LANES).add(p1.mul(g1)).intoArray(out, 1 * DOUBLE_LANES);
-            DoubleVector p2 = (DoubleVector) c01.convertShape(VectorOperators.I2D, DOUBLES, 0);
-            if (zero != null) p2 = p2.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 2 * DOUBLE_LANES).mul(s0));
-            DoubleVector.fromArray(DOUBLES, out, 2 * DOUBLE_LANES).add(p2.mul(g2)).intoArray(out, 2 * DOUBLE_LANES);
-            DoubleVector p3 = (DoubleVector) c01.convertShape(VectorOperators.I2D, DOUBLES, 1);
-            if (zero != null) p3 = p3.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 3 * DOUBLE_LANES).mul(s0));
-            DoubleVector.fromArray(DOUBLES, out, 3 * DOUBLE_LANES).add(p3.mul(g3)).intoArray(out, 3 * DOUBLE_LANES);
-            DoubleVector p4 = (DoubleVector) c10.convertShape(VectorOperators.I2D, DOUBLES, 0);
-            if (zero != null) p4 = p4.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 0 * DOUBLE_LANES).mul(s1));
-            DoubleVector.fromArray(DOUBLES, out, 4 * DOUBLE_LANES).add(p4.mul(g0)).intoArray(out, 4 * DOUBLE_LANES);
-            DoubleVector p5 = (DoubleVector) c10.convertShape(VectorOperators.I2D, DOUBLES, 1);
-            if (zero != null) p5 = p5.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 1 * DOUBLE_LANES).mul(s1));
-            DoubleVector.fromArray(DOUBLES, out, 5 * DOUBLE_LANES).add(p5.mul(g1)).intoArray(out, 5 * DOUBLE_LANES);
-            DoubleVector p6 = (DoubleVector) c11.convertShape(VectorOperators.I2D, DOUBLES, 0);
-            if (zero != null) p6 = p6.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 2 * DOUBLE_LANES).mul(s1));
-            DoubleVector.fromArray(DOUBLES, out, 6 * DOUBLE_LANES).add(p6.mul(g2)).intoArray(out, 6 * DOUBLE_LANES);
-            DoubleVector p7 = (DoubleVector) c11.convertShape(VectorOperators.I2D, DOUBLES, 1);
-            if (zero != null) p7 = p7.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 3 * DOUBLE_LANES).mul(s1));
-            DoubleVector.fromArray(DOUBLES, out, 7 * DOUBLE_LANES).add(p7.mul(g3)).intoArray(out, 7 * DOUBLE_LANES);
-            DoubleVector p8 = (DoubleVector) c20.convertShape(VectorOperators.I2D, DOUBLES, 0);
-            if (zero != null) p8 = p8.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 0 * DOUBLE_LANES).mul(s2));
-            DoubleVector.fromArray(DOUBLES, out, 8 * DOUBLE_LANES).add(p8.mul(g0)).intoArray(out, 8 * DOUBLE_LANES);
-            DoubleVector p9 = (DoubleVector) c20.convertShape(VectorOperators.I2D, DOUBLES, 1);
-            if (zero != null) p9 = p9.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 1 * DOUBLE_LANES).mul(s2));
-            DoubleVector.fromArray(DOUBLES, out, 9 * DOUBLE_LANES).add(p9.mul(g1)).intoArray(out, 9 * DOUBLE_LANES);
-            DoubleVector p10 = (DoubleVector) c21.convertShape(VectorOperators.I2D, DOUBLES, 0);
-            if (zero != null) p10 = p10.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 2 * DOUBLE_LANES).mul(s2));
-            DoubleVector.fromArray(DOUBLES, out, 10 * DOUBLE_LANES).add(p10.mul(g2)).intoArray(out, 10 * DOUBLE_LANES);
-            DoubleVector p11 = (DoubleVector) c21.convertShape(VectorOperators.I2D, DOUBLES, 1);
-            if (zero != null) p11 = p11.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 3 * DOUBLE_LANES).mul(s2));
-            DoubleVector.fromArray(DOUBLES, out, 11 * DOUBLE_LANES).add(p11.mul(g3)).intoArray(out, 11 * DOUBLE_LANES);
-            DoubleVector p12 = (DoubleVector) c30.convertShape(VectorOperators.I2D, DOUBLES, 0);
-            if (zero != null) p12 = p12.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 0 * DOUBLE_LANES).mul(s3));
-            DoubleVector.fromArray(DOUBLES, out, 12 * DOUBLE_LANES).add(p12.mul(g0)).intoArray(out, 12 * DOUBLE_LANES);
-            DoubleVector p13 = (DoubleVector) c30.convertShape(VectorOperators.I2D, DOUBLES, 1);
-            if (zero != null) p13 = p13.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 1 * DOUBLE_LANES).mul(s3));
-            DoubleVector.fromArray(DOUBLES, out, 13 * DOUBLE_LANES).add(p13.mul(g1)).intoArray(out, 13 * DOUBLE_LANES);
-            DoubleVector p14 = (DoubleVector) c31.convertShape(VectorOperators.I2D, DOUBLES, 0);
-            if (zero != null) p14 = p14.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 2 * DOUBLE_LANES).mul(s3));
-            DoubleVector.fromArray(DOUBLES, out, 14 * DOUBLE_LANES).add(p14.mul(g2)).intoArray(out, 14 * DOUBLE_LANES);
-            DoubleVector p15 = (DoubleVector) c31.convertShape(VectorOperators.I2D, DOUBLES, 1);
-            if (zero != null) p15 = p15.sub(DoubleVector.fromArray(DOUBLES, zero, idx + 3 * DOUBLE_LANES).mul(s3));
-            DoubleVector.fromArray(DOUBLES, out, 15 * DOUBLE_LANES).add(p15.mul(g3)).intoArray(out, 15 * DOUBLE_LANES);
+            c00.intoArray(blockSums, 0);
+            c01.intoArray(blockSums, FLOAT_LANES);
+            c10.intoArray(blockSums, TILE_COLUMNS);
+            c11.intoArray(blockSums, TILE_COLUMNS + FLOAT_LANES);
+            c20.intoArray(blockSums, 2 * TILE_COLUMNS);
+            c21.intoArray(blockSums, 2 * TILE_COLUMNS + FLOAT_LANES);
+            c30.intoArray(blockSums, 3 * TILE_COLUMNS);
+            c31.intoArray(blockSums, 3 * TILE_COLUMNS + FLOAT_LANES);
+            fold(blockSums, out, TILE_ROWS, TILE_COLUMNS, scale, b * n + n0, zero, sums, r0, b, nb);
         }
     }
 }
