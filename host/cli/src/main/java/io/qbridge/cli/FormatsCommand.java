@@ -5,6 +5,9 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.qbridge.device.ActivationMode;
 import io.qbridge.pipeline.RecipeCatalog;
+import io.qbridge.format.QuantFormat;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.xrt.KernelSignature;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
@@ -19,13 +22,12 @@ final class FormatsCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the list as JSON.")
     boolean json;
 
-    /** The devices a packed recipe runs on: the emulator and an XRT device (a card or the software device) both bind every format family. */
+    /** The devices a packed recipe may run on: the emulator takes every format, an XRT device (a card or the software device) those an HLS kernel takes. */
     static final List<String> DEVICES = List.of("emulator", "xrt");
 
     @Override
     public Integer call() throws IOException {
         List<RecipeCatalog.Entry> entries = RecipeCatalog.entries();
-        List<String> modes = Arrays.stream(ActivationMode.values()).map(ActivationMode::id).toList();
         if (json) {
             try (JsonGenerator g = new JsonFactory().createGenerator(System.out, JsonEncoding.UTF8)) {
                 g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
@@ -43,7 +45,7 @@ final class FormatsCommand implements Callable<Integer> {
                     g.writeStringField("algorithm", e.algorithm());
                     g.writeBooleanField("simulated", e.simulated());
                     writeArray(g, "devices", devices(e));
-                    writeArray(g, "activations", devices(e).contains("emulator") ? modes : List.of());
+                    writeArray(g, "activations", activations(e));
                     g.writeStringField("description", e.description());
                     g.writeEndObject();
                 }
@@ -61,14 +63,22 @@ final class FormatsCommand implements Callable<Integer> {
         System.out.println();
         System.out.println("bits/w: every stored bit divided by the weights, at K = " + RecipeCatalog.REF_K + " (docs/formats.md has the byte layouts).");
         System.out.println("Algorithm: a suffix @rtn, @gptq or @gptq-act (GPTQ with act-order) overrides it; gptq needs calibration text, done as quantize does.");
-        System.out.println("Devices: " + String.join(", ", DEVICES) + " for every packed recipe (xrt: a loaded Qbridge bitstream, see 'qbridge devices'); * = simulated, 'eval' only.");
-        System.out.println("Activations (--activations): " + String.join(", ", modes) + ", for every packed recipe; fp32 runs on the host.");
+        System.out.println("Devices: emulator for every packed recipe; xrt (a loaded Qbridge bitstream, see 'qbridge devices') for all but lobcq-*; * = simulated, 'eval' only.");
+        System.out.println("Activations (--activations): int8-token and mxint8 for every packed recipe, lobcq (W4A4) for lobcq-* only; fp32 runs on the host.");
         return 0;
     }
 
     static List<String> devices(RecipeCatalog.Entry e) {
         if (e.simulated()) return List.of();
-        return e.name().equals("fp32") ? List.of("host") : DEVICES;
+        if (e.name().equals("fp32")) return List.of("host");
+        return KernelSignature.hasKernel(QuantRecipe.parse(e.name()).format()) ? DEVICES : List.of("emulator");
+    }
+
+    /** The activation modes a recipe's weights run with on the emulator ({@link ActivationMode#takes}). */
+    static List<String> activations(RecipeCatalog.Entry e) {
+        if (e.simulated() || e.name().equals("fp32")) return List.of();
+        QuantFormat f = QuantRecipe.parse(e.name()).format();
+        return Arrays.stream(ActivationMode.values()).filter(m -> m.takes(f)).map(ActivationMode::id).toList();
     }
 
     private static void writeArray(JsonGenerator g, String field, List<String> values) throws IOException {

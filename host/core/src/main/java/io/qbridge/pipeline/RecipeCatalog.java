@@ -3,6 +3,8 @@ package io.qbridge.pipeline;
 import io.qbridge.format.FineQFormat;
 import io.qbridge.format.FormatNames;
 import io.qbridge.format.IntGroupFormat;
+import io.qbridge.format.LoBcqCodebooks;
+import io.qbridge.format.LoBcqFormat;
 import io.qbridge.format.MicroScopiQFormat;
 import io.qbridge.format.MxFormat;
 import io.qbridge.format.QuantFormat;
@@ -50,6 +52,9 @@ public final class RecipeCatalog {
         b.add(of("microscopiq-w4-c4", "MicroScopiQ, the first per-block layout: one exponent per block, up to 4 outliers per block"));
         b.add(of("microscopiq-w2-c4", "MicroScopiQ W2, the first per-block layout"));
         b.add(of("fineq", "FineQ: clusters of 3 weights in one byte (2-bit or pruned + 3-bit), fp16 scale per group of 128"));
+        b.add(of("lobcq-c8-a64", "LO-BCQ: 4-bit indices into 8 frozen codebooks chosen per block of 8, E4M3 scale per array of 64 (also 'lobcq'; -local: per-layer codebooks)"));
+        b.add(of("lobcq-c16-a128", "LO-BCQ with 16 codebooks, arrays of 128"));
+        b.add(of("lobcq-c16-a64", "LO-BCQ with 16 codebooks, arrays of 64"));
         for (String sim : List.of("microscopiq-w4-official", "microscopiq-w2-official")) {
             MicroScopiQFormat f = sim.contains("w4") ? MicroScopiQFormat.W4 : MicroScopiQFormat.W2;
             Formula bits = formula(f);
@@ -86,7 +91,7 @@ public final class RecipeCatalog {
             case MxFormat m -> "mx";
             case MicroScopiQFormat m -> "microscopiq";
             case FineQFormat q -> "fineq";
-            default -> f.id();
+            case LoBcqFormat l -> "lobcq";
         };
     }
 
@@ -97,7 +102,7 @@ public final class RecipeCatalog {
             case MxFormat m -> "block " + m.blockSize();
             case MicroScopiQFormat m -> "block " + m.blockSize() + ", exponent per " + m.macroBlocks() + " blocks";
             case FineQFormat q -> "cluster 3, group " + q.groupSize();
-            default -> "see docs/formats.md";
+            case LoBcqFormat l -> "block " + l.blockScalars() + ", array " + l.arrayScalars() + ", " + l.codebooks() + " codebooks";
         };
     }
 
@@ -119,7 +124,9 @@ public final class RecipeCatalog {
                 yield new Formula("8*" + clusters + "/" + q.groupSize() + " + 16/" + q.groupSize() + " (a byte per cluster of 3 + fp16 scale per group)",
                         8.0 * clusters / q.groupSize() + 16.0 / q.groupSize());
             }
-            default -> new Formula("see docs/formats.md", f.bitsPerWeight(REF_N, REF_K));
+            case LoBcqFormat l -> new Formula("8*" + l.recordBytes() + "/" + l.arrayScalars() + " + 32/K (a record per array: E4M3 scale, "
+                    + l.selectorBits() + "-bit selector per block, 4-bit indices; fp32 scale per row)" + (l.local() ? " + the layer's table" : ""),
+                    8.0 * l.recordBytes() / l.arrayScalars() + 32.0 / REF_K + (l.local() ? 8.0 * l.codebooks() * LoBcqCodebooks.ENTRIES / ((double) REF_N * REF_K) : 0));
         };
     }
 }

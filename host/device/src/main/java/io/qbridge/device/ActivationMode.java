@@ -1,12 +1,14 @@
 package io.qbridge.device;
 
+import io.qbridge.format.LoBcqFormat;
+import io.qbridge.format.QuantFormat;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * How the device takes activations (docs/emulator.md §1 and §1b). The weights' formats are independent
- * of this choice: every format runs in either mode.
+ * How the device takes activations (docs/emulator.md §1, §1b and §8a). Every weight format runs with INT8 per
+ * token and with MX-INT8 blocks; LO-BCQ activations run with LO-BCQ weights only ({@link #takes}).
  */
 public enum ActivationMode {
     /** INT8, symmetric, one fp32 scale per token (the default; docs/emulator.md §1; the emulator's ActivationQuantizer). */
@@ -18,6 +20,11 @@ public enum ActivationMode {
      * LoBcqActivations), multiplied on the look-up datapath (§8b, LoBcqKernel); only LO-BCQ weights run in this mode.
      */
     LOBCQ("lobcq");
+
+    /** Whether weights of format {@code f} run in this mode (the one rule the devices and {@code qbridge formats} follow). */
+    public boolean takes(QuantFormat f) {
+        return this != LOBCQ || f instanceof LoBcqFormat;
+    }
 
     /** Elements per MX-INT8 activation block along K. */
     public static final int MX_BLOCK = 32;

@@ -85,7 +85,7 @@ public final class EmulatorAccelerator implements Accelerator {
         }
         try {
             if (config.activations() == ActivationMode.LOBCQ) {
-                if (!(weights.format() instanceof io.qbridge.format.LoBcqFormat))
+                if (!config.activations().takes(weights.format()))
                     throw new IllegalArgumentException("--activations lobcq needs LO-BCQ weights (lobcq-…), got " + weights.format().id());
                 LoBcqWeights lw = LoBcqWeights.decode(weights);
                 LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);

@@ -86,7 +86,13 @@ public record KernelSignature(String name, List<Arg> args) {
      * The kernel and format scalars for {@code f}: the mapping the C-simulation vectors use
      * ({@link HlsVectors#kernel}, {@link HlsVectors#kernelArgs}), so board and C-simulation cannot disagree.
      */
+    /** Whether an HLS kernel takes {@code f} (LO-BCQ's look-up datapath has none yet). */
+    public static boolean hasKernel(QuantFormat f) {
+        return !(f instanceof LoBcqFormat);
+    }
+
     public static Binding bind(QuantFormat f) {
+        if (!hasKernel(f)) throw new IllegalArgumentException(f.id() + ": no HLS kernel takes this format yet (it runs on the emulator)");
         KernelSignature k = BY_HLS_INDEX.get(HlsVectors.kernel(f));
         if (!k.name().equals("qb_" + HlsVectors.KERNELS.get(HlsVectors.kernel(f))))
             throw new IllegalStateException("kernel table order differs from HlsVectors.KERNELS " + HlsVectors.KERNELS);
@@ -95,7 +101,7 @@ public record KernelSignature(String name, List<Arg> args) {
             case FineQFormat q -> q.groupSize();
             case MxFormat x -> x.blockSize();
             case IntGroupFormat g -> g.groupSize();
-            case LoBcqFormat l -> throw new IllegalArgumentException(l.id() + ": no HLS kernel takes LO-BCQ yet (it runs on the emulator)");
+            case LoBcqFormat l -> throw new AssertionError(l.id()); // refused above
         };
         return new Binding(k, HlsVectors.kernelArgs(f), block);
     }
