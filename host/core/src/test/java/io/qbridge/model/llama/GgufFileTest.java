@@ -122,6 +122,20 @@ class GgufFileTest {
         refused(w.write(tmp.resolve("notensor.gguf")), "lacks tensor blk.1.ffn_up.weight");
     }
 
+    /** The fuzz seed is a whole model of every dequantized type, so the fuzzer starts from a file that loads. */
+    @Test
+    void fuzzSeedLoadsWithItsTokenizer() throws Exception {
+        Path seed = Path.of(getClass().getResource("FileParsersFuzzTestInputs/gguf/tiny-mixed.gguf").toURI());
+        LlamaWeights w = GgufCheckpoint.load(seed);
+        assertEquals(261, w.config().vocabSize());
+        try (GgufFile f = GgufFile.open(seed)) {
+            assertEquals(java.util.Set.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0),
+                    java.util.EnumSet.copyOf(f.tensors().values().stream().map(GgufFile.TensorInfo::type).toList()));
+            // "a" is no piece of this vocabulary: the dummy-prefix space, then the byte piece <0x61> (3 + 0x61)
+            assertArrayEquals(new int[] {1, 259, 3 + 0x61}, GgufTokenizer.load(f, 261).encode("a", true, false));
+        }
+    }
+
     @Test
     void sentencePieceTokenizerIsLlama2csForTheSameTable() throws IOException {
         List<String> tokens = new ArrayList<>(List.of("<unk>", "<s>", "</s>"));
