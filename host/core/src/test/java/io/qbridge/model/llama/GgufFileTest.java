@@ -86,6 +86,7 @@ class GgufFileTest {
         Path good = model();
         assertEquals(GgufCheckpointTest.config(true), GgufCheckpoint.load(good).config());
         long size = Files.size(good);
+        assertEquals(GgufCheckpointTest.config(true), GgufCheckpoint.load(patched(good, b -> b.putInt(4, 2))).config(), "version 2 has the same layout");
         refused(patched(good, b -> b.put(0, (byte) 'X')), "bad magic");
         refused(patched(good, b -> b.putInt(4, 1)), "version 1, which is not supported");
         refused(truncated(good, 12), "truncated");
@@ -106,6 +107,14 @@ class GgufFileTest {
         assertTrue(e.getMessage().contains("unknown or unsupported ggml type 99"), e.getMessage());
         e = assertThrows(GgufException.class, () -> GgufFile.open(patched(one, b -> b.putLong(37, 1L << 50))));
         assertTrue(e.getMessage().contains("ends past the end of the file"), e.getMessage());
+        e = assertThrows(GgufException.class, () -> GgufFile.open(patched(one, b -> b.putInt(45, 12))));
+        assertTrue(e.getMessage().contains("row length 32 is not a multiple of its block size 256"), e.getMessage());
+        // a known type we do not dequantize: refused when the tensor is read, naming it
+        Path k = new GgufWriter().tensor("k", GgmlType.F32, new float[256], 256).write(tmp.resolve("k.gguf"));
+        try (GgufFile f = GgufFile.open(patched(k, b -> b.putInt(45, 12)))) {
+            e = assertThrows(GgufException.class, () -> f.read("k", new float[256], 0, 256));
+            assertTrue(e.getMessage().contains("tensor k of type Q4_K, which is not supported"), e.getMessage());
+        }
         // an array of 2^40 int32: its count is at 24 + (8 + 1) + 4 + 4 = 41
         Path arr = new GgufWriter().put("a", new int[] {1, 2}).write(tmp.resolve("arr.gguf"));
         e = assertThrows(GgufException.class, () -> GgufFile.open(patched(arr, b -> b.putLong(41, 1L << 40))));
@@ -176,6 +185,19 @@ class GgufFileTest {
             assertArrayEquals(new int[] {5, 3, 4}, tok.encode("ab ab", true, false));
             assertArrayEquals(new int[] {0, 2, 1}, tok.encode("a b", false, false));
             assertEquals("ab ab", tok.decode(new int[] {3, 4}));
+        }
+        for (String pre : List.of("gpt2", "llama-bpe")) {
+            Path p = new GgufWriter().put("tokenizer.ggml.model", "gpt2").put("tokenizer.ggml.tokens", tokens)
+                    .put("tokenizer.ggml.merges", new String[] {"a b", "Ġ ab"}).put("tokenizer.ggml.pre", pre).write(tmp.resolve(pre + ".gguf"));
+            try (GgufFile f = GgufFile.open(p)) {
+                assertArrayEquals(new int[] {3, 4}, GgufTokenizer.load(f, 6).encode("ab ab", false, false), pre);
+            }
+        }
+        Path qwen = new GgufWriter().put("tokenizer.ggml.model", "gpt2").put("tokenizer.ggml.tokens", tokens)
+                .put("tokenizer.ggml.merges", new String[] {"a b"}).put("tokenizer.ggml.pre", "qwen2").write(tmp.resolve("qwen.gguf"));
+        try (GgufFile f = GgufFile.open(qwen)) {
+            GgufException e = assertThrows(GgufException.class, () -> GgufTokenizer.load(f, 6));
+            assertTrue(e.getMessage().contains("tokenizer.ggml.pre qwen2; only default, gpt2 and llama-bpe are supported"), e.getMessage());
         }
     }
 }
