@@ -103,15 +103,15 @@ public final class GgufFile implements AutoCloseable {
             Map<String, Object> metadata = new LinkedHashMap<>();
             for (long i = 0; i < kvCount; i++) {
                 String key = r.string("metadata key " + i);
-                int type = r.u32("the type of metadata " + key);
-                Object value = r.value(type, key);
-                if (metadata.put(key, value) != null) throw r.error("has metadata key " + key + " twice");
+                int type = r.u32("the type of metadata " + GgufException.shown(key));
+                Object value = r.value(type, GgufException.shown(key));
+                if (metadata.put(key, value) != null) throw r.error("has metadata key " + GgufException.shown(key) + " twice");
             }
             long alignment = DEFAULT_ALIGNMENT;
             Object a = metadata.get("general.alignment");
             if (a != null) {
                 if (!(a instanceof Long l) || l <= 0 || Long.bitCount(l) != 1 || l > (1 << 20)) {
-                    throw r.error("has a bad general.alignment " + a + " (must be a power of two integer)");
+                    throw r.error("has a bad general.alignment " + GgufException.shown(a) + " (must be a power of two integer)");
                 }
                 alignment = l;
             }
@@ -119,7 +119,8 @@ public final class GgufFile implements AutoCloseable {
             List<TensorInfo> infos = new ArrayList<>();
             Map<String, TensorInfo> tensors = new LinkedHashMap<>();
             for (long i = 0; i < tensorCount; i++) {
-                String name = r.string("the name of tensor " + i);
+                String fullName = r.string("the name of tensor " + i);
+                String name = GgufException.shown(fullName); // for messages
                 int nDims = r.u32("the dimension count of tensor " + name);
                 if (nDims < 1 || nDims > MAX_DIMS) throw r.error("has tensor " + name + " with " + Integer.toUnsignedString(nDims) + " dimensions (1 to " + MAX_DIMS + " allowed)");
                 r.need(8L * nDims, "the dimensions of tensor " + name);
@@ -139,17 +140,17 @@ public final class GgufFile implements AutoCloseable {
                     throw r.error("has tensor " + name + " of type " + type + " whose row length " + dims[0] + " is not a multiple of its block size " + type.blockElements);
                 }
                 long bytes = saturatingMultiply(elements / type.blockElements, type.blockBytes);
-                TensorInfo t = new TensorInfo(name, dims, type, offset, elements, bytes);
-                if (tensors.put(name, t) != null) throw r.error("has tensor " + name + " twice");
+                TensorInfo t = new TensorInfo(fullName, dims, type, offset, elements, bytes);
+                if (tensors.put(fullName, t) != null) throw r.error("has tensor " + name + " twice");
                 infos.add(t);
             }
             long dataOffset = Math.ceilDiv((long) buf.position(), alignment) * alignment;
             for (TensorInfo t : infos) {
                 if (t.offset < 0 || t.offset % alignment != 0) {
-                    throw r.error("has tensor " + t.name + " at offset " + Long.toUnsignedString(t.offset) + ", not a multiple of the alignment " + alignment);
+                    throw r.error("has tensor " + GgufException.shown(t.name) + " at offset " + Long.toUnsignedString(t.offset) + ", not a multiple of the alignment " + alignment);
                 }
                 if (t.bytes > size || t.offset > size - dataOffset - t.bytes) {
-                    throw r.error("has tensor " + t.name + " " + t.type + " " + t.shape() + " that ends past the end of the file ("
+                    throw r.error("has tensor " + GgufException.shown(t.name) + " " + t.type + " " + t.shape() + " that ends past the end of the file ("
                             + (t.bytes == Long.MAX_VALUE ? "its size overflows" : "data bytes " + t.offset + ".." + (t.offset + t.bytes) + " from byte " + dataOffset + ", file " + size + " bytes") + ")");
                 }
             }
@@ -158,7 +159,7 @@ public final class GgufFile implements AutoCloseable {
             byOffset.sort((x, y) -> Long.compare(x.offset, y.offset));
             for (int i = 1; i < byOffset.size(); i++) {
                 TensorInfo prev = byOffset.get(i - 1), t = byOffset.get(i);
-                if (t.offset < prev.offset + prev.bytes) throw r.error("has tensors " + prev.name + " and " + t.name + " that overlap");
+                if (t.offset < prev.offset + prev.bytes) throw r.error("has tensors " + GgufException.shown(prev.name) + " and " + GgufException.shown(t.name) + " that overlap");
             }
             return new GgufFile(path, ch, version, alignment, dataOffset, metadata, tensors);
         } catch (BufferUnderflowException e) {

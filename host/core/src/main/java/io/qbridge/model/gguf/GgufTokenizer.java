@@ -47,7 +47,7 @@ public final class GgufTokenizer {
             return switch (model.toString()) {
                 case "llama" -> sentencePiece(f, tokens, vocabSize);
                 case "gpt2" -> byteLevelBpe(f, tokens);
-                default -> throw error(f, "has tokenizer.ggml.model " + model + "; only llama and gpt2 are supported");
+                default -> throw error(f, "has tokenizer.ggml.model " + GgufException.shown(model) + "; only llama and gpt2 are supported");
             };
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw error(f, "has a tokenizer that cannot be built: " + e.getMessage());
@@ -119,7 +119,7 @@ public final class GgufTokenizer {
                 split.putObject("pattern").put("Regex", LLAMA3_SPLIT);
                 steps.add(byteLevel.put("use_regex", false));
             }
-            default -> throw error(f, "has tokenizer.ggml.pre " + pre + "; only default, gpt2 and llama-bpe are supported");
+            default -> throw error(f, "has tokenizer.ggml.pre " + GgufException.shown(pre) + "; only default, gpt2 and llama-bpe are supported");
         }
         root.putObject("decoder").put("type", "ByteLevel");
         ObjectNode post = JSON.createObjectNode().put("type", "TemplateProcessing");
@@ -162,7 +162,7 @@ public final class GgufTokenizer {
     private static long longKey(GgufFile f, String key, long fallback) throws GgufException {
         Object v = f.metadata().get(key);
         if (v == null) return fallback;
-        if (!(v instanceof Long l)) throw error(f, "has a bad " + key + ": " + v);
+        if (!(v instanceof Long l)) throw error(f, "has a bad " + key + ": " + GgufException.shown(v));
         return l;
     }
 

@@ -96,9 +96,9 @@ public final class GgufCheckpoint {
     public static LlamaConfig config(GgufFile f) throws IOException {
         Object arch = f.metadata().get("general.architecture");
         if (arch == null) throw error(f, "lacks general.architecture");
-        if (!"llama".equals(arch)) throw error(f, "is a " + arch + " model (general.architecture); only llama is supported");
+        if (!"llama".equals(arch)) throw error(f, "is a " + GgufException.shown(arch) + " model (general.architecture); only llama is supported");
         Object scaling = f.metadata().get("llama.rope.scaling.type");
-        if (scaling != null && !"none".equals(scaling)) throw error(f, "uses llama.rope.scaling.type " + scaling + ", which is not supported");
+        if (scaling != null && !"none".equals(scaling)) throw error(f, "uses llama.rope.scaling.type " + GgufException.shown(scaling) + ", which is not supported");
         int dim = intKey(f, "llama.embedding_length", null);
         int heads = intKey(f, "llama.attention.head_count", null);
         int hidden = intKey(f, "llama.feed_forward_length", null);
@@ -137,7 +137,7 @@ public final class GgufCheckpoint {
             if (fallback != null) return fallback;
             throw error(f, "lacks " + key);
         }
-        if (!(v instanceof Long l) || l < 0 || l > Integer.MAX_VALUE) throw error(f, "has a bad " + key + ": " + v);
+        if (!(v instanceof Long l) || l < 0 || l > Integer.MAX_VALUE) throw error(f, "has a bad " + key + ": " + GgufException.shown(v));
         return (int) (long) l;
     }
 
@@ -149,6 +149,6 @@ public final class GgufCheckpoint {
         }
         if (v instanceof Float x) return x;
         if (v instanceof Double x) return (float) (double) x;
-        throw error(f, "has a bad " + key + ": " + v);
+        throw error(f, "has a bad " + key + ": " + GgufException.shown(v));
     }
 }
