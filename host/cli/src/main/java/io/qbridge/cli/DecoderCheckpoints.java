@@ -1,5 +1,8 @@
 package io.qbridge.cli;
 
+import io.qbridge.model.gguf.GgufFile;
+import io.qbridge.model.gguf.GgufTokenizer;
+import io.qbridge.model.llama.GgufCheckpoint;
 import io.qbridge.model.llama.HfCheckpoint;
 import io.qbridge.model.llama.Llama2cCheckpoint;
 import io.qbridge.model.llama.LlamaWeights;
@@ -16,8 +19,8 @@ import io.qbridge.pipeline.DecoderQuantizer;
 import io.qbridge.pipeline.QuantRecipe;
 
 /**
- * Finds and loads a LLaMA-family checkpoint and its tokenizer (a llama2.c {@code .bin} or a Hugging Face
- * directory), and the calibration sequences and block quantization that {@code eval} and {@code generate} share.
+ * Finds and loads a LLaMA-family checkpoint and its tokenizer (a llama2.c {@code .bin}, a llama.cpp {@code .gguf}
+ * with its own tokenizer, or a Hugging Face directory), and the calibration sequences and block quantization that {@code eval} and {@code generate} share.
  */
 final class DecoderCheckpoints {
     private DecoderCheckpoints() {}
@@ -50,13 +53,19 @@ final class DecoderCheckpoints {
 
     static LlamaWeights load(Path model) throws IOException {
         if (Files.isDirectory(model)) return HfCheckpoint.load(model);
+        if (isGguf(model)) return GgufCheckpoint.load(model);
         if (Files.isRegularFile(model)) return Llama2cCheckpoint.load(model);
-        throw new Main.UserException(model + ": no such checkpoint (expected a llama2.c .bin file or a Hugging Face directory)");
+        throw new Main.UserException(model + ": no such checkpoint (expected a llama2.c .bin file, a GGUF file or a Hugging Face directory)");
     }
 
     /** The tokenizer given, or the conventional one: tokenizer.json in an HF directory, tokenizer.bin beside a .bin. */
     static TextTokenizer tokenizer(Path model, Path given, int vocabSize) throws IOException {
         Path tok = given;
+        if (tok == null && isGguf(model)) {
+            try (GgufFile f = GgufFile.open(model)) {
+                return GgufTokenizer.load(f, vocabSize); // the GGUF's own tokenizer.ggml.*
+            }
+        }
         if (tok == null) {
             tok = Files.isDirectory(model) ? model.resolve("tokenizer.json") : model.resolveSibling("tokenizer.bin");
             if (!Files.isRegularFile(tok)) throw new Main.UserException("no tokenizer given and none found at " + tok + " (use --tokenizer)");
@@ -75,6 +84,11 @@ final class DecoderCheckpoints {
         // llama2.c reads as many pieces as the checkpoint says: another tokenizer's first pieces would print garbage
         if (pieces >= 0 && pieces != vocabSize) throw new Main.UserException(misfit(tok, pieces, model, vocabSize));
         return Llama2cTokenizer.load(tok, vocabSize);
+    }
+
+    /** A llama.cpp GGUF checkpoint, told by its extension. */
+    static boolean isGguf(Path model) {
+        return Files.isRegularFile(model) && model.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf");
     }
 
     /** The one line for a tokenizer that is not the checkpoint's. */

@@ -17,7 +17,7 @@ final class EvalCommand implements Callable<Integer> {
     static final String DEFAULT_FORMATS = "fp32,rtn-w4g128,gptq-w4g128,mxfp4,mxint8,microscopiq-w4,microscopiq-w2,fineq";
 
     @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
-            description = "bge-small (default), minilm, or a LLaMA checkpoint (llama2.c .bin or Hugging Face directory: perplexity on --text).")
+            description = "bge-small (default), minilm, or a LLaMA checkpoint (llama2.c .bin, .gguf or Hugging Face directory: perplexity on --text).")
     String model;
 
     @Option(names = "--text", paramLabel = "FILE", description = "For a LLaMA checkpoint: the text whose perplexity is measured (or --self-text).")

@@ -20,12 +20,12 @@ import picocli.CommandLine.Option;
 
 /** {@code qbridge generate}: text generation with a LLaMA-family checkpoint, as llama2.c's {@code run}. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate text with a llama2.c .bin checkpoint or a Hugging Face LLaMA directory (streams the text; tokens/s on stderr).")
+        description = "Generate text with a llama2.c .bin checkpoint, a llama.cpp .gguf file or a Hugging Face LLaMA directory (streams the text; tokens/s on stderr).")
 final class GenerateCommand implements Callable<Integer> {
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "CKPT", description = "llama2.c .bin checkpoint or Hugging Face directory.")
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "CKPT", description = "llama2.c .bin checkpoint, llama.cpp .gguf file or Hugging Face directory.")
     Path model;
 
-    @Option(names = "--tokenizer", paramLabel = "TOK", description = "tokenizer.bin (llama2.c) or tokenizer.json (HF); default: beside the model.")
+    @Option(names = "--tokenizer", paramLabel = "TOK", description = "tokenizer.bin (llama2.c) or tokenizer.json (HF); default: beside the model, or the .gguf file's own.")
     Path tokenizer;
 
     @Option(names = {"-i", "--prompt"}, defaultValue = "", paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")

@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
         description = "Show a model's architecture, parameter count and linear-layer tensors, or a .qbz container's manifest.")
 final class InfoCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL",
-            description = "bge-small, minilm, a BERT .onnx file, a llama2.c .bin checkpoint, a Hugging Face directory or a .qbz container.")
+            description = "bge-small, minilm, a BERT .onnx file, a llama2.c .bin checkpoint, a .gguf file, a Hugging Face directory or a .qbz container.")
     String model;
 
     @Option(names = "--json", description = "For a .qbz container: print its manifest as JSON.")

@@ -1,8 +1,9 @@
 /**
  * The LLaMA-family decoder in FP32: its configuration ({@link io.qbridge.model.llama.LlamaConfig}), its
  * weights with every projection behind {@link io.qbridge.model.Linear} ({@link io.qbridge.model.llama.LlamaWeights}),
- * the two checkpoint formats it loads (llama2.c's legacy {@code .bin}: {@link io.qbridge.model.llama.Llama2cCheckpoint};
- * Hugging Face safetensors directories: {@link io.qbridge.model.llama.HfCheckpoint}), the forward pass with its
+ * the checkpoint formats it loads (llama2.c's legacy {@code .bin}: {@link io.qbridge.model.llama.Llama2cCheckpoint};
+ * Hugging Face safetensors directories: {@link io.qbridge.model.llama.HfCheckpoint}) and llama.cpp's GGUF
+ * ({@link io.qbridge.model.llama.GgufCheckpoint}, over the parser in {@code io.qbridge.model.gguf}), the forward pass with its
  * KV cache ({@link io.qbridge.model.llama.LlamaDecoder}; it can also run one transformer block at a time on a residual
  * stream, {@code forwardBlock}, which block-by-block GPTQ calibration uses), token sampling as llama2.c's {@code run.c} does it
  * ({@link io.qbridge.model.llama.Sampler}), the generation loop ({@link io.qbridge.model.llama.Generator}) and the

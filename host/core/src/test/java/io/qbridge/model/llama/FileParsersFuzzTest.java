@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Tag;
 
 /**
  * Fuzzing of every parser of a file a user may receive from someone else: {@code .qbz}, ONNX, safetensors
- * (single file and the sharded index), llama2.c {@code .bin} and {@code tokenizer.bin}, {@code tokenizer.json}.
+ * (single file and the sharded index), llama2.c {@code .bin} and {@code tokenizer.bin}, {@code tokenizer.json}, GGUF
+ * (checkpoint and its tokenizer).
  * Each may only refuse with its documented one-line error (a {@link ModelFormatException}, an
  * {@link IllegalArgumentException} such as TokenizerFormatException, an {@link IllegalStateException} (a tokenizer
  * that parses but cannot encode, e.g. no " " piece for the dummy prefix), or an IOException such as
@@ -127,6 +128,17 @@ class FileParsersFuzzTest {
     void llama2cBin(byte[] bytes) {
         Path f = file("fuzz.bin", bytes);
         refusesCleanly(() -> Llama2cCheckpoint.load(f));
+    }
+
+    @FuzzTest(maxDuration = "1m")
+    void gguf(byte[] bytes) {
+        Path f = file("fuzz.gguf", bytes);
+        refusesCleanly(() -> {
+            io.qbridge.model.llama.LlamaWeights w = GgufCheckpoint.load(f);
+            try (io.qbridge.model.gguf.GgufFile g = io.qbridge.model.gguf.GgufFile.open(f)) {
+                io.qbridge.model.gguf.GgufTokenizer.load(g, w.config().vocabSize()).encode("fuzz é\n", true, false);
+            }
+        });
     }
 
     /** The first byte picks the vocab size the checkpoint would claim (259..514); the rest is the file. */
