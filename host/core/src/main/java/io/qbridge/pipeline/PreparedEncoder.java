@@ -4,9 +4,7 @@ import io.qbridge.data.EvalCorpus;
 import io.qbridge.model.bert.EncoderModel;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
@@ -16,9 +14,11 @@ import java.util.function.BiConsumer;
  * {@link #hostModel}, so a local command and a remote job compute with the same weights.
  *
  * @param name   the base model's alias (or, for a file base, its label {@code onnx-<sha256 prefix>})
- * @param format the packed format's id
+ * @param format    the packed format's id
+ * @param hostModel the model computing with these layers dequantized exactly, on the host (built once, by the
+ *                  container loader or the quantizer)
  */
-public record PreparedEncoder(String name, String format, EncoderModel base, List<QuantizedLayer> layers) {
+public record PreparedEncoder(String name, String format, EncoderModel base, List<QuantizedLayer> layers, EncoderModel hostModel) {
     public PreparedEncoder {
         layers = List.copyOf(layers);
     }
@@ -57,13 +57,6 @@ public record PreparedEncoder(String name, String format, EncoderModel base, Lis
         return prepare(source, recipe, onLayer).hostModel();
     }
 
-    /** The model computing with this encoder's layers dequantized exactly, on the host. */
-    public EncoderModel hostModel() {
-        Map<String, QuantizedLayer> byName = new LinkedHashMap<>();
-        for (QuantizedLayer l : layers) byName.put(l.name(), l);
-        return EncoderQuantizer.withLayers(base, byName);
-    }
-
     /** The packed model in a {@code .qbz} container of a built-in base. */
     public static PreparedEncoder load(Path qbz) throws IOException {
         return load(qbz, QuantizedEncoders.BaseLookup.NONE);
@@ -72,7 +65,7 @@ public record PreparedEncoder(String name, String format, EncoderModel base, Lis
     /** The packed model in a {@code .qbz} container; a file base comes from {@code bases}. */
     public static PreparedEncoder load(Path qbz, QuantizedEncoders.BaseLookup bases) throws IOException {
         QuantizedEncoders.Loaded q = QuantizedEncoders.load(qbz, bases);
-        return new PreparedEncoder(q.manifest().model(), q.manifest().format(), q.model(), q.layers());
+        return new PreparedEncoder(q.manifest().model(), q.manifest().format(), q.model(), q.layers(), q.model());
     }
 
     /**
@@ -90,7 +83,7 @@ public record PreparedEncoder(String name, String format, EncoderModel base, Lis
         if (recipe.format() == null) throw new IllegalArgumentException("fp32 runs on the host; a device needs a quantized format");
         List<int[]> calib = recipe.needsCalibration() ? EncoderQuantizer.calibrationIds(fp32, EvalCorpus.Split.CALIBRATION.count) : List.of();
         EncoderQuantizer.Result r = EncoderQuantizer.quantize(fp32, recipe, calib, onLayer);
-        return new PreparedEncoder(name, recipe.format().id(), fp32, r.layers());
+        return new PreparedEncoder(name, recipe.format().id(), fp32, r.layers(), r.model());
     }
 
     /** This model, if {@code recipe} (null or empty: any) names the format it holds; else an error saying what it holds. */
