@@ -212,6 +212,18 @@ public final class DecoderQuantizer {
         return calibrationIds(tok, EvalCorpus.split(EvalCorpus.Split.CALIBRATION), sequences, seqLen);
     }
 
+    /**
+     * The classifier (output projection, {@code [vocab][dim]}) quantized by RTN to {@code format}, as llama2.c's
+     * {@code runq} and llama.cpp do; {@code generate --classifier-on-device} runs it on the device and
+     * {@code quantize --classifier-on-device} stores it packed. The name is the classifier's.
+     */
+    public static QuantizedLayer quantizeClassifier(LlamaWeights w, io.qbridge.format.QuantFormat format) {
+        Linear c = w.classifier();
+        int n = c.outFeatures(), k = c.inFeatures();
+        io.qbridge.quant.Quantized q = io.qbridge.quant.Rtn.quantize(format, c.weightsOutIn(), n, k);
+        return new QuantizedLayer(c.name(), format.pack(q.tensor()), c.bias(), q.dequantized());
+    }
+
     /** The FP32 weights with the given layers replaced by their dequantized host versions (fused views dropped). */
     public static LlamaWeights withLayers(LlamaWeights fp32, Map<String, QuantizedLayer> layers) {
         return fp32.mapLinears(lin -> {
