@@ -113,7 +113,8 @@ class DecoderQbzCliTest {
         Path qbz = dir.resolve("m.qbz");
         assertEquals(0, CliTest.run("quantize", "--model", ckpt.toString(), "--format", "mxint8", "--out", qbz.toString()).exit());
         Path text = Files.writeString(dir.resolve("t.txt"), "w270 w280 ab cd\nw290 the end\n");
-        CliTest.Run fromCkpt = CliTest.run("eval", "--model", ckpt.toString(), "--formats", "mxint8", "--text", text.toString(), "--window", "8");
+        CliTest.Run fromCkpt = CliTest.run("eval", "--model", ckpt.toString(), "--formats", "mxint8", "--text", text.toString(), "--window", "8",
+                "--calib-sequences", "4"); // RTN rows are calibrated only to measure their error: the layers are the same
         CliTest.Run fromQbz = CliTest.run("eval", "--model", qbz.toString(), "--text", text.toString(), "--window", "8");
         assertEquals(0, fromCkpt.exit(), fromCkpt.err());
         assertEquals(0, fromQbz.exit(), fromQbz.err());
