@@ -44,7 +44,7 @@ final class DecoderCheckpoints {
         }
     }
 
-    /** Quantizes the block linears of {@code w} with {@code recipe}, a progress line per block. */
+    /** Quantizes the block linears of {@code w} with {@code recipe}, a progress step per block and a line per Hessian capture. */
     static DecoderQuantizer.Result quantize(LlamaWeights w, QuantRecipe recipe, List<int[]> calibration) {
         int blocks = w.config().nLayers();
         try (Progress p = Progress.start(recipe.name() + (recipe.needsCalibration() ? " (GPTQ, " + calibration.size() + " sequences)" : ""), blocks)) {
@@ -52,7 +52,7 @@ final class DecoderCheckpoints {
             return DecoderQuantizer.quantize(w, recipe, calibration, done -> {
                 p.step(done - last[0]);
                 last[0] = done;
-            });
+            }, recipe.needsCalibration() ? p::note : null); // RTN runs calibration only to measure errors: no Hessians to announce
         }
     }
 

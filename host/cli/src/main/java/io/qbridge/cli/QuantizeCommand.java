@@ -123,23 +123,25 @@ final class QuantizeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Quantizes every linear layer with a progress bar (one step per layer); shared by quantize and demo. */
+    /** Quantizes every linear layer with a progress bar (one step per layer, a line per calibration pass); shared by quantize and demo. */
     static EncoderQuantizer.Result withProgress(EncoderModel fp32, QuantRecipe recipe, java.util.List<int[]> calibration) {
-        try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
-            return EncoderQuantizer.quantize(fp32, recipe, calibration, (name, done) -> p.step(1), p::note);
-        }
+        return withProgress(fp32, recipe, (onLayer, onCalibration) -> EncoderQuantizer.quantize(fp32, recipe, calibration, onLayer, onCalibration));
     }
 
-    /** Runs {@code quantize} (which reports each finished layer to the listener it is given) under a progress bar of one step per linear layer. */
+    /**
+     * Runs {@code quantize} (which reports each finished layer, and each calibration pass before it starts, to the
+     * listeners it is given) under a progress bar of one step per linear layer: the one progress display of
+     * quantize, demo, run, bench and estimate.
+     */
     static <T, E extends Exception> T withProgress(EncoderModel fp32, QuantRecipe recipe, Quantization<T, E> quantize) throws E {
         try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
-            return quantize.run((name, done) -> p.step(1));
+            return quantize.run((name, done) -> p.step(1), p::note);
         }
     }
 
-    /** A quantization that reports each finished layer (name, layers done) to the listener it is given. */
+    /** A quantization that reports each finished layer (name, layers done) and each calibration pass (one line, before it runs). */
     @FunctionalInterface
     interface Quantization<T, E extends Exception> {
-        T run(java.util.function.BiConsumer<String, Integer> onLayer) throws E;
+        T run(java.util.function.BiConsumer<String, Integer> onLayer, java.util.function.Consumer<String> onCalibration) throws E;
     }
 }

@@ -83,6 +83,8 @@ class DecoderQbzCliTest {
                 "--out", qbz.toString());
         assertEquals(0, q.exit(), q.err());
         assertTrue(q.out().contains("15 packed layers (classifier included)") && q.out().contains("gptq (4 calibration sequences)"), q.out());
+        // stderr is not a terminal here: plain progress lines, one per block's Hessian capture
+        for (int blk = 1; blk <= 2; blk++) assertTrue(q.err().contains(recipe + " (GPTQ, 4 sequences): block " + blk + "/2: Hessians over 4 sequences"), q.err());
         CliTest.Run fromCkpt = CliTest.run(generate(ckpt.toString(), "--format", recipe, "--calib-sequences", "4", "--classifier-on-device"));
         CliTest.Run fromQbz = CliTest.run(generate(qbz.toString()));
         assertEquals(0, fromQbz.exit(), fromQbz.err());

@@ -61,10 +61,24 @@ public final class DecoderQuantizer {
      * @param onBlock     hears the number of blocks done after each block (may be null)
      */
     public static Result quantize(LlamaWeights fp32, QuantRecipe recipe, List<int[]> calibration, IntConsumer onBlock) {
-        return quantize(fp32, recipe, calibration, onBlock, null);
+        return quantize(fp32, recipe, calibration, onBlock, (LayerHook) null);
+    }
+
+    /**
+     * As {@link #quantize(LlamaWeights, QuantRecipe, List, IntConsumer)}; {@code onCalibration} (may be null) hears one
+     * line before each block's Hessian capture, as the encoder quantizer says it.
+     */
+    public static Result quantize(LlamaWeights fp32, QuantRecipe recipe, List<int[]> calibration, IntConsumer onBlock,
+                                  java.util.function.Consumer<String> onCalibration) {
+        return quantize(fp32, recipe, calibration, onBlock, null, onCalibration);
     }
 
     static Result quantize(LlamaWeights fp32, QuantRecipe recipe, List<int[]> calibration, IntConsumer onBlock, LayerHook hook) {
+        return quantize(fp32, recipe, calibration, onBlock, hook, null);
+    }
+
+    private static Result quantize(LlamaWeights fp32, QuantRecipe recipe, List<int[]> calibration, IntConsumer onBlock, LayerHook hook,
+                                   java.util.function.Consumer<String> onCalibration) {
         if (recipe.format() == null) throw new IllegalArgumentException("fp32 is not a quantization recipe");
         LlamaWeights plain = fp32.withoutFusedViews();
         Map<String, QuantizedLayer> done = new LinkedHashMap<>();
@@ -87,6 +101,7 @@ public final class DecoderQuantizer {
             LlamaDecoder embedder = new LlamaDecoder(plain, maxLen);
             for (int[] seq : calibration) stream.add(embedder.embedRows(seq));
             for (int l = 0; l < blocks; l++) {
+                if (onCalibration != null) onCalibration.accept("block " + (l + 1) + "/" + blocks + ": Hessians over " + calibration.size() + " sequences");
                 Map<String, double[]> hessians = captureHessians(plain, l, stream, calibration, maxLen);
                 for (Linear lin : plain.layers().get(l).linears()) {
                     double[] h = hessians.get(lin.name());
