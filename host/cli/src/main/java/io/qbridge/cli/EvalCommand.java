@@ -42,6 +42,9 @@ final class EvalCommand implements Callable<Integer> {
 
     @Mixin EvalOptions opts;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--json", description = "Print {\"model\":…, \"formats\":[{\"format\":…, \"bitsPerWeight\":…, …}]} on stdout (the quality figures only, no timings, so runs compare byte for byte).")
     boolean json;
 
@@ -205,8 +208,9 @@ final class EvalCommand implements Callable<Integer> {
      */
     private int evalContainer(java.nio.file.Path qbz) throws java.io.IOException {
         if (text == null) throw new Main.UserException("eval of a decoder .qbz needs --text FILE (--self-text samples the FP32 model, which a .qbz does not hold)");
-        if (selfText != null || tokenizer != null || calib != null) {
-            throw new Main.UserException((selfText != null ? "--self-text" : tokenizer != null ? "--tokenizer" : "--calib") + ": " + qbz
+        boolean formatsGiven = spec.commandLine().getParseResult().hasMatchedOption("--formats");
+        if (selfText != null || tokenizer != null || calib != null || formatsGiven) {
+            throw new Main.UserException((selfText != null ? "--self-text" : tokenizer != null ? "--tokenizer" : calib != null ? "--calib" : "--formats") + ": " + qbz
                     + " is a .qbz with its own tokenizer and layers; give only --text");
         }
         long t0 = System.nanoTime();

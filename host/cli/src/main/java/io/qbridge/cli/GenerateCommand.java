@@ -57,7 +57,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--calib-sequences", defaultValue = "128", paramLabel = "N", description = "With a GPTQ-path --format: calibration sequences (default 128).")
     int calibSequences;
 
-    @Mixin DeviceOption device; // used with --format only
+    @Mixin DeviceOption device; // used with --format, or a .qbz
 
     @Option(names = "--classifier-on-device",
             description = "With --format: quantize the classifier (output projection) too, RTN in the same format, and run it on the device, as llama2.c's runq does "

@@ -64,8 +64,9 @@ public final class QuantizedDecoders {
 
     /**
      * The digest {@code base_sha256} pins: a file's sha256; for a Hugging Face directory the sha256 of the lines
-     * {@code <sha256>  <name>\n} (as {@code sha256sum} prints them) of its {@code config.json} and {@code *.safetensors}
-     * files, sorted by name (the files its loader reads, whatever the shard layout).
+     * {@code <sha256>  <name>\n} (as {@code sha256sum} prints them) of its {@code config.json},
+     * {@code model.safetensors.index.json} (if sharded) and {@code *.safetensors} files, sorted by name (the files its
+     * loader reads).
      */
     public static String checkpointSha256(Path model) throws IOException {
         if (!Files.isDirectory(model)) return fileSha256(model);
@@ -73,7 +74,7 @@ public final class QuantizedDecoders {
         try (Stream<Path> s = Files.list(model)) {
             files = s.filter(Files::isRegularFile).filter(p -> {
                 String n = p.getFileName().toString();
-                return n.equals("config.json") || n.endsWith(".safetensors");
+                return n.equals("config.json") || n.equals("model.safetensors.index.json") || n.endsWith(".safetensors");
             }).sorted().toList();
         }
         StringBuilder listing = new StringBuilder();
