@@ -180,6 +180,9 @@ class DecoderQbzCliTest {
         CliTest.Run f = CliTest.run(generate(qbz.toString(), "--format", "mxint8"));
         assertEquals(2, f.exit());
         assertEquals("qbridge: --format: " + qbz + " is a .qbz, quantized when it was written; leave --format out", f.err().strip());
+        CliTest.Run e = CliTest.run("eval", "--model", qbz.toString(), "--text", ckpt.toString(), "--formats", "fineq");
+        assertEquals(2, e.exit());
+        assertTrue(e.err().strip().startsWith("qbridge: --formats: " + qbz + " is a .qbz with its own tokenizer and layers"), e.err());
         // quantizing a container is refused before anything is written
         Path again = dir.resolve("again.qbz");
         CliTest.Run qq = CliTest.run("quantize", "--model", qbz.toString(), "--format", "mxint8", "--out", again.toString());
