@@ -325,11 +325,6 @@ public final class QbzFile {
         return out;
     }
 
-    /** The shape of a tensor as the manifest gives it. */
-    public long[] shape(String name) {
-        return tensor(name).shape().clone();
-    }
-
     /** Reads only the manifest (e.g. to decide which base model to load). */
     static QbzManifest parseManifest(byte[] bytes, String src) {
         JsonNode root;
