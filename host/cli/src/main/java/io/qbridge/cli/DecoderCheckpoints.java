@@ -9,6 +9,11 @@ import io.qbridge.model.llama.LlamaWeights;
 import io.qbridge.tokenizer.BpeTokenizer;
 import io.qbridge.tokenizer.Llama2cTokenizer;
 import io.qbridge.tokenizer.TextTokenizer;
+import io.qbridge.tokenizer.TokenizerFile;
+import io.qbridge.device.Accelerator;
+import io.qbridge.pipeline.QuantizedLayer;
+import io.qbridge.runtime.AcceleratorModels;
+import io.qbridge.runtime.RunStats;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -39,7 +44,7 @@ final class DecoderCheckpoints {
         }
     }
 
-    /** Quantizes the block linears of {@code w} with {@code recipe}, a progress line per block. */
+    /** Quantizes the block linears of {@code w} with {@code recipe}, a progress step per block and a line per Hessian capture. */
     static DecoderQuantizer.Result quantize(LlamaWeights w, QuantRecipe recipe, List<int[]> calibration) {
         int blocks = w.config().nLayers();
         try (Progress p = Progress.start(recipe.name() + (recipe.needsCalibration() ? " (GPTQ, " + calibration.size() + " sequences)" : ""), blocks)) {
@@ -47,7 +52,7 @@ final class DecoderCheckpoints {
             return DecoderQuantizer.quantize(w, recipe, calibration, done -> {
                 p.step(done - last[0]);
                 last[0] = done;
-            });
+            }, recipe.needsCalibration() ? p::note : null); // RTN runs calibration only to measure errors: no Hessians to announce
         }
     }
 
@@ -60,10 +65,21 @@ final class DecoderCheckpoints {
 
     /** The tokenizer given, or the conventional one: tokenizer.json in an HF directory, tokenizer.bin beside a .bin. */
     static TextTokenizer tokenizer(Path model, Path given, int vocabSize) throws IOException {
+        return tokenizerWithFile(model, given, vocabSize).parsed();
+    }
+
+    /** A checkpoint's tokenizer as the file a decoder .qbz carries, and parsed. */
+    record Tokenizer(TokenizerFile file, TextTokenizer parsed) {}
+
+    /**
+     * As {@link #tokenizer}, with the file's bytes: those of the file given or found, or for a .gguf without
+     * {@code --tokenizer} its {@code tokenizer.ggml.*} tables written out as the tokenizer file they become.
+     */
+    static Tokenizer tokenizerWithFile(Path model, Path given, int vocabSize) throws IOException {
         Path tok = given;
         if (tok == null && isGguf(model)) {
             try (GgufFile f = GgufFile.open(model)) {
-                return GgufTokenizer.load(f, vocabSize); // the GGUF's own tokenizer.ggml.*
+                return new Tokenizer(GgufTokenizer.file(f, vocabSize), GgufTokenizer.load(f, vocabSize)); // the GGUF's own tokenizer.ggml.*
             }
         }
         if (tok == null) {
@@ -71,19 +87,29 @@ final class DecoderCheckpoints {
             if (!Files.isRegularFile(tok)) throw new Main.UserException("no tokenizer given and none found at " + tok + " (use --tokenizer)");
         }
         if (!Files.isRegularFile(tok)) throw new Main.UserException(tok + ": no such tokenizer file");
+        byte[] bytes = Files.readAllBytes(tok);
         if (tok.getFileName().toString().endsWith(".json")) {
             BpeTokenizer bpe;
-            try (InputStream in = Files.newInputStream(tok)) {
+            try (InputStream in = new java.io.ByteArrayInputStream(bytes)) {
                 bpe = BpeTokenizer.fromJson(in, tok.toString());
             }
             // a checkpoint may pad its embedding beyond the tokenizer's ids, never the other way round
             if (bpe.vocabSize() > vocabSize) throw new Main.UserException(misfit(tok, bpe.vocabSize(), model, vocabSize));
-            return bpe;
+            return new Tokenizer(new TokenizerFile(TokenizerFile.HF_JSON, bytes), bpe);
         }
-        int pieces = Llama2cTokenizer.pieceCount(java.nio.ByteBuffer.wrap(Files.readAllBytes(tok)));
+        int pieces = Llama2cTokenizer.pieceCount(java.nio.ByteBuffer.wrap(bytes));
         // llama2.c reads as many pieces as the checkpoint says: another tokenizer's first pieces would print garbage
         if (pieces >= 0 && pieces != vocabSize) throw new Main.UserException(misfit(tok, pieces, model, vocabSize));
-        return Llama2cTokenizer.load(tok, vocabSize);
+        return new Tokenizer(new TokenizerFile(TokenizerFile.LLAMA2C, bytes), Llama2cTokenizer.parse(java.nio.ByteBuffer.wrap(bytes), vocabSize, tok.toString()));
+    }
+
+    /**
+     * The decoder with its block layers (and, if given, its classifier) resident on {@code dev}; the rest stays on
+     * the host. {@code generate} runs a checkpoint quantized in memory and a .qbz through this one path.
+     */
+    static LlamaWeights onDevice(LlamaWeights w, java.util.Map<String, QuantizedLayer> blocks, QuantizedLayer classifier, Accelerator dev, RunStats stats) {
+        LlamaWeights out = AcceleratorModels.decoderOnDevice(w, blocks, dev, stats);
+        return classifier == null ? out : AcceleratorModels.classifierOnDevice(out, classifier, dev, stats);
     }
 
     /** A llama.cpp GGUF checkpoint, told by its extension. */

@@ -41,18 +41,20 @@ final class DeviceModelOptions {
         long t0 = System.nanoTime();
         PreparedEncoder.Source source = model.source();
         if (source instanceof PreparedEncoder.Source.Fp32 fp32) {
-            PreparedEncoder q = QuantizeCommand.withProgress(fp32.model(), recipe, onLayer -> prepare(source, recipe.name(), onLayer));
+            // the Hessian capture of a GPTQ-path recipe shows as quantize shows it (a line per block's calibration pass)
+            PreparedEncoder q = QuantizeCommand.withProgress(fp32.model(), recipe, (onLayer, onCalibration) -> prepare(source, recipe.name(), onLayer, onCalibration));
             Log.info("quantized %s to %s (%s) in %.1f s", fp32.name(), q.format(), recipe.algorithm().name().toLowerCase(), (System.nanoTime() - t0) / 1e9);
             return q;
         }
-        PreparedEncoder q = prepare(source, format, null);
+        PreparedEncoder q = prepare(source, format, null, null);
         Log.info("loaded %s: %s on %s, %d packed layers, in %.1f s", model.model, q.format(), q.name(), q.layers().size(), (System.nanoTime() - t0) / 1e9);
         return q;
     }
 
-    private PreparedEncoder prepare(PreparedEncoder.Source source, String recipe, BiConsumer<String, Integer> onLayer) throws IOException {
+    private PreparedEncoder prepare(PreparedEncoder.Source source, String recipe, BiConsumer<String, Integer> onLayer,
+                                    java.util.function.Consumer<String> onCalibration) throws IOException {
         try {
-            return PreparedEncoder.prepare(source, recipe, onLayer);
+            return PreparedEncoder.prepare(source, recipe, onLayer, onCalibration);
         } catch (IllegalArgumentException e) {
             throw new Main.UserException(model.model + ": " + e.getMessage());
         }

@@ -146,6 +146,6 @@ final class EstimateCommand implements Callable<Integer> {
         if (source == null)
             throw new Main.UserException(f.id() + " needs " + (outliers ? "an outlier rate: give --outlier-rate" : "pulses per weight: give --pulses-per-weight")
                     + " or measure it with --outliers-from bge-small");
-        return LayerRates.measure(f, source, encoder, (fp32, recipe, quantize) -> QuantizeCommand.withProgress(fp32, recipe, quantize::apply), line -> Log.info("%s", line));
+        return LayerRates.measure(f, source, encoder, (fp32, recipe, quantize) -> QuantizeCommand.withProgress(fp32, recipe, (onLayer, onCalibration) -> quantize.apply(onLayer)), line -> Log.info("%s", line));
     }
 }

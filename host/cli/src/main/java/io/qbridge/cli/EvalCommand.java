@@ -17,7 +17,7 @@ final class EvalCommand implements Callable<Integer> {
     static final String DEFAULT_FORMATS = "fp32,rtn-w4g128,gptq-w4g128,mxfp4,mxint8,microscopiq-w4,microscopiq-w2,fineq";
 
     @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
-            description = "bge-small (default), minilm, or a LLaMA checkpoint (llama2.c .bin, .gguf or Hugging Face directory: perplexity on --text).")
+            description = "bge-small (default), minilm, or a LLaMA checkpoint (llama2.c .bin, .gguf or Hugging Face directory: perplexity on --text), or a decoder .qbz (its own format and tokenizer, on --text).")
     String model;
 
     @Option(names = "--text", paramLabel = "FILE", description = "For a LLaMA checkpoint: the text whose perplexity is measured (or --self-text).")
@@ -41,6 +41,9 @@ final class EvalCommand implements Callable<Integer> {
     Integer selfText;
 
     @Mixin EvalOptions opts;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--json", description = "Print {\"model\":…, \"formats\":[{\"format\":…, \"bitsPerWeight\":…, …}]} on stdout (the quality figures only, no timings, so runs compare byte for byte).")
     boolean json;
@@ -127,6 +130,7 @@ final class EvalCommand implements Callable<Integer> {
     private int evalDecoder() throws java.io.IOException {
         java.nio.file.Path ckpt = java.nio.file.Path.of(model);
         if (!java.nio.file.Files.exists(ckpt)) throw new Main.UserException(model + ": not bge-small or minilm, and no such LLaMA checkpoint");
+        if (QbzInfo.isContainer(ckpt)) return evalContainer(ckpt);
         if ((text == null) == (selfText == null)) {
             throw new Main.UserException("eval of a LLaMA checkpoint needs exactly one of --text FILE (the text to measure perplexity on) or --self-text N");
         }
@@ -194,6 +198,42 @@ final class EvalCommand implements Callable<Integer> {
             io.qbridge.report.QualityChart.write(chart, ckpt.getFileName() + ": perplexity against size", "perplexity", false, pts);
             Log.info("chart written to %s", chart);
         }
+        return 0;
+    }
+
+    /**
+     * Perplexity of a decoder .qbz on {@code --text}, with the tokenizer and the layers it carries (host path,
+     * exact dequantized weights: the number {@code eval} prints for its format on the checkpoint it came from).
+     * It holds no FP32 block weights, so the weight SQNR and calibration error columns are empty.
+     */
+    private int evalContainer(java.nio.file.Path qbz) throws java.io.IOException {
+        if (text == null) throw new Main.UserException("eval of a decoder .qbz needs --text FILE (--self-text samples the FP32 model, which a .qbz does not hold)");
+        boolean formatsGiven = spec.commandLine().getParseResult().hasMatchedOption("--formats");
+        if (selfText != null || tokenizer != null || calib != null || formatsGiven) {
+            throw new Main.UserException((selfText != null ? "--self-text" : tokenizer != null ? "--tokenizer" : calib != null ? "--calib" : "--formats") + ": " + qbz
+                    + " is a .qbz with its own tokenizer and layers; give only --text");
+        }
+        long t0 = System.nanoTime();
+        io.qbridge.pipeline.QuantizedDecoders.Loaded q = io.qbridge.pipeline.QuantizedDecoders.load(qbz);
+        io.qbridge.model.llama.LlamaWeights w = q.model();
+        int win = Math.min(window, w.config().seqLen());
+        if (win < 2) throw new Main.UserException("--window must be at least 2");
+        io.qbridge.tokenizer.TextTokenizer tok = q.textTokenizer(qbz.toString());
+        int[] ids = tok.encode(String.join("\n", io.qbridge.data.EvalCorpus.readLines(text)), false, false);
+        if (ids.length == 0) throw new Main.UserException(text + ": no tokens to measure");
+        List<int[]> sequences = io.qbridge.pipeline.DecoderEvaluator.windows(w.config().bosTokenId(), ids, win);
+        int maxLen = sequences.stream().mapToInt(a -> a.length).max().orElse(2) - 1; // as DecoderEvaluator.evaluate sizes its cache
+        double ppl = io.qbridge.pipeline.DecoderEvaluator.perplexity(new io.qbridge.model.llama.LlamaDecoder(w, Math.max(1, maxLen)), sequences);
+        List<io.qbridge.pipeline.QuantizedLayer> blocks = List.copyOf(q.blockLayers().values());
+        String name = q.manifest().settings().getOrDefault("recipe", q.manifest().format());
+        List<String[]> cells = new ArrayList<>();
+        cells.add(new String[] {name, String.format("%.3f", io.qbridge.pipeline.QualityReport.bitsPerWeight(blocks)),
+                String.format("%.2f", io.qbridge.pipeline.QualityReport.packedBytes(blocks) / 1e6), "-", "-", String.format("%.5g", ppl),
+                String.format("%.1f", (System.nanoTime() - t0) / 1e9)});
+        System.out.printf("%nModel %s (%s, %d layers, dim %d): perplexity on %s (%d tokens, windows of %d positions from BOS); transformer-block linear layers as the container packs them, classifier %s%n",
+                qbz, q.manifest().model(), w.config().nLayers(), w.config().dim(), text, ids.length, win, q.classifier() != null ? "packed too" : "FP32");
+        System.out.println();
+        table(new String[] {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"}, "%-18s %8s %10s %10s %10s %12s %8s%n", cells, opts.markdown);
         return 0;
     }
 

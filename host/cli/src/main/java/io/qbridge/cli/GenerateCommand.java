@@ -7,6 +7,8 @@ import io.qbridge.model.llama.Generator;
 import io.qbridge.model.llama.LlamaDecoder;
 import io.qbridge.model.llama.LlamaWeights;
 import io.qbridge.model.llama.Sampler;
+import io.qbridge.pipeline.DecoderQuantizer;
+import io.qbridge.pipeline.QuantizedDecoders;
 import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.runtime.AcceleratorModels;
 import io.qbridge.runtime.RunStats;
@@ -20,9 +22,9 @@ import picocli.CommandLine.Option;
 
 /** {@code qbridge generate}: text generation with a LLaMA-family checkpoint, as llama2.c's {@code run}. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate text with a llama2.c .bin checkpoint, a llama.cpp .gguf file or a Hugging Face LLaMA directory (streams the text; tokens/s on stderr).")
+        description = "Generate text with a llama2.c .bin checkpoint, a llama.cpp .gguf file, a Hugging Face LLaMA directory or a decoder .qbz (streams the text; tokens/s on stderr).")
 final class GenerateCommand implements Callable<Integer> {
-    @Option(names = {"-m", "--model"}, required = true, paramLabel = "CKPT", description = "llama2.c .bin checkpoint, llama.cpp .gguf file or Hugging Face directory.")
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "CKPT", description = "llama2.c .bin checkpoint, llama.cpp .gguf file, Hugging Face directory, or a decoder .qbz from qbridge quantize (runs on --device).")
     Path model;
 
     @Option(names = "--tokenizer", paramLabel = "TOK", description = "tokenizer.bin (llama2.c) or tokenizer.json (HF); default: beside the model, or the .gguf file's own.")
@@ -55,7 +57,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--calib-sequences", defaultValue = "128", paramLabel = "N", description = "With a GPTQ-path --format: calibration sequences (default 128).")
     int calibSequences;
 
-    @Mixin DeviceOption device; // used with --format only
+    @Mixin DeviceOption device; // used with --format, or a .qbz
 
     @Option(names = "--classifier-on-device",
             description = "With --format: quantize the classifier (output projection) too, RTN in the same format, and run it on the device, as llama2.c's runq does "
@@ -72,6 +74,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (topp < 0 || topp > 1) throw new Main.UserException("--topp must be in [0, 1]");
         if (classifierOnDevice && format == null) throw new Main.UserException("--classifier-on-device needs --format");
         long t0 = System.nanoTime();
+        if (QbzInfo.isContainer(model)) return generateFromContainer(emulator, t0);
         Thread warmUp = io.qbridge.model.llama.DecoderWarmUp.start(); // JIT warm-up beside the load (only speed)
         LlamaWeights w = DecoderCheckpoints.load(model);
         TextTokenizer tok = DecoderCheckpoints.tokenizer(model, tokenizer, w.config().vocabSize());
@@ -82,11 +85,34 @@ final class GenerateCommand implements Callable<Integer> {
                 : device.open(emulator)) {
             if (dev != null) {
                 java.util.List<int[]> calibration = recipe.needsCalibration() ? DecoderCheckpoints.calibration(calib, calibSequences, tok, w) : java.util.List.of();
-                w = AcceleratorModels.decoderOnDevice(w, DecoderCheckpoints.quantize(w, recipe, calibration).layers(), dev, stats);
-                if (classifierOnDevice) w = AcceleratorModels.classifierOnDevice(w, recipe.format(), dev, stats);
+                var blocks = DecoderCheckpoints.quantize(w, recipe, calibration).layers();
+                w = DecoderCheckpoints.onDevice(w, blocks, classifierOnDevice ? DecoderQuantizer.quantizeClassifier(w, recipe.format()) : null, dev, stats);
                 Log.info("transformer-block linear layers quantized to %s and resident on %s; classifier %s", recipe.format().id(), dev.describe().name(),
                         classifierOnDevice ? "too (RTN)" : "FP32 on the host");
             }
+            io.qbridge.model.llama.DecoderWarmUp.await(warmUp);
+            return generate(w, tok, dev, stats, t0);
+        }
+    }
+
+    /**
+     * A decoder .qbz: everything comes from the container (its layers were quantized when it was written, its
+     * classifier packed or not then, its tokenizer inside), and the packed layers run on {@code --device}.
+     */
+    private int generateFromContainer(EmulatorConfig emulator, long t0) throws Exception {
+        String already = model + " is a .qbz, quantized when it was written";
+        if (format != null) throw new Main.UserException("--format: " + already + "; leave --format out");
+        if (tokenizer != null) throw new Main.UserException("--tokenizer: " + model + " carries its own tokenizer; leave --tokenizer out");
+        if (classifierOnDevice) throw new Main.UserException("--classifier-on-device: " + already + " (quantize --classifier-on-device packs the classifier)");
+        if (calib != null) throw new Main.UserException("--calib: " + already + "; there is nothing to calibrate");
+        Thread warmUp = io.qbridge.model.llama.DecoderWarmUp.start();
+        QuantizedDecoders.Loaded q = QuantizedDecoders.load(model);
+        TextTokenizer tok = q.textTokenizer(model.toString());
+        RunStats stats = new RunStats();
+        try (Accelerator dev = device.open(emulator)) {
+            LlamaWeights w = DecoderCheckpoints.onDevice(q.model(), q.blockLayers(), q.classifier(), dev, stats);
+            Log.info("transformer-block linear layers in %s (from the container) resident on %s; classifier %s", q.manifest().format(), dev.describe().name(),
+                    q.classifier() != null ? "too (packed in the container)" : "FP32 on the host");
             io.qbridge.model.llama.DecoderWarmUp.await(warmUp);
             return generate(w, tok, dev, stats, t0);
         }

@@ -39,18 +39,24 @@ final class QbzInfo {
     static double packedBitsPerWeight(QbzManifest m) {
         long bytes = 0, weights = 0;
         for (QbzManifest.Tensor t : m.tensors()) {
-            if (t.format().equals("f32")) continue;
+            if (t.format().equals(QbzFile.F32) || t.format().equals(QbzFile.BYTES)) continue;
             bytes += t.length();
             weights += t.shape()[0] * t.shape()[1];
         }
         return weights == 0 ? 0 : 8.0 * bytes / weights;
     }
 
+    private static QbzManifest.Tensor tensor(QbzManifest m, String name) {
+        return m.tensors().stream().filter(t -> t.name().equals(name)).findFirst()
+                .orElseThrow(() -> new io.qbridge.model.ModelFormatException(name, "the container lacks its tokenizer entry"));
+    }
+
     static int print(Path path, boolean json) throws IOException {
         QbzFile f = QbzFile.open(path); // validates header, bounds and every tensor's sha256
         QbzManifest m = f.manifest();
         Instant modified = Files.getLastModifiedTime(path).toInstant().truncatedTo(ChronoUnit.SECONDS);
-        long packed = m.tensors().stream().filter(t -> !t.format().equals("f32")).count();
+        long packed = m.tensors().stream().filter(t -> !t.format().equals(QbzFile.F32) && !t.format().equals(QbzFile.BYTES)).count();
+        QbzManifest.Decoder decoder = m.decoder();
         if (json) {
             try (JsonGenerator g = new JsonFactory().createGenerator(System.out, JsonEncoding.UTF8)) {
                 g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
@@ -64,6 +70,25 @@ final class QbzInfo {
                 if (m.hasExternalBase()) {
                     g.writeStringField("tokenizerSha256", m.external().tokenizerSha256());
                     g.writeStringField("pooling", m.external().pooling());
+                }
+                if (decoder != null) {
+                    io.qbridge.model.llama.LlamaConfig c = decoder.config();
+                    g.writeObjectFieldStart("decoder");
+                    g.writeStringField("family", decoder.family());
+                    g.writeStringField("checkpoint", decoder.checkpoint());
+                    g.writeNumberField("dim", c.dim());
+                    g.writeNumberField("hiddenDim", c.hiddenDim());
+                    g.writeNumberField("layers", c.nLayers());
+                    g.writeNumberField("heads", c.nHeads());
+                    g.writeNumberField("kvHeads", c.nKvHeads());
+                    g.writeNumberField("vocabSize", c.vocabSize());
+                    g.writeNumberField("seqLen", c.seqLen());
+                    g.writeNumberField("ropeTheta", c.ropeTheta());
+                    g.writeNumberField("normEps", c.normEps());
+                    g.writeBooleanField("sharedClassifier", c.sharedClassifier());
+                    g.writeStringField("tokenizer", decoder.tokenizer());
+                    g.writeStringField("tokenizerSha256", tensor(m, decoder.tokenizer()).sha256());
+                    g.writeEndObject();
                 }
                 g.writeStringField("format", m.format());
                 g.writeObjectFieldStart("settings");
@@ -89,8 +114,22 @@ final class QbzInfo {
             return 0;
         }
         System.out.printf("container    %s (%,d bytes, file modified %s; the manifest records no creation time)%n", path, m.fileLength(), modified);
-        System.out.printf("base model   %s%s%n", m.model(), m.hasExternalBase() ? " (an ONNX file found by its sha256, not carried)" : " (built in)");
-        System.out.printf("base sha256  %s%n", m.baseSha256());
+        String kind = switch (m.base()) {
+            case QbzManifest.Builtin b -> " (built in)";
+            case QbzManifest.External e -> " (an ONNX file found by its sha256, not carried)";
+            case QbzManifest.Decoder d -> " (a " + d.family() + " decoder from a " + d.checkpoint()
+                    + " checkpoint, carried whole: embedding, norms, classifier and tokenizer are in the container)";
+        };
+        System.out.printf("base model   %s%s%n", m.model(), kind);
+        System.out.printf("base sha256  %s%s%n", m.baseSha256(), decoder != null ? " (the checkpoint's; not needed to run)" : "");
+        if (decoder != null) {
+            io.qbridge.model.llama.LlamaConfig c = decoder.config();
+            System.out.printf("architecture LLaMA decoder, layers %d, dim %d, hidden %d, heads %d, kv heads %d, vocab %d, sequence %d, RoPE theta %s, norm eps %s, %s classifier%n",
+                    c.nLayers(), c.dim(), c.hiddenDim(), c.nHeads(), c.nKvHeads(), c.vocabSize(), c.seqLen(), Float.toString(c.ropeTheta()),
+                    Float.toString(c.normEps()), c.sharedClassifier() ? "shared" : "separate");
+            QbzManifest.Tensor tok = tensor(m, decoder.tokenizer());
+            System.out.printf("tokenizer    %s carried (%,d bytes, sha256 %s)%n", decoder.tokenizer(), tok.length(), tok.sha256());
+        }
         if (m.hasExternalBase()) {
             System.out.printf("tokenizer    sha256 %s, %s pooling%n", m.external().tokenizerSha256(), m.external().pooling());
         }

@@ -8,19 +8,39 @@ import io.qbridge.pipeline.QualityReport;
 import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.pipeline.QuantizedEncoders;
 import io.qbridge.data.EvalCorpus;
+import io.qbridge.model.llama.LlamaWeights;
+import io.qbridge.pipeline.DecoderQuantizer;
+import io.qbridge.pipeline.QuantizedDecoders;
+import io.qbridge.pipeline.QuantizedLayer;
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code qbridge quantize}: quantize a built-in encoder, or a BERT .onnx file, into a {@code .qbz} container. */
+/**
+ * {@code qbridge quantize}: quantize a built-in encoder or a BERT .onnx file (every linear layer), or a LLaMA-family
+ * checkpoint (every transformer-block linear layer, the classifier too on request), into a {@code .qbz} container.
+ */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
-        description = "Quantize every linear layer of an encoder with a format and algorithm, and write a .qbz container.")
+        description = "Quantize every linear layer of an encoder, or every transformer-block linear layer of a LLaMA checkpoint, with a format and algorithm, and write a .qbz container.")
 final class QuantizeCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
-            description = "bge-small (default), minilm, or a BERT .onnx file with tokenizer.json beside it (the .qbz then pins both by sha256; load it with --base FILE.onnx).")
+            description = "bge-small (default), minilm, or a BERT .onnx file with tokenizer.json beside it (the .qbz then pins both by sha256; load it with --base FILE.onnx); "
+                    + "or a LLaMA checkpoint (llama2.c .bin, .gguf, Hugging Face directory): the .qbz then carries the whole model and its tokenizer (run it with generate or eval).")
     String model;
+
+    @Option(names = "--tokenizer", paramLabel = "TOK", description = "LLaMA checkpoints: tokenizer.bin or tokenizer.json to carry (default: beside the model, or the .gguf file's own).")
+    Path tokenizer;
+
+    @Option(names = "--calib", paramLabel = "FILE",
+            description = "LLaMA checkpoints with a GPTQ-path format: calibration texts, one a line (default: the project's Europarl calibration sentences).")
+    Path calib;
+
+    @Option(names = "--classifier-on-device",
+            description = "LLaMA checkpoints: pack the classifier too (RTN in the same format), as generate --classifier-on-device runs it (default: kept FP32).")
+    boolean classifierOnDevice;
 
     @Option(names = "--pooling", paramLabel = "CLS|MEAN", description = "Pooling for an .onnx file (default MEAN); recorded in the .qbz. Built-in models use their own.")
     Pooling pooling;
@@ -32,14 +52,18 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "The .qbz file to write (atomically).")
     Path out;
 
-    @Option(names = "--calibration", defaultValue = "128", paramLabel = "N", description = "Calibration sentences for GPTQ-based algorithms (default 128).")
+    @Option(names = {"--calibration", "--calib-sequences"}, defaultValue = "128", paramLabel = "N",
+            description = "Calibration sentences (encoders) or sequences (LLaMA checkpoints) for GPTQ-based algorithms (default 128).")
     int calibration;
 
     @Override
     public Integer call() throws Exception {
         EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
         boolean onnx = model.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
-        if (base == null && !onnx) throw new Main.UserException(model + ": quantize takes a built-in encoder (bge-small, minilm) or a BERT .onnx file");
+        if (base == null && !onnx) return quantizeDecoder();
+        if (tokenizer != null || calib != null || classifierOnDevice) {
+            throw new Main.UserException((tokenizer != null ? "--tokenizer" : calib != null ? "--calib" : "--classifier-on-device") + ": only for a LLaMA checkpoint");
+        }
         if (base != null && pooling != null) throw new Main.UserException("--pooling: only for an .onnx file; " + base.alias + " uses its own");
         QuantRecipe recipe = QuantRecipe.parse(format);
         if (recipe.format() == null) throw new Main.UserException("fp32 is not a quantized format");
@@ -66,23 +90,58 @@ final class QuantizeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Quantizes every linear layer with a progress bar (one step per layer); shared by quantize and demo. */
-    static EncoderQuantizer.Result withProgress(EncoderModel fp32, QuantRecipe recipe, java.util.List<int[]> calibration) {
-        try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
-            return EncoderQuantizer.quantize(fp32, recipe, calibration, (name, done) -> p.step(1), p::note);
+    /**
+     * A LLaMA checkpoint: its block layers quantized exactly as {@code generate --format} quantizes them (the same
+     * calibration, {@link DecoderCheckpoints#quantize}), the classifier as {@code generate --classifier-on-device}
+     * does if asked, written with the checkpoint's FP32 tensors and its tokenizer into one container.
+     */
+    private int quantizeDecoder() throws Exception {
+        Path ckpt = Path.of(model);
+        if (!Files.exists(ckpt)) {
+            throw new Main.UserException(model + ": quantize takes a built-in encoder (bge-small, minilm), a BERT .onnx file or a LLaMA checkpoint (llama2.c .bin, .gguf, Hugging Face directory); no such file");
         }
+        if (QbzInfo.isContainer(ckpt)) throw new Main.UserException(model + " is a .qbz container, already quantized; quantize takes the checkpoint it came from");
+        if (pooling != null) throw new Main.UserException("--pooling: only for an .onnx file");
+        QuantRecipe recipe = QuantRecipe.parse(format);
+        if (recipe.format() == null) throw new Main.UserException("fp32 is not a quantized format");
+        if (out.getParent() != null && !Files.isDirectory(out.getParent())) throw new Main.UserException(out.getParent() + ": no such directory");
+        long t0 = System.nanoTime();
+        LlamaWeights w = DecoderCheckpoints.load(ckpt);
+        DecoderCheckpoints.Tokenizer tok = DecoderCheckpoints.tokenizerWithFile(ckpt, tokenizer, w.config().vocabSize());
+        List<int[]> calibrationIds = recipe.needsCalibration() ? DecoderCheckpoints.calibration(calib, calibration, tok.parsed(), w) : List.of();
+        DecoderQuantizer.Result r = DecoderCheckpoints.quantize(w, recipe, calibrationIds);
+        QuantizedLayer classifier = classifierOnDevice ? DecoderQuantizer.quantizeClassifier(w, recipe.format()) : null;
+        QuantizedDecoders.Checkpoint base = new QuantizedDecoders.Checkpoint(QuantizedDecoders.checkpointKind(ckpt), QuantizedDecoders.checkpointSha256(ckpt), tok.file());
+        QuantizedDecoders.save(out, w, base, r, classifier);
+        List<QuantizedLayer> packed = new java.util.ArrayList<>(r.layerList());
+        if (classifier != null) packed.add(classifier);
+        System.out.printf("wrote %s: %s on %s (%d blocks), %d packed layers%s, %,d packed bytes, %.3f bits/weight, %s; embeddings, norms%s and %s carried, in %.1f s%n",
+                out, recipe.format().id(), ckpt, w.config().nLayers(), packed.size(), classifier != null ? " (classifier included)" : "",
+                QualityReport.packedBytes(packed), QualityReport.bitsPerWeight(packed),
+                r.settings().get("algorithm") + (recipe.needsCalibration() ? " (" + calibrationIds.size() + " calibration sequences)" : ""),
+                classifier != null || w.config().sharedClassifier() ? "" : ", FP32 classifier", tok.file().name(), (System.nanoTime() - t0) / 1e9);
+        return 0;
     }
 
-    /** Runs {@code quantize} (which reports each finished layer to the listener it is given) under a progress bar of one step per linear layer. */
+    /** Quantizes every linear layer with a progress bar (one step per layer, a line per calibration pass); shared by quantize and demo. */
+    static EncoderQuantizer.Result withProgress(EncoderModel fp32, QuantRecipe recipe, java.util.List<int[]> calibration) {
+        return withProgress(fp32, recipe, (onLayer, onCalibration) -> EncoderQuantizer.quantize(fp32, recipe, calibration, onLayer, onCalibration));
+    }
+
+    /**
+     * Runs {@code quantize} (which reports each finished layer, and each calibration pass before it starts, to the
+     * listeners it is given) under a progress bar of one step per linear layer: the one progress display of
+     * quantize, demo, run, bench and estimate.
+     */
     static <T, E extends Exception> T withProgress(EncoderModel fp32, QuantRecipe recipe, Quantization<T, E> quantize) throws E {
         try (Progress p = Progress.start("quantize " + recipe.name(), fp32.encoder().linears().size())) {
-            return quantize.run((name, done) -> p.step(1));
+            return quantize.run((name, done) -> p.step(1), p::note);
         }
     }
 
-    /** A quantization that reports each finished layer (name, layers done) to the listener it is given. */
+    /** A quantization that reports each finished layer (name, layers done) and each calibration pass (one line, before it runs). */
     @FunctionalInterface
     interface Quantization<T, E extends Exception> {
-        T run(java.util.function.BiConsumer<String, Integer> onLayer) throws E;
+        T run(java.util.function.BiConsumer<String, Integer> onLayer, java.util.function.Consumer<String> onCalibration) throws E;
     }
 }

@@ -129,6 +129,18 @@ class GgufGenerateCliTest {
         assertFalse(fromBin.out().isBlank(), "the .bin generated text");
         assertEquals(fromBin.out(), fromGguf.out());
 
+        // quantize takes the GGUF too: the .qbz carries its tokenizer (written out as tokenizer.bin) and generates
+        // what generate --format prints for the GGUF
+        Path qbz = dir.resolve("m.qbz");
+        CliTest.Run q = CliTest.run("quantize", "--model", gguf.toString(), "--format", "mxint8", "--out", qbz.toString());
+        assertEquals(0, q.exit(), q.err());
+        CliTest.Run quantized = CliTest.run("generate", "--model", gguf.toString(), "--prompt", "a b", "--steps", "12", "--temperature", "0",
+                "--format", "mxint8", "--device", "emulator");
+        CliTest.Run fromQbz = CliTest.run("generate", "--model", qbz.toString(), "--prompt", "a b", "--steps", "12", "--temperature", "0", "--device", "emulator");
+        assertEquals(0, fromQbz.exit(), fromQbz.err());
+        assertEquals(quantized.out(), fromQbz.out());
+        assertTrue(CliTest.run("info", qbz.toString()).out().contains("a llama decoder from a gguf checkpoint"));
+
         byte[] bad = g.toByteArray();
         ByteBuffer.wrap(bad).order(ByteOrder.LITTLE_ENDIAN).putLong(8, 1L << 40);
         Path corrupt = Files.write(dir.resolve("bad.gguf"), bad);

@@ -29,7 +29,7 @@ class TokenizerFitTest {
         ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
         out.write(b.putInt(0, 8).array(), 0, 4);
         for (int i = 0; i < n; i++) {
-            String piece = i == 0 ? "<unk>" : i == 1 ? "\\n<s>\\n" : i == 2 ? "\\n</s>\\n" : i < 259 ? String.format("<0x%02X>", i - 3) : "w" + i;
+            String piece = i == 0 ? "<unk>" : i == 1 ? "\\n<s>\\n" : i == 2 ? "\\n</s>\\n" : i < 259 ? String.format("<0x%02X>", i - 3) : i == 259 ? " " : "w" + i;
             byte[] p = piece.getBytes(StandardCharsets.ISO_8859_1);
             ByteBuffer e = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(-i).putInt(p.length);
             out.writeBytes(e.array());

@@ -2,8 +2,8 @@ package io.qbridge.container;
 
 import io.qbridge.format.PackedTensor;
 
-/** One tensor in a container: packed quantized weights, or plain FP32 values (biases). */
-public sealed interface QbzEntry permits QbzEntry.Packed, QbzEntry.Floats {
+/** One tensor in a container: packed quantized weights, plain FP32 values (biases, norms, embeddings), or opaque bytes (a tokenizer file). */
+public sealed interface QbzEntry permits QbzEntry.Packed, QbzEntry.Floats, QbzEntry.Bytes {
     String name();
 
     /**
@@ -26,6 +26,13 @@ public sealed interface QbzEntry permits QbzEntry.Packed, QbzEntry.Floats {
             long count = 1;
             for (long d : shape) count *= d;
             if (count != values.length) throw new IllegalArgumentException(name + ": shape does not match " + values.length + " values");
+        }
+    }
+
+    /** An opaque byte string stored as it is (format {@code bytes}, shape {@code [length]}): a decoder's tokenizer file. */
+    record Bytes(String name, byte[] bytes) implements QbzEntry {
+        public Bytes {
+            if (bytes.length == 0) throw new IllegalArgumentException(name + ": an empty byte entry");
         }
     }
 }

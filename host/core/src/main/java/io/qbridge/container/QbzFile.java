@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qbridge.format.PackedTensor;
 import io.qbridge.format.QuantFormat;
 import io.qbridge.model.ModelFormatException;
+import io.qbridge.model.llama.LlamaConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -50,9 +51,12 @@ import java.util.Set;
 public final class QbzFile {
     static final byte[] MAGIC = {'Q', 'B', 'Z', 1, '\r', '\n', 0x1A, '\n'};
     public static final int VERSION = 1;
+    /** The tensor format of FP32 values, and of opaque bytes ({@link QbzEntry.Bytes}). */
+    public static final String F32 = "f32", BYTES = "bytes";
     static final int ALIGN = 64;
     static final int MAX_MANIFEST = 64 << 20;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // Decimal numbers as BigDecimal: a decoder's float hyper-parameters are read back from their exact text.
+    private static final ObjectMapper JSON = new ObjectMapper().enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
     private final Path path;
     private final QbzManifest manifest;
@@ -88,6 +92,15 @@ public final class QbzFile {
      */
     public static void write(Path out, String model, String baseSha256, QbzManifest.External external, String format, Map<String, String> settings,
                              List<QbzEntry> entries) throws IOException {
+        write(out, model, baseSha256, (QbzManifest.Base) external, format, settings, entries);
+    }
+
+    /**
+     * As {@link #write(Path, String, String, String, Map, List)} for any kind of base ({@link QbzManifest.Base}; null
+     * is a built-in base).
+     */
+    public static void write(Path out, String model, String baseSha256, QbzManifest.Base base, String format, Map<String, String> settings,
+                             List<QbzEntry> entries) throws IOException {
         Set<String> names = new HashSet<>();
         List<byte[]> payloads = new ArrayList<>();
         List<QbzManifest.Tensor> tensors = new ArrayList<>();
@@ -108,8 +121,13 @@ public final class QbzFile {
                     ByteBuffer b = ByteBuffer.allocate(f.values().length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
                     b.asFloatBuffer().put(f.values());
                     bytes = b.array();
-                    fmt = "f32";
+                    fmt = F32;
                     shape = f.shape().clone();
+                }
+                case QbzEntry.Bytes raw -> {
+                    bytes = raw.bytes().clone();
+                    fmt = BYTES;
+                    shape = new long[] {bytes.length};
                 }
             }
             payloads.add(bytes);
@@ -131,7 +149,7 @@ public final class QbzFile {
                 QbzManifest.Tensor t = tensors.get(i);
                 placed.add(new QbzManifest.Tensor(t.name(), t.format(), t.shape(), offsets[i], t.length(), t.sha256(), t.inputPerm()));
             }
-            byte[] next = toJson(new QbzManifest(model, baseSha256, external, format, settings, placed, last));
+            byte[] next = toJson(new QbzManifest(model, baseSha256, base, format, settings, placed, last));
             if (Arrays.equals(next, manifestBytes)) {
                 fileLength = last;
                 break;
@@ -206,7 +224,7 @@ public final class QbzFile {
                         + " needs " + expected + " bytes, manifest says " + t.length());
             }
             if (t.inputPerm() != null) {
-                if (t.format().equals("f32")) throw new ModelFormatException(src, "tensor '" + t.name() + "' is f32 and cannot have an input_perm");
+                if (t.format().equals(F32) || t.format().equals(BYTES)) throw new ModelFormatException(src, "tensor '" + t.name() + "' is " + t.format() + " and cannot have an input_perm");
                 try {
                     checkPermutation(t.inputPerm(), t.shape()[1], t.name());
                 } catch (IllegalArgumentException e) {
@@ -232,7 +250,11 @@ public final class QbzFile {
     }
 
     private static long expectedLength(QbzManifest.Tensor t, String src) {
-        if (t.format().equals("f32")) {
+        if (t.format().equals(BYTES)) {
+            if (t.shape().length != 1 || t.shape()[0] <= 0) throw new ModelFormatException(src, "bytes tensor '" + t.name() + "' must have a positive 1-D shape, got " + Arrays.toString(t.shape()));
+            return t.shape()[0];
+        }
+        if (t.format().equals(F32)) {
             long count = 1;
             for (long d : t.shape()) {
                 if (d <= 0) throw new ModelFormatException(src, "tensor '" + t.name() + "' has a non-positive dimension");
@@ -270,7 +292,7 @@ public final class QbzFile {
     /** A packed tensor's byte image (copied out of the mapping). */
     public PackedTensor packed(String name) {
         QbzManifest.Tensor t = tensor(name);
-        if (t.format().equals("f32")) throw new ModelFormatException(path.toString(), "tensor '" + name + "' is f32, not packed");
+        if (t.format().equals(F32) || t.format().equals(BYTES)) throw new ModelFormatException(path.toString(), "tensor '" + name + "' is " + t.format() + ", not packed");
         byte[] bytes = new byte[(int) t.length()];
         data.get((int) t.offset(), bytes);
         return new PackedTensor(formatOf(t, path.toString()), (int) t.shape()[0], (int) t.shape()[1], bytes);
@@ -288,9 +310,18 @@ public final class QbzFile {
     /** An f32 tensor's values. */
     public float[] floats(String name) {
         QbzManifest.Tensor t = tensor(name);
-        if (!t.format().equals("f32")) throw new ModelFormatException(path.toString(), "tensor '" + name + "' is " + t.format() + ", not f32");
+        if (!t.format().equals(F32)) throw new ModelFormatException(path.toString(), "tensor '" + name + "' is " + t.format() + ", not f32");
         float[] out = new float[(int) (t.length() / Float.BYTES)];
         data.slice((int) t.offset(), (int) t.length()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+        return out;
+    }
+
+    /** A bytes tensor's contents. */
+    public byte[] bytes(String name) {
+        QbzManifest.Tensor t = tensor(name);
+        if (!t.format().equals(BYTES)) throw new ModelFormatException(path.toString(), "tensor '" + name + "' is " + t.format() + ", not bytes");
+        byte[] out = new byte[(int) t.length()];
+        data.get((int) t.offset(), out);
         return out;
     }
 
@@ -327,14 +358,49 @@ public final class QbzFile {
         Map<String, String> settings = new LinkedHashMap<>();
         JsonNode s = root.get("settings");
         if (s != null && s.isObject()) s.fields().forEachRemaining(e -> settings.put(e.getKey(), e.getValue().asText()));
-        QbzManifest.External external = null;
-        if (root.has("base_tokenizer_sha256") || root.has("base_pooling")) {
+        QbzManifest.Base base = null;
+        if (root.has("base_decoder")) {
+            if (root.has("base_tokenizer_sha256") || root.has("base_pooling")) throw new ModelFormatException(src, "manifest names both a decoder base and an ONNX file base");
+            base = parseDecoder(root.get("base_decoder"), src);
+        } else if (root.has("base_tokenizer_sha256") || root.has("base_pooling")) {
             String pooling = text(root, "base_pooling", src);
             if (!pooling.equals("cls") && !pooling.equals("mean")) throw new ModelFormatException(src, "manifest field 'base_pooling' is '" + pooling + "', not cls or mean");
-            external = new QbzManifest.External(text(root, "base_tokenizer_sha256", src), pooling);
+            base = new QbzManifest.External(text(root, "base_tokenizer_sha256", src), pooling);
         }
-        return new QbzManifest(text(root, "model", src), text(root, "base_sha256", src), external, text(root, "format", src), settings, tensors,
+        return new QbzManifest(text(root, "model", src), text(root, "base_sha256", src), base, text(root, "format", src), settings, tensors,
                 number(root, "file_length", src));
+    }
+
+    /** The {@code base_decoder} object: family, checkpoint kind, the LLaMA config fields and the tokenizer entry's name. */
+    private static QbzManifest.Decoder parseDecoder(JsonNode d, String src) {
+        if (d == null || !d.isObject()) throw new ModelFormatException(src, "manifest field 'base_decoder' is not an object");
+        try {
+            LlamaConfig c = new LlamaConfig(integer(d, "dim", src), integer(d, "hidden_dim", src), integer(d, "n_layers", src), integer(d, "n_heads", src),
+                    integer(d, "n_kv_heads", src), integer(d, "vocab_size", src), integer(d, "seq_len", src), float32(d, "rope_theta", src),
+                    float32(d, "norm_eps", src), bool(d, "shared_classifier", src), integer(d, "bos_token_id", src), integer(d, "eos_token_id", src));
+            return new QbzManifest.Decoder(text(d, "family", src), text(d, "checkpoint", src), c, text(d, "tokenizer", src));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(src, "manifest field 'base_decoder': " + e.getMessage());
+        }
+    }
+
+    private static int integer(JsonNode n, String field, String src) {
+        JsonNode v = require(n, field, src);
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw new ModelFormatException(src, "manifest field '" + field + "' is not a 32-bit integer");
+        return v.asInt();
+    }
+
+    /** A float written by Jackson (Float.toString's shortest decimal) read back exactly: its decimal text parsed as a float, never via a double. */
+    private static float float32(JsonNode n, String field, String src) {
+        JsonNode v = require(n, field, src);
+        if (!v.isNumber()) throw new ModelFormatException(src, "manifest field '" + field + "' is not a number");
+        return Float.parseFloat(v.decimalValue().toString());
+    }
+
+    private static boolean bool(JsonNode n, String field, String src) {
+        JsonNode v = require(n, field, src);
+        if (!v.isBoolean()) throw new ModelFormatException(src, "manifest field '" + field + "' is not true or false");
+        return v.booleanValue();
     }
 
     private static JsonNode require(JsonNode n, String field, String src) {
@@ -361,9 +427,31 @@ public final class QbzFile {
         root.put("version", VERSION);
         root.put("model", m.model());
         root.put("base_sha256", m.baseSha256());
-        if (m.external() != null) { // only for a file base, so containers of built-in bases keep their bytes
-            root.put("base_tokenizer_sha256", m.external().tokenizerSha256());
-            root.put("base_pooling", m.external().pooling());
+        switch (m.base()) { // nothing for a built-in base, so its containers keep their bytes
+            case QbzManifest.Builtin b -> { }
+            case QbzManifest.External e -> {
+                root.put("base_tokenizer_sha256", e.tokenizerSha256());
+                root.put("base_pooling", e.pooling());
+            }
+            case QbzManifest.Decoder d -> {
+                ObjectNode o = root.putObject("base_decoder");
+                LlamaConfig c = d.config();
+                o.put("family", d.family());
+                o.put("checkpoint", d.checkpoint());
+                o.put("dim", c.dim());
+                o.put("hidden_dim", c.hiddenDim());
+                o.put("n_layers", c.nLayers());
+                o.put("n_heads", c.nHeads());
+                o.put("n_kv_heads", c.nKvHeads());
+                o.put("vocab_size", c.vocabSize());
+                o.put("seq_len", c.seqLen());
+                o.put("rope_theta", c.ropeTheta());
+                o.put("norm_eps", c.normEps());
+                o.put("shared_classifier", c.sharedClassifier());
+                o.put("bos_token_id", c.bosTokenId());
+                o.put("eos_token_id", c.eosTokenId());
+                o.put("tokenizer", d.tokenizer());
+            }
         }
         root.put("format", m.format());
         ObjectNode settings = root.putObject("settings");

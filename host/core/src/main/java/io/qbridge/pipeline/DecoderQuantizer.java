@@ -61,10 +61,24 @@ public final class DecoderQuantizer {
      * @param onBlock     hears the number of blocks done after each block (may be null)
      */
     public static Result quantize(LlamaWeights fp32, QuantRecipe recipe, List<int[]> calibration, IntConsumer onBlock) {
-        return quantize(fp32, recipe, calibration, onBlock, null);
+        return quantize(fp32, recipe, calibration, onBlock, (LayerHook) null);
+    }
+
+    /**
+     * As {@link #quantize(LlamaWeights, QuantRecipe, List, IntConsumer)}; {@code onCalibration} (may be null) hears one
+     * line before each block's Hessian capture, as the encoder quantizer says it.
+     */
+    public static Result quantize(LlamaWeights fp32, QuantRecipe recipe, List<int[]> calibration, IntConsumer onBlock,
+                                  java.util.function.Consumer<String> onCalibration) {
+        return quantize(fp32, recipe, calibration, onBlock, null, onCalibration);
     }
 
     static Result quantize(LlamaWeights fp32, QuantRecipe recipe, List<int[]> calibration, IntConsumer onBlock, LayerHook hook) {
+        return quantize(fp32, recipe, calibration, onBlock, hook, null);
+    }
+
+    private static Result quantize(LlamaWeights fp32, QuantRecipe recipe, List<int[]> calibration, IntConsumer onBlock, LayerHook hook,
+                                   java.util.function.Consumer<String> onCalibration) {
         if (recipe.format() == null) throw new IllegalArgumentException("fp32 is not a quantization recipe");
         LlamaWeights plain = fp32.withoutFusedViews();
         Map<String, QuantizedLayer> done = new LinkedHashMap<>();
@@ -87,6 +101,7 @@ public final class DecoderQuantizer {
             LlamaDecoder embedder = new LlamaDecoder(plain, maxLen);
             for (int[] seq : calibration) stream.add(embedder.embedRows(seq));
             for (int l = 0; l < blocks; l++) {
+                if (onCalibration != null) onCalibration.accept("block " + (l + 1) + "/" + blocks + ": Hessians over " + calibration.size() + " sequences");
                 Map<String, double[]> hessians = captureHessians(plain, l, stream, calibration, maxLen);
                 for (Linear lin : plain.layers().get(l).linears()) {
                     double[] h = hessians.get(lin.name());
@@ -210,6 +225,18 @@ public final class DecoderQuantizer {
         int max = EvalCorpus.Split.CALIBRATION.count;
         if (sequences < 1 || sequences > max) throw new IllegalArgumentException("calibration must be between 1 and " + max + " sentences, got " + sequences);
         return calibrationIds(tok, EvalCorpus.split(EvalCorpus.Split.CALIBRATION), sequences, seqLen);
+    }
+
+    /**
+     * The classifier (output projection, {@code [vocab][dim]}) quantized by RTN to {@code format}, as llama2.c's
+     * {@code runq} and llama.cpp do; {@code generate --classifier-on-device} runs it on the device and
+     * {@code quantize --classifier-on-device} stores it packed. The name is the classifier's.
+     */
+    public static QuantizedLayer quantizeClassifier(LlamaWeights w, io.qbridge.format.QuantFormat format) {
+        Linear c = w.classifier();
+        int n = c.outFeatures(), k = c.inFeatures();
+        io.qbridge.quant.Quantized q = io.qbridge.quant.Rtn.quantize(format, c.weightsOutIn(), n, k);
+        return new QuantizedLayer(c.name(), format.pack(q.tensor()), c.bias(), q.dequantized());
     }
 
     /** The FP32 weights with the given layers replaced by their dequantized host versions (fused views dropped). */

@@ -41,9 +41,18 @@ public record PreparedEncoder(String name, String format, EncoderModel base, Lis
      * @throws IllegalArgumentException if the recipe is unknown or fp32, or a container holds another format
      */
     public static PreparedEncoder prepare(Source source, String recipe, BiConsumer<String, Integer> onLayer) throws IOException {
+        return prepare(source, recipe, onLayer, null);
+    }
+
+    /**
+     * As {@link #prepare(Source, String, BiConsumer)}; {@code onCalibration} (may be null) hears one line before each
+     * block's calibration pass, as {@link EncoderQuantizer#quantize(EncoderModel, QuantRecipe, List, BiConsumer, java.util.function.Consumer)} says it.
+     */
+    public static PreparedEncoder prepare(Source source, String recipe, BiConsumer<String, Integer> onLayer, java.util.function.Consumer<String> onCalibration)
+            throws IOException {
         return switch (source) {
             case Source.Container c -> load(c.file(), c.bases()).requireFormat(recipe);
-            case Source.Fp32 f -> quantize(f.name(), f.model(), QuantRecipe.parse(recipe), onLayer);
+            case Source.Fp32 f -> quantize(f.name(), f.model(), QuantRecipe.parse(recipe), onLayer, onCalibration);
         };
     }
 
@@ -80,9 +89,15 @@ public record PreparedEncoder(String name, String format, EncoderModel base, Lis
 
     /** As {@link #quantize(EncoderModel.Builtin, EncoderModel, QuantRecipe, BiConsumer)} for any encoder, named {@code name}. */
     public static PreparedEncoder quantize(String name, EncoderModel fp32, QuantRecipe recipe, BiConsumer<String, Integer> onLayer) {
+        return quantize(name, fp32, recipe, onLayer, null);
+    }
+
+    /** As {@link #quantize(String, EncoderModel, QuantRecipe, BiConsumer)}, a line before each calibration pass to {@code onCalibration} (may be null). */
+    public static PreparedEncoder quantize(String name, EncoderModel fp32, QuantRecipe recipe, BiConsumer<String, Integer> onLayer,
+                                           java.util.function.Consumer<String> onCalibration) {
         if (recipe.format() == null) throw new IllegalArgumentException("fp32 runs on the host; a device needs a quantized format");
         List<int[]> calib = recipe.needsCalibration() ? EncoderQuantizer.calibrationIds(fp32, EvalCorpus.Split.CALIBRATION.count) : List.of();
-        EncoderQuantizer.Result r = EncoderQuantizer.quantize(fp32, recipe, calib, onLayer);
+        EncoderQuantizer.Result r = EncoderQuantizer.quantize(fp32, recipe, calib, onLayer, onCalibration);
         return new PreparedEncoder(name, recipe.format().id(), fp32, r.layers(), r.model());
     }
 

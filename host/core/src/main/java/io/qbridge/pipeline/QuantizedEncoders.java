@@ -77,6 +77,9 @@ public final class QuantizedEncoders {
     public static Loaded load(Path file, BaseLookup bases) throws IOException {
         QbzFile f = QbzFile.open(file);
         QbzManifest m = f.manifest();
+        if (m.decoder() != null) {
+            throw new ModelFormatException(file.toString(), "is a " + m.decoder().family() + " decoder container, not an encoder's (run it with qbridge generate or eval)");
+        }
         EncoderModel fp32 = m.hasExternalBase() ? fileBase(file, m, bases) : builtinBase(file, m);
         Map<String, QuantizedLayer> layers = new LinkedHashMap<>();
         for (Linear lin : fp32.encoder().linears()) {

@@ -116,6 +116,11 @@ public final class Llama2cTokenizer implements TextTokenizer {
             in.get(bytes);
             pieces[i] = new String(bytes, StandardCharsets.ISO_8859_1);
         }
+        // run.c's encode() puts the " " piece before any non-empty text (sentencepiece's dummy prefix); a vocab
+        // without one cannot encode a prompt (run.c would emit id -1), so it is refused here, at load, not mid-run.
+        if (!java.util.Arrays.asList(pieces).contains(" ")) {
+            throw new TokenizerFormatException(sourceName, "has no \" \" piece, which llama2.c's encoding puts before every prompt: not a usable llama2.c tokenizer.bin");
+        }
         return new Llama2cTokenizer(sourceName, pieces, scores, maxTokenLength);
     }
 
@@ -165,7 +170,6 @@ public final class Llama2cTokenizer implements TextTokenizer {
         if (bos) tokens[count++] = BOS;
         // add_dummy_prefix: sentencepiece puts a space before non-empty text.
         if (n > 0) {
-            if (dummyPrefixId < 0) throw new IllegalStateException(sourceName + ": the vocab has no \" \" piece for the dummy prefix");
             tokens[count++] = dummyPrefixId;
         }
         // One code point at a time (a lead byte and at most 3 continuation bytes): its piece if there is one,

@@ -153,4 +153,14 @@ class Llama2cTokenizerTest {
         assertTrue(e.getMessage().contains("max_token_length -1"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> write(bin, 10));
     }
+
+    @Test
+    void aVocabWithoutASpacePieceIsRefusedWhenItIsRead() throws IOException {
+        // run.c's encode() puts " " before every non-empty prompt; without it a prompt could not be encoded at all
+        byte[] bin = tokenizerBin(pieces("a", -10, "b", -10));
+        var e = assertThrows(TokenizerFormatException.class, () -> write(bin, 261));
+        assertEquals(dir.resolve("tokenizer.bin") + ": has no \" \" piece, which llama2.c's encoding puts before every prompt: not a usable llama2.c tokenizer.bin",
+                e.getMessage());
+        assertEquals(261, write(tokenizerBin(pieces("a", -10, " ", -1e9)), 261).vocabSize());
+    }
 }

@@ -65,10 +65,12 @@ public final class AcceleratorModels {
      */
     public static io.qbridge.model.llama.LlamaWeights classifierOnDevice(io.qbridge.model.llama.LlamaWeights w, io.qbridge.format.QuantFormat format,
                                                                          Accelerator device, RunStats stats) {
-        io.qbridge.model.Linear c = w.classifier();
-        int n = c.outFeatures(), k = c.inFeatures();
-        io.qbridge.quant.Quantized q = io.qbridge.quant.Rtn.quantize(format, c.weightsOutIn(), n, k);
-        QuantizedLayer layer = new QuantizedLayer(c.name(), format.pack(q.tensor()), c.bias(), q.dequantized());
-        return new io.qbridge.model.llama.LlamaWeights(w.config(), w.tokenEmbedding(), w.layers(), w.finalNorm(), AcceleratorLinear.of(layer, device, stats));
+        return classifierOnDevice(w, io.qbridge.pipeline.DecoderQuantizer.quantizeClassifier(w, format), device, stats);
+    }
+
+    /** {@code w} with its classifier replaced by the packed {@code classifier} (e.g. from a decoder .qbz) on {@code device}. */
+    public static io.qbridge.model.llama.LlamaWeights classifierOnDevice(io.qbridge.model.llama.LlamaWeights w, QuantizedLayer classifier,
+                                                                         Accelerator device, RunStats stats) {
+        return new io.qbridge.model.llama.LlamaWeights(w.config(), w.tokenEmbedding(), w.layers(), w.finalNorm(), AcceleratorLinear.of(classifier, device, stats));
     }
 }

@@ -3,10 +3,9 @@ package io.qbridge.model.gguf;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.qbridge.tokenizer.BpeTokenizer;
 import io.qbridge.tokenizer.Llama2cTokenizer;
 import io.qbridge.tokenizer.TextTokenizer;
-import java.io.ByteArrayInputStream;
+import io.qbridge.tokenizer.TokenizerFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +21,7 @@ import java.util.List;
  *       {@link Llama2cTokenizer}. That tokenizer encodes as llama2.c's {@code run.c} does, so it needs llama2.c's
  *       layout: BOS 1, EOS 2, byte pieces {@code <0x00>}..{@code <0xFF>} at ids 3..258 (LLaMA 1/2 and TinyLlama
  *       vocabularies have it); anything else is refused.</li>
- *   <li>{@code model = "gpt2"} (byte-level BPE {@code tokens} and {@code merges}): a {@link BpeTokenizer} with
+ *   <li>{@code model = "gpt2"} (byte-level BPE {@code tokens} and {@code merges}): a {@link io.qbridge.tokenizer.BpeTokenizer} with
  *       the GPT-2 byte-level pre-tokenizer and decoder, or LLaMA 3's split pattern when {@code tokenizer.ggml.pre}
  *       is {@code llama-bpe}; control tokens ({@code token_type} 3) are special added tokens, and
  *       {@code bos_token_id}/{@code eos_token_id} are BOS and EOS.</li>
@@ -37,6 +36,20 @@ public final class GgufTokenizer {
 
     /** The file's tokenizer for a model of {@code vocabSize} rows, or a one-line error. */
     public static TextTokenizer load(GgufFile f, int vocabSize) throws GgufException {
+        TokenizerFile file = file(f, vocabSize);
+        try {
+            return file.parse(vocabSize, f.path().toString());
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw error(f, "has a tokenizer that cannot be built: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The file's tokenizer written out as the project's tokenizer file it becomes: {@code tokenizer.bin} for a
+     * SentencePiece-style one, {@code tokenizer.json} for byte-level BPE (what a decoder {@code .qbz} carries);
+     * {@link #load} parses exactly these bytes.
+     */
+    public static TokenizerFile file(GgufFile f, int vocabSize) throws GgufException {
         Object model = f.metadata().get("tokenizer.ggml.model");
         if (model == null) throw error(f, "carries no tokenizer (no tokenizer.ggml.model); give one with --tokenizer");
         List<String> tokens = strings(f, "tokenizer.ggml.tokens");
@@ -54,7 +67,7 @@ public final class GgufTokenizer {
         }
     }
 
-    private static TextTokenizer sentencePiece(GgufFile f, List<String> tokens, int vocabSize) throws GgufException {
+    private static TokenizerFile sentencePiece(GgufFile f, List<String> tokens, int vocabSize) throws GgufException {
         if (tokens.size() != vocabSize) {
             throw error(f, "has " + tokens.size() + " tokenizer tokens but a vocabulary of " + vocabSize + ": the tokenizer does not fit the model");
         }
@@ -86,10 +99,10 @@ public final class GgufTokenizer {
             if (!(scores.get(i) instanceof Float s)) throw error(f, "has a tokenizer score " + i + " that is not a float32: " + scores.get(i));
             bin.putFloat(s).putInt(pieces.get(i).length).put(pieces.get(i));
         }
-        return Llama2cTokenizer.parse(bin.flip(), vocabSize, f.path().toString());
+        return new TokenizerFile(TokenizerFile.LLAMA2C, bin.array());
     }
 
-    private static TextTokenizer byteLevelBpe(GgufFile f, List<String> tokens) throws GgufException {
+    private static TokenizerFile byteLevelBpe(GgufFile f, List<String> tokens) throws GgufException {
         List<String> merges = strings(f, "tokenizer.ggml.merges");
         List<?> types = f.metadata().containsKey("tokenizer.ggml.token_type") ? list(f, "tokenizer.ggml.token_type") : List.of();
         if (!types.isEmpty() && types.size() != tokens.size()) throw error(f, "has " + types.size() + " token types for " + tokens.size() + " tokens");
@@ -142,7 +155,7 @@ public final class GgufTokenizer {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw error(f, "has a tokenizer that cannot be built: " + e.getOriginalMessage());
         }
-        return BpeTokenizer.fromJson(new ByteArrayInputStream(json), f.path().toString());
+        return new TokenizerFile(TokenizerFile.HF_JSON, json);
     }
 
     private static List<?> list(GgufFile f, String key) throws GgufException {
