@@ -221,9 +221,15 @@ public final class HlsVectors {
         return w;
     }
 
+    /**
+     * The codebook design settings for the {@code -local} vectors: a small sample and few iterations, since the kernel only
+     * needs some valid per-layer table (the design itself is tested in the quant package).
+     */
+    static final LoBcqDesignConfig LOCAL_DESIGN = new LoBcqDesignConfig(4096, 20250101L, 1e-3, 20, 1e-3, 4);
+
     /** RTN, or for a {@code -local} LO-BCQ format the per-layer codebook design and RTN with it ({@link LoBcqDesign#quantizeLocal}). */
     static PackedTensor pack(QuantFormat f, float[] w, int n, int k) {
-        if (f instanceof LoBcqFormat l && l.local()) return f.pack(LoBcqDesign.quantizeLocal(l, w, n, k, LoBcqDesignConfig.SPEC).tensor());
+        if (f instanceof LoBcqFormat l && l.local()) return f.pack(LoBcqDesign.quantizeLocal(l, w, n, k, LOCAL_DESIGN).tensor());
         return f.pack(Rtn.quantize(f, w, n, k).tensor());
     }
 
