@@ -22,6 +22,7 @@ namespace {
 const int LB_MAX_CODEBOOKS = 16;
 const int LB_ENTRIES = 16;
 const int LB_SHIFT_BIAS = 18; // exW + exA >= -18: every array's shift is in [0, 28]
+const float LB_TWO_M18 = 1.0f / 262144.0f;  // 2^-18, exact
 
 struct lb_params {
     int nc, lb, la;
@@ -173,10 +174,15 @@ A4_DEC_COLS:
     }
 }
 
-/* Load stage: the look-up of a token tile's activations (the records of `rows` tokens at `recs`). */
-void a4_load(const uint8_t *recs, int rows, int k, const lb_params &p, const lb_layout &l,
+/* Load stage: the look-up of a token tile's activations (the records of `rows` tokens at `recs`) and their row scales. */
+void a4_load(const uint8_t *recs, const uint8_t *gs, int rows, int k, const lb_params &p, const lb_layout &l,
              const int8_t cb[LB_MAX_CODEBOOKS][LB_ENTRIES], a4_acts &x) {
     int na = k / p.la;
+A4_TOKEN_SCALES:
+    for (int m = 0; m < ROWS; m++) {
+#pragma HLS PIPELINE II = 1
+        x.g[m] = m < rows ? qbk::f32_le(gs + 4ull * (uint64_t)m) : 0.0f;
+    }
 A4_LOAD_ROWS:
     for (int m = 0; m < ROWS; m++) {
         if (m >= rows) break;
@@ -199,15 +205,13 @@ A4_LOAD_ROWS:
     }
 }
 
-/* Compute + output stage of one (token tile, output tile), then the store. */
-void a4_tile(const a4_weights &w, const a4_acts &x, int rows, int cols, int k, int la, const float *biasv, bool has_bias,
-             float *out, int r0, int n0, int n) {
+/* Compute + output stage of one (token tile, output tile). */
+void a4_compute(const a4_weights &w, const a4_acts &x, int rows, int k, int la, const float *biasv, bool has_bias,
+                float ytile[ROWS][COLS]) {
     int32_t p[ROWS][COLS];
     int64_t acc[ROWS][COLS];
-    static float ytile[ROWS][COLS];
 #pragma HLS ARRAY_PARTITION variable = p complete dim = 0
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
-#pragma HLS ARRAY_PARTITION variable = ytile complete dim = 2
 A4_INIT:
     for (int i = 0; i < ROWS; i++) {
 #pragma HLS UNROLL
@@ -255,10 +259,25 @@ A4_OUTPUT_STAGE:
     A4_FINISH_COLS:
         for (int j = 0; j < COLS; j++) {
 #pragma HLS UNROLL
-            float v = (float)acc[i][j] * 0x1p-18f * w.g[j] * x.g[i]; // left to right, each product rounded to fp32
+            float v = (float)acc[i][j] * LB_TWO_M18 * w.g[j] * x.g[i]; // left to right, each product rounded to fp32
             ytile[i][j] = has_bias ? v + biasv[j] : v;
         }
     }
+}
+
+/* One token tile: load (the activations' look-up) -> compute -> store, overlapped across tiles by DATAFLOW on the card. */
+void a4_token_tile(const uint8_t *recs, const uint8_t *gs, const a4_weights &w, int rows, int cols, int k, const lb_params &p,
+                   const lb_layout &l, const int8_t cb[LB_MAX_CODEBOOKS][LB_ENTRIES], const float *biasv, bool has_bias, float *out,
+                   int r0, int n0, int n) {
+#pragma HLS DATAFLOW
+    static a4_acts x;
+    static float ytile[ROWS][COLS];
+#pragma HLS ARRAY_PARTITION variable = x.aq complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = x.sig complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = x.ex complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = ytile complete dim = 2
+    a4_load(recs, gs, rows, k, p, l, cb, x);
+    a4_compute(w, x, rows, k, p.la, biasv, has_bias, ytile);
     qbk::store_tile(ytile, rows, cols, out, r0, n0, n);
 }
 
@@ -266,14 +285,11 @@ void run_a4(const uint8_t *weights, const uint8_t *act_recs, const uint8_t *act_
             uint32_t k, uint32_t tokens, bool has_bias, const lb_params &p) {
     static int8_t cb[LB_MAX_CODEBOOKS][LB_ENTRIES];
     static a4_weights w;
-    static a4_acts x;
     static float biasv[COLS];
 #pragma HLS ARRAY_PARTITION variable = w.wq complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = w.sig complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = w.ex complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = x.aq complete dim = 1
-#pragma HLS ARRAY_PARTITION variable = x.sig complete dim = 1
-#pragma HLS ARRAY_PARTITION variable = x.ex complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = biasv complete
     lb_layout l = layout(p);
     load_table(weights, p.nc, cb);
     int na = (int)k / p.la;
@@ -296,14 +312,8 @@ A4_OUTPUT_TILES:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 1024 avg = 8
             if (r0 >= tokens) break;
             int rows = (int)(tokens - r0 < (uint32_t)ROWS ? tokens - r0 : (uint32_t)ROWS);
-            // load stage: the activations' look-up
-            a4_load(act_recs + (uint64_t)r0 * row_bytes, rows, (int)k, p, l, cb, x);
-        A4_TOKEN_SCALES:
-            for (int i = 0; i < ROWS; i++) {
-#pragma HLS PIPELINE II = 1
-                x.g[i] = i < rows ? qbk::f32_le(act_g + 4ull * (r0 + (uint32_t)i)) : 0.0f;
-            }
-            a4_tile(w, x, rows, cols, (int)k, p.la, biasv, has_bias, out, (int)r0, (int)n0, (int)n);
+            a4_token_tile(act_recs + (uint64_t)r0 * row_bytes, act_g + 4ull * r0, w, rows, cols, (int)k, p, l, cb, biasv, has_bias, out,
+                          (int)r0, (int)n0, (int)n);
         }
     }
 }
