@@ -88,6 +88,7 @@ public final class HlsVectors {
             case INT8_PER_TOKEN -> 0;
             case MXINT8_BLOCK32 -> 1;
             case LOBCQ -> 2;
+            default -> throw new IllegalArgumentException("no HLS kernel takes " + mode.id() + " activations");
         };
     }
 
