@@ -5,7 +5,8 @@
  * A kernel supplies a Traits struct:
  *   typedef ... op_t;                         one decoded weight operand (what a PE holds)
  *   typedef ... acc_t;                        the block accumulator (qb::int_t<32>, or <48> for MX-FP8 E5M2)
- *   static int64_t mac(op_t w, int q);        the PE: the exact integer w * q on the block's fixed point
+ *   static int64_t mac(params p, op_t w, int q);  the PE: the exact integer w * q on the block's fixed point (p: the
+ *                                             format scalars, for a PE whose product is configured, as Ax-BxP's)
  *   static int pulses(op_t w);                cycles the PE spends on w (temporal coding; 1 elsewhere)
  * and a decode function that fills, for QB_PE_COLS outputs, the operands wbuf[c][j] and per block the scale
  * S[b][j] (and zero Z[b][j] for asymmetric INT) such that weight value = op * S (docs/emulator.md §2).
@@ -162,7 +163,7 @@ inline float finish(fold_t sum, float xs, float bias, bool has_bias) {
 template <class T>
 void compute_tile(const typename T::op_t wbuf[][COLS], const double S[][COLS], const double Z[][COLS], bool asym, int bs,
                   const act_tile &a, int rows, int cols, int k, bool mx, const float *biasv, bool has_bias,
-                  float ytile[ROWS][COLS]) {
+                  float ytile[ROWS][COLS], const typename T::params &prm) {
     typename T::acc_t acc[ROWS][COLS];
     fold_t sum[ROWS][COLS];
     int32_t sumq[ROWS];
@@ -193,7 +194,7 @@ COLUMNS:
         PE_COLS:
             for (int j = 0; j < COLS; j++) {
 #pragma HLS UNROLL
-                acc[i][j] += T::mac(wbuf[c][j], q);
+                acc[i][j] += T::mac(prm, wbuf[c][j], q);
             }
         }
     PULSES:
@@ -257,14 +258,14 @@ STORE_ROWS:
 template <class T>
 void token_tile(const int8_t *act_codes, const uint8_t *act_scales, const typename T::op_t wbuf[][COLS],
                 const double S[][COLS], const double Z[][COLS], bool asym, int bs, int r0, int rows, int cols, int k,
-                uint32_t act_mode, const float *biasv, bool has_bias, float *out, int n0, int n) {
+                uint32_t act_mode, const float *biasv, bool has_bias, float *out, int n0, int n, const typename T::params &prm) {
 #pragma HLS DATAFLOW
     static act_tile acts;
     static float ytile[ROWS][COLS];
 #pragma HLS ARRAY_PARTITION variable = acts.q complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = ytile complete dim = 2
     load_acts(act_codes, act_scales, r0, rows, k, act_mode, acts);
-    compute_tile<T>(wbuf, S, Z, asym, bs, acts, rows, cols, k, act_mode == QB_ACT_MXINT8_BLOCK32, biasv, has_bias, ytile);
+    compute_tile<T>(wbuf, S, Z, asym, bs, acts, rows, cols, k, act_mode == QB_ACT_MXINT8_BLOCK32, biasv, has_bias, ytile, prm);
     store_tile(ytile, rows, cols, out, r0, n0, n);
 }
 
@@ -314,7 +315,7 @@ OUTPUT_TILES:
             if (r0 >= tokens) break;
             int rows = (int)(tokens - r0 < (uint32_t)ROWS ? tokens - r0 : (uint32_t)ROWS);
             token_tile<T>(act_codes, act_scales, wbuf, S, Z, T::asym(prm), bs, (int)r0, rows, cols, (int)k, act_mode,
-                          biasv, hb, out, (int)n0, (int)n);
+                          biasv, hb, out, (int)n0, (int)n, prm);
         }
     }
 }

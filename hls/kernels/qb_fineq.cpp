@@ -27,7 +27,7 @@ struct FqTraits {
     static bool valid(const params &p, uint32_t) { return p.g >= 1; }
     static int pulses(const op_t &w) { return w.live ? w.m + 1 : 0; }
     /* Temporal coding: q for the half step, then 2q per magnitude pulse; the sign flips the accumulated train. */
-    static int64_t mac(const op_t &w, int q) {
+    static int64_t mac(const params &, const op_t &w, int q) {
         int64_t t = w.live ? q : 0;
     PULSE:
         for (int i = 0; i < 3; i++) {

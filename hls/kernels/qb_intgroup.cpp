@@ -5,6 +5,7 @@
  * p = fp64(fp64(acc) - z * sumq) * s.
  */
 #include "qb_core.h"
+#include "qb_intdecode.h"
 #include "qb_interface.h"
 
 namespace {
@@ -21,37 +22,11 @@ struct IntTraits {
     static bool asym(const params &p) { return p.symmetric == 0; }
     static bool valid(const params &p, uint32_t) { return (p.bits == 2 || p.bits == 3 || p.bits == 4 || p.bits == 8) && p.g >= 1; }
     static int pulses(const op_t &) { return 1; }
-    static int64_t mac(const op_t &w, int q) { return (int64_t)w * q; }
+    static int64_t mac(const params &, const op_t &w, int q) { return (int64_t)w * q; }
 
     static void decode(const uint8_t *in, const params &p, int n, int k, int n0, int cols, op_t wbuf[][qbk::COLS],
                        double S[][qbk::COLS], double Z[][qbk::COLS]) {
-        int b = p.bits, g = p.g, ng = (k + g - 1) / g;
-        uint64_t row_bytes = ((uint64_t)k * b + 7) / 8, scale_off = (uint64_t)n * row_bytes,
-                 zero_off = scale_off + 2ull * n * ng;
-    DEC_COLS:
-        for (int j = 0; j < qbk::COLS; j++) {
-            int r = n0 + j;
-        DEC_CODES:
-            for (int c = 0; c < qbk::MAX_K; c++) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096 avg = 768
-#pragma HLS PIPELINE II = 1
-                if (c >= k) break;
-                op_t w = 0;
-                if (j < cols) {
-                    uint32_t code = qbk::field(in, (uint64_t)r * row_bytes * 8 + (uint64_t)c * b, b);
-                    w = (op_t)(p.symmetric ? qbk::sign_extend(code, b) : (int32_t)code);
-                }
-                wbuf[c][j] = w;
-            }
-        DEC_GROUPS:
-            for (int gi = 0; gi < qbk::MAX_BLOCKS; gi++) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 512 avg = 6
-                if (gi >= ng) break;
-                bool live = j < cols;
-                S[gi][j] = live ? qbk::fp16(in + scale_off + 2ull * ((uint64_t)r * ng + gi)) : 0.0;
-                Z[gi][j] = live && !p.symmetric ? qbk::fp16(in + zero_off + 2ull * ((uint64_t)r * ng + gi)) : 0.0;
-            }
-        }
+        qbk::decode_int_groups<op_t>(in, p.bits, p.g, p.symmetric != 0, n, k, n0, cols, wbuf, S, Z);
     }
 };
 

@@ -39,7 +39,7 @@ struct MsTraits {
     }
     static int pulses(const op_t &) { return 1; }
     /* The PE (inliers) and the ReCoN merge (outliers): the exact integer w * q on the block grid. */
-    static int64_t mac(const op_t &w, int q) {
+    static int64_t mac(const params &, const op_t &w, int q) {
         if (w.kind == INLIER) return qbk::shl((int64_t)w.a * q, w.shift);
         if (w.kind == OUTLIER) {
             int64_t upper = (int64_t)w.a * q, lower = (int64_t)w.lo * q; // two b-bit x 8-bit PEs

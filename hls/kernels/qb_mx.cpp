@@ -28,7 +28,7 @@ struct MxTraits {
     static bool asym(const params &) { return false; }
     static bool valid(const params &p, uint32_t) { return p.element >= 0 && p.element <= 5; }
     static int pulses(const op_t &) { return 1; }
-    static int64_t mac(const op_t &w, int q) { return qbk::shl((int64_t)w.sig * q, w.shift); }
+    static int64_t mac(const params &, const op_t &w, int q) { return qbk::shl((int64_t)w.sig * q, w.shift); }
 
     static void decode(const uint8_t *in, const params &p, int n, int k, int n0, int cols, op_t wbuf[][qbk::COLS],
                        double S[][qbk::COLS], double[][qbk::COLS]) {

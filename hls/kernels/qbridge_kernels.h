@@ -25,9 +25,10 @@
 
 #include <stdint.h>
 
-/* Activation modes (docs/emulator.md §1 and §1b). */
+/* Activation modes (docs/emulator.md §1, §1b and §8a). */
 #define QB_ACT_INT8_TOKEN 0u
 #define QB_ACT_MXINT8_BLOCK32 1u
+#define QB_ACT_LOBCQ 2u /* qb_lobcq only: LO-BCQ encoded activations (W4A4) */
 
 /* MX element kinds for qb_mx's `element` argument. */
 #define QB_MX_INT8 0u
@@ -73,6 +74,27 @@ void qb_mx(const uint8_t *weights, const int8_t *act_codes, const uint8_t *act_s
 void qb_intgroup(const uint8_t *weights, const int8_t *act_codes, const uint8_t *act_scales, const float *bias, float *out,
                  uint32_t n, uint32_t k, uint32_t tokens, uint32_t act_mode, uint32_t has_bias,
                  uint32_t bits, uint32_t group_size, uint32_t symmetric);
+
+/*
+ * LO-BCQ (docs/formats.md §8, docs/emulator.md §8): codebooks N_c (1..16), block_scalars L_b, array_scalars L_A
+ * (even, a multiple of L_b, <= 4096); k a multiple of L_A. `weights` is the N_c x 16 codebook table followed by the
+ * image's row scales and records (a -local image as it is; the host puts the universal table in front otherwise).
+ * act_mode 0 / 1: W4A8 on the ordinary datapath (block = the array). act_mode QB_ACT_LOBCQ (W4A4, look-up
+ * datapath): act_scales = tokens fp32 row scales, act_codes = tokens x (k / L_A) records of docs/formats.md §8.1.
+ */
+void qb_lobcq(const uint8_t *weights, const int8_t *act_codes, const uint8_t *act_scales, const float *bias, float *out,
+              uint32_t n, uint32_t k, uint32_t tokens, uint32_t act_mode, uint32_t has_bias,
+              uint32_t codebooks, uint32_t block_scalars, uint32_t array_scalars);
+
+/*
+ * Ax-BxP (docs/emulator.md §9): rtn-w8g<g> weights (group_size g) and INT8 per-token activations (act_mode 0 only)
+ * with the approximate blocked product: bit_block K (1..4), x_kept / w_kept blocks (1..ceil(7 / K)), x_window /
+ * w_window (0 STATIC, 1 DYNAMIC), mask: bit a * 7 + b of the 64-bit mask_hi:mask_lo keeps block product (a, b).
+ */
+void qb_axbxp(const uint8_t *weights, const int8_t *act_codes, const uint8_t *act_scales, const float *bias, float *out,
+              uint32_t n, uint32_t k, uint32_t tokens, uint32_t act_mode, uint32_t has_bias,
+              uint32_t group_size, uint32_t bit_block, uint32_t x_kept, uint32_t x_window, uint32_t w_kept,
+              uint32_t w_window, uint32_t mask_lo, uint32_t mask_hi);
 
 /* 1 when a call with this shape fits the kernels' buffers (block = the format's scale block along k), else 0. */
 static inline int qb_shape_ok(uint32_t n, uint32_t k, uint32_t tokens, uint32_t block) {

@@ -140,6 +140,11 @@ void execute(Run &r) {
         qb_mx(p[0], (const int8_t *)p[1], p[2], (const float *)(const void *)p[3], out, u(5), u(6), u(7), u(8), u(9), u(10));
     } else if (!std::strcmp(name, "qb_intgroup")) {
         qb_intgroup(p[0], (const int8_t *)p[1], p[2], (const float *)(const void *)p[3], out, u(5), u(6), u(7), u(8), u(9), u(10), u(11), u(12));
+    } else if (!std::strcmp(name, "qb_lobcq")) {
+        qb_lobcq(p[0], (const int8_t *)p[1], p[2], (const float *)(const void *)p[3], out, u(5), u(6), u(7), u(8), u(9), u(10), u(11), u(12));
+    } else if (!std::strcmp(name, "qb_axbxp")) {
+        qb_axbxp(p[0], (const int8_t *)p[1], p[2], (const float *)(const void *)p[3], out, u(5), u(6), u(7), u(8), u(9), u(10), u(11), u(12),
+                 u(13), u(14), u(15), u(16), u(17));
     }
 }
 
@@ -156,8 +161,16 @@ bool buffersFit(const Run &r, std::string &why) {
         return true;
     }
     uint64_t n = (uint32_t)r.scalar[5], k = (uint32_t)r.scalar[6], t = (uint32_t)r.scalar[7], mode = (uint32_t)r.scalar[8];
-    uint64_t scales = mode == QB_ACT_INT8_TOKEN ? t * 4 : t * ((k + 31) / 32);
-    struct { int arg; uint64_t need; } checks[] = {{1, t * k}, {2, scales}, {4, t * n * 4}, {3, (uint32_t)r.scalar[9] ? n * 4 : 0}};
+    uint64_t codes = t * k, scales = mode == QB_ACT_INT8_TOKEN ? t * 4 : t * ((k + 31) / 32);
+    if (!std::strcmp(r.desc->name, "qb_lobcq") && mode == QB_ACT_LOBCQ) {
+        // LO-BCQ activations: per token the fp32 row scale and k / L_A records (docs/formats.md §8.1)
+        uint64_t nc = (uint32_t)r.scalar[10], lb = (uint32_t)r.scalar[11], la = (uint32_t)r.scalar[12], sb = 0;
+        while (sb < 4 && (1ull << sb) < nc) sb++;
+        uint64_t rb = lb == 0 || la == 0 ? 0 : 1 + ((la / lb) * sb + 7) / 8 + la / 2;
+        codes = la == 0 ? 0 : t * (k / la) * rb;
+        scales = t * 4;
+    }
+    struct { int arg; uint64_t need; } checks[] = {{1, codes}, {2, scales}, {4, t * n * 4}, {3, (uint32_t)r.scalar[9] ? n * 4 : 0}};
     for (auto &c : checks)
         if (r.bo[c.arg]->size < c.need) {
             why = std::string(r.desc->name) + ": argument '" + r.desc->args[c.arg].name + "' holds " + std::to_string(r.bo[c.arg]->size) + " bytes, the call needs " +

@@ -16,7 +16,7 @@
 #define SW_ARG_BUFFER 0 /* m_axi pointer: the vararg is an xrtBufferHandle */
 #define SW_ARG_S32 1    /* 32-bit s_axilite scalar: the vararg is an int */
 #define SW_ARG_S64 2    /* 64-bit s_axilite scalar: the vararg is a uint64_t */
-#define SW_MAX_ARGS 16
+#define SW_MAX_ARGS 18
 #define SW_BANK_BYTES (512ull << 20) /* one HBM pseudo-channel of an Alveo U55C */
 
 struct sw_arg {
@@ -52,6 +52,13 @@ static const struct sw_kernel SW_KERNELS[] = {
     {"qb_intgroup", 13,
      {SW_LAYER_COMMON, {"bits", SW_ARG_S32, "uint32_t", -1}, {"group_size", SW_ARG_S32, "uint32_t", -1},
       {"symmetric", SW_ARG_S32, "uint32_t", -1}}},
+    {"qb_lobcq", 13,
+     {SW_LAYER_COMMON, {"codebooks", SW_ARG_S32, "uint32_t", -1}, {"block_scalars", SW_ARG_S32, "uint32_t", -1},
+      {"array_scalars", SW_ARG_S32, "uint32_t", -1}}},
+    {"qb_axbxp", 18,
+     {SW_LAYER_COMMON, {"group_size", SW_ARG_S32, "uint32_t", -1}, {"bit_block", SW_ARG_S32, "uint32_t", -1},
+      {"x_kept", SW_ARG_S32, "uint32_t", -1}, {"x_window", SW_ARG_S32, "uint32_t", -1}, {"w_kept", SW_ARG_S32, "uint32_t", -1},
+      {"w_window", SW_ARG_S32, "uint32_t", -1}, {"mask_lo", SW_ARG_S32, "uint32_t", -1}, {"mask_hi", SW_ARG_S32, "uint32_t", -1}}},
     /* Diagnostic kernel of the software device (the part a card's validation xclbin plays): copies `words` 32-bit
        words from `in` to `out` after holding its compute unit for `hold_us` microseconds. */
     {"qb_verify", 4,

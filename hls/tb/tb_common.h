@@ -107,7 +107,8 @@ inline bool read_case(Reader &r, Case &c) {
     for (auto &b : c.bias) b = r.f32();
     c.expected.resize((size_t)c.tokens * c.n);
     for (auto &y : c.expected) y = r.f32();
-    return r.ok() && c.codes.size() == (size_t)c.tokens * c.k;
+    // LO-BCQ activations (act_mode 2) are records, not one code per element: their length is the kernel's to read
+    return r.ok() && (c.act_mode == QB_ACT_LOBCQ ? c.scales.size() == (size_t)c.tokens * 4 : c.codes.size() == (size_t)c.tokens * c.k);
 }
 
 /* Distance of two fp32 bit patterns in units in the last place (ordered as integers); 2^32 if one is NaN. */

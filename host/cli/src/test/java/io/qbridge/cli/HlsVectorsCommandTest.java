@@ -18,7 +18,7 @@ class HlsVectorsCommandTest {
     void writesOneVectorFilePerKernel(@TempDir Path dir) throws Exception {
         CliTest.Run r = CliTest.run("hls-vectors", "--out", dir.toString(), "--no-real");
         assertEquals(0, r.exit(), r.err());
-        String[] kernels = {"microscopiq", "fineq", "mx", "intgroup"};
+        String[] kernels = {"microscopiq", "fineq", "mx", "intgroup", "lobcq", "axbxp"};
         for (int i = 0; i < kernels.length; i++) {
             byte[] b = Files.readAllBytes(dir.resolve(kernels[i] + ".qbv"));
             ByteBuffer h = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);

@@ -6,6 +6,8 @@ import io.qbridge.device.PerfConfig;
 import io.qbridge.format.FineQFormat;
 import io.qbridge.format.FpElement;
 import io.qbridge.format.IntGroupFormat;
+import io.qbridge.format.LoBcqEncoder;
+import io.qbridge.format.LoBcqFormat;
 import io.qbridge.format.MicroScopiQFormat;
 import io.qbridge.format.MxFormat;
 import io.qbridge.format.MxInt;
@@ -13,6 +15,8 @@ import io.qbridge.format.PackedTensor;
 import io.qbridge.format.QuantFormat;
 import io.qbridge.model.Linear;
 import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.quant.LoBcqDesign;
+import io.qbridge.quant.LoBcqDesignConfig;
 import io.qbridge.quant.Rtn;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -34,11 +38,12 @@ import java.util.Random;
  * quantizers ({@link ActivationQuantizer}, {@link MxActivationQuantizer}: the codes and scales the host sends) and
  * the outputs this emulator computes from them. One file per kernel, little-endian:
  * <pre>
- * file:  "QBHLSVEC" (8 bytes) | u32 version (1) | u32 kernel (0 microscopiq, 1 fineq, 2 mx, 3 intgroup) | u32 cases
- * case:  str name | str format id | u32 act_mode (0 int8-token, 1 mxint8) | u32 n | u32 k | u32 tokens | u32 has_bias
+ * file:  "QBHLSVEC" (8 bytes) | u32 version (1) | u32 kernel (0 microscopiq, 1 fineq, 2 mx, 3 intgroup, 4 lobcq, 5 axbxp) | u32 cases
+ * case:  str name | str format id | u32 act_mode (0 int8-token, 1 mxint8, 2 lobcq) | u32 n | u32 k | u32 tokens | u32 has_bias
  *        | u32 nargs | nargs x i32 format scalars (the kernel's arguments after has_bias, in order)
- *        | u64 len + weights (the packed image, docs/formats.md) | u64 len + activation codes (int8 [tokens][k])
- *        | u64 len + activation scales (act_mode 0: tokens fp32; 1: [tokens][ceil(k/32)] E8M0 bytes)
+ *        | u64 len + weights (the packed image, docs/formats.md; LO-BCQ: {@link LoBcqBuffers#weights})
+ *        | u64 len + activation codes (int8 [tokens][k]; act_mode 2: the LO-BCQ records of {@link LoBcqBuffers#activations})
+ *        | u64 len + activation scales (act_mode 0: tokens fp32; 1: [tokens][ceil(k/32)] E8M0 bytes; 2: tokens fp32 row scales)
  *        | n fp32 bias (only when has_bias) | tokens x n fp32 expected outputs (bit patterns)
  * str:   u32 byte length + UTF-8 bytes
  * </pre>
@@ -50,7 +55,7 @@ public final class HlsVectors {
     private HlsVectors() {}
 
     public static final int VERSION = 1;
-    public static final List<String> KERNELS = List.of("microscopiq", "fineq", "mx", "intgroup");
+    public static final List<String> KERNELS = List.of("microscopiq", "fineq", "mx", "intgroup", "lobcq", "axbxp");
 
     /** Formats with vectors, per kernel. */
     static final Map<String, List<String>> FORMATS = new LinkedHashMap<>();
@@ -60,14 +65,52 @@ public final class HlsVectors {
         FORMATS.put("fineq", List.of("fineq", "fineq-g10-d3.5-s8"));
         FORMATS.put("mx", List.of("mxint8", "mxfp8-e4m3", "mxfp8-e5m2", "mxfp6-e2m3", "mxfp6-e3m2", "mxfp4"));
         FORMATS.put("intgroup", List.of("rtn-w4g128", "int4-asym-g128", "rtn-w8g128", "rtn-w3g32", "int2-asym-g7", "rtn-w2g64"));
+        // the two universal presets with 8 and 16 codebooks, and a -local configuration with INT8 entries, N_c = 4 (2-bit
+        // selectors), blocks of 4 and arrays of 32
+        FORMATS.put("lobcq", List.of("lobcq-c8-a64", "lobcq-c16-a128", "lobcq-c4-b4-a32-e8-t100-local"));
     }
 
     /** The bge-small layers every format is also tested on: attention (384x384) and feed-forward (1536x384, 384x1536). */
     public static final List<String> REAL_LAYERS = List.of("encoder.layer.0.attention.self.query.weight", "encoder.layer.5.intermediate.dense.weight",
             "encoder.layer.11.output.dense.weight");
 
-    /** The activation modes the HLS kernels take (LO-BCQ's look-up datapath has no kernel yet). */
+    /** The activation modes every weight kernel takes (LO-BCQ's kernel also takes {@link ActivationMode#LOBCQ}: {@link #modes}). */
     public static final List<ActivationMode> KERNEL_MODES = List.of(ActivationMode.INT8_PER_TOKEN, ActivationMode.MXINT8_BLOCK32);
+
+    /** The activation modes the kernel of {@code f} takes. */
+    public static List<ActivationMode> modes(QuantFormat f) {
+        return f instanceof LoBcqFormat ? List.of(ActivationMode.INT8_PER_TOKEN, ActivationMode.MXINT8_BLOCK32, ActivationMode.LOBCQ) : KERNEL_MODES;
+    }
+
+    /** The kernels' {@code act_mode} argument for {@code mode} (hls/kernels/qbridge_kernels.h: QB_ACT_*). */
+    public static int actModeArg(ActivationMode mode) {
+        return switch (mode) {
+            case INT8_PER_TOKEN -> 0;
+            case MXINT8_BLOCK32 -> 1;
+            case LOBCQ -> 2;
+            default -> throw new IllegalArgumentException("no HLS kernel takes " + mode.id() + " activations");
+        };
+    }
+
+    /** The kernel's weights buffer for {@code p}: the packed image, with LO-BCQ's codebook table in front ({@link LoBcqBuffers#weights}). */
+    public static byte[] kernelWeights(PackedTensor p) {
+        return p.format() instanceof LoBcqFormat ? LoBcqBuffers.weights(p) : p.bytes();
+    }
+
+    /**
+     * The random layers' shapes {n, k, tokens, edges, bias} for {@code f}: N not a multiple of the 64-column array, K with
+     * a partial last block/group/FineQ cluster (MicroScopiQ: K a multiple of 16 with a partial last macro-block; LO-BCQ:
+     * a multiple of the block array, which the format requires), 1 token and more than one 64-token tile.
+     */
+    public static int[][] shapes(QuantFormat f) {
+        boolean ms = f instanceof MicroScopiQFormat, lb = f instanceof LoBcqFormat;
+        return new int[][] {
+                {70, ms ? 272 : lb ? 256 : 257, 1, 0, 1},
+                {67, ms ? 400 : lb ? 384 : 333, 67, 1, 0},
+                {5, ms ? 16 : lb ? 128 : 29, 3, 1, 1},
+                {130, ms ? 144 : lb ? 512 : 160, 9, 1, 1},
+        };
+    }
 
     /** The kernel that runs {@code f} (its index in {@link #KERNELS}). */
     public static int kernel(QuantFormat f) {
@@ -76,7 +119,7 @@ public final class HlsVectors {
             case FineQFormat q -> 1;
             case MxFormat x -> 2;
             case IntGroupFormat g -> 3;
-            case io.qbridge.format.LoBcqFormat l -> throw new IllegalArgumentException(f.id() + ": no HLS kernel for LO-BCQ yet (docs/emulator.md §8 is what it must compute)");
+            case LoBcqFormat l -> 4;
         };
     }
 
@@ -106,18 +149,32 @@ public final class HlsVectors {
                 }};
             }
             case IntGroupFormat g -> new int[] {g.bits(), g.groupSize(), g.symmetric() ? 1 : 0};
-            case io.qbridge.format.LoBcqFormat l -> throw new IllegalArgumentException(f.id() + ": no HLS kernel for LO-BCQ yet (docs/emulator.md §8 is what it must compute)");
+            case LoBcqFormat l -> new int[] {l.codebooks(), l.blockScalars(), l.arrayScalars()};
         };
     }
 
-    /** One case: everything the bench passes to the top function plus the expected outputs. */
-    public record Case(String name, PackedTensor packed, ActivationMode mode, int tokens, byte[] codes, byte[] scales, float[] bias, float[] expected,
-                       long modelCycles) {}
+    /**
+     * One case: everything the bench passes to the top function plus the expected outputs.
+     *
+     * @param formatId the format id (Ax-BxP: the weight format and the configuration, {@link AxBxpVectors#configId})
+     * @param kernel   the kernel's index in {@link #KERNELS}
+     * @param args     the kernel's format scalars
+     * @param weights  the kernel's weights buffer ({@link #kernelWeights})
+     */
+    public record Case(String name, String formatId, int kernel, int[] args, PackedTensor packed, byte[] weights, ActivationMode mode, int tokens, byte[] codes,
+                       byte[] scales, float[] bias, float[] expected, long modelCycles) {}
+
+    /** The activation buffers an XRT host sends for {@code mode} (LO-BCQ encoded with the layer's own table). */
+    public static KernelInputs inputs(PackedTensor p, ActivationMode mode, float[] x, int tokens) {
+        if (mode != ActivationMode.LOBCQ) return KernelInputs.quantize(mode, x, p.k(), tokens);
+        LoBcqWeights lw = LoBcqWeights.decode(p);
+        return LoBcqBuffers.activations(new LoBcqEncoder(lw.format(), lw.table()), x, p.k(), tokens);
+    }
 
     /** Quantizes {@code x} as the host does for {@code mode} and runs the emulator on it. */
     public static Case make(String name, PackedTensor p, ActivationMode mode, float[] x, int tokens, float[] bias) {
-        int k = p.k(), n = p.n();
-        KernelInputs in = KernelInputs.quantize(mode, x, k, tokens); // the bytes an XRT host sends too (io.qbridge.xrt.XrtAccelerator)
+        int n = p.n();
+        KernelInputs in = inputs(p, mode, x, tokens); // the bytes an XRT host sends too (io.qbridge.xrt.XrtAccelerator)
         byte[] codes = in.codes(), scales = in.scales();
         float[] y = new float[tokens * n];
         long cycles;
@@ -126,7 +183,7 @@ public final class HlsVectors {
             dev.run(h, x, tokens, y);
             cycles = dev.estimate(h, tokens).computeCycles(); // the performance model's compute cycles, u55c preset
         }
-        return new Case(name, p, mode, tokens, codes, scales, bias, y, cycles);
+        return new Case(name, p.format().id(), kernel(p.format()), kernelArgs(p.format()), p, kernelWeights(p), mode, tokens, codes, scales, bias, y, cycles);
     }
 
     /** Heavy-tailed activations with the edge cases of docs/emulator.md §1/§1b: saturating, all-zero and spread tokens. */
@@ -165,25 +222,24 @@ public final class HlsVectors {
         return w;
     }
 
+    /**
+     * The codebook design settings for the {@code -local} vectors: a small sample and few iterations, since the kernel only
+     * needs some valid per-layer table (the design itself is tested in the quant package).
+     */
+    static final LoBcqDesignConfig LOCAL_DESIGN = new LoBcqDesignConfig(4096, 20250101L, 1e-3, 20, 1e-3, 4);
+
+    /** RTN, or for a {@code -local} LO-BCQ format the per-layer codebook design and RTN with it ({@link LoBcqDesign#quantizeLocal}). */
     static PackedTensor pack(QuantFormat f, float[] w, int n, int k) {
+        if (f instanceof LoBcqFormat l && l.local()) return f.pack(LoBcqDesign.quantizeLocal(l, w, n, k, LOCAL_DESIGN).tensor());
         return f.pack(Rtn.quantize(f, w, n, k).tensor());
     }
 
-    /** The random and edge cases of one format, in both activation modes. */
+    /** The random and edge cases of one format, in every activation mode its kernel takes. */
     static List<Case> randomCases(QuantFormat f, long seed) {
         List<Case> out = new ArrayList<>();
-        boolean ms = f instanceof MicroScopiQFormat;
-        // {n, k, tokens, edges, bias}: N not a multiple of the 64-column array, K with a partial last block/group
-        // (MicroScopiQ: K a multiple of 16 with a partial last macro-block), 1 token and more than one 64-token tile
-        int[][] shapes = {
-                {70, ms ? 272 : 257, 1, 0, 1},
-                {67, ms ? 400 : 333, 67, 1, 0},
-                {5, ms ? 16 : 29, 3, 1, 1},
-                {130, ms ? 144 : 160, 9, 1, 1},
-        };
         Random rnd = new Random(seed);
-        for (ActivationMode mode : KERNEL_MODES) {
-            for (int[] s : shapes) {
+        for (ActivationMode mode : modes(f)) {
+            for (int[] s : shapes(f)) {
                 int n = s[0], k = s[1], tokens = s[2];
                 boolean edges = s[3] == 1;
                 PackedTensor p = pack(f, weights(n, k, rnd.nextLong(), edges), n, k);
@@ -219,7 +275,7 @@ public final class HlsVectors {
             if (l == null) throw new IllegalStateException("bge-small has no layer " + name + " (layers: " + layers.keySet() + ")");
             int n = l.outFeatures(), k = l.inFeatures(), tokens = 7;
             PackedTensor p = pack(f, l.weightsOutIn(), n, k);
-            for (ActivationMode mode : KERNEL_MODES)
+            for (ActivationMode mode : modes(f))
                 out.add(make(f.id() + " " + mode.id() + " bge-small " + name + " " + n + "x" + k + " x " + tokens, p, mode,
                         activations(tokens, k, rnd.nextLong(), false), tokens, l.bias()));
         }
@@ -236,18 +292,17 @@ public final class HlsVectors {
         o.u32(cases.size());
         for (Case c : cases) {
             PackedTensor p = c.packed();
-            if (kernel(p.format()) != kernel) throw new IllegalArgumentException(c.name() + " is not a case of kernel " + KERNELS.get(kernel));
+            if (c.kernel() != kernel) throw new IllegalArgumentException(c.name() + " is not a case of kernel " + KERNELS.get(kernel));
             o.str(c.name());
-            o.str(p.format().id());
-            o.u32(c.mode() == ActivationMode.MXINT8_BLOCK32 ? 1 : 0);
+            o.str(c.formatId());
+            o.u32(actModeArg(c.mode()));
             o.u32(p.n());
             o.u32(p.k());
             o.u32(c.tokens());
             o.u32(c.bias() == null ? 0 : 1);
-            int[] args = kernelArgs(p.format());
-            o.u32(args.length);
-            for (int a : args) o.u32(a);
-            o.blob(p.bytes());
+            o.u32(c.args().length);
+            for (int a : c.args()) o.u32(a);
+            o.blob(c.weights());
             o.blob(c.codes());
             o.blob(c.scales());
             if (c.bias() != null) for (float b : c.bias()) o.u32(Float.floatToRawIntBits(b));
@@ -279,18 +334,23 @@ public final class HlsVectors {
                 cases.addAll(randomCases(f, seed++));
                 if (real) cases.addAll(realCases(f, layers, seed++));
             }
-            for (Case c : cases) if (c.name().contains("bge-small")) model.append(c.name()).append('\t').append(c.modelCycles()).append('\n');
-            int kernel = KERNELS.indexOf(e.getKey());
-            Path file = dir.resolve(e.getKey() + ".qbv"), tmp = dir.resolve(e.getKey() + ".qbv.tmp");
-            Files.write(tmp, encode(kernel, cases));
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            counts.put(e.getKey(), cases.size());
+            writeKernel(dir, e.getKey(), cases, model, counts);
         }
+        writeKernel(dir, "axbxp", AxBxpVectors.cases(layers, seed++), model, counts);
         // the model's compute cycles of the real-layer cases (hls/README.md, "Cycles"), beside the C simulation's count
         Path tmp = dir.resolve("model-cycles.tsv.tmp");
         Files.writeString(tmp, model.toString());
         Files.move(tmp, dir.resolve("model-cycles.tsv"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return counts;
+    }
+
+    private static void writeKernel(Path dir, String name, List<Case> cases, StringBuilder model, Map<String, Integer> counts) throws IOException {
+        // the model's compute cycles (a negative count: the model has no entry for this datapath)
+        for (Case c : cases) if (c.name().contains("bge-small") && c.modelCycles() >= 0) model.append(c.name()).append('\t').append(c.modelCycles()).append('\n');
+        Path file = dir.resolve(name + ".qbv"), tmp = dir.resolve(name + ".qbv.tmp");
+        Files.write(tmp, encode(KERNELS.indexOf(name), cases));
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        counts.put(name, cases.size());
     }
 
     /** {@code HlsVectors --out DIR [--no-real]}: writes the vectors; prints one line per kernel file. */

@@ -61,6 +61,62 @@ class HlsVectorsTest {
         assertThrows(IllegalArgumentException.class, () -> HlsVectors.encode(0, List.of(c)), "an MX case in the MicroScopiQ file");
     }
 
+    @Test
+    void loBcqMapsToItsKernelWithTheTableInFrontOfTheImage() {
+        QuantFormat f = QuantFormat.parse("lobcq-c8-a64");
+        assertEquals(4, HlsVectors.kernel(f));
+        assertArrayEquals(new int[] {8, 8, 64}, HlsVectors.kernelArgs(f));
+        assertArrayEquals(new int[] {4, 4, 32}, HlsVectors.kernelArgs(QuantFormat.parse("lobcq-c4-b4-a32-e8-t100-local")));
+        assertEquals(List.of(ActivationMode.INT8_PER_TOKEN, ActivationMode.MXINT8_BLOCK32, ActivationMode.LOBCQ), HlsVectors.modes(f));
+        assertEquals(2, HlsVectors.actModeArg(ActivationMode.LOBCQ));
+        PackedTensor p = HlsVectors.pack(f, HlsVectors.weights(3, 128, 4, false), 3, 128);
+        byte[] w = HlsVectors.kernelWeights(p);
+        int[] table = LoBcqWeights.decode(p).table().entries();
+        assertEquals(table.length + p.bytes().length, w.length);
+        for (int i = 0; i < table.length; i++) assertEquals(table[i], w[i], "table entry " + i);
+        assertArrayEquals(p.bytes(), java.util.Arrays.copyOfRange(w, table.length, w.length));
+        QuantFormat local = QuantFormat.parse("lobcq-c4-b4-a32-e8-t100-local");
+        PackedTensor pl = HlsVectors.pack(local, HlsVectors.weights(3, 64, 5, false), 3, 64);
+        assertArrayEquals(pl.bytes(), HlsVectors.kernelWeights(pl), "a -local image already starts with its table");
+    }
+
+    @Test
+    void loBcqActivationsAreTheRowScalesAndRecordsOfTheEmulatorsEncoding() {
+        QuantFormat f = QuantFormat.parse("lobcq-c16-a128");
+        int k = 256, tokens = 3;
+        PackedTensor p = HlsVectors.pack(f, HlsVectors.weights(2, k, 6, false), 2, k);
+        float[] x = HlsVectors.activations(tokens, k, 7, true);
+        KernelInputs in = HlsVectors.inputs(p, ActivationMode.LOBCQ, x, tokens);
+        LoBcqWeights lw = LoBcqWeights.decode(p);
+        LoBcqActivations a = LoBcqActivations.encode(new io.qbridge.format.LoBcqEncoder(lw.format(), lw.table()), x, tokens, k);
+        io.qbridge.format.LoBcqFormat lf = (io.qbridge.format.LoBcqFormat) f;
+        assertEquals(4 * tokens, in.scales().length);
+        assertEquals(tokens * (k / 128) * lf.recordBytes(), in.codes().length);
+        ByteBuffer g = ByteBuffer.wrap(in.scales()).order(ByteOrder.LITTLE_ENDIAN);
+        for (int r = 0; r < tokens; r++) assertEquals(Float.floatToRawIntBits(a.g()[r]), g.getInt(), "row scale of token " + r);
+        // the records read back through the weights' own decoder give the encoder's scales, selectors and indices
+        byte[] image = new byte[in.scales().length + in.codes().length];
+        System.arraycopy(in.scales(), 0, image, 0, in.scales().length);
+        System.arraycopy(in.codes(), 0, image, in.scales().length, in.codes().length);
+        LoBcqWeights back = LoBcqWeights.decode(new PackedTensor(f, tokens, k, image));
+        assertArrayEquals(a.sel(), back.selW());
+        assertArrayEquals(a.idx(), back.idxW());
+        for (int i = 0; i < a.scales().length; i++) {
+            assertEquals(io.qbridge.format.LoBcqFormat.e4m3Significand(a.scales()[i] & 0xFF), back.sigW()[i]);
+            assertEquals(io.qbridge.format.LoBcqFormat.e4m3Exponent(a.scales()[i] & 0xFF), back.expW()[i]);
+        }
+    }
+
+    @Test
+    void axBxpConfigurationsMapToTheKernelsScalarsWithTheMaskInRowsOfSeven() {
+        AxBxp.Config c = new AxBxp.Config(new AxBxp.Operand(1, 7, AxBxp.Window.STATIC), new AxBxp.Operand(1, 5, AxBxp.Window.DYNAMIC), AxBxp.Mask.significance(7, 5, 0));
+        int[] args = AxBxpVectors.kernelArgs(32, c);
+        // significance(0) keeps only the top pair (6, 4): bit 6 * 7 + 4 = 46 of the 64-bit mask
+        assertArrayEquals(new int[] {32, 1, 7, 0, 5, 1, 0, 1 << (46 - 32)}, args);
+        assertArrayEquals(new int[] {128, 2, 2, 0, 2, 0, 0b110000011, 0}, AxBxpVectors.kernelArgs(128, AxBxp.Config.full(2, 2, 2, AxBxp.Window.STATIC)));
+        assertEquals("K1-x7S-w5D-m1", AxBxpVectors.configId(c));
+    }
+
     private static String str(ByteBuffer b) {
         byte[] x = new byte[b.getInt()];
         b.get(x);

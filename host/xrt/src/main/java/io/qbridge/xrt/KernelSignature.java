@@ -43,6 +43,13 @@ public record KernelSignature(String name, List<Arg> args) {
     public static final KernelSignature FINEQ = layer("qb_fineq", "group_size");
     public static final KernelSignature MX = layer("qb_mx", "element");
     public static final KernelSignature INTGROUP = layer("qb_intgroup", "bits", "group_size", "symmetric");
+    public static final KernelSignature LOBCQ = layer("qb_lobcq", "codebooks", "block_scalars", "array_scalars");
+    /**
+     * Ax-BxP on the FxP8 layer ({@code rtn-w8g<g>} weights, INT8 per-token activations); its format scalars come from
+     * an {@code AxBxp.Config} ({@link io.qbridge.emulator.AxBxpVectors#kernelArgs}), not from a weight format, so
+     * {@link #bind} maps no format to it: no activation mode of the host runs Ax-BxP layers yet.
+     */
+    public static final KernelSignature AXBXP = layer("qb_axbxp", "group_size", "bit_block", "x_kept", "x_window", "w_kept", "w_window", "mask_lo", "mask_hi");
     /**
      * The software device's diagnostic kernel (not an accelerator datapath; like the verify kernel of a card's
      * validation xclbin): copies {@code words} 32-bit words from {@code in} to {@code out} after holding the
@@ -52,7 +59,7 @@ public record KernelSignature(String name, List<Arg> args) {
             List.of(new Arg("in", ArgKind.BUFFER), new Arg("out", ArgKind.BUFFER), new Arg("words", ArgKind.SCALAR32), new Arg("hold_us", ArgKind.SCALAR64)));
 
     public static final Map<String, KernelSignature> TABLE = Map.of(MICROSCOPIQ.name, MICROSCOPIQ, FINEQ.name, FINEQ, MX.name, MX,
-            INTGROUP.name, INTGROUP, VERIFY.name, VERIFY);
+            INTGROUP.name, INTGROUP, LOBCQ.name, LOBCQ, AXBXP.name, AXBXP, VERIFY.name, VERIFY);
 
     public Arg arg(int index) {
         if (index < 0 || index >= args.size()) throw new IllegalArgumentException("kernel " + name + " has no argument " + index + " (it has " + args.size() + ")");
@@ -80,17 +87,17 @@ public record KernelSignature(String name, List<Arg> args) {
      */
     public record Binding(KernelSignature kernel, int[] formatArgs, int block) {}
 
-    private static final List<KernelSignature> BY_HLS_INDEX = List.of(MICROSCOPIQ, FINEQ, MX, INTGROUP);
+    private static final List<KernelSignature> BY_HLS_INDEX = List.of(MICROSCOPIQ, FINEQ, MX, INTGROUP, LOBCQ, AXBXP);
+
+    /** Whether an HLS kernel takes {@code f}: every weight format has one (LO-BCQ: {@code qb_lobcq}, in all three activation modes). */
+    public static boolean hasKernel(QuantFormat f) {
+        return f != null;
+    }
 
     /**
      * The kernel and format scalars for {@code f}: the mapping the C-simulation vectors use
      * ({@link HlsVectors#kernel}, {@link HlsVectors#kernelArgs}), so board and C-simulation cannot disagree.
      */
-    /** Whether an HLS kernel takes {@code f} (LO-BCQ's look-up datapath has none yet). */
-    public static boolean hasKernel(QuantFormat f) {
-        return !(f instanceof LoBcqFormat);
-    }
-
     public static Binding bind(QuantFormat f) {
         if (!hasKernel(f)) throw new IllegalArgumentException(f.id() + ": no HLS kernel takes this format yet (it runs on the emulator)");
         KernelSignature k = BY_HLS_INDEX.get(HlsVectors.kernel(f));
@@ -101,7 +108,7 @@ public record KernelSignature(String name, List<Arg> args) {
             case FineQFormat q -> q.groupSize();
             case MxFormat x -> x.blockSize();
             case IntGroupFormat g -> g.groupSize();
-            case LoBcqFormat l -> throw new AssertionError(l.id()); // refused above
+            case LoBcqFormat l -> l.arrayScalars();
         };
         return new Binding(k, HlsVectors.kernelArgs(f), block);
     }

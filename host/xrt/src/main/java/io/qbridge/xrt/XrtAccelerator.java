@@ -13,8 +13,13 @@ import io.qbridge.device.PerformanceModel;
 import io.qbridge.device.RunResult;
 import io.qbridge.emulator.DecodedWeights;
 import io.qbridge.emulator.EmulatorConfig;
+import io.qbridge.emulator.HlsVectors;
 import io.qbridge.emulator.KernelInputs;
+import io.qbridge.emulator.LoBcqBuffers;
+import io.qbridge.emulator.LoBcqWeights;
 import io.qbridge.emulator.WeightDecoder;
+import io.qbridge.format.LoBcqEncoder;
+import io.qbridge.format.LoBcqFormat;
 import io.qbridge.format.PackedTensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -36,7 +41,8 @@ import java.util.function.Consumer;
  * {@code sw_emu}). Opening checks the bitstream in pure Java ({@link Axlf}, {@link BitstreamManifest#verify})
  * before XRT sees it, loads it, and opens the kernels its manifest entry lists. {@link #load} streams a layer's
  * packed weights and bias once into the banks the kernel reports; they stay resident. {@link #run} quantizes the
- * activations with the emulator's own quantizer ({@link KernelInputs}), syncs them, runs the kernel with one
+ * activations with the emulator's own quantizer ({@link KernelInputs}; LO-BCQ W4A4: the emulator's encoder with the
+ * layer's table, {@link LoBcqBuffers}), syncs them, runs the kernel with one
  * {@code xrtRunSetArg} per argument, waits with a deadline and reads the outputs back, measuring each step.
  * Runs are serialised: each kernel is one compute unit.
  */
@@ -55,8 +61,9 @@ public final class XrtAccelerator implements Accelerator {
         }
     }
 
+    /** A loaded layer; {@code encoder} is the LO-BCQ activation encoder with the layer's table (W4A4 only, else null). */
     private record Resident(LayerHandle handle, KernelSignature.Binding binding, XrtKernel kernel, XrtBuffer weights, XrtBuffer bias, boolean hasBias,
-                            PerformanceModel.LayerProfile profile) {}
+                            PerformanceModel.LayerProfile profile, LoBcqEncoder encoder) {}
 
     /** Per-kernel activation and output buffers, grown when a run needs more. */
     private static final class Scratch {
@@ -211,10 +218,19 @@ public final class XrtAccelerator implements Accelerator {
         if (bias != null && bias.length != n) throw new IllegalArgumentException("bias has " + bias.length + " values, the weights have " + n + " outputs");
         if (n > 65536 || k > 4096 || (k + b.block() - 1) / b.block() > 512)
             throw new IllegalArgumentException("layer " + n + "x" + k + " in " + fid + " exceeds the kernel's buffers (n <= 65536, k <= 4096, at most 512 blocks of " + b.block() + " per row)");
-        DecodedWeights d = WeightDecoder.decode(weights); // refuses codes the kernel cannot take; counts outliers for the model
+        // the decode refuses codes the kernel cannot take and profiles the layer for the model, as the emulator's load does
+        DecodedWeights d;
+        LoBcqEncoder encoder = null;
+        if (weights.format() instanceof LoBcqFormat) {
+            LoBcqWeights lw = LoBcqWeights.decode(weights);
+            d = lw.toDecoded();
+            if (mode == ActivationMode.LOBCQ) encoder = new LoBcqEncoder(lw.format(), lw.table());
+        } else {
+            d = WeightDecoder.decode(weights);
+        }
         XrtKernel kern = kernels.get(mk.name());
         long id = ids.incrementAndGet();
-        byte[] wb = weights.bytes();
+        byte[] wb = HlsVectors.kernelWeights(weights); // the packed image (LO-BCQ: with its codebook table in front)
         XrtBuffer w = null, bb = null;
         lock.lock();
         try {
@@ -227,7 +243,7 @@ public final class XrtAccelerator implements Accelerator {
             bb.write(bias4, bias4.length, 0);
             bb.syncToDevice(bias4.length, 0);
             LayerHandle h = new LayerHandle(id, weights.format(), n, k, wb.length);
-            layers.put(id, new Resident(h, b, kern, w, bb, bias != null, d.profile(wb.length)));
+            layers.put(id, new Resident(h, b, kern, w, bb, bias != null, d.profile(weights.bytes().length), encoder));
             return h;
         } catch (RuntimeException e) {
             if (w != null) w.close();
@@ -249,7 +265,7 @@ public final class XrtAccelerator implements Accelerator {
         PerformanceModel.Estimate e = model.estimate(r.profile(), rows);
         if (rows == 0) return new RunResult(0, 0, 0, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs(), new RunResult.Measured(0, 0, 0, 0));
         long t0 = System.nanoTime();
-        KernelInputs in = KernelInputs.quantize(mode, x, k, rows);
+        KernelInputs in = r.encoder() != null ? LoBcqBuffers.activations(r.encoder(), x, k, rows) : KernelInputs.quantize(mode, x, k, rows);
         long t1 = System.nanoTime();
         int outBytes = rows * n * 4;
         byte[] out = new byte[outBytes];
@@ -268,7 +284,7 @@ public final class XrtAccelerator implements Accelerator {
                 run.set(KernelSignature.WEIGHTS, r.weights()).set(KernelSignature.ACT_CODES, s.codes).set(KernelSignature.ACT_SCALES, s.scales)
                         .set(KernelSignature.BIAS, r.bias()).set(KernelSignature.OUT, s.out)
                         .set(KernelSignature.N, n).set(KernelSignature.K, k).set(KernelSignature.TOKENS, rows)
-                        .set(KernelSignature.ACT_MODE, mode == ActivationMode.MXINT8_BLOCK32 ? 1 : 0).set(KernelSignature.HAS_BIAS, r.hasBias() ? 1 : 0);
+                        .set(KernelSignature.ACT_MODE, HlsVectors.actModeArg(mode)).set(KernelSignature.HAS_BIAS, r.hasBias() ? 1 : 0);
                 int[] fa = r.binding().formatArgs();
                 for (int i = 0; i < fa.length; i++) run.set(KernelSignature.FIRST_FORMAT_ARG + i, fa[i]);
                 long ts = System.nanoTime();

@@ -39,7 +39,7 @@ class AxlfTest {
     void theGoodFileDecodes() {
         Axlf x = Axlf.parse(good, "swdevice");
         assertEquals(good.length, x.length());
-        assertEquals(List.of("qb_microscopiq", "qb_fineq", "qb_mx", "qb_intgroup", "qb_verify"), x.kernelNames());
+        assertEquals(List.of("qb_microscopiq", "qb_fineq", "qb_mx", "qb_intgroup", "qb_lobcq", "qb_axbxp", "qb_verify"), x.kernelNames());
         assertEquals(List.of("HBM[0]", "HBM[1]", "HBM[2]", "HBM[3]", "HBM[4]"), x.banks());
         assertEquals(entry.uuid(), x.uuidString());
         assertTrue(x.modeMatches("sw_emu") && !x.modeMatches("hw") && !x.modeMatches("hw_emu"));

@@ -30,8 +30,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The proof of the board path on the software device: for every format the kernels build and both activation
- * modes, {@link XrtAccelerator} gives outputs bit-identical to the emulator, on the C-simulation's random and edge
+ * The proof of the board path on the software device: for every format the kernels build and every activation
+ * mode its kernel takes (LO-BCQ: W4A8 in int8-token and mxint8, W4A4 in lobcq), {@link XrtAccelerator} gives outputs bit-identical to the emulator, on the C-simulation's random and edge
  * layers and on real bge-small layers. The activation bytes it sends come from {@link KernelInputs}, the same code that
  * writes the C-simulation vectors ({@link HlsVectors#make}), so emulator, C-simulation and the device see one input.
  */
@@ -43,7 +43,7 @@ class XrtAcceleratorTest {
     @BeforeAll
     static void open() {
         Path lib = SwDevice.library();
-        for (ActivationMode m : HlsVectors.KERNEL_MODES)
+        for (ActivationMode m : List.of(ActivationMode.INT8_PER_TOKEN, ActivationMode.MXINT8_BLOCK32, ActivationMode.LOBCQ))
             devices.put(m, XrtAccelerator.open(new XrtAccelerator.Options(lib.toString(), 0, SwDevice.manifest(), Duration.ofSeconds(120)),
                     EmulatorConfig.anyFormat(PerfConfig.u55c()).withActivations(m), log::add));
     }
@@ -81,10 +81,8 @@ class XrtAcceleratorTest {
         for (List<String> ids : HlsCases.formats().values())
             for (String id : ids) {
                 QuantFormat f = QuantFormat.parse(id);
-                boolean ms = f.id().startsWith("microscopiq");
-                int[][] shapes = {{70, ms ? 272 : 257, 1, 0, 1}, {67, ms ? 400 : 333, 67, 1, 0}, {5, ms ? 16 : 29, 3, 1, 1}, {130, ms ? 144 : 160, 9, 1, 1}};
-                for (ActivationMode mode : HlsVectors.KERNEL_MODES)
-                    for (int[] s : shapes) {
+                for (ActivationMode mode : HlsVectors.modes(f))
+                    for (int[] s : HlsVectors.shapes(f)) {
                         boolean edges = s[3] == 1;
                         PackedTensor p = HlsCases.pack(f, HlsCases.weights(s[0], s[1], rnd.nextLong(), edges), s[0], s[1]);
                         float[] bias = s[4] == 1 ? HlsCases.weights(1, s[0], rnd.nextLong(), false) : null;
@@ -92,7 +90,7 @@ class XrtAcceleratorTest {
                         cases++;
                     }
             }
-        assertEquals(20 * 2 * 4, cases);
+        assertEquals(20 * 2 * 4 + 3 * 3 * 4, cases, "20 formats in int8-token and mxint8, 3 LO-BCQ formats also in lobcq (W4A4)");
     }
 
     @Test
@@ -100,12 +98,12 @@ class XrtAcceleratorTest {
         Map<String, Linear> layers = new LinkedHashMap<>();
         for (Linear l : EncoderModel.load(EncoderModel.Builtin.BGE_SMALL).encoder().linears()) layers.put(l.name(), l);
         Random rnd = new Random(16);
-        for (String fid : List.of("microscopiq-w4", "microscopiq-w2-c4", "fineq", "mxfp4", "mxfp8-e4m3", "mxint8", "rtn-w4g128", "int4-asym-g128"))
+        for (String fid : List.of("microscopiq-w4", "microscopiq-w2-c4", "fineq", "mxfp4", "mxfp8-e4m3", "mxint8", "rtn-w4g128", "int4-asym-g128", "lobcq-c8-a64"))
             for (String name : HlsVectors.REAL_LAYERS) {
                 Linear l = layers.get(name);
                 QuantFormat f = QuantFormat.parse(fid);
                 PackedTensor p = HlsCases.pack(f, l.weightsOutIn(), l.outFeatures(), l.inFeatures());
-                for (ActivationMode mode : HlsVectors.KERNEL_MODES)
+                for (ActivationMode mode : HlsVectors.modes(f))
                     check(fid + " " + mode.id() + " bge-small " + name, p, mode, HlsCases.activations(7, l.inFeatures(), rnd.nextLong(), false), 7, l.bias());
             }
     }
@@ -121,6 +119,15 @@ class XrtAcceleratorTest {
         PackedTensor p = HlsCases.pack(other, HlsCases.weights(8, 64, 1, false), 8, 64);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> dev.load(p, null));
         assertEquals("format rtn-w4g64 with int8-token activations is not in bitstream qbridge_swdevice.xclbin (it takes " + dev.bitstream().formats() + ")", e.getMessage());
+    }
+
+    @Test
+    void theLoBcqDeviceTakesOnlyLoBcqWeights() {
+        XrtAccelerator dev = devices.get(ActivationMode.LOBCQ);
+        assertTrue(dev.describe().name().endsWith("lobcq activations"), dev.describe().name());
+        PackedTensor p = HlsCases.pack(QuantFormat.parse("rtn-w4g128"), HlsCases.weights(8, 128, 3, false), 8, 128);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> dev.load(p, null));
+        assertEquals("format rtn-w4g128 with lobcq activations is not in bitstream qbridge_swdevice.xclbin (it takes " + dev.bitstream().formats() + ")", e.getMessage());
     }
 
     @Test
