@@ -71,7 +71,8 @@ class RemoteDecoderJobsTest {
     void remoteGenerateIsTheLocalTextTokenForToken() throws Exception {
         String[] greedy = {"--model", qbz.toString(), "-i", "w260 ab", "-n", "24", "-t", "0", "--device", "emulator"};
         String[] sampled = {"--model", qbz.toString(), "-i", "w260 ab", "-n", "24", "-t", "0.9", "-s", "7", "--device", "emulator"};
-        for (String[] opts : List.of(greedy, sampled)) {
+        String[] mxint8 = concat(greedy, new String[] {"--activations", "mxint8"});
+        for (String[] opts : List.of(greedy, sampled, mxint8)) {
             CliTest.Run local = run(concat(new String[] {"generate"}, opts));
             CliTest.Run remote = run(concat(new String[] {"submit", "--server", addr, "generate"}, opts));
             assertEquals(0, local.exit(), local.err());
@@ -79,6 +80,8 @@ class RemoteDecoderJobsTest {
             assertEquals(local.out(), remote.out());
             assertTrue(remote.out().length() > "w260 ab".length() + 5, remote.out());
             assertTrue(remote.err().contains("SUCCEEDED") && remote.err().contains("achieved tok/s: "), remote.err());
+            String mode = opts == mxint8 ? "mxint8" : "int8-token";
+            assertTrue(remote.err().contains("(" + mode + " activations)"), remote.err()); // the job's log: the mode reached the server's device
         }
 
         // the ids the server sends are those the one generation loop gives here on the emulator

@@ -460,7 +460,7 @@ public final class HostJobExecutor implements JobExecutor {
         try {
             return onAccelerator(choice, false, emulator, ctx, dev -> {
                 LlamaWeights w = AcceleratorModels.containerOnDevice(q, dev, new RunStats());
-                ctx.log("generating with " + q.manifest().model() + " (" + q.manifest().format() + ") on " + dev.describe().name() + ": up to " + steps + " positions, temperature "
+                ctx.log("generating with " + q.manifest().model() + " (" + q.manifest().format() + ") on " + dev.describe().name() + " (" + emulator.activations().id() + " activations): up to " + steps + " positions, temperature "
                         + spec.getTemperature() + (spec.getTemperature() > 0 ? ", seed " + seed : ""));
                 int[] done = {1};
                 TextGeneration.Result r = TextGeneration.generate(w, tok, spec.getPrompt(), steps, spec.getTemperature(), spec.hasTopp() ? spec.getTopp() : DEFAULT_TOPP, seed, piece -> {
