@@ -215,26 +215,28 @@ final class EvalCommand implements Callable<Integer> {
         }
         long t0 = System.nanoTime();
         io.qbridge.pipeline.QuantizedDecoders.Loaded q = io.qbridge.pipeline.QuantizedDecoders.load(qbz);
-        io.qbridge.model.llama.LlamaWeights w = q.model();
-        int win = Math.min(window, w.config().seqLen());
-        if (win < 2) throw new Main.UserException("--window must be at least 2");
-        io.qbridge.tokenizer.TextTokenizer tok = q.textTokenizer(qbz.toString());
-        int[] ids = tok.encode(String.join("\n", io.qbridge.data.EvalCorpus.readLines(text)), false, false);
-        if (ids.length == 0) throw new Main.UserException(text + ": no tokens to measure");
-        List<int[]> sequences = io.qbridge.pipeline.DecoderEvaluator.windows(w.config().bosTokenId(), ids, win);
-        int maxLen = sequences.stream().mapToInt(a -> a.length).max().orElse(2) - 1; // as DecoderEvaluator.evaluate sizes its cache
-        double ppl = io.qbridge.pipeline.DecoderEvaluator.perplexity(new io.qbridge.model.llama.LlamaDecoder(w, Math.max(1, maxLen)), sequences);
-        List<io.qbridge.pipeline.QuantizedLayer> blocks = List.copyOf(q.blockLayers().values());
-        String name = q.manifest().settings().getOrDefault("recipe", q.manifest().format());
-        List<String[]> cells = new ArrayList<>();
-        cells.add(new String[] {name, String.format("%.3f", io.qbridge.pipeline.QualityReport.bitsPerWeight(blocks)),
-                String.format("%.2f", io.qbridge.pipeline.QualityReport.packedBytes(blocks) / 1e6), "-", "-", String.format("%.5g", ppl),
-                String.format("%.1f", (System.nanoTime() - t0) / 1e9)});
-        System.out.printf("%nModel %s (%s, %d layers, dim %d): perplexity on %s (%d tokens, windows of %d positions from BOS); transformer-block linear layers as the container packs them, classifier %s%n",
-                qbz, q.manifest().model(), w.config().nLayers(), w.config().dim(), text, ids.length, win, q.classifier() != null ? "packed too" : "FP32");
-        System.out.println();
-        table(new String[] {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"}, "%-18s %8s %10s %10s %10s %12s %8s%n", cells, opts.markdown);
+        io.qbridge.pipeline.DecoderEvaluator.ContainerRow row;
+        try {
+            row = io.qbridge.pipeline.DecoderEvaluator.evaluateContainer(q, q.textTokenizer(qbz.toString()),
+                    String.join("\n", io.qbridge.data.EvalCorpus.readLines(text)), window);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException(e.getMessage().startsWith("window") ? "--" + e.getMessage() : text + ": " + e.getMessage());
+        }
+        printContainer(qbz.toString(), q.manifest().model(), q.model().config().nLayers(), q.model().config().dim(), text.toString(), row,
+                q.classifier() != null, (System.nanoTime() - t0) / 1e9, opts.markdown);
         return 0;
+    }
+
+    /** The table {@code eval} prints for a decoder container, locally and for a remote eval job ({@code submit eval}). */
+    static void printContainer(String qbz, String model, int layers, int dim, String text, io.qbridge.pipeline.DecoderEvaluator.ContainerRow row,
+                               boolean classifierPacked, double seconds, boolean markdown) {
+        List<String[]> cells = new ArrayList<>();
+        cells.add(new String[] {row.recipe(), String.format("%.3f", row.bitsPerWeight()), String.format("%.2f", row.packedBytes() / 1e6), "-", "-",
+                String.format("%.5g", row.perplexity()), String.format("%.1f", seconds)});
+        System.out.printf("%nModel %s (%s, %d layers, dim %d): perplexity on %s (%d tokens, windows of %d positions from BOS); transformer-block linear layers as the container packs them, classifier %s%n",
+                qbz, model, layers, dim, text, row.tokens(), row.window(), classifierPacked ? "packed too" : "FP32");
+        System.out.println();
+        table(new String[] {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"}, "%-18s %8s %10s %10s %10s %12s %8s%n", cells, markdown);
     }
 
     static void print(String model, List<EncoderEvaluator.Row> rows, boolean markdown) {

@@ -3,17 +3,14 @@ package io.qbridge.cli;
 import io.qbridge.device.Accelerator;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.device.PerfConfig;
-import io.qbridge.model.llama.Generator;
-import io.qbridge.model.llama.LlamaDecoder;
 import io.qbridge.model.llama.LlamaWeights;
-import io.qbridge.model.llama.Sampler;
 import io.qbridge.pipeline.DecoderQuantizer;
 import io.qbridge.pipeline.QuantizedDecoders;
+import io.qbridge.pipeline.TextGeneration;
 import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.runtime.AcceleratorModels;
 import io.qbridge.runtime.RunStats;
 import io.qbridge.tokenizer.TextTokenizer;
-import io.qbridge.tokenizer.Utf8StreamDecoder;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -110,7 +107,7 @@ final class GenerateCommand implements Callable<Integer> {
         TextTokenizer tok = q.textTokenizer(model.toString());
         RunStats stats = new RunStats();
         try (Accelerator dev = device.open(emulator)) {
-            LlamaWeights w = DecoderCheckpoints.onDevice(q.model(), q.blockLayers(), q.classifier(), dev, stats);
+            LlamaWeights w = AcceleratorModels.containerOnDevice(q, dev, stats);
             Log.info("transformer-block linear layers in %s (from the container) resident on %s; classifier %s", q.manifest().format(), dev.describe().name(),
                     q.classifier() != null ? "too (packed in the container)" : "FP32 on the host");
             io.qbridge.model.llama.DecoderWarmUp.await(warmUp);
@@ -119,20 +116,14 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private int generate(LlamaWeights w, TextTokenizer tok, Accelerator dev, RunStats stats, long t0) {
-        LlamaDecoder decoder = new LlamaDecoder(w);
         Log.info("loaded %s (%d layers, dim %d, %.1fM parameters) in %.1f s", model, w.config().nLayers(), w.config().dim(),
                 w.config().parameterCount() / 1e6, (System.nanoTime() - t0) / 1e9);
-        int[] ids = tok.encode(prompt, true, false);
         long s = seed != null ? seed : System.nanoTime();
-        Sampler sampler = new Sampler(w.config().vocabSize(), temperature, topp, s);
-        Utf8StreamDecoder text = new Utf8StreamDecoder();
-        int[] prev = {ids[0]};
-        Generator.Result r = new Generator(decoder, sampler).generate(ids, steps, next -> {
-            System.out.print(text.feed(tok.decodeBytes(prev[0], next)));
+        TextGeneration.Result r = TextGeneration.generate(w, tok, prompt, steps, temperature, topp, s, piece -> {
+            System.out.print(piece);
             System.out.flush();
-            prev[0] = next;
         });
-        System.out.println(text.finish());
+        System.out.println();
         Log.info("achieved tok/s: %.2f (%d positions, first excluded as llama2.c counts)", r.tokensPerSecond(), r.positions());
         double bytes = weightBytesPerToken(w, dev);
         Log.info("weights read per token: %.1f MB, i.e. %.1f GB/s at that rate", bytes / 1e6, bytes * r.tokensPerSecond() / 1e9);

@@ -66,6 +66,14 @@ final class JobPrinter {
             out.printf("result    eval of %s: %d formats on %d held-out / %d retrieval sentences%n", e.getModel(), e.getRowsCount(), e.getHeldOut(), e.getRetrieval());
             out.printf("artifact  %s (sha256 %s)%n", e.getJson().getName(), e.getJson().getSha256());
         }
+        if (j.getResult().hasDecoderEval()) {
+            var e = j.getResult().getDecoderEval();
+            out.printf("result    perplexity %.5g of %s (%s) on %d tokens, windows of %d positions%n", e.getPerplexity(), e.getModel(), e.getFormat(), e.getTokens(), e.getWindow());
+        }
+        if (j.getResult().hasGenerate()) {
+            var g = j.getResult().getGenerate();
+            out.printf("result    %d tokens from %s on %s, %.2f tok/s%n", g.getTokensCount(), g.getModel(), g.getDevice(), g.getTokensPerSecond());
+        }
         if (j.getResult().hasRun()) {
             var r = j.getResult().getRun();
             out.printf("result    %d embeddings of %d dimensions (%s)%n", r.getEmbeddingsCount(), r.getDim(), r.getModel());
@@ -99,5 +107,10 @@ final class JobPrinter {
     static java.util.List<io.qbridge.pipeline.EncoderEvaluator.Row> evalRows(io.qbridge.protocol.v1.EvalResult r) {
         return r.getRowsList().stream().map(x -> new io.qbridge.pipeline.EncoderEvaluator.Row(x.getFormat(), x.getBitsPerWeight(), x.getPackedBytes(),
                 x.getWeightSqnrDb(), x.getLayerOutputError(), x.getMeanCosine(), x.getRecallAt10(), x.getQuantizeSeconds())).toList();
+    }
+
+    /** A remote decoder eval as the local table's row (the doubles travel exactly). */
+    static io.qbridge.pipeline.DecoderEvaluator.ContainerRow decoderEvalRow(io.qbridge.protocol.v1.DecoderEvalResult r) {
+        return new io.qbridge.pipeline.DecoderEvaluator.ContainerRow(r.getFormat(), r.getBitsPerWeight(), r.getPackedBytes(), r.getTokens(), r.getWindow(), r.getPerplexity());
     }
 }

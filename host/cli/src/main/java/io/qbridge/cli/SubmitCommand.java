@@ -21,15 +21,15 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-/** {@code qbridge submit --server H:P quantize|run|bench|eval …}: a job on a remote server, followed to the end unless {@code --detach}. */
+/** {@code qbridge submit --server H:P quantize|run|bench|eval|generate …}: a job on a remote server, followed to the end unless {@code --detach}. */
 @Command(name = "submit", mixinStandardHelpOptions = true, description = "Submit a job to a qbridge job server.",
-        subcommands = {SubmitCommand.Quantize.class, SubmitCommand.Run.class, SubmitCommand.Bench.class, SubmitCommand.Eval.class})
+        subcommands = {SubmitCommand.Quantize.class, SubmitCommand.Run.class, SubmitCommand.Bench.class, SubmitCommand.Eval.class, SubmitCommand.Generate.class})
 public final class SubmitCommand implements Callable<Integer> {
     @Mixin RemoteOptions remote;
 
     @Override
     public Integer call() {
-        throw new Main.UserException("submit: name a job kind: quantize, run, bench or eval (qbridge submit --help)");
+        throw new Main.UserException("submit: name a job kind: quantize, run, bench, eval or generate (qbridge submit --help)");
     }
 
     /** What every job kind shares: how to follow it and its priority. */
@@ -272,21 +272,32 @@ public final class SubmitCommand implements Callable<Integer> {
     }
 
     @Command(name = "eval", mixinStandardHelpOptions = true,
-            description = "The quality table of 'qbridge eval' for a built-in encoder, computed on the server.")
+            description = "The quality table of 'qbridge eval' for a built-in encoder, or the perplexity of a decoder .qbz on --text, computed on the server.")
     static final class Eval implements Callable<Integer> {
         @ParentCommand SubmitCommand parent;
         @Mixin Follow follow;
 
-        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL", description = "bge-small (default) or minilm.")
+        @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
+                description = "bge-small (default), minilm, or a local decoder .qbz FILE from 'qbridge quantize', uploaded first (resumable; perplexity on --text).")
         String model;
 
         @Mixin EvalOptions opts;
 
+        @Option(names = "--text", paramLabel = "FILE", description = "With a decoder .qbz: the text whose perplexity is measured (its non-empty lines are sent).")
+        Path text;
+
+        @Option(names = "--window", defaultValue = "256", paramLabel = "N", description = "With a decoder .qbz: positions per perplexity window (default 256, at most the model's).")
+        int window;
+
         @Option(names = "--json", description = "Print the JSON document 'qbridge eval --json' prints.")
         boolean json;
 
+        @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
         @Override
         public Integer call() throws Exception {
+            if (io.qbridge.model.bert.EncoderModel.Builtin.byAlias(model) == null) return decoder();
+            if (text != null) throw new Main.UserException("--text: only with a decoder .qbz --model (an encoder's eval uses the project's sentences)");
             try (QbridgeClient c = parent.remote.connect()) {
                 Job done = submitAndFollow(parent.remote, c, QbridgeClient.evalSpec(model, opts.formats, opts.heldOut, opts.retrieval), follow);
                 if (done == null) return 0;
@@ -297,6 +308,81 @@ public final class SubmitCommand implements Callable<Integer> {
                 } else {
                     EvalCommand.print(r.getModel(), JobPrinter.evalRows(r), opts.markdown);
                 }
+            }
+            return 0;
+        }
+
+        /** A decoder .qbz: uploaded, then its perplexity on --text, printed as the local {@code eval --model x.qbz} prints it. */
+        private int decoder() throws Exception {
+            Path file = Path.of(model);
+            if (!Files.isRegularFile(file) || !QbzInfo.isContainer(file)) {
+                throw new Main.UserException("--model " + model + ": not a built-in encoder (bge-small, minilm) and not a decoder .qbz file");
+            }
+            if (text == null) throw new Main.UserException("eval of a decoder .qbz needs --text FILE");
+            if (json || spec.commandLine().getParseResult().hasMatchedOption("--formats")) {
+                throw new Main.UserException((json ? "--json" : "--formats") + ": " + model + " is a .qbz with its own tokenizer and layers; give only --text");
+            }
+            if (window < 2) throw new Main.UserException("--window must be at least 2");
+            String measured = String.join("\n", EvalCorpus.readLines(text)); // what the local command measures
+            try (QbridgeClient c = parent.remote.connect()) {
+                ModelRef ref = upload(parent.remote, c, file, null);
+                Job done = submitAndFollow(parent.remote, c, QbridgeClient.decoderEvalSpec(ref, measured, window), follow);
+                if (done == null) return 0;
+                var r = done.getResult().getDecoderEval();
+                EvalCommand.printContainer(model, r.getModel(), r.getLayers(), r.getDim(), text.toString(), JobPrinter.decoderEvalRow(r), r.getClassifierPacked(),
+                        r.getSeconds(), opts.markdown);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "generate", mixinStandardHelpOptions = true,
+            description = "Generate text with a decoder .qbz on the server's device, as 'qbridge generate --model x.qbz' (the text on stdout; tokens/s on stderr).")
+    static final class Generate implements Callable<Integer> {
+        @ParentCommand SubmitCommand parent;
+        @Mixin Follow follow;
+
+        @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE.qbz", description = "A local decoder .qbz from 'qbridge quantize', uploaded first (resumable).")
+        Path model;
+
+        @Option(names = {"-i", "--prompt"}, defaultValue = "", paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
+        String prompt;
+
+        @Option(names = {"-n", "--steps"}, defaultValue = "256", paramLabel = "N",
+                description = "Positions to run, prompt included, as 'qbridge generate' counts them (default 256; 0 = the model's sequence length).")
+        int steps;
+
+        @Option(names = {"-t", "--temperature"}, defaultValue = "1.0", paramLabel = "T", description = "0 = greedy (default 1.0).")
+        float temperature;
+
+        @Option(names = {"-p", "--topp"}, defaultValue = "0.9", paramLabel = "P", description = "Nucleus sampling threshold (default 0.9).")
+        float topp;
+
+        @Option(names = {"-s", "--seed"}, paramLabel = "S", description = "Random seed (default: the server's clock).")
+        Long seed;
+
+        @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "The server's device (default " + DeviceOption.AUTO_RULE + ", on the server).")
+        String device;
+
+        @Mixin ActivationOptions activations;
+
+        @Override
+        public Integer call() throws Exception {
+            if (steps < 0) throw new Main.UserException("--steps must be >= 0");
+            if (temperature < 0) throw new Main.UserException("--temperature must be >= 0");
+            if (topp < 0 || topp > 1) throw new Main.UserException("--topp must be in [0, 1]");
+            if (!Files.isRegularFile(model) || !QbzInfo.isContainer(model)) throw new Main.UserException("--model " + model + ": not a .qbz file");
+            try (QbridgeClient c = parent.remote.connect()) {
+                ModelRef ref = upload(parent.remote, c, model, null);
+                JobSpec spec = QbridgeClient.generateSpec(ref, prompt, steps, temperature, topp, seed, device.equals("auto") ? "" : device);
+                if (activations.mode() != ActivationMode.INT8_PER_TOKEN) {
+                    spec = spec.toBuilder().setGenerate(spec.getGenerate().toBuilder().setActivations(activations.mode().id())).build();
+                }
+                Job done = submitAndFollow(parent.remote, c, spec, follow);
+                if (done == null) return 0;
+                var r = done.getResult().getGenerate();
+                System.out.println(r.getText());
+                Log.info("achieved tok/s: %.2f (%d positions, first excluded as llama2.c counts) on %s", r.getTokensPerSecond(), r.getPositions(), r.getDevice());
             }
             return 0;
         }

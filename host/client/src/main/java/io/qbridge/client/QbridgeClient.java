@@ -162,6 +162,26 @@ public final class QbridgeClient implements AutoCloseable {
                 .addAllFormats(formats).setHeldOut(heldOut).setRetrieval(retrieval)).build();
     }
 
+    /**
+     * The perplexity of an uploaded decoder .qbz ({@code model}) on {@code text}, in windows of {@code window}
+     * positions (0 = 256), as {@code qbridge eval --model x.qbz --text FILE}: give the file's non-empty lines,
+     * stripped and joined with "\n", which is what the local command measures.
+     */
+    public static JobSpec decoderEvalSpec(ModelRef model, String text, int window) {
+        return JobSpec.newBuilder().setDecoderEval(io.qbridge.protocol.v1.DecoderEvalSpec.newBuilder().setModel(model).setText(text).setWindow(window)).build();
+    }
+
+    /**
+     * Text from an uploaded decoder .qbz ({@code model}), as {@code qbridge generate --model x.qbz}: {@code steps}
+     * positions (0 = the model's), {@code temperature} 0 = greedy, {@code seed} null = the server's clock.
+     */
+    public static JobSpec generateSpec(ModelRef model, String prompt, int steps, float temperature, float topp, Long seed, String device) {
+        io.qbridge.protocol.v1.GenerateSpec.Builder g = io.qbridge.protocol.v1.GenerateSpec.newBuilder().setModel(model).setPrompt(prompt).setSteps(steps)
+                .setTemperature(temperature).setTopp(topp).setDevice(device);
+        if (seed != null) g.setSeed(seed);
+        return JobSpec.newBuilder().setGenerate(g).build();
+    }
+
     public static JobSpec runSpec(String builtinModel, List<String> sentences) {
         return runSpec(ModelRef.newBuilder().setBuiltin(builtinModel).build(), "", sentences);
     }

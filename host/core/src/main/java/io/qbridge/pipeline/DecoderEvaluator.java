@@ -3,6 +3,7 @@ package io.qbridge.pipeline;
 import io.qbridge.model.Linear;
 import io.qbridge.model.llama.LlamaDecoder;
 import io.qbridge.model.llama.LlamaWeights;
+import io.qbridge.tokenizer.TextTokenizer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -26,6 +27,33 @@ public final class DecoderEvaluator {
                       int predicted, double seconds) {}
 
     private DecoderEvaluator() {}
+
+    /**
+     * What {@code eval} prints for a decoder container: perplexity on {@code tokens} tokens in windows of
+     * {@code window} positions, and the size of the packed block layers.
+     */
+    public record ContainerRow(String recipe, double bitsPerWeight, long packedBytes, int tokens, int window, double perplexity) {}
+
+    /**
+     * Perplexity of a decoder container on {@code text} (the host path: the layers as the container packs them,
+     * dequantized exactly), with the tokenizer it carries; windows of {@code window} positions from BOS, cut to
+     * the model's sequence length. {@code qbridge eval --model x.qbz} and the server's eval job both call this.
+     *
+     * @throws IllegalArgumentException for a window under 2 positions ("window …") or a text of no tokens ("no tokens …")
+     */
+    public static ContainerRow evaluateContainer(QuantizedDecoders.Loaded q, TextTokenizer tok, String text, int window) {
+        LlamaWeights w = q.model();
+        int win = Math.min(window, w.config().seqLen());
+        if (win < 2) throw new IllegalArgumentException("window must be at least 2");
+        int[] ids = tok.encode(text, false, false);
+        if (ids.length == 0) throw new IllegalArgumentException("no tokens to measure");
+        List<int[]> sequences = windows(w.config().bosTokenId(), ids, win);
+        int maxLen = sequences.stream().mapToInt(a -> a.length).max().orElse(2) - 1; // as evaluate sizes its cache
+        double ppl = perplexity(new LlamaDecoder(w, Math.max(1, maxLen)), sequences);
+        List<QuantizedLayer> blocks = List.copyOf(q.blockLayers().values());
+        String name = q.manifest().settings().getOrDefault("recipe", q.manifest().format());
+        return new ContainerRow(name, QualityReport.bitsPerWeight(blocks), QualityReport.packedBytes(blocks), ids.length, win, ppl);
+    }
 
     /** exp(mean NLL) of tokens[i+1] given tokens[0..i], window by window. {@code tokens} must not start with BOS. */
     public static double perplexity(LlamaDecoder decoder, int bos, int[] tokens, int window) {

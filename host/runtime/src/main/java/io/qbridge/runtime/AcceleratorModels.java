@@ -73,4 +73,13 @@ public final class AcceleratorModels {
                                                                          Accelerator device, RunStats stats) {
         return new io.qbridge.model.llama.LlamaWeights(w.config(), w.tokenEmbedding(), w.layers(), w.finalNorm(), AcceleratorLinear.of(classifier, device, stats));
     }
+
+    /**
+     * A decoder .qbz on {@code device}: its block layers, and its classifier when the container packs it; the rest
+     * on the host. {@code qbridge generate --model x.qbz} and the server's generate job both run this.
+     */
+    public static io.qbridge.model.llama.LlamaWeights containerOnDevice(io.qbridge.pipeline.QuantizedDecoders.Loaded q, Accelerator device, RunStats stats) {
+        io.qbridge.model.llama.LlamaWeights w = decoderOnDevice(q.model(), q.blockLayers(), device, stats);
+        return q.classifier() == null ? w : classifierOnDevice(w, q.classifier(), device, stats);
+    }
 }

@@ -73,13 +73,14 @@ public sealed interface ComputeDevice {
     }
 
     /**
-     * What device a job needs, from its spec: the run or bench {@code device} field, trimmed and lower
+     * What device a job needs, from its spec: the run, bench or generate {@code device} field, trimmed and lower
      * case ({@code ""} = any); quantize and eval jobs run on the host path of any server.
      */
     static String requiredBy(JobSpec spec) {
         String d = switch (spec.getKindCase()) {
             case RUN -> spec.getRun().getDevice();
             case BENCH -> spec.getBench().getDevice();
+            case GENERATE -> spec.getGenerate().getDevice();
             default -> "";
         };
         return d.trim().toLowerCase(Locale.ROOT);

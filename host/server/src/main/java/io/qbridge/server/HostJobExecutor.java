@@ -13,10 +13,16 @@ import io.qbridge.pipeline.QualityReport;
 import io.qbridge.pipeline.PreparedEncoder;
 import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.pipeline.QuantizedEncoders;
+import io.qbridge.pipeline.QuantizedDecoders;
+import io.qbridge.pipeline.DecoderEvaluator;
+import io.qbridge.pipeline.TextGeneration;
+import io.qbridge.model.llama.LlamaWeights;
 import io.qbridge.protocol.v1.Artifact;
 import io.qbridge.protocol.v1.BenchLayer;
 import io.qbridge.protocol.v1.BenchResult;
 import io.qbridge.protocol.v1.BenchSpec;
+import io.qbridge.protocol.v1.DecoderEvalResult;
+import io.qbridge.protocol.v1.DecoderEvalSpec;
 import io.qbridge.protocol.v1.Device;
 import io.qbridge.protocol.v1.DeviceCost;
 import io.qbridge.protocol.v1.DeviceKind;
@@ -24,6 +30,8 @@ import io.qbridge.protocol.v1.Embedding;
 import io.qbridge.protocol.v1.EvalResult;
 import io.qbridge.protocol.v1.EvalRow;
 import io.qbridge.protocol.v1.EvalSpec;
+import io.qbridge.protocol.v1.GenerateResult;
+import io.qbridge.protocol.v1.GenerateSpec;
 import io.qbridge.protocol.v1.JobResult;
 import io.qbridge.protocol.v1.ModelRef;
 import io.qbridge.protocol.v1.Percentiles;
@@ -44,8 +52,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Quantize, run, bench and eval jobs, computed exactly as {@code qbridge quantize}, {@code embed},
- * {@code bench} and {@code eval} compute them locally (same library calls, same order), so remote results
+ * Quantize, run, bench and eval jobs, and generate and eval jobs of an uploaded decoder .qbz, computed exactly as
+ * {@code qbridge quantize}, {@code embed}, {@code bench}, {@code eval} and {@code generate} compute them locally (same library calls, same order), so remote results
  * are bit-identical to local ones and the bench and eval JSON artifacts are what the local commands print.
  * Specs arrive validated ({@link SpecValidator}).
  *
@@ -96,6 +104,8 @@ public final class HostJobExecutor implements JobExecutor {
             case QUANTIZE -> job.spec().getQuantize().getModel();
             case RUN -> job.spec().getRun().getModel();
             case BENCH -> job.spec().getBench().getModel();
+            case DECODER_EVAL -> job.spec().getDecoderEval().getModel();
+            case GENERATE -> job.spec().getGenerate().getModel();
             case EVAL, KIND_NOT_SET -> ModelRef.getDefaultInstance();
         }, ctx);
         return switch (job.spec().getKindCase()) {
@@ -103,6 +113,8 @@ public final class HostJobExecutor implements JobExecutor {
             case RUN -> JobResult.newBuilder().setRun(run(job.spec().getRun(), ctx)).build();
             case BENCH -> JobResult.newBuilder().setBench(bench(job.spec().getBench(), ctx)).build();
             case EVAL -> JobResult.newBuilder().setEval(eval(job.spec().getEval(), ctx)).build();
+            case DECODER_EVAL -> JobResult.newBuilder().setDecoderEval(decoderEval(job.spec().getDecoderEval(), ctx)).build();
+            case GENERATE -> JobResult.newBuilder().setGenerate(generate(job.spec().getGenerate(), ctx)).build();
             case KIND_NOT_SET -> throw new IllegalArgumentException("the job has no kind");
         };
     }
@@ -405,6 +417,65 @@ public final class HostJobExecutor implements JobExecutor {
                     .setRecallAt10(r.recallAt10()).setQuantizeSeconds(r.quantizeSeconds()));
         }
         return out.build();
+    }
+
+    static final int DEFAULT_EVAL_WINDOW = 256;
+    static final float DEFAULT_TOPP = 0.9f;
+
+    /**
+     * As {@code qbridge eval --model x.qbz --text F}: the one {@link DecoderEvaluator#evaluateContainer} on the text
+     * the client sent (host path). It has no checkpoints inside, so it runs under {@link DeviceWatch#supervise(JobContext,
+     * java.util.concurrent.Callable)}, as the encoder eval does, for a cancel to end it.
+     */
+    private DecoderEvalResult decoderEval(DecoderEvalSpec spec, JobContext ctx) throws Exception {
+        long t0 = System.nanoTime();
+        String sha = spec.getModel().getUploadSha256();
+        QuantizedDecoders.Loaded q = UploadedModels.loadDecoder(spec.getModel(), ctx);
+        int window = spec.getWindow() == 0 ? DEFAULT_EVAL_WINDOW : spec.getWindow();
+        ctx.log("loaded uploaded decoder " + sha + ": " + q.manifest().model() + " in " + q.manifest().format() + "; measuring perplexity on "
+                + spec.getText().length() + " characters");
+        ctx.checkpoint();
+        DecoderEvaluator.ContainerRow row = DeviceWatch.supervise(ctx, () -> DecoderEvaluator.evaluateContainer(q, q.textTokenizer("upload " + sha), spec.getText(), window));
+        ctx.progress(1, "measured");
+        var c = q.model().config();
+        return DecoderEvalResult.newBuilder().setModel(q.manifest().model()).setFormat(row.recipe()).setLayers(c.nLayers()).setDim(c.dim())
+                .setTokens(row.tokens()).setWindow(row.window()).setPerplexity(row.perplexity()).setBitsPerWeight(row.bitsPerWeight())
+                .setPackedBytes(row.packedBytes()).setClassifierPacked(q.classifier() != null).setSeconds((System.nanoTime() - t0) / 1e9).build();
+    }
+
+    /**
+     * As {@code qbridge generate --model x.qbz}: the container's packed layers on the device the spec names
+     * (opened as {@code --device} opens it, under {@link DeviceWatch}), the one {@link TextGeneration} loop;
+     * progress per position, and a cancel checked between positions.
+     */
+    private GenerateResult generate(GenerateSpec spec, JobContext ctx) throws Exception {
+        String sha = spec.getModel().getUploadSha256();
+        QuantizedDecoders.Loaded q = UploadedModels.loadDecoder(spec.getModel(), ctx);
+        var tok = q.textTokenizer("upload " + sha);
+        int seqLen = q.model().config().seqLen();
+        int steps = spec.getSteps() == 0 || spec.getSteps() > seqLen ? seqLen : spec.getSteps(); // as Generator caps it
+        long seed = spec.hasSeed() ? spec.getSeed() : System.nanoTime(); // as the local command without --seed
+        EmulatorConfig emulator = EmulatorConfig.defaults().withActivations(activations(spec.getActivations()));
+        String choice = spec.getDevice().isEmpty() ? "auto" : spec.getDevice();
+        try {
+            return onAccelerator(choice, false, emulator, ctx, dev -> {
+                LlamaWeights w = AcceleratorModels.containerOnDevice(q, dev, new RunStats());
+                ctx.log("generating with " + q.manifest().model() + " (" + q.manifest().format() + ") on " + dev.describe().name() + " (" + emulator.activations().id() + " activations): up to " + steps + " positions, temperature "
+                        + spec.getTemperature() + (spec.getTemperature() > 0 ? ", seed " + seed : ""));
+                int[] done = {1};
+                TextGeneration.Result r = TextGeneration.generate(w, tok, spec.getPrompt(), steps, spec.getTemperature(), spec.hasTopp() ? spec.getTopp() : DEFAULT_TOPP, seed, piece -> {
+                    ctx.progress(Math.min(1.0, done[0]++ / (double) steps), "position " + done[0] + " of " + steps);
+                    ctx.checkpoint();
+                });
+                ctx.log(String.format("achieved tok/s: %.2f (%d positions, first excluded as llama2.c counts)", r.tokensPerSecond(), r.positions()));
+                GenerateResult.Builder b = GenerateResult.newBuilder().setModel(q.manifest().model()).setText(r.text()).setPositions(r.positions())
+                        .setTokensPerSecond(r.tokensPerSecond()).setDevice(dev.describe().name());
+                for (int t : r.tokens()) b.addTokens(t);
+                return b.build();
+            });
+        } catch (DeviceWatch.DeviceFailure e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
     }
 
     private EncoderModel builtin(EncoderModel.Builtin b) {

@@ -21,7 +21,7 @@ final class JobArtifacts {
             case EVAL -> {
                 if (r.getEval().hasJson()) out.add(r.getEval().getJson());
             }
-            case RUN, KIND_NOT_SET -> { }
+            case RUN, DECODER_EVAL, GENERATE, KIND_NOT_SET -> { }
         }
         return out;
     }

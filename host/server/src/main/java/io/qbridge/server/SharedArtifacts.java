@@ -80,7 +80,7 @@ final class SharedArtifacts implements AutoCloseable {
     }
 
     /**
-     * As {@link #put(String, Path)}, and when {@code modelKind} is not null ("qbz" or "onnx": a validated
+     * As {@link #put(String, Path)}, and when {@code modelKind} is not null ("qbz", "decoder" or "onnx": a validated
      * upload) records it with the blob, in the same transaction for a new blob, so the file is never visible
      * as an upload before it is whole. Content already there (an earlier job's artifact) just gets the kind.
      */
@@ -149,7 +149,7 @@ final class SharedArtifacts implements AutoCloseable {
         }
     }
 
-    /** The kind ("qbz" or "onnx") of a validated upload the database holds whole; null if it holds no such upload. */
+    /** The kind ("qbz", "decoder" or "onnx") of a validated upload the database holds whole; null if it holds no such upload. */
     synchronized String modelKind(String sha256) throws SQLException {
         try (PreparedStatement ps = connection().prepareStatement("SELECT model_kind FROM artifact_blobs WHERE sha256 = ?")) {
             ps.setString(1, sha256);

@@ -119,7 +119,15 @@ final class SpecValidator {
                 eval(spec.getEval());
                 yield JobKind.JOB_KIND_EVAL;
             }
-            case KIND_NOT_SET -> throw invalid("spec: no job kind set (quantize, run, bench or eval)");
+            case DECODER_EVAL -> {
+                decoderEval(spec.getDecoderEval());
+                yield JobKind.JOB_KIND_EVAL;
+            }
+            case GENERATE -> {
+                generate(spec.getGenerate());
+                yield JobKind.JOB_KIND_GENERATE;
+            }
+            case KIND_NOT_SET -> throw invalid("spec: no job kind set (quantize, run, bench, eval, decoder_eval or generate)");
         };
     }
 
@@ -225,6 +233,38 @@ final class SpecValidator {
         if (e.getHeldOut() != 0 && (e.getHeldOut() < 10 || e.getHeldOut() > max)) throw invalid("eval.held_out: must be in 10.." + max + " (0 = " + max + ")");
         int maxR = EvalCorpus.Split.RETRIEVAL.count;
         if (e.hasRetrieval() && (e.getRetrieval() < 10 || e.getRetrieval() > maxR)) throw invalid("eval.retrieval: must be in 10.." + maxR);
+    }
+
+    static final int MAX_EVAL_TEXT_CHARS = 4_000_000;
+    static final int MAX_EVAL_WINDOW = 65_536;
+    static final int MAX_GENERATE_STEPS = 65_536;
+    static final int MAX_PROMPT_CHARS = 16 * 1024;
+    static final float MAX_TEMPERATURE = 100;
+
+    /** A decoder .qbz's perplexity on a text, as {@code qbridge eval --model x.qbz --text F}. */
+    private void decoderEval(io.qbridge.protocol.v1.DecoderEvalSpec e) {
+        decoderModel("decoder_eval.model", e.getModel());
+        if (e.getText().isBlank()) throw invalid("decoder_eval.text: no text to measure perplexity on");
+        if (e.getText().length() > MAX_EVAL_TEXT_CHARS) throw invalid("decoder_eval.text: longer than " + MAX_EVAL_TEXT_CHARS + " characters");
+        if (e.getWindow() == 1 || e.getWindow() > MAX_EVAL_WINDOW) throw invalid("decoder_eval.window: must be in 2.." + MAX_EVAL_WINDOW + " (0 = 256)");
+    }
+
+    /** Text from a decoder .qbz, as {@code qbridge generate --model x.qbz}. */
+    private void generate(io.qbridge.protocol.v1.GenerateSpec g) {
+        decoderModel("generate.model", g.getModel());
+        if (g.getPrompt().length() > MAX_PROMPT_CHARS) throw invalid("generate.prompt: longer than " + MAX_PROMPT_CHARS + " characters");
+        if (g.getSteps() > MAX_GENERATE_STEPS) throw invalid("generate.steps: at most " + MAX_GENERATE_STEPS + " (0 = the model's sequence length)");
+        if (!(g.getTemperature() >= 0 && g.getTemperature() <= MAX_TEMPERATURE)) throw invalid("generate.temperature: must be in [0, " + (int) MAX_TEMPERATURE + "] (0 = greedy)");
+        if (g.hasTopp() && !(g.getTopp() >= 0 && g.getTopp() <= 1)) throw invalid("generate.topp: must be in [0, 1]");
+        if (!BENCH_DEVICES.contains(g.getDevice())) throw invalid("generate.device: '" + g.getDevice() + "' is not emulator, xrt or auto");
+        device("generate.device", g.getDevice());
+        activations("generate.activations", g.getActivations());
+    }
+
+    /** An uploaded decoder .qbz, here or (fleet) in the shared database. */
+    private void decoderModel(String field, ModelRef m) {
+        UploadedModels.validateDecoder(field, m, this::uploadKind, where());
+        share(m.getUploadSha256());
     }
 
     private void model(String field, ModelRef m) {

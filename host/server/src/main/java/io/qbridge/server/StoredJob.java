@@ -20,7 +20,7 @@ public record StoredJob(long seq, String id, String client, JobKind kind, JobSpe
 
     /** Jobs whose work has no effect outside the server until they succeed, so running them twice is harmless. */
     public static boolean safeToRepeat(JobKind kind) {
-        return kind == JobKind.JOB_KIND_QUANTIZE || kind == JobKind.JOB_KIND_RUN || kind == JobKind.JOB_KIND_EVAL;
+        return kind == JobKind.JOB_KIND_QUANTIZE || kind == JobKind.JOB_KIND_RUN || kind == JobKind.JOB_KIND_EVAL || kind == JobKind.JOB_KIND_GENERATE;
     }
 
     public Job toProto(boolean withSpecAndResult) {

@@ -204,8 +204,8 @@ final class UploadStore {
     }
 
     /**
-     * "qbz" or "onnx" if the file loads with the loaders jobs use, otherwise INVALID_ARGUMENT saying why:
-     * a file starting with the .qbz magic must load as a container onto its built-in base or onto the
+     * "qbz", "decoder" or "onnx" if the file loads with the loaders jobs use, otherwise INVALID_ARGUMENT saying why:
+     * a decoder .qbz must load whole with its tokenizer; another file starting with the .qbz magic must load as a container onto its built-in base or onto the
      * uploaded file base {@code bases} finds, any other file must parse as ONNX and yield a BERT encoder.
      */
     static String validateModel(Path file, QuantizedEncoders.BaseLookup bases) {
@@ -218,6 +218,12 @@ final class UploadStore {
         }
         if (n == 4 && head[0] == 'Q' && head[1] == 'B' && head[2] == 'Z' && head[3] == 1) {
             try {
+                if (UploadedModels.isDecoderContainer(file)) {
+                    // everything a decoder job loads: the model with its packed layers, and the tokenizer it carries
+                    io.qbridge.pipeline.QuantizedDecoders.Loaded q = io.qbridge.pipeline.QuantizedDecoders.load(file);
+                    q.textTokenizer("upload");
+                    return UploadedModels.DECODER;
+                }
                 QuantizedEncoders.load(file, bases);
                 return "qbz";
             } catch (IOException | RuntimeException e) {

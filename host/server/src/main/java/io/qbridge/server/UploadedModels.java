@@ -23,6 +23,7 @@ import java.util.function.Function;
  * tokenizer and pooling of the built-in its {@code tokenizer_of} names (an ONNX graph carries no tokenizer).
  * A {@code .qbz} loads onto its built-in base, or onto a file base ({@link #bases}): an uploaded {@code .onnx}
  * found by the sha256 the container pins, with the built-in tokenizer whose bytes have the pinned sha256.
+ * A decoder {@code .qbz} carries its whole model and tokenizer; only generate and decoder eval jobs take it.
  *
  * <p>In a fleet the file a job names may be on another server: submit-time checks also ask the shared
  * database ({@link SharedArtifacts#modelKind}), and a job's server copies what it lacks, the named file and a
@@ -31,6 +32,8 @@ import java.util.function.Function;
 final class UploadedModels {
     static final String QBZ = "qbz";
     static final String ONNX = "onnx";
+    /** A decoder .qbz: it carries the whole model and its tokenizer (generate and eval jobs). */
+    static final String DECODER = "decoder";
 
     private UploadedModels() {}
 
@@ -76,12 +79,40 @@ final class UploadedModels {
             throw Status.FAILED_PRECONDITION.withDescription(field + ": no uploaded model with sha256 '" + m.getUploadSha256()
                     + "' " + where + " (upload it first with UploadModel)").asRuntimeException();
         }
+        if (kind.equals(DECODER)) {
+            throw invalid(field + ": upload " + m.getUploadSha256() + " is a decoder .qbz; it runs in generate and eval jobs (GenerateSpec, DecoderEvalSpec), not this one");
+        }
         if (kind.equals(ONNX)) {
             if (!m.hasTokenizerOf()) throw invalid(field + ".tokenizer_of: an uploaded .onnx needs the built-in whose tokenizer and pooling it uses (bge-small, minilm)");
             if (EncoderModel.Builtin.byAlias(m.getTokenizerOf()) == null) throw invalid(field + ".tokenizer_of: no built-in model '" + m.getTokenizerOf() + "' (bge-small, minilm)");
         } else if (m.hasTokenizerOf()) {
             throw invalid(field + ".tokenizer_of: a .qbz container runs with its base model's tokenizer; leave it unset");
         }
+    }
+
+    /** Submit-time checks of a generate or decoder eval job's model: an uploaded decoder .qbz (which carries its tokenizer). */
+    static void validateDecoder(String field, ModelRef m, Function<String, String> kindOf, String where) {
+        if (!m.hasUploadSha256()) throw invalid(field + ": name an uploaded decoder .qbz (upload_sha256)");
+        if (!ArtifactStore.isSha256(m.getUploadSha256())) throw invalid(field + ".upload_sha256: must be 64 lowercase hex digits");
+        if (m.hasTokenizerOf()) throw invalid(field + ".tokenizer_of: a decoder .qbz carries its own tokenizer; leave it unset");
+        String kind = kindOf.apply(m.getUploadSha256());
+        if (kind == null) {
+            throw Status.FAILED_PRECONDITION.withDescription(field + ": no uploaded model with sha256 '" + m.getUploadSha256()
+                    + "' " + where + " (upload it first with UploadModel)").asRuntimeException();
+        }
+        if (!kind.equals(DECODER)) throw invalid(field + ": upload " + m.getUploadSha256() + " is an encoder's " + (kind.equals(ONNX) ? ".onnx" : ".qbz") + ", not a decoder .qbz");
+    }
+
+    /** Whether a .qbz file is a decoder's (its manifest has a decoder base); the file is opened, not loaded. */
+    static boolean isDecoderContainer(java.nio.file.Path file) throws IOException {
+        return io.qbridge.container.QbzFile.open(file).manifest().decoder() != null;
+    }
+
+    /** The decoder .qbz a validated generate or eval job names. */
+    static io.qbridge.pipeline.QuantizedDecoders.Loaded loadDecoder(ModelRef ref, JobContext ctx) throws IOException {
+        String sha = ref.getUploadSha256();
+        if (!DECODER.equals(ctx.artifacts().validatedModelKind(sha))) throw new IOException("uploaded decoder " + sha + " is no longer on this server");
+        return io.qbridge.pipeline.QuantizedDecoders.load(ctx.artifacts().path(sha));
     }
 
     /** Submit-time checks of a quantize job's uploaded base: an uploaded .onnx with its {@code tokenizer_of}. */

@@ -11,8 +11,8 @@
  * runs jobs that name them by sha256), {@link io.qbridge.server.JobScheduler}
  * (claims jobs from the store into device slots: host and emulator share the worker pool, each board is
  * exclusive; renews leases and takes over those of dead servers; cancellation and shutdown are noticed
- * between layers or batches), {@link io.qbridge.server.HostJobExecutor} (what quantize, run, bench and eval
- * jobs do, on the {@link io.qbridge.server.ComputeDevice} the scheduler gave them: a board's
+ * between layers or batches), {@link io.qbridge.server.HostJobExecutor} (what quantize, run, bench, eval and generate
+ * jobs do (a decoder .qbz upload: generate and perplexity, through the local commands' code), on the {@link io.qbridge.server.ComputeDevice} the scheduler gave them: a board's
  * {@link io.qbridge.device.Accelerator} itself, or for emulator jobs and fallbacks one that an
  * {@link io.qbridge.server.AcceleratorSource} opens, watched by {@code DeviceWatch} so that a device that
  * fails or hangs fails the job, or falls back to the emulator, in bounded time). The gRPC layer ({@link io.qbridge.server.JobServiceImpl},
