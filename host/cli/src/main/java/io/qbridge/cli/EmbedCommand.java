@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.qbridge.data.EvalCorpus;
 import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.model.bert.EncoderWarmUp;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -28,7 +29,10 @@ final class EmbedCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         EvalCorpus.TextLines numbered = EvalCorpus.readText(text);
         List<String> lines = numbered.lines();
-        EncoderModel model = modelOptions.load();
+        EncoderModel model;
+        try (EncoderWarmUp warm = EncoderWarmUp.start()) { // JIT warm-up on the spare core while the model loads
+            model = modelOptions.load();
+        }
         List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: %s line %d is longer than %d tokens and was truncated", text, numbered.lineOf(i),
                 model.encoder().config().maxPositions()));
         long t0 = System.nanoTime();

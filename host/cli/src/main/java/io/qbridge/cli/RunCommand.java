@@ -2,11 +2,16 @@ package io.qbridge.cli;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.qbridge.data.EvalCorpus;
+import io.qbridge.container.QbzFile;
 import io.qbridge.device.Accelerator;
+import io.qbridge.device.DeviceKind;
 import io.qbridge.device.DeviceInfo;
+import io.qbridge.format.QuantFormat;
 import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.model.bert.EncoderWarmUp;
 import io.qbridge.pipeline.PreparedEncoder;
 import io.qbridge.runtime.AcceleratorModels;
+import io.qbridge.runtime.DeviceWarmUp;
 import io.qbridge.runtime.RunStats;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -33,8 +38,10 @@ final class RunCommand implements Callable<Integer> {
         EvalCorpus.TextLines numbered = EvalCorpus.readText(text);
         List<String> lines = numbered.lines();
         if (lines.isEmpty()) throw new Main.UserException(text + ": no non-empty lines");
-        try (Accelerator dev = options.open()) { // first: a missing device fails before minutes of quantization
+        try (Accelerator dev = options.open(); // first: a missing device fails before minutes of quantization
+             EncoderWarmUp warm = warmUp(dev)) {
             PreparedEncoder prep = options.prepare();
+            if (warm != null) warm.close(); // the real batches get both cores
             RunStats stats = new RunStats();
             EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
             List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: %s line %d is longer than %d tokens and was truncated", text, numbered.lineOf(i),
@@ -56,6 +63,20 @@ final class RunCommand implements Callable<Integer> {
                     emb.length, emb.length == 1 ? "" : "s");
         }
         return 0;
+    }
+
+    /**
+     * JIT warm-up of the emulator's kernels for the container's format while the container loads
+     * ({@link DeviceWarmUp}); null for a board, for a recipe the FP32 model is quantized with here (the
+     * quantization is the long part and warms the host path itself), or when the format cannot be read cheaply.
+     */
+    private EncoderWarmUp warmUp(Accelerator dev) {
+        if (dev.describe().kind() != DeviceKind.EMULATOR || !options.model.isContainer()) return null;
+        try {
+            return DeviceWarmUp.start(dev, QuantFormat.parse(QbzFile.open(Path.of(options.model.model)).manifest().format()));
+        } catch (IOException | RuntimeException e) {
+            return null; // the load that follows reports what is wrong with the file
+        }
     }
 
     private static String stage(long nanos) {

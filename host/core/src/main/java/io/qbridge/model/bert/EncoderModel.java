@@ -90,12 +90,41 @@ public final class EncoderModel {
     }
 
     public static EncoderModel load(Builtin b) {
-        try (InputStream ti = resource(b.tokenizerResource); InputStream oi = resource(b.onnxResource)) {
-            BertTokenizer tokenizer = BertTokenizer.fromJson(ti, b.tokenizerResource);
-            BertEncoder enc = BertEncoder.fromOnnx(OnnxGraph.read(oi, b.onnxResource));
-            return new EncoderModel(b.alias, tokenizer, enc, b.pooling);
+        byte[] onnx;
+        try {
+            onnx = onnxBytes(b);
         } catch (IOException e) {
             throw new UncheckedIOException(b.alias + ": " + e.getMessage(), e);
+        }
+        return load(b, onnx);
+    }
+
+    /**
+     * As {@link #load(Builtin)}, from the bytes of its ONNX resource already read (a caller that also hashes them
+     * reads the 91-133 MB resource once). The tokenizer's JSON is parsed on a second thread meanwhile: the two are
+     * independent, and a fresh process has a core to spare while the graph is parsed.
+     */
+    public static EncoderModel load(Builtin b, byte[] onnx) {
+        java.util.concurrent.FutureTask<BertTokenizer> tokenizer = new java.util.concurrent.FutureTask<>(() -> {
+            try (InputStream ti = resource(b.tokenizerResource)) {
+                return BertTokenizer.fromJson(ti, b.tokenizerResource);
+            }
+        });
+        Thread t = new Thread(tokenizer, "qbridge-tokenizer-load");
+        t.setDaemon(true);
+        t.start();
+        BertEncoder enc = BertEncoder.fromOnnx(OnnxGraph.parse(onnx, b.onnxResource));
+        try {
+            return new EncoderModel(b.alias, tokenizer.get(), enc, b.pooling);
+        } catch (java.util.concurrent.ExecutionException e) {
+            // the tokenizer's own error, as the sequential load threw it
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            if (e.getCause() instanceof IOException io) throw new UncheckedIOException(b.alias + ": " + io.getMessage(), io);
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(b.alias + ": interrupted while loading its tokenizer", e);
         }
     }
 

@@ -1,0 +1,76 @@
+package io.qbridge.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.qbridge.device.Accelerator;
+import io.qbridge.device.DeviceInfo;
+import io.qbridge.device.LayerHandle;
+import io.qbridge.device.RunResult;
+import io.qbridge.emulator.EmulatorAccelerator;
+import io.qbridge.emulator.EmulatorConfig;
+import io.qbridge.format.PackedTensor;
+import io.qbridge.format.QuantFormat;
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.model.bert.EncoderWarmUp;
+import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.QuantRecipe;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The device warm-up of {@code qbridge run}: it runs its tiny layers on the device, unloads every one of them when
+ * it ends, and a real model computing on the same device while it runs gets the same bits as without it.
+ */
+class DeviceWarmUpTest {
+    /** The emulator, counting what the warm-up does to it. */
+    private static final class Counting implements Accelerator {
+        final EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.defaults());
+        final Set<Long> resident = ConcurrentHashMap.newKeySet();
+        final AtomicInteger loads = new AtomicInteger(), runs = new AtomicInteger();
+
+        @Override public DeviceInfo describe() { return dev.describe(); }
+        @Override public LayerHandle load(PackedTensor w, float[] b) {
+            LayerHandle h = dev.load(w, b);
+            resident.add(h.id());
+            loads.incrementAndGet();
+            return h;
+        }
+        @Override public RunResult run(LayerHandle h, float[] x, int rows, float[] y) {
+            runs.incrementAndGet();
+            return dev.run(h, x, rows, y);
+        }
+        @Override public void unload(LayerHandle h) {
+            dev.unload(h);
+            resident.remove(h.id());
+        }
+        @Override public void close() { dev.close(); }
+    }
+
+    @Test
+    void runsItsLayersOnTheDeviceUnloadsThemAndChangesNoResult() throws InterruptedException {
+        EncoderModel fp32 = EncoderModel.load(EncoderModel.Builtin.MINILM);
+        EncoderQuantizer.Result q = EncoderQuantizer.quantize(fp32, QuantRecipe.parse("microscopiq-w4@rtn"), List.of(), null);
+        List<int[]> ids = fp32.tokenize(List.of("The committee adopted the report.", "We vote tomorrow on the budget.", "Yes."), null);
+        try (Counting dev = new Counting()) {
+            EncoderModel onDevice = AcceleratorModels.onDevice(q, dev, new RunStats());
+            float[][] quiet = onDevice.embedIds(ids, 4096);
+            int realLayers = dev.resident.size();
+            EncoderWarmUp warm = DeviceWarmUp.start(dev, QuantFormat.parse("microscopiq-w4"));
+            assertNotNull(warm, "qbridge.warmup is not set to false in tests");
+            float[][] during = onDevice.embedIds(ids, 4096); // the same device, the warm-up's layers beside these
+            long deadline = System.nanoTime() + 60_000_000_000L; // the tiny model's first forward pass on a loaded machine
+            while (dev.runs.get() <= 2 * realLayers && System.nanoTime() < deadline) Thread.sleep(5);
+            warm.close();
+            for (int s = 0; s < quiet.length; s++) assertArrayEquals(quiet[s], during[s], "sentence " + s);
+            assertTrue(dev.loads.get() == realLayers + 6, "the warm-up loads its six layers once: " + dev.loads.get() + " loads");
+            assertTrue(dev.runs.get() > 2L * realLayers, "the warm-up ran nothing on the device");
+            assertEquals(realLayers, dev.resident.size(), "a warm-up layer is still on the device");
+        }
+    }
+}

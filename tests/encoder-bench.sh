@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Encoders as a user runs them (BENCHMARKS.md §1b, issue 16): each program is a fresh process that embeds the
+# same 1,024 real sentences (Europarl English, `qbridge data`: the held-out split and the first 24 of the
+# retrieval split) and writes every vector as JSON. Each round runs, interleaved so the shared machine's load
+# hits them alike:
+#   peer   langchain4j 1.19.0-beta29's AllMiniLmL6V2EmbeddingModel on ONNX Runtime (tests/peer-langchain4j)
+#   embed  qbridge embed --model minilm --json
+#   run    qbridge run --model m.qbz --device emulator --json (m.qbz: `qbridge quantize -m minilm -f $FORMAT`,
+#          made once before the rounds)
+# and prints each one's wall time with the load average, then how the outputs agree (EmbeddingsAgree.java).
+#   tests/encoder-bench.sh [ROUNDS]
+# Env: FORMAT (default microscopiq-w4@rtn); BASE_JAR, a qbridge-cli jar (with its lib/ beside it) to time as
+# "base: …" in the same rounds, for before/after figures; NO_AOT=1 adds embed and run with QBRIDGE_AOT=0 (the launcher
+# without its JVM AOT cache); QBRIDGE_JAVA_OPTS as for ./qbridge. Times: wall, and CPU = user + sys of all threads.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROUNDS="${1:-3}"
+FORMAT="${FORMAT:-microscopiq-w4@rtn}"
+WORK="${WORK:-$ROOT/tests/target/encoder-bench}"
+source "$ROOT/.mvn/find-jdk.sh"
+mkdir -p "$WORK"
+"$ROOT/qbridge" --version > /dev/null # builds the CLI first if needed
+PEER="$ROOT/tests/peer-langchain4j"
+(cd "$ROOT" && ./mvnw -B -q -f "$PEER/pom.xml" package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt > "$WORK/peer-build.log" 2>&1) \
+  || { echo "encoder-bench: building the langchain4j peer failed; see $WORK/peer-build.log" >&2; exit 2; }
+PEER_CP="$PEER/target/qbridge-peer-langchain4j-0.1.0-SNAPSHOT.jar:$(cat "$PEER/target/classpath.txt")"
+"$ROOT/qbridge" data --out "$WORK/data" > "$WORK/data.log" 2>&1 || { echo "encoder-bench: qbridge data failed; see $WORK/data.log" >&2; exit 2; }
+TEXT="$WORK/sentences-1024.txt"
+{ cat "$WORK/data/europarl-en-held-out.txt"; head -n 24 "$WORK/data/europarl-en-retrieval.txt"; } > "$TEXT"
+[[ -f "$WORK/m.qbz" && "$(cat "$WORK/m.format" 2>/dev/null)" == "$FORMAT" ]] || {
+  "$ROOT/qbridge" quantize -m minilm -f "$FORMAT" --out "$WORK/m.qbz" > "$WORK/quantize.log" 2>&1 \
+    || { echo "encoder-bench: qbridge quantize failed; see $WORK/quantize.log" >&2; exit 2; }
+  echo "$FORMAT" > "$WORK/m.format"
+}
+JVM_OPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC --sun-misc-unsafe-memory-access=allow)
+
+timed() { # name outfile command...: wall and CPU (user + sys, all threads) seconds, and the 1-minute load average before
+  local name="$1" out="$2"; shift 2
+  local load TIMEFORMAT='%R %U %S' wall user sys; load="$(cut -d' ' -f1 /proc/loadavg)"
+  if ! { time "$@" > "$out" 2> "$out.log"; } 2> "$out.time"; then echo "encoder-bench: $name failed; see $out.log" >&2; exit 1; fi
+  read -r wall user sys < "$out.time"
+  printf '%-44s %7.2f s wall %7.2f s cpu   load %s\n' "$name" "$wall" "$(echo "$user + $sys" | bc)" "$load"
+}
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $JAVA_HOME, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "sentences: $(wc -l < "$TEXT") from $TEXT; run format $FORMAT"
+for ((i = 1; i <= ROUNDS; i++)); do
+  echo "round $i, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  timed "langchain4j AllMiniLmL6V2 (ORT)" "$WORK/peer.json" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$PEER_CP" io.qbridge.peer.LangChain4jEmbed "$TEXT"
+  timed "qbridge embed --model minilm" "$WORK/embed.json" "$ROOT/qbridge" embed --model minilm --text "$TEXT" --json
+  timed "qbridge run --model m.qbz (emulator)" "$WORK/run.json" "$ROOT/qbridge" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
+  if [[ -n "${NO_AOT:-}" ]]; then
+    QBRIDGE_AOT=0 timed "qbridge embed, no AOT cache" "$WORK/embed-noaot.json" "$ROOT/qbridge" embed --model minilm --text "$TEXT" --json
+    QBRIDGE_AOT=0 timed "qbridge run, no AOT cache" "$WORK/run-noaot.json" "$ROOT/qbridge" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
+  fi
+  if [[ -n "${BASE_JAR:-}" ]]; then
+    timed "base: qbridge embed" "$WORK/embed-base.json" "$JAVA_HOME/bin/java" "${JVM_OPTS[@]}" -jar "$BASE_JAR" embed --model minilm --text "$TEXT" --json
+    timed "base: qbridge run (emulator)" "$WORK/run-base.json" "$JAVA_HOME/bin/java" "${JVM_OPTS[@]}" -jar "$BASE_JAR" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
+  fi
+done
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+AGREE="$ROOT/tests/src/test/java/io/qbridge/bench/EmbeddingsAgree.java"
+echo "embed vs langchain4j:  $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/embed.json" "$WORK/peer.json")"
+echo "run vs embed:          $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/run.json" "$WORK/embed.json")"
+if [[ -n "${BASE_JAR:-}" ]]; then
+  echo "embed vs base embed:   $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/embed.json" "$WORK/embed-base.json")"
+  echo "run vs base run:       $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/run.json" "$WORK/run-base.json")"
+fi
