@@ -75,7 +75,8 @@ public final class MatVecKernel {
      * Columns per 16-bit chunk of the 8-bit plane, whose codes go in split as {@code q = 16 qh + ql} ({@code qh}
      * in [-8, 7], {@code ql} in [0, 15]): a 16-bit lane holds only 2 products of a full code and a weight up to
      * 127, but 16 of each half (16 * 127 * 15 = 30480, 16 * 127 * 8 = 16256), so the costly widening to int32
-     * comes 8 times less often (1.5x faster on mxint8 layers, measured).
+     * comes 8 times less often (mxint8 blocks of the 42M shape 1.4x faster; its 16 MB classifier 10-20 % slower,
+     * not explained: BENCHMARKS.md §2b).
      */
     private static final int SPLIT_CHUNK = 16;
     /** [slab][column (pair)][W] codes. */
