@@ -153,9 +153,9 @@ public final class MatMul {
         if (m <= SPIN_TEAM_MAX_ROWS) {
             // Decoding: one product takes microseconds, so hand quads of output rows to the spinning team
             // rather than waking fork-join workers (whose wake-up costs more than the second core gains).
-            int quads = (n + 3) / 4;
-            int grain = Math.max(1, SPIN_TEAM_MIN_CHUNK_WEIGHTS / (4 * k));
-            SpinTeam.shared().forRange(quads, grain, (q0, q1) -> outInColumns(x, m, k, w, wOffset, n, y, q0 * 4, Math.min(n, q1 * 4)));
+            int octets = (n + 7) / 8;
+            int grain = Math.max(1, SPIN_TEAM_MIN_CHUNK_WEIGHTS / (8 * k));
+            SpinTeam.shared().forRange(octets, grain, (q0, q1) -> outInColumns(x, m, k, w, wOffset, n, y, q0 * 8, Math.min(n, q1 * 8)));
         } else {
             Parallel.forRange(n, 16, (n0, n1) -> outInColumns(x, m, k, w, wOffset, n, y, n0, n1));
         }
@@ -169,9 +169,51 @@ public final class MatMul {
     /** Outputs [j0, j1) of every row. */
     private static void outInColumns(float[] x, int m, int k, float[] w, int wOffset, int n, float[] y, int j0, int j1) {
         int j = j0;
+        for (; j + 8 <= j1; j += 8) dot8(x, m, k, w, wOffset, n, y, j);
         for (; j + 4 <= j1; j += 4) dot4(x, m, k, w, wOffset, n, y, j);
         for (; j < j1; j++) {
             for (int i = 0; i < m; i++) y[i * n + j] = VectorOps.dot(x, i * k, w, wOffset + j * k, k);
+        }
+    }
+
+    /**
+     * Eight weight rows at once: each row's arithmetic is {@link #dot4}'s (one accumulator, {@link VectorOps#hsum},
+     * a scalar FMA tail), so the same bits; eight streams in flight read memory faster than four (one thread on
+     * a 65 MB matrix, min of 60 at load 22: 12.0-12.9 GB/s with four rows, 15.2-15.5 GB/s with eight).
+     */
+    private static void dot8(float[] x, int m, int k, float[] w, int wOffset, int n, float[] y, int j) {
+        int r0 = wOffset + j * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k, r4 = r3 + k, r5 = r4 + k, r6 = r5 + k, r7 = r6 + k;
+        int bound = S.loopBound(k);
+        for (int i = 0; i < m; i++) {
+            int xo = i * k;
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            int kk = 0;
+            for (; kk < bound; kk += L) {
+                FloatVector xv = FloatVector.fromArray(S, x, xo + kk);
+                a0 = xv.fma(FloatVector.fromArray(S, w, r0 + kk), a0);
+                a1 = xv.fma(FloatVector.fromArray(S, w, r1 + kk), a1);
+                a2 = xv.fma(FloatVector.fromArray(S, w, r2 + kk), a2);
+                a3 = xv.fma(FloatVector.fromArray(S, w, r3 + kk), a3);
+                a4 = xv.fma(FloatVector.fromArray(S, w, r4 + kk), a4);
+                a5 = xv.fma(FloatVector.fromArray(S, w, r5 + kk), a5);
+                a6 = xv.fma(FloatVector.fromArray(S, w, r6 + kk), a6);
+                a7 = xv.fma(FloatVector.fromArray(S, w, r7 + kk), a7);
+            }
+            int yo = i * n + j;
+            y[yo] = VectorOps.hsum(a0);
+            y[yo + 1] = VectorOps.hsum(a1);
+            y[yo + 2] = VectorOps.hsum(a2);
+            y[yo + 3] = VectorOps.hsum(a3);
+            y[yo + 4] = VectorOps.hsum(a4);
+            y[yo + 5] = VectorOps.hsum(a5);
+            y[yo + 6] = VectorOps.hsum(a6);
+            y[yo + 7] = VectorOps.hsum(a7);
+            for (int r = 0; r < 8 && kk < k; r++) {
+                float acc = y[yo + r];
+                int ro = r0 + r * k;
+                for (int t = kk; t < k; t++) acc = Math.fma(x[xo + t], w[ro + t], acc);
+                y[yo + r] = acc;
+            }
         }
     }
 

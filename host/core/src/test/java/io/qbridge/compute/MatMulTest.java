@@ -37,4 +37,26 @@ class MatMulTest {
             }
         }
     }
+
+    /**
+     * Every output of {@code outIn} is {@link VectorOps#dot} of its activation row and weight row, bit for bit,
+     * whichever group of weight rows (8, 4 or 1) computed it and whatever the offset: the decoder's one-token path
+     * and its batched prompt path (more rows, other thread splits) then round alike.
+     */
+    @ParameterizedTest
+    @CsvSource({"1,512,1376", "1,17,13", "2,512,31", "8,33,100", "9,48,23", "1,1376,512"})
+    void outInIsTheRowDotProductBitForBit(int m, int k, int n) {
+        SplittableRandom rnd = new SplittableRandom(m * 13L + k * 5L + n);
+        int off = 3;
+        float[] x = new float[m * k], w = new float[off + n * k], y = new float[m * n];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian();
+        MatMul.outIn(x, m, k, w, off, n, y);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float want = VectorOps.dot(x, i * k, w, off + j * k, k);
+                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[i * n + j]), "outIn at " + i + "," + j);
+            }
+        }
+    }
 }

@@ -28,16 +28,20 @@ import jdk.incubator.vector.VectorSpecies;
  * inliers) are kept exactly in a side list and added into the block's int32 sum before the fold. The shift
  * {@code sh} is chosen per (block, output) to let the most weights fit; any choice gives the same integer
  * {@code acc_b = (sum p q) << sh + sum_side w q}, so it is a speed choice only. 4 bits are used when at most
- * 1/16 of the weights go to the side list, else 8 bits; else (or with zero points, MX-INT8 activations, odd
- * block sizes, fp64-only scales, a bound above int32) the layer has no decode kernel and {@link Datapath} runs
- * every call. rtn-w4g128 and microscopiq-w4 take 4 bits, mxint8 8 bits.
+ * 1/128 of the weights go to the side list, else 8 bits when at most 1/16 do; else (or with zero points, MX-INT8
+ * activations, odd block sizes, fp64-only scales, a bound above int32) the layer has no decode kernel and
+ * {@link Datapath} runs every call. rtn-w4g128 takes 4 bits; mxint8 and microscopiq-w4 take 8 bits (MicroScopiQ's
+ * ~3 % of outliers would go to the side list on 4 bits, whose scalar entries cost more than the wider plane).
  *
  * <p><b>Layout and loop.</b> Outputs are cut into slabs of {@code W} (a 16-bit vector's lanes: 32 with
  * AVX-512); each slab's plane is contiguous, column after column ({@code W} bytes per column for 8 bits, per
- * column pair for 4 bits: low nibble the even column), so a slab is one sequential stream. Per column (pair)
- * the codes are sign-extended to 16-bit lanes and multiplied by the broadcast activation code; 16-bit lane sums
- * are exact for a chunk of columns whose worst case {@code 127 * max|p| * columns <= 32767} (32 columns for 4
- * bits, 2 for 8), then widened into int32 block sums. Slabs are spread over the {@link SpinTeam} (decoding runs
+ * column pair for 4 bits: low nibble the even column), so a slab is one sequential stream; within a column,
+ * output i of the slab sits in lane 2i and output W/2 + i in lane 2i + 1, so that widening 16-bit lanes to int32
+ * by pairs (a reinterpretation and shifts) gives the outputs in order. Per column (pair) the codes are
+ * sign-extended to 16-bit lanes and multiplied by the broadcast activation code; 16-bit lane sums are exact for
+ * a chunk of columns whose worst case {@code 127 * max|p| * columns <= 32767} (32 columns for 4 bits), then
+ * widened into int32 block sums; for 8 bits the activation codes are split ({@link #SPLIT_CHUNK}) so that
+ * chunks are 16 columns. Slabs are spread over the {@link SpinTeam} (decoding runs
  * dozens of products per token, each a fraction of a millisecond). For {@code rows > 1} each slab runs all rows
  * while its plane is still in cache.
  */
@@ -46,6 +50,12 @@ public final class MatVecKernel {
     public static final int MAX_ROWS = 8;
     /** At most this fraction (1 / x) of a layer's weights may go to the side list. */
     private static final int SIDE_BUDGET = 16;
+    /**
+     * At most this fraction (1 / x) for a plane of 4-bit codes, else the layer takes 8-bit codes: a side-list
+     * entry costs about 4 ns, about 100 times what the wider codes add per weight (MicroScopiQ's ~3 % of
+     * outliers made its layers 2.4x slower than on 8-bit codes without a side list).
+     */
+    private static final int NARROW_SIDE_BUDGET = 128;
 
     private static final VectorSpecies<Short> SS = ShortVector.SPECIES_PREFERRED;
     private static final int W = SS.length();
@@ -61,6 +71,14 @@ public final class MatVecKernel {
     private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(SS.vectorBitSize() / 2));
 
     private final int n, k, kp, bs, nb, slabs, bits, chunk;
+    /**
+     * Columns per 16-bit chunk of the 8-bit plane, whose codes go in split as {@code q = 16 qh + ql} ({@code qh}
+     * in [-8, 7], {@code ql} in [0, 15]): a 16-bit lane holds only 2 products of a full code and a weight up to
+     * 127, but 16 of each half (16 * 127 * 15 = 30480, 16 * 127 * 8 = 16256), so the costly widening to int32
+     * comes 8 times less often (mxint8 blocks of the 42M shape 1.4x faster; its 16 MB classifier 10-20 % slower,
+     * not explained: BENCHMARKS.md §2b).
+     */
+    private static final int SPLIT_CHUNK = 16;
     /** [slab][column (pair)][W] codes. */
     private final byte[] plane;
     /** [slab][block][W] shifts, or null when every shift is 0. */
@@ -70,7 +88,7 @@ public final class MatVecKernel {
     /** Side list per slab: entries [sideStart[s], sideStart[s + 1]); each (block * W + lane, column, weight). */
     private final int[] sideStart, sideSlot, sideCol, sideW;
 
-    private MatVecKernel(int n, int k, int bs, int bits, byte[] plane, byte[] shifts, float[] scale, int[] sideStart, int[] sideSlot, int[] sideCol,
+    private MatVecKernel(int n, int k, int bs, int bits, int maxCode, byte[] plane, byte[] shifts, float[] scale, int[] sideStart, int[] sideSlot, int[] sideCol,
                          int[] sideW) {
         this.n = n;
         this.k = k;
@@ -79,7 +97,8 @@ public final class MatVecKernel {
         this.nb = (k + bs - 1) / bs;
         this.slabs = (n + W - 1) / W;
         this.bits = bits;
-        this.chunk = bits == 4 ? 32 : 2;
+        // columns whose 16-bit lane sum is exact: 127 * maxCode * chunk <= 32767, even (columns go in pairs)
+        this.chunk = bits == 8 ? SPLIT_CHUNK : Math.max(2, (32767 / (127 * maxCode)) & ~1);
         this.plane = plane;
         this.shifts = shifts;
         this.scale = scale;
@@ -108,8 +127,8 @@ public final class MatVecKernel {
         if (WARMING.compareAndSet(false, true)) warmUpInBackground(d.format());
         if (d.zero() != null || d.blockSize() % 2 != 0 || d.accumulatorBound() > Integer.MAX_VALUE) return null;
         for (double s : d.scale()) if (!Double.isNaN(s) && (double) (float) s != s) return null;
-        MatVecKernel m = build(d, 4);
-        return m != null ? m : build(d, 8);
+        MatVecKernel m = build(d, 4, -8, 7, NARROW_SIDE_BUDGET);
+        return m != null ? m : build(d, 8, -127, 127, SIDE_BUDGET);
     }
 
     private static final java.util.concurrent.atomic.AtomicBoolean WARMING = new java.util.concurrent.atomic.AtomicBoolean();
@@ -125,18 +144,19 @@ public final class MatVecKernel {
         Thread t = new Thread(() -> {
             long end = System.nanoTime() + 5_000_000_000L;
             for (int bits : new int[] {4, 8}) {
-                int n = W, k = 64, bs = 16;
+                int n = 3 * W, k = 64, bs = 16; // three slabs: a pair and a single one
                 long[] v = new long[k * n];
                 for (int i = 0; i < v.length; i++) v[i] = bits == 4 ? (i % 15) - 7 << 3 : (i % 255) - 127;
                 v[5] = 1; // off the shifted grid: a side-list entry
                 double[] sc = new double[(k / bs) * n];
                 java.util.Arrays.fill(sc, 0.5);
-                MatVecKernel m = build(new DecodedWeights(anyFormat, n, k, bs, v, sc, null, 127L * 16 * 127, 0, 0), bits);
+                MatVecKernel m = build(new DecodedWeights(anyFormat, n, k, bs, v, sc, null, 127L * 16 * 127, 0, 0), bits, bits == 4 ? -8 : -127, bits == 4 ? 7 : 127, SIDE_BUDGET);
                 if (m == null) continue;
                 short[] q = new short[k];
                 for (int i = 0; i < k; i++) q[i] = (short) (i % 255 - 127);
                 float[] xs = {1f}, y = new float[n];
-                for (int i = 0; i < 6000 && System.nanoTime() < end; i++) m.slabs(q, xs, 1, null, y, 0, 1);
+                short[] qhl = bits == 8 ? splitCodes(q, 1, k) : null;
+                for (int i = 0; i < 4000 && System.nanoTime() < end; i++) m.slabs(q, qhl, xs, 1, null, y, 0, 3);
             }
         }, "qbridge-decode-kernel-warm-up");
         t.setDaemon(true);
@@ -144,12 +164,11 @@ public final class MatVecKernel {
         t.start();
     }
 
-    private static MatVecKernel build(DecodedWeights d, int bits) {
+    private static MatVecKernel build(DecodedWeights d, int bits, long lo, long hi, int sideBudget) {
         int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks(), slabs = (n + W - 1) / W, kp = (k + 1) & ~1;
-        long lo = bits == 4 ? -8 : -127, hi = bits == 4 ? 7 : 127;
         long[] v = d.values();
         int[] sh = new int[nb * n];
-        long budget = (long) n * k / SIDE_BUDGET, side = 0;
+        long budget = (long) n * k / sideBudget, side = 0;
         int[] hist = new int[66];
         for (int b = 0; b < nb; b++) {
             int c0 = b * bs, c1 = Math.min(k, c0 + bs);
@@ -204,10 +223,11 @@ public final class MatVecKernel {
                             wv[e++] = (int) w;
                             continue;
                         }
+                        int pl = lane < IL ? 2 * lane : 2 * (lane - IL) + 1; // see blockSums8's widening
                         if (bits == 8) {
-                            plane[(sl * kp + c) * W + lane] = (byte) p;
+                            plane[(sl * kp + c) * W + pl] = (byte) p;
                         } else {
-                            int o = (sl * (kp / 2) + c / 2) * W + lane;
+                            int o = (sl * (kp / 2) + c / 2) * W + pl;
                             plane[o] = (byte) (c % 2 == 0 ? (plane[o] & 0xF0) | (p & 0xF) : (plane[o] & 0x0F) | (p << 4));
                         }
                     }
@@ -215,11 +235,12 @@ public final class MatVecKernel {
             }
         }
         start[slabs] = e;
-        return new MatVecKernel(n, k, bs, bits, plane, shifts, scale, start, slot, col, wv);
+        return new MatVecKernel(n, k, bs, bits, (int) Math.max(-lo, hi), plane, shifts, scale, start, slot, col, wv);
     }
 
     private static final class Scratch {
         short[] q = new short[0];
+        short[] qhl = new short[0];
         float[] xs = new float[0];
     }
 
@@ -248,28 +269,93 @@ public final class MatVecKernel {
                 q[r * kp + k] = 0; // the padding column has weight 0 and code 0
             }
         }
+        short[] qhl = null;
+        if (bits == 8) {
+            if (s.qhl.length < 2 * rows * kp) s.qhl = new short[2 * rows * kp];
+            qhl = s.qhl;
+            splitCodes(q, rows, kp, qhl);
+        }
+        short[] qSplit = qhl;
         int grain = Math.max(1, (1 << 16) / Math.max(1, kp * bits / 8 * W));
-        SpinTeam.shared().forRange(slabs, grain, (s0, s1) -> slabs(q, xs, rows, bias, y, s0, s1));
+        SpinTeam.shared().forRange(slabs, grain, (s0, s1) -> slabs(q, qSplit, xs, rows, bias, y, s0, s1));
     }
 
-    private void slabs(short[] q, float[] xs, int rows, float[] bias, float[] y, int s0, int s1) {
+    private static short[] splitCodes(short[] q, int rows, int kp) {
+        short[] qhl = new short[2 * rows * kp];
+        splitCodes(q, rows, kp, qhl);
+        return qhl;
+    }
+
+    /** Row r's codes as {@code qh} at {@code qhl[2 r kp]} and {@code ql} at {@code qhl[2 r kp + kp]}: q = 16 qh + ql exactly. */
+    private static void splitCodes(short[] q, int rows, int kp, short[] qhl) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < kp; c++) {
+                int v = q[r * kp + c];
+                qhl[2 * r * kp + c] = (short) (v >> 4);
+                qhl[2 * r * kp + kp + c] = (short) (v & 15);
+            }
+        }
+    }
+
+    private void slabs(short[] q, short[] qhl, float[] xs, int rows, float[] bias, float[] y, int s0, int s1) {
         int[] acc = ACC.get();
-        if (acc.length < rows * nb * W) ACC.set(acc = new int[rows * nb * W]);
+        int slabAcc = rows * nb * W;
+        if (acc.length < 2 * slabAcc) ACC.set(acc = new int[2 * slabAcc]);
         double[] sums = SUMS.get();
-        for (int sl = s0; sl < s1; sl++) {
+        for (int sl = s0; sl < s1; ) {
+            // 4-bit slabs go in pairs, each broadcast activation code serving both: single-thread, min of 120 at load
+            // 22, a block of the 42M shape 93 -> 80 us, the classifier 494 -> 447 us. (8-bit pairs: blocks 15 % faster
+            // but the 16 MB classifier 40 % slower, so not taken.)
+            int pair = bits == 4 && sl + 1 < s1 ? 2 : 1;
             for (int r = 0; r < rows; r++) {
-                if (bits == 4) blockSums4(q, r * kp, sl, acc, r * nb * W);
-                else blockSums8(q, r * kp, sl, acc, r * nb * W);
+                if (pair == 2) blockSums4x2(q, r * kp, sl, acc, r * nb * W, slabAcc + r * nb * W);
+                else if (bits == 4) blockSums4(q, r * kp, sl, acc, r * nb * W);
+                else blockSums8(qhl, 2 * r * kp, sl, acc, r * nb * W);
             }
-            if (shifts != null) shiftSums(sl, rows, acc);
-            for (int e = sideStart[sl], end = sideStart[sl + 1]; e < end; e++) {
-                for (int r = 0; r < rows; r++) acc[r * nb * W + sideSlot[e]] += sideW[e] * q[r * kp + sideCol[e]];
+            for (int u = 0; u < pair; u++) finishSlab(sl + u, u * slabAcc, q, xs, rows, bias, y, acc, sums);
+            sl += pair;
+        }
+    }
+
+    /** Shifts, side list, fold and output stage of slab {@code sl}, whose block sums are at {@code acc[base]}. */
+    private void finishSlab(int sl, int base, short[] q, float[] xs, int rows, float[] bias, float[] y, int[] acc, double[] sums) {
+        if (shifts != null) shiftSums(sl, rows, acc, base);
+        for (int e = sideStart[sl], end = sideStart[sl + 1]; e < end; e++) {
+            for (int r = 0; r < rows; r++) acc[base + r * nb * W + sideSlot[e]] += sideW[e] * q[r * kp + sideCol[e]];
+        }
+        int n0 = sl * W, len = Math.min(W, n - n0);
+        for (int r = 0; r < rows; r++) {
+            fold(acc, base + r * nb * W, sl, sums);
+            Datapath.finishRow(sums, 0, len, xs[r], bias, n0, y, r * n + n0);
+        }
+    }
+
+    /** As {@link #blockSums4} for slabs {@code sl} and {@code sl + 1} at once, into {@code acc[ao]} and {@code acc[ao2]}. */
+    private void blockSums4x2(short[] q, int qo, int sl, int[] acc, int ao, int ao2) {
+        int po = sl * (kp / 2) * W, po2 = po + (kp / 2) * W;
+        for (int b = 0; b < nb; b++) {
+            int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
+            IntVector a0 = IntVector.zero(IS), a1 = a0, b0 = a0, b1 = a0;
+            for (int h0 = c0; h0 < c1; h0 += chunk) {
+                int h1 = Math.min(c1, h0 + chunk);
+                ShortVector t = ShortVector.zero(SS), u = t;
+                for (int c = h0; c < h1; c += 2) {
+                    ShortVector qe = ShortVector.broadcast(SS, q[qo + c]), qo1 = ShortVector.broadcast(SS, q[qo + c + 1]);
+                    ShortVector p = (ShortVector) ByteVector.fromArray(BS, plane, po + (c >> 1) * W).convertShape(VectorOperators.B2S, SS, 0);
+                    ShortVector r = (ShortVector) ByteVector.fromArray(BS, plane, po2 + (c >> 1) * W).convertShape(VectorOperators.B2S, SS, 0);
+                    t = t.add(p.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(qe)).add(p.lanewise(VectorOperators.ASHR, 4).mul(qo1));
+                    u = u.add(r.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(qe)).add(r.lanewise(VectorOperators.ASHR, 4).mul(qo1));
+                }
+                IntVector ti = t.reinterpretAsInts(), ui = u.reinterpretAsInts();
+                a0 = a0.add(ti.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                a1 = a1.add(ti.lanewise(VectorOperators.ASHR, 16));
+                b0 = b0.add(ui.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                b1 = b1.add(ui.lanewise(VectorOperators.ASHR, 16));
             }
-            int n0 = sl * W, len = Math.min(W, n - n0);
-            for (int r = 0; r < rows; r++) {
-                fold(acc, r * nb * W, sl, sums);
-                Datapath.finishRow(sums, 0, len, xs[r], bias, n0, y, r * n + n0);
-            }
+            a0.intoArray(acc, ao + b * W);
+            a1.intoArray(acc, ao + b * W + IL);
+            b0.intoArray(acc, ao2 + b * W);
+            b1.intoArray(acc, ao2 + b * W + IL);
         }
     }
 
@@ -288,27 +374,41 @@ public final class MatVecKernel {
                     ShortVector odd = p.lanewise(VectorOperators.ASHR, 4);
                     t = t.add(even.mul(q[qo + c])).add(odd.mul(q[qo + c + 1]));
                 }
-                a0 = a0.add(t.convertShape(VectorOperators.S2I, IS, 0));
-                a1 = a1.add(t.convertShape(VectorOperators.S2I, IS, 1));
+                // widen by pairs of 16-bit lanes: the plane holds output i in lane 2i and output IL + i in
+                // lane 2i + 1, so the low halves are outputs [0, IL) and the high halves [IL, W)
+                IntVector ti = t.reinterpretAsInts();
+                a0 = a0.add(ti.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                a1 = a1.add(ti.lanewise(VectorOperators.ASHR, 16));
             }
             a0.intoArray(acc, ao + b * W);
             a1.intoArray(acc, ao + b * W + IL);
         }
     }
 
-    /** As {@link #blockSums4} for the 8-bit plane. */
-    private void blockSums8(short[] q, int qo, int sl, int[] acc, int ao) {
-        int po = sl * kp * W;
+    /**
+     * As {@link #blockSums4} for the 8-bit plane, with split codes ({@link #SPLIT_CHUNK}): per chunk the 16-bit
+     * sums of {@code p qh} and {@code p ql}, then {@code acc += 16 sum(p qh) + sum(p ql)} in int32, which is
+     * {@code sum(p q)} exactly.
+     */
+    private void blockSums8(short[] qhl, int qo, int sl, int[] acc, int ao) {
+        int po = sl * kp * W, lo = qo + kp;
         for (int b = 0; b < nb; b++) {
             int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
             IntVector a0 = IntVector.zero(IS), a1 = a0;
-            for (int c = c0; c < c1; c += 2) {
-                // two columns: |p q| <= 127 * 127, so their 16-bit sum is exact
-                ShortVector p0 = (ShortVector) ByteVector.fromArray(BS, plane, po + c * W).convertShape(VectorOperators.B2S, SS, 0);
-                ShortVector p1 = (ShortVector) ByteVector.fromArray(BS, plane, po + (c + 1) * W).convertShape(VectorOperators.B2S, SS, 0);
-                ShortVector t = p0.mul(q[qo + c]).add(p1.mul(q[qo + c + 1]));
-                a0 = a0.add(t.convertShape(VectorOperators.S2I, IS, 0));
-                a1 = a1.add(t.convertShape(VectorOperators.S2I, IS, 1));
+            for (int h0 = c0; h0 < c1; h0 += chunk) {
+                int h1 = Math.min(c1, h0 + chunk);
+                ShortVector th = ShortVector.zero(SS), tl = th;
+                for (int c = h0; c < h1; c += 2) {
+                    ShortVector p0 = (ShortVector) ByteVector.fromArray(BS, plane, po + c * W).convertShape(VectorOperators.B2S, SS, 0);
+                    ShortVector p1 = (ShortVector) ByteVector.fromArray(BS, plane, po + (c + 1) * W).convertShape(VectorOperators.B2S, SS, 0);
+                    th = th.add(p0.mul(qhl[qo + c])).add(p1.mul(qhl[qo + c + 1]));
+                    tl = tl.add(p0.mul(qhl[lo + c])).add(p1.mul(qhl[lo + c + 1]));
+                }
+                IntVector hi = th.reinterpretAsInts(), low = tl.reinterpretAsInts();
+                a0 = a0.add(hi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 12))
+                        .add(low.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                a1 = a1.add(hi.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4))
+                        .add(low.lanewise(VectorOperators.ASHR, 16));
             }
             a0.intoArray(acc, ao + b * W);
             a1.intoArray(acc, ao + b * W + IL);
@@ -316,10 +416,10 @@ public final class MatVecKernel {
     }
 
     /** acc <<= sh per (block, lane): the plane's sums onto the block's grid (exact: the result is a block sum's part). */
-    private void shiftSums(int sl, int rows, int[] acc) {
+    private void shiftSums(int sl, int rows, int[] acc, int base) {
         int so = sl * nb * W;
         for (int r = 0; r < rows; r++) {
-            int ao = r * nb * W;
+            int ao = base + r * nb * W;
             for (int i = 0; i < nb * W; i += IL) {
                 IntVector sh = (IntVector) ByteVector.fromArray(BI, shifts, so + i).convertShape(VectorOperators.B2I, IS, 0);
                 IntVector.fromArray(IS, acc, ao + i).lanewise(VectorOperators.LSHL, sh).intoArray(acc, ao + i);
