@@ -136,7 +136,8 @@ public final class LoBcqEncoder {
     }
 
     /**
-     * Encodes one row of k scalars (k a multiple of L_A): writes the scale codes of its arrays, the selectors of
+     * Encodes one row of k scalars (the last array partial when L_A does not divide k: its amax, blocks and
+     * errors over its real scalars only, the blocks wholly past k selector 0): writes the scale codes of its arrays, the selectors of
      * its blocks, the indices of its scalars, and returns g. {@code work} is scratch of at least L_A floats.
      */
     public float encodeRow(float[] x, int xOff, int k, byte[] scales, int sOff, byte[] selectors, int selOff, byte[] indices, int iOff, float[] work) {
@@ -148,23 +149,24 @@ public final class LoBcqEncoder {
             amax = Math.max(amax, Math.abs(v));
         }
         float g = rowScale(amax, ta);
-        for (int a = 0; a < k / la; a++) {
-            int c0 = a * la;
+        int nb = la / lb;
+        for (int a = 0; a < f.arrays(k); a++) {
+            int c0 = a * la, len = f.arrayLength(k, a), used = f.blocksUsed(k, a);
             float am = 0;
-            for (int c = 0; c < la; c++) am = Math.max(am, Math.abs(x[xOff + c0 + c]));
+            for (int c = 0; c < len; c++) am = Math.max(am, Math.abs(x[xOff + c0 + c]));
             int code = scaleCode(am, g, ta);
             scales[sOff + a] = (byte) code;
-            int nb = la / lb;
+            for (int j = 0; j < nb; j++) selectors[selOff + a * nb + j] = 0; // padding blocks keep 0
             if (code == 0) {
-                for (int j = 0; j < nb; j++) selectors[selOff + a * nb + j] = 0;
-                for (int c = 0; c < la; c++) indices[iOff + c0 + c] = 0;
+                for (int c = 0; c < len; c++) indices[iOff + c0 + c] = 0;
                 continue;
             }
-            for (int c = 0; c < la; c++) work[c] = normalise(x[xOff + c0 + c], g, code);
-            for (int j = 0; j < nb; j++) {
-                int sel = select(work, j * lb, lb);
+            for (int c = 0; c < len; c++) work[c] = normalise(x[xOff + c0 + c], g, code);
+            for (int j = 0; j < used; j++) {
+                int b1 = Math.min(len, (j + 1) * lb); // a partial last block: its real scalars only
+                int sel = select(work, j * lb, b1 - j * lb);
                 selectors[selOff + a * nb + j] = (byte) sel;
-                for (int c = j * lb; c < (j + 1) * lb; c++) indices[iOff + c0 + c] = (byte) nearest(sel, work[c]);
+                for (int c = j * lb; c < b1; c++) indices[iOff + c0 + c] = (byte) nearest(sel, work[c]);
             }
         }
         return g;
