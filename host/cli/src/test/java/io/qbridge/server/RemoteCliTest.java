@@ -133,6 +133,30 @@ class RemoteCliTest {
                 assertEquals(Float.floatToIntBits(l.get(s).get(i).floatValue()), Float.floatToIntBits(r.get(s).get(i).floatValue()), "sentence " + s + " dim " + i);
     }
 
+    @Test
+    void remoteLoBcqRunIsTheLocalRunBitForBit() throws Exception {
+        // a LO-BCQ format through the server's emulator, W4A4 (--activations lobcq) and W4A8 (the default INT8 per token)
+        Path text = dir.resolve("lobcq.txt");
+        Files.writeString(text, "Weights and activations are indices into frozen codebooks.\nA second sentence.\n");
+        String[] opts = {"--model", "minilm", "--format", "lobcq-c8-a64", "--device", "emulator", "--text", text.toString(), "--json"};
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode w4a4 = null;
+        for (String[] mode : new String[][] {{"--activations", "lobcq"}, {}}) {
+            Run local = run(concat(concat(new String[] {"run"}, mode), opts));
+            Run remote = run(concat(concat(new String[] {"submit", "--server", addr, "run"}, mode), opts));
+            assertEquals(0, local.exit(), local.err());
+            assertEquals(0, remote.exit(), remote.err());
+            com.fasterxml.jackson.databind.JsonNode l = json.readTree(local.out()).get("embeddings"), r = json.readTree(remote.out()).get("embeddings");
+            assertEquals(2, l.size());
+            for (int s = 0; s < l.size(); s++)
+                for (int i = 0; i < l.get(s).size(); i++)
+                    assertEquals(Float.floatToIntBits(l.get(s).get(i).floatValue()), Float.floatToIntBits(r.get(s).get(i).floatValue()),
+                            java.util.Arrays.toString(mode) + " sentence " + s + " dim " + i);
+            if (w4a4 == null) w4a4 = r;
+            else org.junit.jupiter.api.Assertions.assertNotEquals(w4a4, r, "W4A4 and W4A8 differ: the mode reached the server's emulator");
+        }
+    }
+
     private static String[] concat(String[] a, String[] b) {
         String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);

@@ -13,7 +13,9 @@ package io.qbridge.format;
  *
  * @param codebooks    N_c, 1..16
  * @param blockScalars L_b, scalars per selector
- * @param arrayScalars L_A, scalars per E4M3 scale; a multiple of L_b and even; K must be a multiple of it
+ * @param arrayScalars L_A, scalars per E4M3 scale; a multiple of L_b and even. When K is not a multiple of it, the
+ *                     last array of each row is partial: its record is stored whole, the positions past K padded
+ *                     with zero codes that nothing reads ({@code docs/formats.md} §8.1)
  * @param entryBits    codebook entry width B_c (4, 6 or 8)
  * @param amaxTarget   T_a: the normalised value an array's largest magnitude maps to
  * @param local        per-tensor codebooks stored in the image (the paper's "local" ablation) instead of the universal table
@@ -84,13 +86,19 @@ public record LoBcqFormat(int codebooks, int blockScalars, int arrayScalars, int
         return (int) Bits.bytesFor((long) blocksPerArray() * selectorBits());
     }
 
+    /** Block arrays per row: ceil(K / L_A), the last one partial when L_A does not divide K. */
     public int arrays(int k) {
-        return k / arrayScalars;
+        return (k + arrayScalars - 1) / arrayScalars;
     }
 
-    void checkK(int k) {
-        if (k % arrayScalars != 0)
-            throw new IllegalArgumentException(id() + " needs K to be a multiple of the block array (" + arrayScalars + "), got K=" + k);
+    /** Real scalars of array a in a row of k: L_A, or fewer for a partial last array (the rest is padding). */
+    public int arrayLength(int k, int a) {
+        return Math.min(arrayScalars, k - a * arrayScalars);
+    }
+
+    /** Scalar blocks of array a holding at least one real scalar; the blocks after them are all padding (selector 0). */
+    public int blocksUsed(int k, int a) {
+        return (arrayLength(k, a) + blockScalars - 1) / blockScalars;
     }
 
     /** Bytes of the per-tensor table section (local formats only): N_c x 16 signed bytes. */
@@ -101,7 +109,6 @@ public record LoBcqFormat(int codebooks, int blockScalars, int arrayScalars, int
     @Override
     public long packedBytes(int n, int k) {
         Shapes.check(n, k);
-        checkK(k);
         return tableBytes() + 4L * n + (long) n * arrays(k) * recordBytes();
     }
 
@@ -123,9 +130,8 @@ public record LoBcqFormat(int codebooks, int blockScalars, int arrayScalars, int
                 out[off] = t.scales()[r * na + a];
                 long selBit = (long) (off + 1) << 3;
                 for (int j = 0; j < nbA; j++) Bits.put(out, selBit + (long) j * sb, sb, t.selectors()[(r * na + a) * nbA + j]);
-                int idx0 = off + 1 + selectorBytes(), c0 = r * k + a * arrayScalars;
-                for (int i = 0; i < arrayScalars; i += 2)
-                    out[idx0 + i / 2] = (byte) ((t.indices()[c0 + i] & 0xF) | (t.indices()[c0 + i + 1] & 0xF) << 4);
+                int idx0 = off + 1 + selectorBytes(), c0 = r * k + a * arrayScalars, len = arrayLength(k, a);
+                for (int i = 0; i < len; i++) out[idx0 + i / 2] |= (byte) ((t.indices()[c0 + i] & 0xF) << (4 * (i & 1))); // padding stays 0
             }
         return new PackedTensor(this, n, k, out);
     }
@@ -149,11 +155,11 @@ public record LoBcqFormat(int codebooks, int blockScalars, int arrayScalars, int
                 scales[r * na + a] = in[off];
                 long selBit = (long) (off + 1) << 3;
                 for (int j = 0; j < nbA; j++) sel[(r * na + a) * nbA + j] = (byte) Bits.get(in, selBit + (long) j * sb, sb);
-                int idx0 = off + 1 + selectorBytes(), c0 = r * k + a * arrayScalars;
-                for (int i = 0; i < arrayScalars; i += 2) {
-                    int b = in[idx0 + i / 2] & 0xFF;
-                    idx[c0 + i] = (byte) (b & 0xF);
-                    idx[c0 + i + 1] = (byte) (b >>> 4);
+                int idx0 = off + 1 + selectorBytes(), c0 = r * k + a * arrayScalars, len = arrayLength(k, a);
+                for (int i = 0; i < arrayScalars; i++) {
+                    int code = (in[idx0 + i / 2] >>> (4 * (i & 1))) & 0xF;
+                    if (i < len) idx[c0 + i] = (byte) code;
+                    else if (code != 0) throw new IllegalArgumentException(id() + " row " + r + ", array " + a + ": padding position " + i + " past K=" + k + " holds code " + code + ", not 0");
                 }
             }
         return new LoBcqTensor(this, n, k, table, g, scales, sel, idx);
@@ -205,7 +211,6 @@ public record LoBcqFormat(int codebooks, int blockScalars, int arrayScalars, int
     @Override
     public ColumnQuantizer columnQuantizer(int n, int k) {
         Shapes.check(n, k);
-        checkK(k);
         if (local)
             throw new IllegalArgumentException(id() + " designs its codebooks from the whole tensor: use LoBcqDesign.quantizeLocal (the 'lobcq-…-local' recipes do)");
         return new LoBcqQuantizer(this, universalCodebooks(), null, n, k);
@@ -214,7 +219,6 @@ public record LoBcqFormat(int codebooks, int blockScalars, int arrayScalars, int
     /** A quantizer bound to a given table (the per-tensor "local" codebooks; stored in the image). */
     public ColumnQuantizer columnQuantizer(int n, int k, LoBcqCodebooks table) {
         Shapes.check(n, k);
-        checkK(k);
         if (table.count() != codebooks || table.entryBits() != entryBits)
             throw new IllegalArgumentException(id() + " needs " + codebooks + " INT" + entryBits + " codebooks, got " + table);
         return new LoBcqQuantizer(this, table, local ? table.entries() : null, n, k);

@@ -52,15 +52,16 @@ final class LoBcqQuantizer implements ColumnQuantizer {
         int a = col / la;
         if (col % la == 0) {
             float am = 0;
-            for (int c = col; c < col + la; c++) am = Math.max(am, Math.abs((float) w[c]));
+            for (int c = col; c < Math.min(k, col + la); c++) am = Math.max(am, Math.abs((float) w[c])); // a partial last array: real scalars only
             rowCode[row] = LoBcqEncoder.scaleCode(am, g[row], ta);
             scales[row * na + a] = (byte) rowCode[row];
         }
         int sel = 0;
         if (rowCode[row] != 0) {
-            float[] v = new float[lb];
-            for (int c = 0; c < lb; c++) v[c] = LoBcqEncoder.normalise((float) w[col + c], g[row], rowCode[row]);
-            sel = enc.select(v, 0, lb);
+            int len = Math.min(lb, k - col);
+            float[] v = new float[len];
+            for (int c = 0; c < len; c++) v[c] = LoBcqEncoder.normalise((float) w[col + c], g[row], rowCode[row]);
+            sel = enc.select(v, 0, len);
         }
         rowSel[row] = sel;
         selectors[(row * na + a) * nbA + (col % la) / lb] = (byte) sel;

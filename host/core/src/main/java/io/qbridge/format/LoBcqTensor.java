@@ -13,7 +13,6 @@ public record LoBcqTensor(LoBcqFormat format, int n, int k, int[] table, float[]
         implements QuantizedTensor {
     public LoBcqTensor {
         Shapes.check(n, k);
-        format.checkK(k);
         if (format.local() != (table != null))
             throw new IllegalArgumentException(format.id() + (format.local() ? " stores its codebook table in the tensor" : " uses the universal table; the tensor holds none"));
         if (table != null) new LoBcqCodebooks(format.entryBits(), table); // checks range, order and size
@@ -28,6 +27,11 @@ public record LoBcqTensor(LoBcqFormat format, int n, int k, int[] table, float[]
         for (int i = 0; i < selectors.length; i++)
             if ((selectors[i] & 0xFF) >= format.codebooks())
                 throw new IllegalArgumentException("selector[" + i + "] = " + (selectors[i] & 0xFF) + " names no codebook (there are " + format.codebooks() + ")");
+        int nbA = format.blocksPerArray();
+        for (int r = 0; r < n; r++) // a block wholly past K (a partial last array) is padding: selector 0
+            for (int j = format.blocksUsed(k, na - 1); j < nbA; j++)
+                if (selectors[(r * na + na - 1) * nbA + j] != 0)
+                    throw new IllegalArgumentException(format.id() + " row " + r + ": block " + j + " of the last array lies past K=" + k + " and must have selector 0, got " + selectors[(r * na + na - 1) * nbA + j]);
         Shapes.checkCodes("indices", indices, LoBcqFormat.INDEX_BITS);
         for (int r = 0; r < n; r++)
             if (!(rowScales[r] > 0) || Float.isInfinite(rowScales[r])) throw new IllegalArgumentException("row scale " + r + " = " + rowScales[r] + " is not a positive finite FP32 value");

@@ -28,22 +28,23 @@ public final class LoBcqDesign {
 
     /**
      * Cuts one row-major [rows][k] tensor into normalised blocks by the format's §8.2 rules (E4M3 rounding of the
-     * array scale included, so the design sees the inference distribution); arrays whose scale is 0 are skipped.
+     * array scale included, so the design sees the inference distribution); arrays whose scale is 0 are skipped, and
+     * so is the partial last block of a partial last array (the design takes whole blocks).
      * Appends the blocks' scalars to {@code out}.
      */
     public static void normalisedBlocks(LoBcqFormat f, float[] x, int rows, int k, FloatList out) {
         int la = f.arrayScalars(), ta = f.amaxTarget();
-        if (k % la != 0) throw new IllegalArgumentException("K=" + k + " is not a multiple of the block array " + la);
         for (int r = 0; r < rows; r++) {
             float amax = 0;
             for (int c = 0; c < k; c++) amax = Math.max(amax, Math.abs(x[r * k + c]));
             float g = LoBcqEncoder.rowScale(amax, ta);
-            for (int a = 0; a < k / la; a++) {
+            for (int a = 0; a < f.arrays(k); a++) {
+                int len = f.arrayLength(k, a);
                 float am = 0;
-                for (int c = 0; c < la; c++) am = Math.max(am, Math.abs(x[r * k + a * la + c]));
+                for (int c = 0; c < len; c++) am = Math.max(am, Math.abs(x[r * k + a * la + c]));
                 int code = LoBcqEncoder.scaleCode(am, g, ta);
                 if (code == 0) continue;
-                for (int c = 0; c < la; c++) out.add(LoBcqEncoder.normalise(x[r * k + a * la + c], g, code));
+                for (int c = 0; c < len / f.blockScalars() * f.blockScalars(); c++) out.add(LoBcqEncoder.normalise(x[r * k + a * la + c], g, code));
             }
         }
     }

@@ -46,8 +46,8 @@ class LoBcqFormatTest {
         assertEquals(f, QuantFormat.parse(f.id()));
         // 8 blocks x 2 selector bits = 2 bytes; 1 + 2 + 16 = 19 bytes per 32 scalars
         assertEquals(19, f.recordBytes());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LoBcqFormat.C8_A64.packedBytes(2, 100));
-        assertTrue(e.getMessage().contains("multiple of the block array (64)"), e.getMessage());
+        // K = 100 is not a multiple of 64: two records per row, the second one partial (36 real scalars, 28 padding)
+        assertEquals(2 * 4 + 2 * 2 * 36, LoBcqFormat.C8_A64.packedBytes(2, 100));
     }
 
     static float[] weights(int n, int k, long seed) {
@@ -61,7 +61,8 @@ class LoBcqFormatTest {
 
     @ParameterizedTest
     @CsvSource({"lobcq-c8-a64, 1, 64", "lobcq-c8-a64, 5, 384", "lobcq-c16-a128, 3, 384", "lobcq-c16-a64, 4, 1536", "lobcq-c8-a64-local, 6, 384",
-            "lobcq-c16-a128-local, 3, 256"})
+            "lobcq-c16-a128-local, 3, 256", "lobcq-c8-a64, 3, 172", "lobcq-c16-a128, 4, 96", "lobcq-c8-a64-local, 4, 172", "lobcq-c16-a64, 2, 100",
+            "lobcq-c8-a64, 2, 20"})
     void packUnpackDequantizeAreExact(String name, int n, int k) {
         LoBcqFormat f = (LoBcqFormat) QuantFormat.parse(name);
         float[] w = weights(n, k, 17L * n + k);
@@ -84,7 +85,7 @@ class LoBcqFormatTest {
      * one of least float error (ties lower), zero arrays all-zero.
      */
     static void checkEncodingRules(LoBcqFormat f, LoBcqTensor t, LoBcqCodebooks cb, float[] x) {
-        int n = t.n(), k = t.k(), la = f.arrayScalars(), lb = f.blockScalars(), na = k / la, nbA = la / lb;
+        int n = t.n(), k = t.k(), la = f.arrayScalars(), lb = f.blockScalars(), na = (k + la - 1) / la, nbA = la / lb;
         for (int r = 0; r < n; r++) {
             float amax = 0;
             for (int c = 0; c < k; c++) amax = Math.max(amax, Math.abs(x[r * k + c]));
@@ -92,7 +93,7 @@ class LoBcqFormatTest {
             assertEquals(g, t.rowScales()[r], "row scale " + r);
             for (int a = 0; a < na; a++) {
                 float am = 0;
-                for (int c = 0; c < la; c++) am = Math.max(am, Math.abs(x[r * k + a * la + c]));
+                for (int c = a * la; c < Math.min(k, (a + 1) * la); c++) am = Math.max(am, Math.abs(x[r * k + c]));
                 int code = t.scales()[r * na + a] & 0xFF;
                 if (am == 0) { assertEquals(0, code); continue; }
                 double target = am / (f.amaxTarget() * g);
@@ -104,9 +105,11 @@ class LoBcqFormatTest {
                 }
                 float gs = g * (float) s;
                 for (int j = 0; j < nbA; j++) {
+                    int b0 = a * la + j * lb, b1 = Math.min(k, b0 + lb); // a partial last array: real scalars only
+                    if (b0 >= k) { assertEquals(0, t.selectors()[(r * na + a) * nbA + j], "padding block selector"); continue; }
                     float[] errs = new float[cb.count()];
                     for (int i = 0; i < cb.count(); i++)
-                        for (int c = a * la + j * lb; c < a * la + (j + 1) * lb; c++) {
+                        for (int c = b0; c < b1; c++) {
                             float v = x[r * k + c] / gs, best = Float.POSITIVE_INFINITY;
                             for (int e = 0; e < 16; e++) { float dd = Math.abs(v - cb.entry(i, e)); if (dd < best) best = dd; }
                             errs[i] += best * best;
@@ -114,7 +117,7 @@ class LoBcqFormatTest {
                     int sel = t.selectors()[(r * na + a) * nbA + j];
                     for (int i = 0; i < cb.count(); i++) assertTrue(errs[sel] < errs[i] || (errs[sel] == errs[i] && sel <= i) || i == sel,
                             "row " + r + " array " + a + " block " + j + ": codebook " + i + " error " + errs[i] + " beats the chosen " + sel + " " + errs[sel]);
-                    for (int c = a * la + j * lb; c < a * la + (j + 1) * lb; c++) {
+                    for (int c = b0; c < b1; c++) {
                         float v = x[r * k + c] / gs;
                         int idx = t.indices()[r * k + c];
                         for (int e = 0; e < 16; e++) {
@@ -125,6 +128,39 @@ class LoBcqFormatTest {
                 }
             }
         }
+    }
+
+    @Test
+    void aPartialLastArrayIsPaddedWithZeroCodesAndNothingElseIsRead() {
+        // docs/formats.md §8.1: K = 172 = 2 x 64 + 44, so each row's third record holds 44 scalars (5 blocks and a
+        // half) and 20 padding positions; the padding is code 0, its wholly-padding block (the 7th and 8th) selector 0
+        LoBcqFormat f = LoBcqFormat.C8_A64;
+        int n = 3, k = 172;
+        float[] w = weights(n, k, 5);
+        LoBcqTensor t = (LoBcqTensor) Rtn.quantizeRtn(f, w, n, k);
+        byte[] img = f.pack(t).bytes();
+        int rec = 4 * n + 2 * f.recordBytes(); // row 0's partial record
+        for (int i = 44; i < 64; i++) assertEquals(0, (img[rec + 4 + i / 2] >>> (4 * (i & 1))) & 0xF, "padding position " + i);
+        assertEquals(0, (img[rec + 3] & 0xFF) >>> 2, "blocks 6 and 7 (wholly padding): selectors 0"); // 8 x 3 bits: block 6 at bit 18, block 7 at 21
+        // the same rows zero-extended to K = 192 quantize their whole blocks identically
+        float[] wide = new float[n * 192];
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(w, r * k, wide, r * 192, k);
+            for (int c = k; c < 192; c++) wide[r * 192 + c] = 0f;
+        }
+        LoBcqTensor u = (LoBcqTensor) Rtn.quantizeRtn(f, wide, n, 192);
+        float[] d = f.dequantize(t), du = f.dequantize(u);
+        for (int r = 0; r < n; r++) // whole blocks make the same choices; the partial block 168..171 is judged on its 4 scalars
+            for (int c = 0; c < 168; c++) assertEquals(du[r * 192 + c], d[r * k + c], "row " + r + " column " + c);
+        // non-zero padding, or a selector in a padding block, is refused in one line
+        byte[] bad = img.clone();
+        bad[rec + 4 + 30] |= 0x10; // position 61
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> f.unpackCodes(new PackedTensor(f, n, k, bad)));
+        assertTrue(e.getMessage().contains("padding position 61 past K=172 holds code 1"), e.getMessage());
+        byte[] bad2 = img.clone();
+        bad2[rec + 3] |= (byte) 0x20; // block 7's selector
+        e = assertThrows(IllegalArgumentException.class, () -> f.unpackCodes(new PackedTensor(f, n, k, bad2)));
+        assertTrue(e.getMessage().contains("block 7 of the last array lies past K=172"), e.getMessage());
     }
 
     @Test

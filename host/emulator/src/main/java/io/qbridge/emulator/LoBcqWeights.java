@@ -49,16 +49,19 @@ public record LoBcqWeights(LoBcqFormat format, int n, int k, LoBcqCodebooks tabl
                 if (code > 0x7E) throw new IllegalArgumentException("LO-BCQ row " + r + ", array " + a + ": scale code 0x" + Integer.toHexString(code) + " is not a positive finite E4M3 value");
                 sig[r * na + a] = LoBcqFormat.e4m3Significand(code);
                 ex[r * na + a] = LoBcqFormat.e4m3Exponent(code);
+                int len = f.arrayLength(k, a), used = f.blocksUsed(k, a);
                 for (int j = 0; j < nbA; j++) {
                     int s = WeightDecoder.field(in, ((long) (off + 1) << 3) + (long) j * sb, sb);
                     if (s >= f.codebooks()) throw new IllegalArgumentException("LO-BCQ row " + r + ", array " + a + ", block " + j + ": selector " + s + " names no codebook");
+                    if (j >= used && s != 0) throw new IllegalArgumentException("LO-BCQ row " + r + ", array " + a + ", block " + j + " lies past K=" + k + ": selector " + s + ", not 0");
                     sel[(r * na + a) * nbA + j] = (byte) s;
                 }
+                // a partial last array (docs/formats.md §8.1): positions past K hold code 0 and are never read again
                 int i0 = off + 1 + selBytes, c0 = r * k + a * f.arrayScalars();
-                for (int i = 0; i < f.arrayScalars(); i += 2) {
-                    int b = in[i0 + i / 2] & 0xFF;
-                    idx[c0 + i] = (byte) (b & 0xF);
-                    idx[c0 + i + 1] = (byte) (b >>> 4);
+                for (int i = 0; i < f.arrayScalars(); i++) {
+                    int nibble = (in[i0 + i / 2] >>> (4 * (i & 1))) & 0xF;
+                    if (i < len) idx[c0 + i] = (byte) nibble;
+                    else if (nibble != 0) throw new IllegalArgumentException("LO-BCQ row " + r + ", array " + a + ": padding position " + i + " past K=" + k + " holds code " + nibble + ", not 0");
                 }
             }
         return new LoBcqWeights(f, n, k, table, sel, idx, sig, ex, g);
@@ -66,7 +69,7 @@ public record LoBcqWeights(LoBcqFormat format, int n, int k, LoBcqCodebooks tabl
 
     /** The codebook entry weight (r, c) reads: CB[sel(block)][idx] (the look-up of §8, step 1). */
     public int entry(int r, int c) {
-        int la = format.arrayScalars(), na = k / la;
+        int la = format.arrayScalars(), na = format.arrays(k);
         int sel = selW[(r * na + c / la) * format.blocksPerArray() + (c % la) / format.blockScalars()];
         return table.entry(sel, idxW[r * k + c]);
     }
@@ -77,7 +80,7 @@ public record LoBcqWeights(LoBcqFormat format, int n, int k, LoBcqCodebooks tabl
      * {@code g * s * entry} that the format's dequantization rounds once to fp32.
      */
     public DecodedWeights toDecoded() {
-        int la = format.arrayScalars(), na = k / la;
+        int la = format.arrayScalars(), na = format.arrays(k);
         long[] values = new long[n * k];
         double[] scale = new double[na * n];
         long maxL1 = 0;
@@ -86,7 +89,7 @@ public record LoBcqWeights(LoBcqFormat format, int n, int k, LoBcqCodebooks tabl
                 int sg = sigW[r * na + a];
                 scale[a * n + r] = Math.scalb((double) gW[r], expW[r * na + a]);
                 long l1 = 0;
-                for (int c = a * la; c < (a + 1) * la; c++) {
+                for (int c = a * la; c < Math.min(k, (a + 1) * la); c++) {
                     long v = (long) entry(r, c) * sg;
                     values[c * n + r] = v;
                     l1 += Math.abs(v);
