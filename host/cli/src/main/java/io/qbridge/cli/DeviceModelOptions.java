@@ -76,6 +76,9 @@ final class DeviceModelOptions {
             if (axbxp != null) throw new Main.UserException("--axbxp: only with --activations axbxp");
             return EmulatorConfig.NO_AXBXP;
         }
+        if (!model.isContainer() && axbxp == null) // before minutes of quantization
+            throw new Main.UserException("--activations axbxp: " + model.model + " has no per-layer Ax-BxP configurations: give --axbxp CONFIG "
+                    + "(for example k2-x2d-w2d-full), or run a .qbz quantized with --axbxp-budget");
         io.qbridge.emulator.AxBxpPlan plan = EmulatorConfig.NO_AXBXP;
         try {
             if (model.isContainer() && java.nio.file.Files.isRegularFile(Path.of(model.model)))
