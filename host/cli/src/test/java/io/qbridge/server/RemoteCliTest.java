@@ -151,6 +151,9 @@ class RemoteCliTest {
         assertEquals(2, bad.exit(), bad.err());
         assertEquals("qbridge: " + corrupt + ": settings axbxp." + first + ": bad Ax-BxP configuration 'k2-x9d-w1d-full': Ax-BxP keeps 1..4 blocks of 2 bits, got 9",
                 bad.err().strip());
+        Run noConfig = run("run", "--activations", "axbxp", "--model", "minilm", "--format", "rtn-w8g128", "--device", "emulator", "--text", text.toString());
+        assertEquals(2, noConfig.exit(), noConfig.err());
+        assertTrue(noConfig.err().strip().startsWith("qbridge: --activations axbxp: minilm has no per-layer Ax-BxP configurations"), noConfig.err());
         Run builtin = run("submit", "--server", addr, "run", "--model", "minilm", "--format", "rtn-w8g128", "--device", "emulator", "--activations", "axbxp",
                 "--text", text.toString());
         org.junit.jupiter.api.Assertions.assertNotEquals(0, builtin.exit(), builtin.err());
