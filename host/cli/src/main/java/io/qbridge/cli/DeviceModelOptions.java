@@ -30,6 +30,11 @@ final class DeviceModelOptions {
     @Option(names = "--preset", defaultValue = "u55c", paramLabel = "u55c|u250", description = "Card the performance model describes (default u55c).")
     String preset;
 
+    @Option(names = "--axbxp", paramLabel = "CONFIG",
+            description = "With --activations axbxp: the Ax-BxP configuration of every layer the .qbz gives none (k<K>-x<L><d|s>-w<L><d|s>-<full|sig<D>|m<bits>>, "
+                    + "for example k2-x2d-w2d-full; docs/emulator.md §9). A .qbz quantized with --axbxp-budget holds one per layer.")
+    String axbxp;
+
     @Option(names = "--perf", paramLabel = "FILE", description = "Properties file overriding performance-model parameters (see docs/performance-model.md).")
     Path perf;
 
@@ -64,6 +69,26 @@ final class DeviceModelOptions {
     Accelerator open() throws IOException {
         ActivationMode mode = activations.mode(); // a bad name fails before the perf file is read
         PerfConfig pc = perf != null ? PerfConfig.load(perf) : PerfConfig.preset(preset);
-        return device.open(new EmulatorConfig(pc, EmulatorConfig.DEFAULT_FORMATS, mode));
+        return device.open(new EmulatorConfig(pc, EmulatorConfig.DEFAULT_FORMATS, mode).withAxBxp(axbxpPlan(mode)));
+    }
+
+    /** The Ax-BxP configurations: the container's per-layer ones, then {@code --axbxp} for the rest; a bad one is a one-line error. */
+    private io.qbridge.emulator.AxBxpPlan axbxpPlan(ActivationMode mode) throws IOException {
+        if (mode != ActivationMode.AXBXP) {
+            if (axbxp != null) throw new Main.UserException("--axbxp: only with --activations axbxp");
+            return EmulatorConfig.NO_AXBXP;
+        }
+        if (!model.isContainer() && axbxp == null) // before minutes of quantization
+            throw new Main.UserException("--activations axbxp: " + model.model + " has no per-layer Ax-BxP configurations: give --axbxp CONFIG "
+                    + "(for example k2-x2d-w2d-full), or run a .qbz quantized with --axbxp-budget");
+        io.qbridge.emulator.AxBxpPlan plan = EmulatorConfig.NO_AXBXP;
+        try {
+            if (model.isContainer() && java.nio.file.Files.isRegularFile(Path.of(model.model)))
+                plan = io.qbridge.emulator.AxBxpPlan.fromSettings(io.qbridge.container.QbzFile.open(Path.of(model.model)).manifest().settings());
+            if (axbxp != null) plan = plan.withUniform(io.qbridge.emulator.AxBxpPlan.parse(axbxp));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException((axbxp != null && !e.getMessage().startsWith("settings") ? "--axbxp: " : model.model + ": ") + e.getMessage());
+        }
+        return plan;
     }
 }

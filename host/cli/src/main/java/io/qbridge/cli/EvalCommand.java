@@ -53,25 +53,61 @@ final class EvalCommand implements Callable<Integer> {
     java.nio.file.Path chart;
 
     /** A recipe and, after a ':', the activation mode it runs with on the emulator (none: host, dequantized weights, FP32 activations). */
-    record Entry(QuantRecipe recipe, io.qbridge.device.ActivationMode device) {
+    /**
+     * {@code axbxp} (Ax-BxP only): after {@code :axbxp=}, a uniform configuration (k2-x2d-w2d-full) or a per-layer search
+     * budget (a number: layer-output relative error to FxP8); {@code :axbxp} alone searches with {@link #AXBXP_BUDGET}.
+     */
+    record Entry(QuantRecipe recipe, io.qbridge.device.ActivationMode device, String axbxp) {
+        Entry(QuantRecipe recipe, io.qbridge.device.ActivationMode device) {
+            this(recipe, device, null);
+        }
+
         static Entry parse(String spec) {
             int colon = spec.indexOf(':');
             if (colon < 0) return new Entry(QuantRecipe.parse(spec), null);
+            String mode = spec.substring(colon + 1), ax = null;
+            int eq = mode.indexOf('=');
+            if (eq >= 0) {
+                ax = mode.substring(eq + 1);
+                mode = mode.substring(0, eq);
+            }
             io.qbridge.device.ActivationMode m;
             try {
-                m = io.qbridge.device.ActivationMode.parse(spec.substring(colon + 1));
+                m = io.qbridge.device.ActivationMode.parse(mode);
+                if (ax != null && m != io.qbridge.device.ActivationMode.AXBXP) throw new IllegalArgumentException("'=' takes a setting in the axbxp mode only");
+                if (m == io.qbridge.device.ActivationMode.AXBXP) {
+                    if (ax == null) ax = Double.toString(AXBXP_BUDGET);
+                    if (ax.matches("[0-9.]+")) {
+                        double b = Double.parseDouble(ax);
+                        if (!(b >= 0 && b < 1)) throw new IllegalArgumentException("Ax-BxP budget must be in [0, 1), got " + ax);
+                    } else io.qbridge.emulator.AxBxpPlan.parse(ax);
+                }
             } catch (IllegalArgumentException e) {
                 throw new Main.UserException("--formats " + spec + ": " + e.getMessage());
             }
             QuantRecipe r = QuantRecipe.parse(spec.substring(0, colon));
             if (r.format() == null) throw new Main.UserException("--formats " + spec + ": fp32 has no device path");
-            return new Entry(r, m);
+            if (!m.takes(r.format())) throw new Main.UserException("--formats " + spec + ": " + r.format().id() + " weights do not run with " + m.id() + " activations");
+            return new Entry(r, m, ax);
         }
 
         String name() {
-            return device == null ? recipe.name() : recipe.name() + ":" + device.id();
+            return device == null ? recipe.name() : recipe.name() + ":" + device.id() + (axbxp == null ? "" : "=" + axbxp);
+        }
+
+        /** The plan an Ax-BxP entry runs with: its uniform configuration, or the search's on the calibration sentences. */
+        io.qbridge.emulator.AxBxpPlan axbxpPlan(io.qbridge.pipeline.EncoderQuantizer.Result q, java.util.List<int[]> calibration) {
+            if (!axbxp.matches("[0-9.]+")) return io.qbridge.emulator.AxBxpPlan.uniform(io.qbridge.emulator.AxBxpPlan.parse(axbxp));
+            io.qbridge.device.PerfConfig perf = io.qbridge.device.PerfConfig.u55c();
+            io.qbridge.emulator.AxBxpSearch.Result s = io.qbridge.emulator.AxBxpSearch.search(q.model(), q.layers(), calibration, Double.parseDouble(axbxp), 2,
+                    QuantizeCommand.AXBXP_ROWS, perf, null);
+            AxBxpReport.print(s, perf);
+            return s.plan();
         }
     }
+
+    /** The default per-layer error budget of an {@code :axbxp} entry. */
+    static final double AXBXP_BUDGET = 0.05;
 
     @Override
     public Integer call() throws java.io.IOException {
@@ -100,7 +136,8 @@ final class EvalCommand implements Callable<Integer> {
                     io.qbridge.pipeline.EncoderQuantizer.Result q = io.qbridge.pipeline.EncoderQuantizer.quantize(fp32, r, ev.calibration(), (name, done) -> p.step(1));
                     double secs = (System.nanoTime() - t0) / 1e9;
                     try (io.qbridge.emulator.EmulatorAccelerator dev = new io.qbridge.emulator.EmulatorAccelerator(
-                            io.qbridge.emulator.EmulatorConfig.anyFormat(io.qbridge.device.PerfConfig.u55c()).withActivations(e.device()))) {
+                            io.qbridge.emulator.EmulatorConfig.anyFormat(io.qbridge.device.PerfConfig.u55c()).withActivations(e.device())
+                                    .withAxBxp(e.axbxp() == null ? io.qbridge.emulator.EmulatorConfig.NO_AXBXP : e.axbxpPlan(q, ev.calibration())))) {
                         EncoderModel onDevice = io.qbridge.runtime.AcceleratorModels.onDevice(q, dev, new io.qbridge.runtime.RunStats());
                         rows.add(ev.evaluate(e.name(), q.layers(), onDevice, secs));
                     }

@@ -56,6 +56,15 @@ final class QuantizeCommand implements Callable<Integer> {
             description = "Calibration sentences (encoders) or sequences (LLaMA checkpoints) for GPTQ-based algorithms (default 128).")
     int calibration;
 
+    @Option(names = "--axbxp-budget", paramLabel = "E",
+            description = "With an rtn-w8g<g> format: also choose each layer's Ax-BxP configuration (least modelled energy whose layer output on "
+                    + "calibration tokens stays within relative error E of FxP8, for example 0.05) and store it in the .qbz for --activations axbxp "
+                    + "(docs/emulator.md §9b).")
+    Double axbxpBudget;
+
+    /** Calibration tokens per layer the Ax-BxP search measures its error on. */
+    static final int AXBXP_ROWS = 64;
+
     @Override
     public Integer call() throws Exception {
         EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
@@ -70,6 +79,11 @@ final class QuantizeCommand implements Callable<Integer> {
         if (calibration < 1 || calibration > EvalCorpus.Split.CALIBRATION.count) {
             throw new Main.UserException("--calibration must be between 1 and " + EvalCorpus.Split.CALIBRATION.count);
         }
+        if (axbxpBudget != null) {
+            if (!io.qbridge.device.ActivationMode.AXBXP.takes(recipe.format()))
+                throw new Main.UserException("--axbxp-budget: Ax-BxP runs on 8-bit symmetric INT weights (rtn-w8g<g>), not " + recipe.format().id());
+            if (!(axbxpBudget >= 0 && axbxpBudget < 1)) throw new Main.UserException("--axbxp-budget must be in [0, 1), got " + axbxpBudget);
+        }
         if (out.getParent() != null && !Files.isDirectory(out.getParent())) throw new Main.UserException(out.getParent() + ": no such directory");
         long t0 = System.nanoTime();
         FileBase file = null;
@@ -81,6 +95,7 @@ final class QuantizeCommand implements Callable<Integer> {
         EncoderModel fp32 = base != null ? EncoderModel.load(base) : file.model(pooling == null ? Pooling.MEAN : pooling);
         var calib = EncoderQuantizer.calibrationIds(fp32, calibration);
         EncoderQuantizer.Result r = withProgress(fp32, recipe, calib);
+        if (axbxpBudget != null) r = withAxBxp(r, calib, axbxpBudget);
         if (base != null) QuantizedEncoders.save(out, base, r);
         else QuantizedEncoders.save(out, file, fp32.pooling(), r);
         double secs = (System.nanoTime() - t0) / 1e9;
@@ -102,6 +117,7 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         if (QbzInfo.isContainer(ckpt)) throw new Main.UserException(model + " is a .qbz container, already quantized; quantize takes the checkpoint it came from");
         if (pooling != null) throw new Main.UserException("--pooling: only for an .onnx file");
+        if (axbxpBudget != null) throw new Main.UserException("--axbxp-budget: only for encoders (Ax-BxP does not run on the LLaMA path)");
         QuantRecipe recipe = QuantRecipe.parse(format);
         if (recipe.format() == null) throw new Main.UserException("fp32 is not a quantized format");
         if (out.getParent() != null && !Files.isDirectory(out.getParent())) throw new Main.UserException(out.getParent() + ": no such directory");
@@ -121,6 +137,19 @@ final class QuantizeCommand implements Callable<Integer> {
                 r.settings().get("algorithm") + (recipe.needsCalibration() ? " (" + calibrationIds.size() + " calibration sequences)" : ""),
                 classifier != null || w.config().sharedClassifier() ? "" : ", FP32 classifier", tok.file().name(), (System.nanoTime() - t0) / 1e9);
         return 0;
+    }
+
+    /** {@code r} with each layer's Ax-BxP configuration chosen within {@code budget} and added to its settings; the per-layer table on stderr. */
+    static EncoderQuantizer.Result withAxBxp(EncoderQuantizer.Result r, java.util.List<int[]> calib, double budget) {
+        io.qbridge.device.PerfConfig perf = io.qbridge.device.PerfConfig.u55c();
+        io.qbridge.emulator.AxBxpSearch.Result s;
+        try (Progress p = Progress.start("axbxp search", r.layers().size())) {
+            s = io.qbridge.emulator.AxBxpSearch.search(r.model(), r.layers(), calib, budget, 2, AXBXP_ROWS, perf, (name, done) -> p.step(1));
+        }
+        AxBxpReport.print(s, perf);
+        java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(r.settings());
+        settings.putAll(s.settings());
+        return new EncoderQuantizer.Result(r.recipe(), r.layers(), r.model(), settings);
     }
 
     /** Quantizes every linear layer with a progress bar (one step per layer, a line per calibration pass); shared by quantize and demo. */

@@ -50,7 +50,7 @@ class ActivationOptionCliTest {
                     ? CliTest.run("run", "--device", "emulator", "--model", "minilm", "--activations", "fp8", "--text", text.toString())
                     : CliTest.run(cmd, "--device", "emulator", "--model", "minilm", "--activations", "fp8");
             assertEquals(2, r.exit(), cmd + ": " + r.err());
-            assertEquals("qbridge: --activations: unknown activation mode 'fp8' (valid: int8-token, mxint8, lobcq)", r.err().strip(), cmd);
+            assertEquals("qbridge: --activations: unknown activation mode 'fp8' (valid: int8-token, mxint8, lobcq, axbxp)", r.err().strip(), cmd);
         }
     }
 }

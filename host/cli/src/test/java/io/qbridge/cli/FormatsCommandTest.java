@@ -34,7 +34,10 @@ class FormatsCommandTest {
             assertEquals(f.bitsPerWeight(RecipeCatalog.REF_N, RecipeCatalog.REF_K), e.get("bitsPerWeight").asDouble(), 1e-12, name);
             assertEquals(recipe.algorithm().name().toLowerCase(), e.get("algorithm").asText(), name);
             assertEquals(recipe.isSimulated(), e.get("devices").isEmpty(), name);
-            if (!recipe.isSimulated()) assertEquals(f instanceof io.qbridge.format.LoBcqFormat ? 3 : 2, e.get("activations").size(), name);
+            // int8-token and mxint8 for all; lobcq for LO-BCQ weights, axbxp for 8-bit symmetric INT (the FxP8 baseline)
+            boolean axbxp = f instanceof io.qbridge.format.IntGroupFormat g && g.bits() == 8 && g.symmetric();
+            if (!recipe.isSimulated()) assertEquals(f instanceof io.qbridge.format.LoBcqFormat || axbxp ? 3 : 2, e.get("activations").size(), name);
+            if (axbxp) assertEquals("axbxp", e.get("activations").get(2).asText(), name);
         }
         for (String fixed : FormatNames.FIXED) assertTrue(names.contains(fixed), fixed + " missing from qbridge formats");
         assertTrue(names.contains("gptq-w4g128") && names.contains("microscopiq-w4-official"), names.toString());

@@ -110,10 +110,54 @@ class RemoteCliTest {
 
         Run bad = run("submit", "--server", addr, "run", "--model", "minilm", "--device", "emulator", "--activations", "fp8", "--text", text.toString());
         assertEquals(2, bad.exit(), bad.err());
-        assertEquals("qbridge: --activations: unknown activation mode 'fp8' (valid: int8-token, mxint8, lobcq)", bad.err().strip());
+        assertEquals("qbridge: --activations: unknown activation mode 'fp8' (valid: int8-token, mxint8, lobcq, axbxp)", bad.err().strip());
         Run hostPath = run("submit", "--server", addr, "run", "--model", "minilm", "--activations", "mxint8", "--text", text.toString());
         assertEquals(2, hostPath.exit(), hostPath.err());
         assertTrue(hostPath.err().startsWith("qbridge: " + addr + ": INVALID_ARGUMENT: run.activations: only with device emulator, xrt or auto"), hostPath.err());
+    }
+
+    @Test
+    void remoteAxBxpRunOfAContainerIsBitIdenticalToTheLocalOne() throws Exception {
+        Path text = dir.resolve("axbxp.txt");
+        Files.writeString(text, "Each product keeps only some of its bit blocks.\nA second sentence.\n");
+        Path qbz = dir.resolve("minilm-axbxp.qbz");
+        Run q = run("quantize", "--model", "minilm", "--format", "rtn-w8g128", "--axbxp-budget", "0.1", "--calibration", "4", "--out", qbz.toString());
+        assertEquals(0, q.exit(), q.err());
+        assertTrue(q.err().contains("all 36 layers against FxP8"), q.err());
+        String[] opts = {"--model", qbz.toString(), "--device", "emulator", "--text", text.toString(), "--json"};
+        Run local = run(concat(new String[] {"run", "--activations", "axbxp"}, opts));
+        Run remote = run(concat(new String[] {"submit", "--server", addr, "run", "--activations", "axbxp"}, opts));
+        Run remoteInt8 = run(concat(new String[] {"submit", "--server", addr, "run"}, opts));
+        assertEquals(0, local.exit(), local.err());
+        assertEquals(0, remote.exit(), remote.err());
+        assertEquals(0, remoteInt8.exit(), remoteInt8.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertEquals(json.readTree(local.out()).get("embeddings"), json.readTree(remote.out()).get("embeddings"), "the server's Ax-BxP run is the local one");
+        org.junit.jupiter.api.Assertions.assertNotEquals(json.readTree(remote.out()).get("embeddings"), json.readTree(remoteInt8.out()).get("embeddings"),
+                "the mode and the container's configurations reached the server's emulator");
+        // a corrupt configuration string in the container: one line naming the key, nothing run
+        io.qbridge.pipeline.QuantizedEncoders.Loaded loaded = io.qbridge.pipeline.QuantizedEncoders.load(qbz);
+        java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(loaded.manifest().settings());
+        String first = loaded.layers().get(0).name();
+        settings.put("axbxp." + first, "k2-x9d-w1d-full");
+        java.util.List<io.qbridge.container.QbzEntry> entries = new java.util.ArrayList<>();
+        for (io.qbridge.pipeline.QuantizedLayer l : loaded.layers()) {
+            entries.add(new io.qbridge.container.QbzEntry.Packed(l.name(), l.packed(), l.inputPerm()));
+            entries.add(new io.qbridge.container.QbzEntry.Floats(l.name().replace(".weight", ".bias"), l.bias(), new long[] {l.bias().length}));
+        }
+        Path corrupt = dir.resolve("corrupt-axbxp.qbz");
+        io.qbridge.container.QbzFile.write(corrupt, loaded.manifest().model(), loaded.manifest().baseSha256(), loaded.manifest().format(), settings, entries);
+        Run bad = run("run", "--activations", "axbxp", "--model", corrupt.toString(), "--device", "emulator", "--text", text.toString());
+        assertEquals(2, bad.exit(), bad.err());
+        assertEquals("qbridge: " + corrupt + ": settings axbxp." + first + ": bad Ax-BxP configuration 'k2-x9d-w1d-full': Ax-BxP keeps 1..4 blocks of 2 bits, got 9",
+                bad.err().strip());
+        Run noConfig = run("run", "--activations", "axbxp", "--model", "minilm", "--format", "rtn-w8g128", "--device", "emulator", "--text", text.toString());
+        assertEquals(2, noConfig.exit(), noConfig.err());
+        assertTrue(noConfig.err().strip().startsWith("qbridge: --activations axbxp: minilm has no per-layer Ax-BxP configurations"), noConfig.err());
+        Run builtin = run("submit", "--server", addr, "run", "--model", "minilm", "--format", "rtn-w8g128", "--device", "emulator", "--activations", "axbxp",
+                "--text", text.toString());
+        org.junit.jupiter.api.Assertions.assertNotEquals(0, builtin.exit(), builtin.err());
+        assertTrue(builtin.err().contains("activations: axbxp runs a .qbz quantized with --axbxp-budget"), builtin.err());
     }
 
     @Test

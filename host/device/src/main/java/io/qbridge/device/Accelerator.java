@@ -22,6 +22,15 @@ public interface Accelerator extends AutoCloseable {
     LayerHandle load(PackedTensor weights, float[] bias);
 
     /**
+     * As {@link #load(PackedTensor, float[])} for the model's layer {@code layer}: a device whose arithmetic is
+     * configured per layer (the emulator's Ax-BxP mode, {@link ActivationMode#AXBXP}) looks its configuration up by this
+     * name; every other device ignores it.
+     */
+    default LayerHandle load(String layer, PackedTensor weights, float[] bias) {
+        return load(weights, bias);
+    }
+
+    /**
      * Computes {@code y[rows][N] = x[rows][K] W^T + b} for a loaded layer, overwriting {@code y}.
      *
      * @throws IllegalArgumentException if the handle is not this device's (or was unloaded) or the arrays

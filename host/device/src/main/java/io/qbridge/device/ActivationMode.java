@@ -19,11 +19,21 @@ public enum ActivationMode {
      * LO-BCQ W4A4: each token encoded online with the layer's LO-BCQ codebooks (docs/emulator.md §8a; the emulator's
      * LoBcqActivations), multiplied on the look-up datapath (§8b, LoBcqKernel); only LO-BCQ weights run in this mode.
      */
-    LOBCQ("lobcq");
+    LOBCQ("lobcq"),
+    /**
+     * Ax-BxP: the FxP8 baseline (INT8 per-token activations, symmetric INT8 group weights {@code rtn-w8g<g>}) with each
+     * multiply replaced by the approximate blocked product of the layer's configuration (docs/emulator.md §9; the
+     * emulator's AxBxpKernel); only 8-bit symmetric INT weights run in this mode.
+     */
+    AXBXP("axbxp");
 
     /** Whether weights of format {@code f} run in this mode (the one rule the devices and {@code qbridge formats} follow). */
     public boolean takes(QuantFormat f) {
-        return this != LOBCQ || f instanceof LoBcqFormat;
+        return switch (this) {
+            case LOBCQ -> f instanceof LoBcqFormat;
+            case AXBXP -> f instanceof io.qbridge.format.IntGroupFormat g && g.bits() == 8 && g.symmetric();
+            default -> true;
+        };
     }
 
     /** Elements per MX-INT8 activation block along K. */

@@ -112,12 +112,36 @@ public final class PerformanceModel {
         return Math.ceil((double) w / c.peWeightBits());
     }
 
+    /**
+     * Ax-BxP's block-multiplier PE running one layer's configuration (docs/performance-model.md §3; the emulator's
+     * AxBxpCost computes both figures from the configuration).
+     *
+     * @param macsPerCycle MACs one PE completes per cycle (floor(Q / |M|))
+     * @param pjPerMac     energy of one MAC in pJ (block products, accumulate, window selection)
+     */
+    public record BlockProductPe(int macsPerCycle, double pjPerMac) {
+        public BlockProductPe {
+            if (macsPerCycle < 1) throw new IllegalArgumentException("a PE completes at least one MAC per cycle, got " + macsPerCycle);
+            if (!(pjPerMac > 0)) throw new IllegalArgumentException("energy per MAC must be > 0, got " + pjPerMac);
+        }
+    }
+
     public Estimate estimate(LayerProfile p, int m) {
+        return estimate(p, m, null);
+    }
+
+    /**
+     * The estimate of a run on Ax-BxP's block-multiplier PE ({@code pe} non-null, with {@link ActivationMode#AXBXP}): the
+     * FxP8 traffic of INT8 activations and 8-bit weights (operands stay 8-bit in memory), {@code 1 / macsPerCycle} cycles
+     * per MAC and {@code pjPerMac} per MAC in place of the multiplier and accumulate; scales as INT8 per token.
+     */
+    public Estimate estimate(LayerProfile p, int m, BlockProductPe pe) {
+        if (pe != null && activations != ActivationMode.AXBXP) throw new IllegalArgumentException("a block-product PE is modelled in the axbxp mode only");
         int n = p.n(), k = p.k(), r = c.arrayRows(), cols = c.arrayCols();
         long macs = (long) m * n * k;
         // LO-BCQ W4A4 (docs/performance-model.md §1): a look-up PE, two 6-bit codebook reads and one 6 x 6 multiply per cycle
         LoBcqFormat lobcq = activations == ActivationMode.LOBCQ && p.format() instanceof LoBcqFormat l ? l : null;
-        double cpm = lobcq != null ? 1.0 : cyclesPerMac(p);
+        double cpm = lobcq != null ? 1.0 : pe != null ? 1.0 / pe.macsPerCycle() : cyclesPerMac(p);
         long merges = (long) m * p.outliers();
         // ReCoN demand per array step: the outliers among the weights the step touches, one merge per token
         double outlierRate = (double) p.outliers() / ((double) n * k);
@@ -153,7 +177,10 @@ public final class PerformanceModel {
         if (lobcq != null) {
             return loBcqEnergy(lobcq, p, m, macs, compute, memoryCycles, cycles, clock, dram, sram, bound);
         }
-        if (p.format() instanceof FineQFormat) {
+        if (pe != null) {
+            macJ = macs * pe.pjPerMac() * pj;
+            auxJ = 0;
+        } else if (p.format() instanceof FineQFormat) {
             // temporal coding: each pulse adds the 8-bit activation, one wide accumulate per weight
             macJ = ((double) m * p.pulses() * c.pjAdd8() + (double) macs * c.pjAdd32()) * pj;
             auxJ = 0;

@@ -117,4 +117,30 @@ public final class AxBxp {
         }
         return (qx < 0) != (qw < 0) ? -sum : sum;
     }
+
+    /*
+     * The product split by activation block: x (*) w = sum_{a < L_x} activationPart(x, a) * weightPart(w, a), with
+     * activationPart = s_x X_a 2^(K (o_x + a)) and weightPart = s_w sum_{b: (a,b) in M} W_b 2^(K (o_w + b)). Each part is a
+     * sub-sum of its operand's blocks, so |part| <= 127. The layer datapath (AxBxpKernel) multiplies the parts, a plain
+     * integer dot product per activation block; the tests check the identity against product() for every code pair.
+     */
+
+    /** Activation block a of code qx, in place and signed: {@code s_x X_a 2^(K (o_x + a))} (0 when a >= L_x). */
+    public static int activationPart(int qx, int a, Config c) {
+        if (a >= c.x().kept()) return 0;
+        int k = c.x().bitBlock(), mx = Math.abs(qx), ox = offset(mx, c.x());
+        int v = ((mx >>> (k * (ox + a))) & ((1 << k) - 1)) << (k * (ox + a));
+        return qx < 0 ? -v : v;
+    }
+
+    /** The weight blocks that activation block a meets in the mask, in place and signed: {@code s_w sum_{b: M[a][b]} W_b 2^(K (o_w + b))}. */
+    public static int weightPart(int qw, int a, Config c) {
+        if (a >= c.x().kept()) return 0;
+        int k = c.w().bitBlock(), mw = Math.abs(qw), ow = offset(mw, c.w());
+        boolean[] row = c.mask().pairs()[a];
+        int v = 0;
+        for (int b = 0; b < c.w().kept(); b++)
+            if (row[b]) v += ((mw >>> (k * (ow + b))) & ((1 << k) - 1)) << (k * (ow + b));
+        return qw < 0 ? -v : v;
+    }
 }

@@ -33,7 +33,16 @@ public final class EmulatorAccelerator implements Accelerator {
      * kernels of the other modes are null.
      */
     private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, LoBcqKernel lobcq, float[] bias,
-                            PerformanceModel.LayerProfile profile, MatVecKernel matVec) {}
+                            PerformanceModel.LayerProfile profile, MatVecKernel matVec, AxBxpKernel axbxp, PerformanceModel.BlockProductPe pe) {
+        Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, LoBcqKernel lobcq, float[] bias,
+                 PerformanceModel.LayerProfile profile, MatVecKernel matVec) {
+            this(handle, datapath, mx, lobcq, bias, profile, matVec, null, null);
+        }
+
+        PerformanceModel.Estimate estimate(PerformanceModel model, int rows) {
+            return model.estimate(profile, rows, pe);
+        }
+    }
 
     private final EmulatorConfig config;
     /** Whether calls of at most {@link MatVecKernel#MAX_ROWS} tokens take the decode kernel (same results; tests compare the two). */
@@ -72,6 +81,12 @@ public final class EmulatorAccelerator implements Accelerator {
 
     @Override
     public LayerHandle load(PackedTensor weights, float[] bias) {
+        return load(null, weights, bias);
+    }
+
+    /** {@inheritDoc} In the axbxp mode the layer's configuration is {@code config().axbxp().configFor(layer)}. */
+    @Override
+    public LayerHandle load(String layer, PackedTensor weights, float[] bias) {
         checkOpen();
         if (weights == null) throw new IllegalArgumentException("weights are null");
         if (!config.supports(weights.format()))
@@ -91,6 +106,17 @@ public final class EmulatorAccelerator implements Accelerator {
                 LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
                 layers.put(h.id(), new Resident(h, null, null, new LoBcqKernel(lw), bias == null ? null : bias.clone(),
                         lw.toDecoded().profile(size), null));
+                return h;
+            }
+            if (config.activations() == ActivationMode.AXBXP) {
+                if (!config.activations().takes(weights.format()))
+                    throw new IllegalArgumentException("--activations axbxp needs 8-bit symmetric INT weights (rtn-w8g<g>, the FxP8 baseline), got " + weights.format().id());
+                AxBxp.Config c = config.axbxp().configFor(layer);
+                DecodedWeights d = WeightDecoder.decode(weights);
+                AxBxpCost cost = AxBxpCost.defaults(c.x().bitBlock(), config.perf());
+                LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
+                layers.put(h.id(), new Resident(h, null, null, null, bias == null ? null : bias.clone(), d.profile(size), null, new AxBxpKernel(d, c),
+                        new PerformanceModel.BlockProductPe(cost.macsPerCycle(c), cost.pjPerMac(c, config.perf()))));
                 return h;
             }
             DecodedWeights d = WeightDecoder.decode(weights);
@@ -126,7 +152,7 @@ public final class EmulatorAccelerator implements Accelerator {
 
     /** The performance estimate for {@code rows} tokens through a loaded layer, without running it. */
     public PerformanceModel.Estimate estimate(LayerHandle h, int rows) {
-        return model.estimate(resident(h).profile(), rows);
+        return resident(h).estimate(model, rows);
     }
 
     @Override
@@ -139,6 +165,7 @@ public final class EmulatorAccelerator implements Accelerator {
         if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
         if (res.mx() != null) return runMx(res, x, rows, y);
         if (res.lobcq() != null) return runLoBcq(res, x, rows, y);
+        if (res.axbxp() != null) return runAxBxp(res, x, rows, y);
         long t0 = System.nanoTime();
         if (res.matVec() != null && rows >= 1 && rows <= MatVecKernel.MAX_ROWS) {
             // a few tokens (decoding): the matrix-vector kernel, activation quantization included
@@ -196,6 +223,28 @@ public final class EmulatorAccelerator implements Accelerator {
         long t2 = System.nanoTime();
         PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
         return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
+    /** The Ax-BxP path (docs/emulator.md §9): INT8 per-token activations (§1), then the approximate-product kernel. */
+    private RunResult runAxBxp(Resident res, float[] x, int rows, float[] y) {
+        int k = res.handle().k();
+        long t0 = System.nanoTime();
+        Scratch s = SCRATCH.get();
+        int[] q = s.q = grow(s.q, rows * k);
+        float[] xs = s.xs = grow(s.xs, rows);
+        ActivationQuantizer.quantize(x, k, rows, q, xs);
+        long t1 = System.nanoTime();
+        res.axbxp().compute(q, xs, res.bias(), rows, y);
+        long t2 = System.nanoTime();
+        PerformanceModel.Estimate e = res.estimate(model, rows);
+        return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+    }
+
+    /** The Ax-BxP kernel behind a handle (only with {@link ActivationMode#AXBXP}). */
+    public AxBxpKernel axbxpKernel(LayerHandle h) {
+        AxBxpKernel k = resident(h).axbxp();
+        if (k == null) throw new IllegalStateException("layer " + h + " runs with " + config.activations().id() + " activations");
+        return k;
     }
 
     /** The LO-BCQ look-up kernel behind a handle (only with {@link ActivationMode#LOBCQ}). */

@@ -13,14 +13,15 @@ import java.util.List;
  * @param supportedFormats format ids the device loads; {@link #ANY_FORMAT} accepts every format the decoder knows
  *                         (tests use it for odd group sizes)
  * @param activations      how activations enter the datapath: INT8 per token (the default) or MX-INT8 blocks of 32
+ * @param axbxp            the per-layer Ax-BxP configurations of the {@link ActivationMode#AXBXP} mode (empty otherwise)
  */
-public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats, ActivationMode activations) {
+public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats, ActivationMode activations, AxBxpPlan axbxp) {
     public static final String ANY_FORMAT = "*";
 
     /** The formats the accelerator bitstreams are planned for. */
     public static final List<String> DEFAULT_FORMATS = List.of("rtn-w4g128", "int4-asym-g128", "mxint8", "mxfp8-e4m3", "mxfp8-e5m2",
             "mxfp6-e2m3", "mxfp6-e3m2", "mxfp4", "microscopiq-w4", "microscopiq-w2", "fineq",
-            "lobcq-c8-a64", "lobcq-c16-a128", "lobcq-c16-a64");
+            "lobcq-c8-a64", "lobcq-c16-a128", "lobcq-c16-a64", "rtn-w8g128");
 
     public EmulatorConfig {
         if (perf == null) throw new IllegalArgumentException("performance-model configuration is null");
@@ -32,6 +33,19 @@ public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats, Act
         }
         if (activations == null) throw new IllegalArgumentException("activation mode is null (valid: " + ActivationMode.validNames() + ")");
         supportedFormats = List.copyOf(supportedFormats);
+        if (axbxp == null) axbxp = NO_AXBXP;
+    }
+
+    /** No Ax-BxP configuration: every layer loaded in the axbxp mode is refused until one is given. */
+    public static final AxBxpPlan NO_AXBXP = new AxBxpPlan(null, java.util.Map.of());
+
+    public EmulatorConfig(PerfConfig perf, List<String> supportedFormats, ActivationMode activations) {
+        this(perf, supportedFormats, activations, NO_AXBXP);
+    }
+
+    /** The same device with the Ax-BxP configurations of {@code plan} (used in the axbxp activation mode). */
+    public EmulatorConfig withAxBxp(AxBxpPlan plan) {
+        return new EmulatorConfig(perf, supportedFormats, activations, plan);
     }
 
     /** With the default activations, INT8 per token. */
@@ -41,7 +55,7 @@ public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats, Act
 
     /** The same device taking activations as {@code mode}. */
     public EmulatorConfig withActivations(ActivationMode mode) {
-        return new EmulatorConfig(perf, supportedFormats, mode);
+        return new EmulatorConfig(perf, supportedFormats, mode, axbxp);
     }
 
     public static EmulatorConfig defaults() {

@@ -12,7 +12,9 @@
  * ({@link io.qbridge.emulator.Datapath}). LO-BCQ layers with LO-BCQ activations run on the look-up datapath
  * ({@link io.qbridge.emulator.LoBcqWeights}, {@link io.qbridge.emulator.LoBcqActivations}, {@link io.qbridge.emulator.LoBcqKernel});
  * Ax-BxP's approximate blocked product and its PE cost are {@link io.qbridge.emulator.AxBxp},
- * {@link io.qbridge.emulator.AxBxpKernel} and {@link io.qbridge.emulator.AxBxpCost}. {@code docs/emulator.md} is the arithmetic the HLS kernel must
+ * {@link io.qbridge.emulator.AxBxpKernel} and {@link io.qbridge.emulator.AxBxpCost} (the axbxp activation mode); each layer's
+ * configuration comes from an {@link io.qbridge.emulator.AxBxpPlan} (canonical strings, the .qbz settings), chosen by
+ * {@link io.qbridge.emulator.AxBxpSearch} on calibration data. {@code docs/emulator.md} is the arithmetic the HLS kernel must
  * follow; {@code docs/performance-model.md} describes {@link io.qbridge.device.PerformanceModel}.
  */
 package io.qbridge.emulator;

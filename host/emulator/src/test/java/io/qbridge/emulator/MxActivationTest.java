@@ -260,7 +260,7 @@ class MxActivationTest {
         assertEquals(ActivationMode.MXINT8_BLOCK32, ActivationMode.parse("mxint8"));
         assertEquals(ActivationMode.INT8_PER_TOKEN, ActivationMode.parse("INT8-Token"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ActivationMode.parse("mxint4"));
-        assertEquals("unknown activation mode 'mxint4' (valid: int8-token, mxint8, lobcq)", e.getMessage());
+        assertEquals("unknown activation mode 'mxint4' (valid: int8-token, mxint8, lobcq, axbxp)", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new EmulatorConfig(PerfConfig.u55c(), List.of("mxfp4"), null));
     }
 

@@ -40,7 +40,7 @@ public final class AcceleratorLinear implements Linear {
         this.inputPerm = inputPerm == null ? null : inputPerm.clone();
         if (inputPerm != null && inputPerm.length != packed.k())
             throw new IllegalArgumentException(name + ": input permutation has " + inputPerm.length + " entries, K is " + packed.k());
-        this.handle = device.load(packed, this.bias);
+        this.handle = device.load(name, packed, this.bias); // named: a per-layer configured mode (Ax-BxP) looks it up
     }
 
     public static AcceleratorLinear of(QuantizedLayer layer, Accelerator device, RunStats stats) {

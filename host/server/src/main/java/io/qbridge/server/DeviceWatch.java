@@ -84,6 +84,12 @@ final class DeviceWatch {
             return h;
         }
 
+        @Override public LayerHandle load(String layer, PackedTensor weights, float[] bias) {
+            LayerHandle h = inner.load(layer, weights, bias); // the name reaches a per-layer configured mode (Ax-BxP)
+            if (borrowedLoads != null) borrowedLoads.add(h);
+            return h;
+        }
+
         @Override public void unload(LayerHandle handle) {
             if (borrowedLoads != null) borrowedLoads.remove(handle);
             inner.unload(handle);

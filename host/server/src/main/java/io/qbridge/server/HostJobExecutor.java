@@ -208,7 +208,7 @@ public final class HostJobExecutor implements JobExecutor {
     /** A run with every linear layer on the accelerator the device layer opens (as {@code qbridge run}), falling back to the emulator if allowed. */
     private RunResult runOnAccelerator(RunSpec spec, JobContext ctx) throws Exception {
         PreparedEncoder prep = prepare(spec.getModel(), spec.getFormat(), ctx, 0.3);
-        EmulatorConfig emulator = EmulatorConfig.defaults().withActivations(activations(spec.getActivations()));
+        EmulatorConfig emulator = withAxBxp(EmulatorConfig.defaults().withActivations(activations(spec.getActivations())), spec.getModel(), ctx);
         DeviceWatch.Body<float[][]> embed = dev -> {
             ctx.log("embedding " + spec.getSentencesCount() + " sentences with " + prep.name() + " " + prep.format() + " on " + dev.name());
             EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, new RunStats());
@@ -230,6 +230,18 @@ public final class HostJobExecutor implements JobExecutor {
             emb = onAccelerator("emulator", true, emulator, ctx, embed);
         }
         return runResult(prep.name(), emb);
+    }
+
+    /**
+     * In the axbxp mode, the per-layer Ax-BxP configurations the job's container holds (its manifest's {@code axbxp.<layer>}
+     * settings); a model that is not a container has none, and the job is refused in one line.
+     */
+    private static EmulatorConfig withAxBxp(EmulatorConfig e, ModelRef ref, JobContext ctx) throws java.io.IOException {
+        if (e.activations() != ActivationMode.AXBXP) return e;
+        String container = ref.hasArtifactSha256() ? ref.getArtifactSha256() : UploadedModels.isContainer(ref, ctx.artifacts()) ? ref.getUploadSha256() : null;
+        if (container == null)
+            throw new IllegalArgumentException("activations: axbxp runs a .qbz quantized with --axbxp-budget (it holds each layer's Ax-BxP configuration); " + ref.getBuiltin() + " has none");
+        return e.withAxBxp(io.qbridge.emulator.AxBxpPlan.fromSettings(io.qbridge.container.QbzFile.open(ctx.artifacts().path(container)).manifest().settings()));
     }
 
     /** A job's activation mode: "" is the default, INT8 per token (the name was checked at submit). */
@@ -312,6 +324,7 @@ public final class HostJobExecutor implements JobExecutor {
         String choice = spec.getDevice().isEmpty() ? "auto" : spec.getDevice();
         EmulatorConfig emulator = new EmulatorConfig(PerfConfig.preset(spec.hasPreset() ? spec.getPreset() : "u55c"), EmulatorConfig.DEFAULT_FORMATS)
                 .withActivations(activations(spec.getActivations()));
+        emulator = withAxBxp(emulator, spec.getModel(), ctx);
         PreparedEncoder prep = prepare(spec.getModel(), spec.getFormat(), ctx, 0.3);
         List<String> all = EvalCorpus.split(EvalCorpus.Split.BENCH);
         List<String> sentences = spec.getSentences() == 0 ? all : all.subList(0, spec.getSentences());
