@@ -31,6 +31,13 @@ public interface Accelerator extends AutoCloseable {
     }
 
     /**
+     * A hint that most calls from now on carry one or a few tokens (a decoder generating text): a device may then
+     * prepare a matrix-vector path for every layer as it loads, instead of on a layer's first such call. Speed only:
+     * results are the same bits either way. Devices without such a path ignore it.
+     */
+    default void expectDecoding() {}
+
+    /**
      * Computes {@code y[rows][N] = x[rows][K] W^T + b} for a loaded layer, overwriting {@code y}.
      *
      * @throws IllegalArgumentException if the handle is not this device's (or was unloaded) or the arrays

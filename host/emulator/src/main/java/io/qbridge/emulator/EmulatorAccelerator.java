@@ -28,14 +28,14 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class EmulatorAccelerator implements Accelerator {
     /**
-     * A loaded layer: {@code datapath} for INT8-per-token activations (and {@code matVec}, its decode kernel for a few
-     * tokens, when the format has one), {@code mx} for MX-INT8 blocks, {@code lobcq} for LO-BCQ activations; the
+     * A loaded layer: {@code datapath} for INT8-per-token activations (and {@code matVec}, the slot of its decode
+     * kernel for a few tokens), {@code mx} for MX-INT8 blocks, {@code lobcq} for LO-BCQ activations; the
      * kernels of the other modes are null.
      */
     private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, LoBcqKernel lobcq, float[] bias,
-                            PerformanceModel.LayerProfile profile, MatVecKernel matVec, AxBxpKernel axbxp, PerformanceModel.BlockProductPe pe) {
+                            PerformanceModel.LayerProfile profile, DecodeSlot matVec, AxBxpKernel axbxp, PerformanceModel.BlockProductPe pe) {
         Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, LoBcqKernel lobcq, float[] bias,
-                 PerformanceModel.LayerProfile profile, MatVecKernel matVec) {
+                 PerformanceModel.LayerProfile profile, DecodeSlot matVec) {
             this(handle, datapath, mx, lobcq, bias, profile, matVec, null, null);
         }
 
@@ -44,9 +44,38 @@ public final class EmulatorAccelerator implements Accelerator {
         }
     }
 
+    /**
+     * A layer's decode kernel ({@link MatVecKernel#of}: null when the layer does not qualify), built at load once
+     * decoding is expected ({@link #expectDecoding}) and otherwise on the layer's first call of a few tokens: an encoder
+     * run, whose calls hold hundreds of tokens, pays neither for planes it never reads nor for the kernel's JIT warm-up.
+     */
+    private static final class DecodeSlot {
+        private final DecodedWeights weights;
+        private volatile MatVecKernel kernel;
+        private volatile boolean built;
+
+        DecodeSlot(DecodedWeights weights, boolean now) {
+            this.weights = weights;
+            if (now) get();
+        }
+
+        MatVecKernel get() {
+            if (built) return kernel;
+            synchronized (this) {
+                if (!built) {
+                    kernel = MatVecKernel.of(weights);
+                    built = true;
+                }
+                return kernel;
+            }
+        }
+    }
+
     private final EmulatorConfig config;
     /** Whether calls of at most {@link MatVecKernel#MAX_ROWS} tokens take the decode kernel (same results; tests compare the two). */
     private final boolean decodeKernel;
+    /** Set by {@link #expectDecoding}: layers loaded from then on build their decode kernel at once. */
+    private volatile boolean decoding;
     private final PerformanceModel model;
     private final Map<Long, Resident> layers = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
@@ -123,7 +152,7 @@ public final class EmulatorAccelerator implements Accelerator {
             LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
             boolean mx = config.activations() == ActivationMode.MXINT8_BLOCK32;
             layers.put(h.id(), new Resident(h, mx ? null : new Datapath(d), mx ? new MxActivationKernel(d) : null, null, bias == null ? null : bias.clone(),
-                    d.profile(size), mx || !decodeKernel ? null : MatVecKernel.of(d)));
+                    d.profile(size), mx || !decodeKernel ? null : new DecodeSlot(d, decoding)));
             return h;
         } catch (RuntimeException e) {
             used.addAndGet(-size);
@@ -140,7 +169,13 @@ public final class EmulatorAccelerator implements Accelerator {
 
     /** The decode kernel behind a handle, or null when the layer has none (tests and reports). */
     public MatVecKernel matVecKernel(LayerHandle h) {
-        return resident(h).matVec();
+        DecodeSlot slot = resident(h).matVec();
+        return slot == null ? null : slot.get();
+    }
+
+    @Override
+    public void expectDecoding() {
+        decoding = true;
     }
 
     /** The MX-INT8-activation kernel behind a handle (only with {@link ActivationMode#MXINT8_BLOCK32}). */
@@ -167,9 +202,10 @@ public final class EmulatorAccelerator implements Accelerator {
         if (res.lobcq() != null) return runLoBcq(res, x, rows, y);
         if (res.axbxp() != null) return runAxBxp(res, x, rows, y);
         long t0 = System.nanoTime();
-        if (res.matVec() != null && rows >= 1 && rows <= MatVecKernel.MAX_ROWS) {
+        MatVecKernel matVec = res.matVec() != null && rows >= 1 && rows <= MatVecKernel.MAX_ROWS ? res.matVec().get() : null;
+        if (matVec != null) {
             // a few tokens (decoding): the matrix-vector kernel, activation quantization included
-            res.matVec().run(x, rows, res.bias(), y);
+            matVec.run(x, rows, res.bias(), y);
             long t2 = System.nanoTime();
             PerformanceModel.Estimate e = model.estimate(res.profile(), rows);
             return new RunResult(0, 0, t2 - t0, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());

@@ -134,7 +134,8 @@ public final class MatVecKernel {
     private static final java.util.concurrent.atomic.AtomicBoolean WARMING = new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
-     * JIT warm-up, started by the first layer loaded (a process that decodes loads dozens, which takes seconds):
+     * JIT warm-up, started by the first decode kernel built (a process that decodes builds dozens at load, which takes
+     * seconds; EmulatorAccelerator builds them at load only once decoding is expected):
      * a daemon thread runs two small synthetic layers (4 bits with shifts and a side list, 8 bits) a few thousand
      * times, so that C2 has compiled this kernel's loops before the first token. Until then the Vector API runs
      * interpreted, about a second per call of a 1376 x 512 layer, which made the first tokens of every

@@ -51,6 +51,7 @@ public final class AcceleratorModels {
      */
     public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights fp32, Map<String, QuantizedLayer> q,
                                                                       Accelerator device, RunStats stats) {
+        device.expectDecoding();
         return fp32.mapLinears(lin -> {
             QuantizedLayer ql = q.get(lin.name());
             return ql == null ? lin : AcceleratorLinear.of(ql, device, stats);
@@ -71,6 +72,7 @@ public final class AcceleratorModels {
     /** {@code w} with its classifier replaced by the packed {@code classifier} (e.g. from a decoder .qbz) on {@code device}. */
     public static io.qbridge.model.llama.LlamaWeights classifierOnDevice(io.qbridge.model.llama.LlamaWeights w, QuantizedLayer classifier,
                                                                          Accelerator device, RunStats stats) {
+        device.expectDecoding();
         return new io.qbridge.model.llama.LlamaWeights(w.config(), w.tokenEmbedding(), w.layers(), w.finalNorm(), AcceleratorLinear.of(classifier, device, stats));
     }
 

@@ -90,6 +90,10 @@ final class DeviceWatch {
             return h;
         }
 
+        @Override public void expectDecoding() {
+            inner.expectDecoding();
+        }
+
         @Override public void unload(LayerHandle handle) {
             if (borrowedLoads != null) borrowedLoads.remove(handle);
             inner.unload(handle);
