@@ -10,8 +10,7 @@
 # and prints each one's wall time with the load average, then how the outputs agree (EmbeddingsAgree.java).
 #   tests/encoder-bench.sh [ROUNDS]
 # Env: FORMAT (default microscopiq-w4@rtn); BASE_JAR, a qbridge-cli jar (with its lib/ beside it) to time as
-# "base: …" in the same rounds, for before/after figures; NO_AOT=1 adds embed and run with QBRIDGE_AOT=0 (the launcher
-# without its JVM AOT cache); QBRIDGE_JAVA_OPTS as for ./qbridge. Times: wall, and CPU = user + sys of all threads.
+# "base: …" in the same rounds, for before/after figures; QBRIDGE_JAVA_OPTS as for ./qbridge. Times: wall, and CPU = user + sys of all threads.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROUNDS="${1:-3}"
@@ -32,7 +31,8 @@ TEXT="$WORK/sentences-1024.txt"
     || { echo "encoder-bench: qbridge quantize failed; see $WORK/quantize.log" >&2; exit 2; }
   echo "$FORMAT" > "$WORK/m.format"
 }
-JVM_OPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC --sun-misc-unsafe-memory-access=allow)
+JVM_OPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC) # as ./qbridge runs the jar
+if (( QB_JAVA_MAJOR >= 24 )); then JVM_OPTS+=(--sun-misc-unsafe-memory-access=allow); fi
 
 timed() { # name outfile command...: wall and CPU (user + sys, all threads) seconds, and the 1-minute load average before
   local name="$1" out="$2"; shift 2
@@ -48,10 +48,6 @@ for ((i = 1; i <= ROUNDS; i++)); do
   timed "langchain4j AllMiniLmL6V2 (ORT)" "$WORK/peer.json" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$PEER_CP" io.qbridge.peer.LangChain4jEmbed "$TEXT"
   timed "qbridge embed --model minilm" "$WORK/embed.json" "$ROOT/qbridge" embed --model minilm --text "$TEXT" --json
   timed "qbridge run --model m.qbz (emulator)" "$WORK/run.json" "$ROOT/qbridge" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
-  if [[ -n "${NO_AOT:-}" ]]; then
-    QBRIDGE_AOT=0 timed "qbridge embed, no AOT cache" "$WORK/embed-noaot.json" "$ROOT/qbridge" embed --model minilm --text "$TEXT" --json
-    QBRIDGE_AOT=0 timed "qbridge run, no AOT cache" "$WORK/run-noaot.json" "$ROOT/qbridge" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
-  fi
   if [[ -n "${BASE_JAR:-}" ]]; then
     timed "base: qbridge embed" "$WORK/embed-base.json" "$JAVA_HOME/bin/java" "${JVM_OPTS[@]}" -jar "$BASE_JAR" embed --model minilm --text "$TEXT" --json
     timed "base: qbridge run (emulator)" "$WORK/run-base.json" "$JAVA_HOME/bin/java" "${JVM_OPTS[@]}" -jar "$BASE_JAR" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json

@@ -103,13 +103,9 @@ final class DecoderCheckpoints {
         return new Tokenizer(new TokenizerFile(TokenizerFile.LLAMA2C, bytes), Llama2cTokenizer.parse(java.nio.ByteBuffer.wrap(bytes), vocabSize, tok.toString()));
     }
 
-    /**
-     * The decoder with its block layers (and, if given, its classifier) resident on {@code dev}; the rest stays on
-     * the host. {@code generate} runs a checkpoint quantized in memory and a .qbz through this one path.
-     */
+    /** The decoder with its block layers (and, if given, its classifier) resident on {@code dev}: {@link AcceleratorModels#decoderOnDevice}. */
     static LlamaWeights onDevice(LlamaWeights w, java.util.Map<String, QuantizedLayer> blocks, QuantizedLayer classifier, Accelerator dev, RunStats stats) {
-        LlamaWeights out = AcceleratorModels.decoderOnDevice(w, blocks, dev, stats);
-        return classifier == null ? out : AcceleratorModels.classifierOnDevice(out, classifier, dev, stats);
+        return AcceleratorModels.decoderOnDevice(w, blocks, classifier, dev, stats);
     }
 
     /** A llama.cpp GGUF checkpoint, told by its extension. */

@@ -52,9 +52,9 @@ final class EvalCommand implements Callable<Integer> {
             description = "Also draw bits/weight against cosine to FP32 (encoders) or perplexity (LLaMA), one point per format, the Pareto front marked.")
     java.nio.file.Path chart;
 
-    /** A recipe and, after a ':', the activation mode it runs with on the emulator (none: host, dequantized weights, FP32 activations). */
     /**
-     * {@code axbxp} (Ax-BxP only): after {@code :axbxp=}, a uniform configuration (k2-x2d-w2d-full) or a per-layer search
+     * A recipe and, after a ':', the activation mode it runs with on the emulator (none: host, dequantized weights, FP32
+     * activations); {@code axbxp} (Ax-BxP only): after {@code :axbxp=}, a uniform configuration (k2-x2d-w2d-full) or a per-layer search
      * budget (a number: layer-output relative error to FxP8); {@code :axbxp} alone searches with {@link #AXBXP_BUDGET}.
      */
     record Entry(QuantRecipe recipe, io.qbridge.device.ActivationMode device, String axbxp) {

@@ -67,6 +67,8 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         EmulatorConfig emulator = activations.apply(new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS)); // a bad name fails first
         if (steps < 0) throw new Main.UserException("--steps must be >= 0");
+        if (emulator.activations() == io.qbridge.device.ActivationMode.AXBXP)
+            throw new Main.UserException("--activations axbxp runs encoders only (a decoder's layers have no Ax-BxP configuration)");
         if (temperature < 0) throw new Main.UserException("--temperature must be >= 0");
         if (topp < 0 || topp > 1) throw new Main.UserException("--topp must be in [0, 1]");
         if (classifierOnDevice && format == null) throw new Main.UserException("--classifier-on-device needs --format");

@@ -39,6 +39,13 @@ class GenerateClassifierCliTest {
         assertEquals("qbridge: --classifier-on-device needs --format", r.err().strip());
     }
 
+    @Test
+    void axbxpActivationsAreRefusedForADecoder() {
+        CliTest.Run r = CliTest.run("generate", "--model", "no-such.bin", "--format", "rtn-w8g128", "--activations", "axbxp");
+        assertEquals(2, r.exit());
+        assertEquals("qbridge: --activations axbxp runs encoders only (a decoder's layers have no Ax-BxP configuration)", r.err().strip());
+    }
+
     private static double megabytes(String err) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("weights read per token: ([0-9.]+) MB").matcher(err);
         assertTrue(m.find(), err);

@@ -131,6 +131,12 @@ class RemoteDecoderJobsTest {
             String sha = c.uploadModel(qbz).sha256();
             ModelRef ref = ModelRef.newBuilder().setUploadSha256(sha).build();
             assertRefused(c, QbridgeClient.generateSpec(ref, "hi", 70_000, 0, 0.9f, null, ""), "generate.steps: at most 65536 (0 = the model's sequence length)");
+            // uint32 fields: 2^32 - 1 arrives in Java as -1 and must not slip past an upper bound
+            assertRefused(c, QbridgeClient.generateSpec(ref, "hi", -1, 0, 0.9f, null, ""), "generate.steps: at most 65536 (0 = the model's sequence length)");
+            assertRefused(c, QbridgeClient.decoderEvalSpec(ref, "w260", -5), "decoder_eval.window: must be in 2..65536 (0 = 256)");
+            JobSpec axbxp = QbridgeClient.generateSpec(ref, "hi", 10, 0, 0.9f, null, "");
+            assertRefused(c, axbxp.toBuilder().setGenerate(axbxp.getGenerate().toBuilder().setActivations("AxBxP")).build(),
+                    "generate.activations: axbxp runs encoders only (a decoder's layers have no Ax-BxP configuration)");
             assertRefused(c, QbridgeClient.generateSpec(ref, "hi", 10, Float.NaN, 0.9f, null, ""), "generate.temperature: must be in [0, 100] (0 = greedy)");
             assertRefused(c, QbridgeClient.generateSpec(ref, "hi", 10, 0, 1.5f, null, ""), "generate.topp: must be in [0, 1]");
             assertRefused(c, QbridgeClient.generateSpec(ref, "x".repeat(20_000), 10, 0, 0.9f, null, ""), "generate.prompt: longer than 16384 characters");

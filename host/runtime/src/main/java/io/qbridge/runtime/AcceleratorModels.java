@@ -81,7 +81,17 @@ public final class AcceleratorModels {
      * on the host. {@code qbridge generate --model x.qbz} and the server's generate job both run this.
      */
     public static io.qbridge.model.llama.LlamaWeights containerOnDevice(io.qbridge.pipeline.QuantizedDecoders.Loaded q, Accelerator device, RunStats stats) {
-        io.qbridge.model.llama.LlamaWeights w = decoderOnDevice(q.model(), q.blockLayers(), device, stats);
-        return q.classifier() == null ? w : classifierOnDevice(w, q.classifier(), device, stats);
+        return decoderOnDevice(q.model(), q.blockLayers(), q.classifier(), device, stats);
+    }
+
+    /**
+     * The decoder with its block layers {@code blocks} and, if not null, its packed {@code classifier} resident on
+     * {@code device}; the rest stays on the host. {@code generate} runs a checkpoint quantized in memory and a .qbz
+     * through this one path.
+     */
+    public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights w, Map<String, QuantizedLayer> blocks,
+                                                                      QuantizedLayer classifier, Accelerator device, RunStats stats) {
+        io.qbridge.model.llama.LlamaWeights out = decoderOnDevice(w, blocks, device, stats);
+        return classifier == null ? out : classifierOnDevice(out, classifier, device, stats);
     }
 }

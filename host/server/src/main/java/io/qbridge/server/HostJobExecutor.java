@@ -240,7 +240,8 @@ public final class HostJobExecutor implements JobExecutor {
         if (e.activations() != ActivationMode.AXBXP) return e;
         String container = ref.hasArtifactSha256() ? ref.getArtifactSha256() : UploadedModels.isContainer(ref, ctx.artifacts()) ? ref.getUploadSha256() : null;
         if (container == null)
-            throw new IllegalArgumentException("activations: axbxp runs a .qbz quantized with --axbxp-budget (it holds each layer's Ax-BxP configuration); " + ref.getBuiltin() + " has none");
+            throw new IllegalArgumentException("activations: axbxp runs a .qbz quantized with --axbxp-budget (it holds each layer's Ax-BxP configuration); "
+                    + (ref.hasBuiltin() ? "the built-in model " + ref.getBuiltin() : "an uploaded .onnx") + " has none");
         return e.withAxBxp(io.qbridge.emulator.AxBxpPlan.fromSettings(io.qbridge.container.QbzFile.open(ctx.artifacts().path(container)).manifest().settings()));
     }
 

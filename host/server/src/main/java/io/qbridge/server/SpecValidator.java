@@ -246,19 +246,20 @@ final class SpecValidator {
         decoderModel("decoder_eval.model", e.getModel());
         if (e.getText().isBlank()) throw invalid("decoder_eval.text: no text to measure perplexity on");
         if (e.getText().length() > MAX_EVAL_TEXT_CHARS) throw invalid("decoder_eval.text: longer than " + MAX_EVAL_TEXT_CHARS + " characters");
-        if (e.getWindow() == 1 || e.getWindow() > MAX_EVAL_WINDOW) throw invalid("decoder_eval.window: must be in 2.." + MAX_EVAL_WINDOW + " (0 = 256)");
+        if (e.getWindow() == 1 || Integer.compareUnsigned(e.getWindow(), MAX_EVAL_WINDOW) > 0) throw invalid("decoder_eval.window: must be in 2.." + MAX_EVAL_WINDOW + " (0 = 256)");
     }
 
     /** Text from a decoder .qbz, as {@code qbridge generate --model x.qbz}. */
     private void generate(io.qbridge.protocol.v1.GenerateSpec g) {
         decoderModel("generate.model", g.getModel());
         if (g.getPrompt().length() > MAX_PROMPT_CHARS) throw invalid("generate.prompt: longer than " + MAX_PROMPT_CHARS + " characters");
-        if (g.getSteps() > MAX_GENERATE_STEPS) throw invalid("generate.steps: at most " + MAX_GENERATE_STEPS + " (0 = the model's sequence length)");
+        if (Integer.compareUnsigned(g.getSteps(), MAX_GENERATE_STEPS) > 0) throw invalid("generate.steps: at most " + MAX_GENERATE_STEPS + " (0 = the model's sequence length)");
         if (!(g.getTemperature() >= 0 && g.getTemperature() <= MAX_TEMPERATURE)) throw invalid("generate.temperature: must be in [0, " + (int) MAX_TEMPERATURE + "] (0 = greedy)");
         if (g.hasTopp() && !(g.getTopp() >= 0 && g.getTopp() <= 1)) throw invalid("generate.topp: must be in [0, 1]");
         if (!BENCH_DEVICES.contains(g.getDevice())) throw invalid("generate.device: '" + g.getDevice() + "' is not emulator, xrt or auto");
         device("generate.device", g.getDevice());
         activations("generate.activations", g.getActivations());
+        if (!g.getActivations().isEmpty() && io.qbridge.device.ActivationMode.parse(g.getActivations()) == io.qbridge.device.ActivationMode.AXBXP) throw invalid("generate.activations: axbxp runs encoders only (a decoder's layers have no Ax-BxP configuration)");
     }
 
     /** An uploaded decoder .qbz, here or (fleet) in the shared database. */

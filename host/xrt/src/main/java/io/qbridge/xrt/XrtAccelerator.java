@@ -221,7 +221,11 @@ public final class XrtAccelerator implements Accelerator {
         // the decode refuses codes the kernel cannot take and profiles the layer for the model, as the emulator's load does
         DecodedWeights d;
         LoBcqEncoder encoder = null;
-        if (weights.format() instanceof LoBcqFormat) {
+        if (weights.format() instanceof LoBcqFormat lf) {
+            // qb_lobcq walks whole block arrays; the format's partial last array (docs/formats.md §8.1) has no kernel path yet
+            if (k % lf.arrayScalars() != 0)
+                throw new IllegalArgumentException("layer " + n + "x" + k + " in " + fid + ": qb_lobcq takes K a multiple of the block array (" + lf.arrayScalars()
+                        + "); a partial last array runs on the emulator only");
             LoBcqWeights lw = LoBcqWeights.decode(weights);
             d = lw.toDecoded();
             if (mode == ActivationMode.LOBCQ) encoder = new LoBcqEncoder(lw.format(), lw.table());
