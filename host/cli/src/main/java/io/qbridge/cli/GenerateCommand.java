@@ -27,21 +27,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "TOK", description = "tokenizer.bin (llama2.c) or tokenizer.json (HF); default: beside the model, or the .gguf file's own.")
     Path tokenizer;
 
-    @Option(names = {"-i", "--prompt"}, defaultValue = "", paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
-    String prompt;
-
-    @Option(names = {"-n", "--steps"}, defaultValue = "256", paramLabel = "N",
-            description = "Positions to run, prompt included, as llama2.c's run counts them (default 256; 0 = the model's sequence length).")
-    int steps;
-
-    @Option(names = {"-t", "--temperature"}, defaultValue = "1.0", paramLabel = "T", description = "0 = greedy (default 1.0).")
-    float temperature;
-
-    @Option(names = {"-p", "--topp"}, defaultValue = "0.9", paramLabel = "P", description = "Nucleus sampling threshold (default 0.9).")
-    float topp;
-
-    @Option(names = {"-s", "--seed"}, paramLabel = "S", description = "Random seed (default: the clock).")
-    Long seed;
+    @picocli.CommandLine.Mixin SamplingOptions sampling;
 
     @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
             description = "Quantize the transformer-block linear layers (any recipe, e.g. mxint8, rtn-w4g128, gptq-w4g128, microscopiq-w4, fineq) and run them on --device; default: FP32 on the host.")
@@ -66,11 +52,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         EmulatorConfig emulator = activations.apply(new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS)); // a bad name fails first
-        if (steps < 0) throw new Main.UserException("--steps must be >= 0");
+        sampling.check();
         if (emulator.activations() == io.qbridge.device.ActivationMode.AXBXP)
             throw new Main.UserException("--activations axbxp runs encoders only (a decoder's layers have no Ax-BxP configuration)");
-        if (temperature < 0) throw new Main.UserException("--temperature must be >= 0");
-        if (topp < 0 || topp > 1) throw new Main.UserException("--topp must be in [0, 1]");
         if (classifierOnDevice && format == null) throw new Main.UserException("--classifier-on-device needs --format");
         long t0 = System.nanoTime();
         if (QbzInfo.isContainer(model)) return generateFromContainer(emulator, t0);
@@ -120,8 +104,8 @@ final class GenerateCommand implements Callable<Integer> {
     private int generate(LlamaWeights w, TextTokenizer tok, Accelerator dev, RunStats stats, long t0) {
         Log.info("loaded %s (%d layers, dim %d, %.1fM parameters) in %.1f s", model, w.config().nLayers(), w.config().dim(),
                 w.config().parameterCount() / 1e6, (System.nanoTime() - t0) / 1e9);
-        long s = seed != null ? seed : System.nanoTime();
-        TextGeneration.Result r = TextGeneration.generate(w, tok, prompt, steps, temperature, topp, s, piece -> {
+        long s = sampling.seed != null ? sampling.seed : System.nanoTime();
+        TextGeneration.Result r = TextGeneration.generate(w, tok, sampling.prompt, sampling.steps, sampling.temperature, sampling.topp, s, piece -> {
             System.out.print(piece);
             System.out.flush();
         });

@@ -345,21 +345,7 @@ public final class SubmitCommand implements Callable<Integer> {
         @Option(names = {"-m", "--model"}, required = true, paramLabel = "FILE.qbz", description = "A local decoder .qbz from 'qbridge quantize', uploaded first (resumable).")
         Path model;
 
-        @Option(names = {"-i", "--prompt"}, defaultValue = "", paramLabel = "TEXT", description = "Prompt text (default: empty, start from BOS).")
-        String prompt;
-
-        @Option(names = {"-n", "--steps"}, defaultValue = "256", paramLabel = "N",
-                description = "Positions to run, prompt included, as 'qbridge generate' counts them (default 256; 0 = the model's sequence length).")
-        int steps;
-
-        @Option(names = {"-t", "--temperature"}, defaultValue = "1.0", paramLabel = "T", description = "0 = greedy (default 1.0).")
-        float temperature;
-
-        @Option(names = {"-p", "--topp"}, defaultValue = "0.9", paramLabel = "P", description = "Nucleus sampling threshold (default 0.9).")
-        float topp;
-
-        @Option(names = {"-s", "--seed"}, paramLabel = "S", description = "Random seed (default: the server's clock).")
-        Long seed;
+        @Mixin SamplingOptions sampling;
 
         @Option(names = "--device", defaultValue = "auto", paramLabel = "emulator|xrt|auto", description = "The server's device (default " + DeviceOption.AUTO_RULE + ", on the server).")
         String device;
@@ -368,13 +354,11 @@ public final class SubmitCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            if (steps < 0) throw new Main.UserException("--steps must be >= 0");
-            if (temperature < 0) throw new Main.UserException("--temperature must be >= 0");
-            if (topp < 0 || topp > 1) throw new Main.UserException("--topp must be in [0, 1]");
+            sampling.check();
             if (!Files.isRegularFile(model) || !QbzInfo.isContainer(model)) throw new Main.UserException("--model " + model + ": not a .qbz file");
             try (QbridgeClient c = parent.remote.connect()) {
                 ModelRef ref = upload(parent.remote, c, model, null);
-                JobSpec spec = QbridgeClient.generateSpec(ref, prompt, steps, temperature, topp, seed, device.equals("auto") ? "" : device);
+                JobSpec spec = QbridgeClient.generateSpec(ref, sampling.prompt, sampling.steps, sampling.temperature, sampling.topp, sampling.seed, device.equals("auto") ? "" : device);
                 if (activations.mode() != ActivationMode.INT8_PER_TOKEN) {
                     spec = spec.toBuilder().setGenerate(spec.getGenerate().toBuilder().setActivations(activations.mode().id())).build();
                 }
