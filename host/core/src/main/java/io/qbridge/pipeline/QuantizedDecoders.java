@@ -90,20 +90,9 @@ public final class QuantizedDecoders {
             throw new IllegalStateException(e);
         }
         try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
-            in.transferTo(OutputStreamSink.INSTANCE);
+            in.transferTo(java.io.OutputStream.nullOutputStream()); // the digest stream does the work
         }
         return HexFormat.of().formatHex(md.digest());
-    }
-
-    /** Discards what it is given (the digest stream above does the work). */
-    private static final class OutputStreamSink extends java.io.OutputStream {
-        static final OutputStreamSink INSTANCE = new OutputStreamSink();
-
-        @Override
-        public void write(int b) {}
-
-        @Override
-        public void write(byte[] b, int off, int len) {}
     }
 
     /**
