@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qbridge.tokenizer.Llama2cTokenizer;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -23,19 +20,8 @@ class TokenizerFitTest {
         return g.resolve("stories260K.bin");
     }
 
-    /** A llama2.c tokenizer.bin with {@code n} pieces: the 3 control pieces, the 256 byte pieces, then words. */
     static byte[] tokenizerBin(int n) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteBuffer b = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
-        out.write(b.putInt(0, 8).array(), 0, 4);
-        for (int i = 0; i < n; i++) {
-            String piece = i == 0 ? "<unk>" : i == 1 ? "\\n<s>\\n" : i == 2 ? "\\n</s>\\n" : i < 259 ? String.format("<0x%02X>", i - 3) : i == 259 ? " " : "w" + i;
-            byte[] p = piece.getBytes(StandardCharsets.ISO_8859_1);
-            ByteBuffer e = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(-i).putInt(p.length);
-            out.writeBytes(e.array());
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
+        return io.qbridge.tokenizer.Llama2cTokenizerBins.ofSize(n);
     }
 
     @Test

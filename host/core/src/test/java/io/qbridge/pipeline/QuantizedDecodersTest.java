@@ -18,9 +18,6 @@ import io.qbridge.model.llama.LlamaDecoder;
 import io.qbridge.model.llama.LlamaWeights;
 import io.qbridge.model.llama.RandomCheckpointWriter;
 import io.qbridge.tokenizer.TokenizerFile;
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,17 +43,8 @@ class QuantizedDecodersTest {
         return Llama2cCheckpoint.load(file);
     }
 
-    /** A llama2.c tokenizer.bin of {@code n} pieces: control, byte pieces, " ", then words. */
     static byte[] tokenizerBin(int n) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(8).array());
-        for (int i = 0; i < n; i++) {
-            String piece = i == 0 ? "<unk>" : i == 1 ? "\n<s>\n" : i == 2 ? "\n</s>\n" : i < 259 ? String.format("<0x%02X>", i - 3) : i == 259 ? " " : "w" + i;
-            byte[] p = piece.getBytes(StandardCharsets.ISO_8859_1);
-            out.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(-i).putInt(p.length).array());
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
+        return io.qbridge.tokenizer.Llama2cTokenizerBins.ofSize(n);
     }
 
     static QuantizedDecoders.Checkpoint base() {
