@@ -2,6 +2,7 @@ package io.qbridge.model.bert;
 
 import io.qbridge.model.DenseLinear;
 import io.qbridge.model.Linear;
+import io.qbridge.model.SyntheticWeights;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -96,26 +97,14 @@ public final class EncoderWarmUp implements AutoCloseable {
         for (int l = 0; l < c.layers(); l++) {
             String p = "encoder.layer." + l + ".";
             layers.add(new BertLayer(linear(rnd, p + "attention.self.query", h, h), linear(rnd, p + "attention.self.key", h, h),
-                    linear(rnd, p + "attention.self.value", h, h), linear(rnd, p + "attention.output.dense", h, h), ones(h), new float[h],
-                    linear(rnd, p + "intermediate.dense", h, f), linear(rnd, p + "output.dense", f, h), ones(h), new float[h]));
+                    linear(rnd, p + "attention.self.value", h, h), linear(rnd, p + "attention.output.dense", h, h), SyntheticWeights.ones(h), new float[h],
+                    linear(rnd, p + "intermediate.dense", h, f), linear(rnd, p + "output.dense", f, h), SyntheticWeights.ones(h), new float[h]));
         }
-        return new BertEncoder(c, gaussian(rnd, c.vocabSize() * h), gaussian(rnd, c.maxPositions() * h), gaussian(rnd, c.typeVocabSize() * h),
-                ones(h), new float[h], layers);
+        return new BertEncoder(c, SyntheticWeights.small(rnd, c.vocabSize() * h), SyntheticWeights.small(rnd, c.maxPositions() * h), SyntheticWeights.small(rnd, c.typeVocabSize() * h),
+                SyntheticWeights.ones(h), new float[h], layers);
     }
 
     private static Linear linear(SplittableRandom rnd, String name, int in, int out) {
-        return DenseLinear.inOut(name + ".weight", gaussian(rnd, in * out), in, out, gaussian(rnd, out));
-    }
-
-    private static float[] gaussian(SplittableRandom rnd, int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) ((rnd.nextDouble() - 0.5) * 0.2);
-        return a;
-    }
-
-    private static float[] ones(int n) {
-        float[] a = new float[n];
-        java.util.Arrays.fill(a, 1f);
-        return a;
+        return DenseLinear.inOut(name + ".weight", SyntheticWeights.small(rnd, in * out), in, out, SyntheticWeights.small(rnd, out));
     }
 }

@@ -1,5 +1,6 @@
 package io.qbridge.model.llama;
 
+import io.qbridge.model.SyntheticWeights;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -52,24 +53,12 @@ public final class DecoderWarmUp {
     private static LlamaWeights tiny(LlamaConfig c) {
         SplittableRandom rnd = new SplittableRandom(1);
         int dim = c.dim(), kv = c.kvDim(), hidden = c.hiddenDim();
-        float[] embedding = gaussian(rnd, c.vocabSize() * dim);
+        float[] embedding = SyntheticWeights.small(rnd, c.vocabSize() * dim);
         List<LlamaWeights.Layer> layers = new ArrayList<>();
         for (int l = 0; l < c.nLayers(); l++) {
-            layers.add(LlamaWeights.denseLayer(c, l, ones(dim), gaussian(rnd, (dim + 2 * kv) * dim), gaussian(rnd, dim * dim), ones(dim),
-                    gaussian(rnd, 2 * hidden * dim), gaussian(rnd, dim * hidden)));
+            layers.add(LlamaWeights.denseLayer(c, l, SyntheticWeights.ones(dim), SyntheticWeights.small(rnd, (dim + 2 * kv) * dim), SyntheticWeights.small(rnd, dim * dim), SyntheticWeights.ones(dim),
+                    SyntheticWeights.small(rnd, 2 * hidden * dim), SyntheticWeights.small(rnd, dim * hidden)));
         }
-        return new LlamaWeights(c, embedding, layers, ones(dim), LlamaWeights.dense("wcls", embedding, 0, dim, c.vocabSize()));
-    }
-
-    private static float[] gaussian(SplittableRandom rnd, int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) ((rnd.nextDouble() - 0.5) * 0.2);
-        return a;
-    }
-
-    private static float[] ones(int n) {
-        float[] a = new float[n];
-        java.util.Arrays.fill(a, 1f);
-        return a;
+        return new LlamaWeights(c, embedding, layers, SyntheticWeights.ones(dim), LlamaWeights.dense("wcls", embedding, 0, dim, c.vocabSize()));
     }
 }
