@@ -84,7 +84,7 @@ final class DeviceModelOptions {
         io.qbridge.emulator.AxBxpPlan plan = EmulatorConfig.NO_AXBXP;
         try {
             if (model.isContainer() && java.nio.file.Files.isRegularFile(Path.of(model.model)))
-                plan = io.qbridge.emulator.AxBxpPlan.fromSettings(io.qbridge.container.QbzFile.open(Path.of(model.model)).manifest().settings());
+                plan = io.qbridge.emulator.AxBxpPlan.fromSettings(io.qbridge.container.QbzFile.readManifest(Path.of(model.model)).settings());
             if (axbxp != null) plan = plan.withUniform(io.qbridge.emulator.AxBxpPlan.parse(axbxp));
         } catch (IllegalArgumentException e) {
             throw new Main.UserException((axbxp != null && !e.getMessage().startsWith("settings") ? "--axbxp: " : model.model + ": ") + e.getMessage());

@@ -73,7 +73,7 @@ final class RunCommand implements Callable<Integer> {
     private EncoderWarmUp warmUp(Accelerator dev) {
         if (dev.describe().kind() != DeviceKind.EMULATOR || !options.model.isContainer()) return null;
         try {
-            return DeviceWarmUp.start(dev, QuantFormat.parse(QbzFile.open(Path.of(options.model.model)).manifest().format()));
+            return DeviceWarmUp.start(dev, QuantFormat.parse(QbzFile.readManifest(Path.of(options.model.model)).format()));
         } catch (IOException | RuntimeException e) {
             return null; // the load that follows reports what is wrong with the file
         }

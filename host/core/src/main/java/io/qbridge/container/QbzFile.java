@@ -187,6 +187,19 @@ public final class QbzFile {
 
     /** Opens and validates a container: header, manifest, every tensor's bounds, alignment, size and sha256. */
     public static QbzFile open(Path path) throws IOException {
+        return open(path, true);
+    }
+
+    /**
+     * A container's manifest, checked as {@link #open} checks it except for the tensors' sha256: for a caller that
+     * only needs the manifest (the format, whether it holds a decoder) before a full {@link #open} loads the tensors,
+     * so that a large container is not hashed twice.
+     */
+    public static QbzManifest readManifest(Path path) throws IOException {
+        return open(path, false).manifest();
+    }
+
+    private static QbzFile open(Path path, boolean verifyTensors) throws IOException {
         String src = path.toString();
         if (!Files.isRegularFile(path)) throw new ModelFormatException(src, "no such file");
         long size = Files.size(path);
@@ -231,6 +244,7 @@ public final class QbzFile {
                     throw new ModelFormatException(src, e.getMessage());
                 }
             }
+            if (!verifyTensors) continue;
             String actual = sha256(data.slice((int) t.offset(), (int) t.length()));
             if (!actual.equals(t.sha256())) throw new ModelFormatException(src, "tensor '" + t.name() + "' fails its sha256 check (corrupt file)");
         }

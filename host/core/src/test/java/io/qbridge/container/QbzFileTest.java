@@ -95,6 +95,31 @@ class QbzFileTest {
     }
 
     @Test
+    void readManifestChecksTheLayoutButNotTheTensorHashes() throws Exception {
+        byte[] b = Files.readAllBytes(written());
+        QbzManifest whole = QbzFile.open(dir.resolve("m.qbz")).manifest();
+        assertSameManifest(whole, QbzFile.readManifest(dir.resolve("m.qbz")));
+        // a flipped tensor byte is open's to find (readManifest's callers open the file fully afterwards) ...
+        b[(int) whole.tensors().get(2).offset() + 5] ^= 0x10;
+        Path flipped = dir.resolve("flipped.qbz");
+        Files.write(flipped, b);
+        assertSameManifest(whole, QbzFile.readManifest(flipped));
+        // ... but a truncated file is refused by both
+        Path cut = dir.resolve("cut.qbz");
+        Files.write(cut, Arrays.copyOf(b, b.length - 10));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> QbzFile.readManifest(cut));
+        assertTrue(e.getMessage().contains("(truncated)"), e.getMessage());
+    }
+
+    private static void assertSameManifest(QbzManifest a, QbzManifest b) {
+        assertEquals(a.format(), b.format());
+        assertEquals(a.settings(), b.settings());
+        assertEquals(a.fileLength(), b.fileLength());
+        assertEquals(a.tensors().stream().map(t -> t.name() + "@" + t.offset() + ":" + t.sha256()).toList(),
+                b.tensors().stream().map(t -> t.name() + "@" + t.offset() + ":" + t.sha256()).toList());
+    }
+
+    @Test
     void manifestShapeMismatchIsRejected() throws Exception {
         byte[] b = Files.readAllBytes(written());
         String s = new String(b, StandardCharsets.ISO_8859_1);

@@ -242,7 +242,7 @@ public final class HostJobExecutor implements JobExecutor {
         if (container == null)
             throw new IllegalArgumentException("activations: axbxp runs a .qbz quantized with --axbxp-budget (it holds each layer's Ax-BxP configuration); "
                     + (ref.hasBuiltin() ? "the built-in model " + ref.getBuiltin() : "an uploaded .onnx") + " has none");
-        return e.withAxBxp(io.qbridge.emulator.AxBxpPlan.fromSettings(io.qbridge.container.QbzFile.open(ctx.artifacts().path(container)).manifest().settings()));
+        return e.withAxBxp(io.qbridge.emulator.AxBxpPlan.fromSettings(io.qbridge.container.QbzFile.readManifest(ctx.artifacts().path(container)).settings()));
     }
 
     /** A job's activation mode: "" is the default, INT8 per token (the name was checked at submit). */

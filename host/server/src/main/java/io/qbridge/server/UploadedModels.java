@@ -105,7 +105,7 @@ final class UploadedModels {
 
     /** Whether a .qbz file is a decoder's (its manifest has a decoder base); the file is opened, not loaded. */
     static boolean isDecoderContainer(java.nio.file.Path file) throws IOException {
-        return io.qbridge.container.QbzFile.open(file).manifest().decoder() != null;
+        return io.qbridge.container.QbzFile.readManifest(file).decoder() != null;
     }
 
     /** The decoder .qbz a validated generate or eval job names. */
