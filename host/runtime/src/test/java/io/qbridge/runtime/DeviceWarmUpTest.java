@@ -20,12 +20,15 @@ import io.qbridge.pipeline.QuantRecipe;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
  * The device warm-up of {@code qbridge run}: it runs its tiny layers on the device, unloads every one of them when
- * it ends, and a real model computing on the same device while it runs gets the same bits as without it.
+ * it ends, and a real model computing on the same device while it runs (forced: each real layer waits until the
+ * warm-up has run one of its own) gets the same bits as without it.
  */
 class DeviceWarmUpTest {
     /** The emulator, counting what the warm-up does to it. */
@@ -33,6 +36,11 @@ class DeviceWarmUpTest {
         final EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.defaults());
         final Set<Long> resident = ConcurrentHashMap.newKeySet();
         final AtomicInteger loads = new AtomicInteger(), runs = new AtomicInteger();
+        /** The real model's layers, once set; from then on a run of any other layer is the warm-up's. */
+        volatile Set<Long> real = Set.of();
+        /** Opened by the warm-up's first run; a real layer's run waits for it, so the two do overlap. */
+        final CountDownLatch warmUpRan = new CountDownLatch(1);
+        volatile boolean holdRealRuns;
 
         @Override public DeviceInfo describe() { return dev.describe(); }
         @Override public LayerHandle load(PackedTensor w, float[] b) {
@@ -43,6 +51,8 @@ class DeviceWarmUpTest {
         }
         @Override public RunResult run(LayerHandle h, float[] x, int rows, float[] y) {
             runs.incrementAndGet();
+            if (!real.isEmpty() && !real.contains(h.id())) warmUpRan.countDown();
+            else if (holdRealRuns) awaitWarmUp();
             return dev.run(h, x, rows, y);
         }
         @Override public void unload(LayerHandle h) {
@@ -50,6 +60,16 @@ class DeviceWarmUpTest {
             resident.remove(h.id());
         }
         @Override public void close() { dev.close(); }
+
+        private void awaitWarmUp() {
+            try {
+                // a failure bound, not a measurement: the tiny model's first layer on a loaded machine
+                if (!warmUpRan.await(120, TimeUnit.SECONDS)) throw new AssertionError("the warm-up ran no layer within 120 s");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
     }
 
     @Test
@@ -61,15 +81,15 @@ class DeviceWarmUpTest {
             EncoderModel onDevice = AcceleratorModels.onDevice(q, dev, new RunStats());
             float[][] quiet = onDevice.embedIds(ids, 4096);
             int realLayers = dev.resident.size();
+            dev.real = Set.copyOf(dev.resident);
+            dev.holdRealRuns = true; // the real model's layers wait until the warm-up has run one of its own
             EncoderWarmUp warm = DeviceWarmUp.start(dev, QuantFormat.parse("microscopiq-w4"));
             assertNotNull(warm, "qbridge.warmup is not set to false in tests");
             float[][] during = onDevice.embedIds(ids, 4096); // the same device, the warm-up's layers beside these
-            long deadline = System.nanoTime() + 60_000_000_000L; // the tiny model's first forward pass on a loaded machine
-            while (dev.runs.get() <= 2 * realLayers && System.nanoTime() < deadline) Thread.sleep(5);
             warm.close();
             for (int s = 0; s < quiet.length; s++) assertArrayEquals(quiet[s], during[s], "sentence " + s);
             assertTrue(dev.loads.get() == realLayers + 6, "the warm-up loads its six layers once: " + dev.loads.get() + " loads");
-            assertTrue(dev.runs.get() > 2L * realLayers, "the warm-up ran nothing on the device");
+            assertEquals(0, dev.warmUpRan.getCount(), "the warm-up ran nothing on the device");
             assertEquals(realLayers, dev.resident.size(), "a warm-up layer is still on the device");
         }
     }
