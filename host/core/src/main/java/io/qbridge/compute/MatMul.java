@@ -166,9 +166,21 @@ public final class MatMul {
     /** Weights per team chunk at least, so a chunk outweighs the cost of handing it out. */
     private static final int SPIN_TEAM_MIN_CHUNK_WEIGHTS = 1 << 14;
 
-    /** Outputs [j0, j1) of every row. */
+    /**
+     * Outputs [j0, j1) of every row. A few rows (decoding) read the weight rows one after another, each row's dot
+     * products for every activation row while it is in L1: one sequential stream. Interleaving weight rows (eight at
+     * a time, the same bits) kept more products in flight but read memory half as fast: one thread on a 65 MB matrix,
+     * fastest of 49 at load 7, 14.7-15.6 GB/s with eight rows, 4 rows 13.5-14.6, 2 rows 11.7-12.1, one row 27.8-31.9
+     * (BENCHMARKS.md §2b, third pass).
+     */
     private static void outInColumns(float[] x, int m, int k, float[] w, int wOffset, int n, float[] y, int j0, int j1) {
         int j = j0;
+        if (m <= SPIN_TEAM_MAX_ROWS) {
+            for (; j < j1; j++) {
+                for (int i = 0; i < m; i++) y[i * n + j] = VectorOps.dot(x, i * k, w, wOffset + j * k, k);
+            }
+            return;
+        }
         for (; j + 8 <= j1; j += 8) dot8(x, m, k, w, wOffset, n, y, j);
         for (; j + 4 <= j1; j += 4) dot4(x, m, k, w, wOffset, n, y, j);
         for (; j < j1; j++) {

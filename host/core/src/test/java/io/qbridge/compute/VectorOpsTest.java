@@ -6,6 +6,46 @@ import org.junit.jupiter.api.Test;
 
 class VectorOpsTest {
     @Test
+    void dotColumnsRoundsEachColumnAsDotDoes() {
+        java.util.Random rnd = new java.util.Random(3);
+        int lanes = VectorOps.lanes();
+        // a multiple of the lanes (a head of 64), one with a tail, one shorter than a vector
+        for (int n : new int[] {64, 4 * lanes + 5, lanes - 1, 1}) {
+            for (int stride : new int[] {lanes + 3, lanes}) { // the decoder's contiguous tiles, and a padded layout
+                int cols = 3 * lanes, blockStride = n * stride + 5;
+                float[] a = new float[n + 2], b = new float[7 + (cols / lanes) * blockStride], out = new float[cols + 4];
+                for (int i = 0; i < a.length; i++) a[i] = (float) (rnd.nextGaussian() * Math.exp(rnd.nextGaussian() * 3));
+                for (int i = 0; i < b.length; i++) b[i] = (float) (rnd.nextGaussian() * Math.exp(rnd.nextGaussian() * 3));
+                b[7] = -0f;
+                float[] scratch = new float[lanes * lanes + 9];
+                VectorOps.dotColumns(a, 2, b, 7, stride, blockStride, n, cols, out, 4, scratch, 9);
+                float[] column = new float[n];
+                for (int t = 0; t < cols; t++) {
+                    for (int i = 0; i < n; i++) column[i] = b[7 + (t / lanes) * blockStride + i * stride + t % lanes];
+                    float want = VectorOps.dot(a, 2, column, 0, n);
+                    assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(out[4 + t]), "n " + n + " stride " + stride + " column " + t);
+                }
+            }
+        }
+    }
+
+    @Test
+    void weightedRowsRoundAsAxpyPerRowDoes() {
+        java.util.Random rnd = new java.util.Random(5);
+        int lanes = VectorOps.lanes();
+        // four vectors and more (a head of 64 with AVX-512 or AVX2), one vector and a tail, a tail alone
+        for (int n : new int[] {64, 5 * lanes + 3, lanes - 1}) {
+            int count = 37, stride = n + 11;
+            float[] w = new float[count + 3], x = new float[2 + count * stride], want = new float[n + 1], got = new float[n + 1];
+            for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian();
+            for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * Math.exp(rnd.nextGaussian() * 3));
+            for (int t = 0; t < count; t++) VectorOps.axpy(w[3 + t], x, 2 + t * stride, want, 1, n);
+            VectorOps.weightedRows(w, 3, count, x, 2, stride, n, got, 1);
+            for (int i = 1; i <= n; i++) assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), "n " + n + " element " + i);
+        }
+    }
+
+    @Test
     void erfMatchesKnownValues() {
         // erf values from Abramowitz & Stegun table 7.1 / high-precision references
         assertEquals(0.0, Erf.erf(0.0), 0.0);

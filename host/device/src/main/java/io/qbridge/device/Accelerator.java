@@ -45,6 +45,26 @@ public interface Accelerator extends AutoCloseable {
      */
     RunResult run(LayerHandle handle, float[] x, int rows, float[] y);
 
+    /**
+     * Runs several loaded layers on the same activations: {@code ys[i][rows][N_i] = x[rows][K] W_i^T + b_i}, every
+     * layer with the same K (a decoder's q/k/v, or w1/w3, which read one normalised vector). The outputs are the
+     * same bits as {@link #run} on each layer in turn (the activation quantization is per token over the same x);
+     * a device may quantize x once and run the layers in one pass, which is what decoding gains. Returns each
+     * layer's result, in order.
+     *
+     * @throws IllegalArgumentException as {@link #run}, or if the layers' K differ or the arrays' counts do not match
+     */
+    default RunResult[] runShared(LayerHandle[] handles, float[] x, int rows, float[][] ys) {
+        if (handles.length != ys.length) throw new IllegalArgumentException(handles.length + " layers but " + ys.length + " output arrays");
+        RunResult[] out = new RunResult[handles.length];
+        for (int i = 0; i < handles.length; i++) {
+            if (handles[i].k() != handles[0].k())
+                throw new IllegalArgumentException("layers sharing one input need one K, got " + handles[0].k() + " and " + handles[i].k());
+            out[i] = run(handles[i], x, rows, ys[i]);
+        }
+        return out;
+    }
+
     /** Releases a layer's memory; a later run with the handle fails. */
     void unload(LayerHandle handle);
 

@@ -233,6 +233,47 @@ public final class EmulatorAccelerator implements Accelerator {
         return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
     }
 
+    /**
+     * {@inheritDoc} When every layer has a decode kernel and the call is a few tokens, the activations are quantized
+     * once and all the layers' slabs fan out over the team in one pass ({@link MatVecKernel#runShared}); otherwise each
+     * layer runs alone. The host time of the shared pass is split over the layers in proportion to their outputs.
+     */
+    @Override
+    public RunResult[] runShared(LayerHandle[] handles, float[] x, int rows, float[][] ys) {
+        checkOpen();
+        if (handles.length != ys.length) throw new IllegalArgumentException(handles.length + " layers but " + ys.length + " output arrays");
+        MatVecKernel[] kernels = new MatVecKernel[handles.length];
+        Resident[] res = new Resident[handles.length];
+        boolean shared = decodeKernel && rows >= 1 && rows <= MatVecKernel.MAX_ROWS && handles.length > 0;
+        for (int i = 0; i < handles.length; i++) {
+            res[i] = resident(handles[i]);
+            if (handles[i].k() != handles[0].k())
+                throw new IllegalArgumentException("layers sharing one input need one K, got " + handles[0].k() + " and " + handles[i].k());
+            if (shared && res[i].matVec() != null) kernels[i] = res[i].matVec().get();
+            shared &= kernels[i] != null;
+        }
+        if (!shared) return Accelerator.super.runShared(handles, x, rows, ys);
+        int k = handles[0].k();
+        if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
+        float[][] biases = new float[handles.length][];
+        long outputs = 0;
+        for (int i = 0; i < handles.length; i++) {
+            if (ys[i].length < (long) rows * handles[i].n())
+                throw new IllegalArgumentException("y holds " + ys[i].length + " values, " + rows + " rows of " + handles[i].n() + " need " + (long) rows * handles[i].n());
+            biases[i] = res[i].bias();
+            outputs += handles[i].n();
+        }
+        long t0 = System.nanoTime();
+        MatVecKernel.runShared(kernels, x, rows, biases, ys);
+        long nanos = System.nanoTime() - t0;
+        RunResult[] out = new RunResult[handles.length];
+        for (int i = 0; i < handles.length; i++) {
+            PerformanceModel.Estimate e = model.estimate(res[i].profile(), rows);
+            out[i] = new RunResult(0, 0, nanos * handles[i].n() / outputs, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
+        }
+        return out;
+    }
+
     /** The MX-INT8 activation path (docs/emulator.md §1b): block quantizer, then the piece kernel. */
     private RunResult runMx(Resident res, float[] x, int rows, float[] y) {
         int k = res.handle().k();

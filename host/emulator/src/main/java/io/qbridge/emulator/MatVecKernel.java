@@ -254,31 +254,78 @@ public final class MatVecKernel {
      * INT8 quantization of §1 ({@link ActivationQuantizer}), then the block sums, folds and output stage above.
      */
     public void run(float[] x, int rows, float[] bias, float[] y) {
+        checkRows(rows);
+        Scratch s = quantize(x, rows, k, kp, bits == 8);
+        short[] q = s.q, qSplit = bits == 8 ? s.qhl : null;
+        float[] xs = s.xs;
+        SpinTeam.shared().forRange(slabs, grain(), (s0, s1) -> slabs(q, qSplit, xs, rows, bias, y, s0, s1));
+    }
+
+    /**
+     * {@code ys[i] = }{@link #run}{@code (x, rows, biases[i])} of {@code kernels[i]}, for layers that share their input
+     * (a decoder's q/k/v, w1/w3): the activations are quantized once (the per-token rule of §1 depends on x alone,
+     * so the codes are those each call would make) and the slabs of all the layers fan out over the team once.
+     * Each output is computed by its own kernel's slab loop, so the bits are those of separate calls.
+     */
+    public static void runShared(MatVecKernel[] kernels, float[] x, int rows, float[][] biases, float[][] ys) {
+        if (kernels.length != biases.length || kernels.length != ys.length)
+            throw new IllegalArgumentException(kernels.length + " kernels, " + biases.length + " biases, " + ys.length + " outputs");
+        if (kernels.length == 0) return;
+        checkRows(rows);
+        int k = kernels[0].k, kp = kernels[0].kp, grain = Integer.MAX_VALUE;
+        boolean split = false;
+        int[] first = new int[kernels.length + 1];
+        for (int i = 0; i < kernels.length; i++) {
+            if (kernels[i].k != k) throw new IllegalArgumentException("kernels sharing one input need one K, got " + k + " and " + kernels[i].k);
+            split |= kernels[i].bits == 8;
+            grain = Math.min(grain, kernels[i].grain());
+            first[i + 1] = first[i] + kernels[i].slabs;
+        }
+        Scratch s = quantize(x, rows, k, kp, split);
+        short[] q = s.q, qSplit = split ? s.qhl : null;
+        float[] xs = s.xs;
+        SpinTeam.shared().forRange(first[kernels.length], grain, (g0, g1) -> {
+            for (int i = 0; i < kernels.length; i++) {
+                int a = Math.max(g0, first[i]), b = Math.min(g1, first[i + 1]);
+                if (a < b) kernels[i].slabs(q, kernels[i].bits == 8 ? qSplit : null, xs, rows, biases[i], ys[i], a - first[i], b - first[i]);
+            }
+        });
+    }
+
+    private static void checkRows(int rows) {
         if (rows < 1 || rows > MAX_ROWS) throw new IllegalArgumentException("the decode kernel takes 1 to " + MAX_ROWS + " rows, got " + rows);
+    }
+
+    /** Slabs per chunk of the team's range: about 64 KB of plane each. */
+    private int grain() {
+        return Math.max(1, (1 << 16) / Math.max(1, kp * bits / 8 * W));
+    }
+
+    /**
+     * This thread's scratch with the per-token INT8 codes of {@code x} (§1, {@link ActivationQuantizer}) at
+     * {@code q[r kp]} (a padding column of code 0 when K is odd), their scales in {@code xs}, and, if {@code split},
+     * the split codes of {@link #SPLIT_CHUNK} in {@code qhl}.
+     */
+    private static Scratch quantize(float[] x, int rows, int k, int kp, boolean split) {
         Scratch s = SCRATCH.get();
         if (s.q.length < rows * kp) s.q = new short[rows * kp];
         if (s.xs.length < rows) s.xs = new float[rows];
         short[] q = s.q;
-        float[] xs = s.xs;
         if (kp == k) {
-            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, q, xs);
+            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, q, s.xs);
         } else {
             short[] t = new short[rows * k];
-            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, t, xs);
+            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, t, s.xs);
             for (int r = 0; r < rows; r++) {
                 System.arraycopy(t, r * k, q, r * kp, k);
                 q[r * kp + k] = 0; // the padding column has weight 0 and code 0
             }
         }
-        short[] qhl = null;
-        if (bits == 8) {
+        if (split) {
             if (s.qhl.length < 2 * rows * kp) s.qhl = new short[2 * rows * kp];
-            qhl = s.qhl;
-            splitCodes(q, rows, kp, qhl);
+            splitCodes(q, rows, kp, s.qhl);
         }
-        short[] qSplit = qhl;
-        int grain = Math.max(1, (1 << 16) / Math.max(1, kp * bits / 8 * W));
-        SpinTeam.shared().forRange(slabs, grain, (s0, s1) -> slabs(q, qSplit, xs, rows, bias, y, s0, s1));
+        return s;
     }
 
     private static short[] splitCodes(short[] q, int rows, int kp) {

@@ -53,6 +53,10 @@ public final class AcceleratorLinear implements Linear {
     @Override public float[] bias() { return bias == null ? null : bias.clone(); }
 
     public LayerHandle handle() { return handle; }
+    Accelerator device() { return device; }
+    RunStats stats() { return stats; }
+    /** Whether the device reads the input in act-order's permuted column order. */
+    boolean permutesInput() { return inputPerm != null; }
     public PackedTensor packed() { return packed; }
 
     @Override

@@ -52,10 +52,26 @@ public final class AcceleratorModels {
     public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights fp32, Map<String, QuantizedLayer> q,
                                                                       Accelerator device, RunStats stats) {
         device.expectDecoding();
-        return fp32.mapLinears(lin -> {
+        return withSharedInputViews(fp32.mapLinears(lin -> {
             QuantizedLayer ql = q.get(lin.name());
             return ql == null ? lin : AcceleratorLinear.of(ql, device, stats);
-        });
+        }));
+    }
+
+    /**
+     * {@code w} with each block's q/k/v and w1/w3 views ({@link io.qbridge.model.llama.LlamaWeights.Layer#wqkv()})
+     * made of its device-resident layers ({@link SharedInputLinear}): one device call with one activation
+     * quantization per view instead of three and two, the same bits. A view stays null where its parts cannot share
+     * a call (one of them on the host, or act-order permuted).
+     */
+    static io.qbridge.model.llama.LlamaWeights withSharedInputViews(io.qbridge.model.llama.LlamaWeights w) {
+        java.util.List<io.qbridge.model.llama.LlamaWeights.Layer> layers = new java.util.ArrayList<>();
+        for (int l = 0; l < w.layers().size(); l++) {
+            io.qbridge.model.llama.LlamaWeights.Layer b = w.layers().get(l);
+            layers.add(new io.qbridge.model.llama.LlamaWeights.Layer(b.attnNorm(), b.wq(), b.wk(), b.wv(), b.wo(), b.ffnNorm(), b.w1(), b.w2(), b.w3(),
+                    SharedInputLinear.of("layers." + l + ".wqkv", b.wq(), b.wk(), b.wv()), SharedInputLinear.of("layers." + l + ".w13", b.w1(), b.w3())));
+        }
+        return new io.qbridge.model.llama.LlamaWeights(w.config(), w.tokenEmbedding(), layers, w.finalNorm(), w.classifier());
     }
 
     /**

@@ -26,14 +26,23 @@ public final class LlamaDecoder {
     private final LlamaWeights weights;
     private final LlamaConfig c;
     private final int maxSeqLen;
+    /** {@code maxSeqLen} rounded up to {@link VectorOps#lanes()}: the key cache's row length and the score rows' stride. */
+    private final int seqP;
     private final int dim, kvDim, headSize, hidden, nHeads, kvMul;
     private final float sqrtHeadSize;
-    /** Per layer {@code [maxSeqLen][kvDim]}. */
+    /**
+     * Per layer: keys in tiles of L = {@link VectorOps#lanes()} positions, {@code [kvHeads][seqP / L][headSize][L]}
+     * (a position's key is a column of its tile), so that one query's scores
+     * come out {@link VectorOps#lanes()} positions at a time ({@link VectorOps#dotColumns}, the same rounding as
+     * one {@link VectorOps#dot} per position); values {@code [maxSeqLen][kvDim]}.
+     */
     private final float[][] keyCache, valueCache;
 
     // Single-token scratch, reused across calls.
     private final float[] x, xb, xb2, q, k, v, qkv, hb, hb2, h13, att, logits;
     private final float[] ropeCos, ropeSin;
+    /** {@link VectorOps#dotColumns}'s scratch, a row per head (heads may run on several threads). */
+    private final float[] scoreScratch;
 
     /** A decoder with room for the model's whole context ({@link LlamaConfig#seqLen()}). */
     public LlamaDecoder(LlamaWeights weights) {
@@ -58,7 +67,9 @@ public final class LlamaDecoder {
         nHeads = c.nHeads();
         kvMul = c.kvMul();
         sqrtHeadSize = (float) Math.sqrt(headSize);
-        keyCache = new float[c.nLayers()][maxSeqLen * kvDim];
+        int lanes = VectorOps.lanes();
+        seqP = (maxSeqLen + lanes - 1) / lanes * lanes;
+        keyCache = new float[c.nLayers()][seqP * kvDim];
         valueCache = new float[c.nLayers()][maxSeqLen * kvDim];
         x = new float[dim];
         xb = new float[dim];
@@ -70,7 +81,8 @@ public final class LlamaDecoder {
         hb = new float[hidden];
         hb2 = new float[hidden];
         h13 = new float[2 * hidden];
-        att = new float[nHeads * maxSeqLen];
+        att = new float[nHeads * seqP];
+        scoreScratch = new float[nHeads * lanes * lanes];
         logits = new float[c.vocabSize()];
         ropeCos = new float[headSize / 2];
         ropeSin = new float[headSize / 2];
@@ -109,14 +121,14 @@ public final class LlamaDecoder {
             }
             rotate(q, 0, nHeads, ropeCos, ropeSin);
             rotate(k, 0, c.nKvHeads(), ropeCos, ropeSin);
-            System.arraycopy(k, 0, keyCache[l], pos * kvDim, kvDim);
+            storeKeys(l, k, 0, pos);
             System.arraycopy(v, 0, valueCache[l], pos * kvDim, kvDim);
 
             final int layerIndex = l;
             if ((long) (pos + 1) * dim < PARALLEL_ATTENTION_WORK) {
-                attend(layerIndex, q, 0, pos, xb, 0, att, maxSeqLen, 0, nHeads);
+                attend(layerIndex, q, 0, pos, xb, 0, att, seqP, scoreScratch, 0, nHeads);
             } else {
-                SpinTeam.shared().forRange(nHeads, 1, (h0, h1) -> attend(layerIndex, q, 0, pos, xb, 0, att, maxSeqLen, h0, h1));
+                SpinTeam.shared().forRange(nHeads, 1, (h0, h1) -> attend(layerIndex, q, 0, pos, xb, 0, att, seqP, scoreScratch, h0, h1));
             }
             layer.wo().forward(xb, 1, xb2);
             VectorOps.addInPlace(x, xb2, dim);
@@ -189,14 +201,15 @@ public final class LlamaDecoder {
             rotate(qs, t * dim, nHeads, cos[t], sin[t]);
             rotate(ks, t * kvDim, c.nKvHeads(), cos[t], sin[t]);
         }
-        System.arraycopy(ks, 0, keyCache[layer], startPos * kvDim, n * kvDim);
+        for (int t = 0; t < n; t++) storeKeys(layer, ks, t * kvDim, startPos + t);
         System.arraycopy(vs, 0, valueCache[layer], startPos * kvDim, n * kvDim);
         // One task per (token, head): the cache rows every task reads were all written above.
         Parallel.forRange(n * nHeads, 1, (i0, i1) -> {
-            float[] scores = new float[maxSeqLen];
+            int lanes = VectorOps.lanes();
+            float[] scores = new float[seqP], scratch = new float[lanes * lanes];
             for (int i = i0; i < i1; i++) {
                 int t = i / nHeads, h = i % nHeads;
-                attend(layer, qs, t * dim, startPos + t, xbs, t * dim, scores, 0, h, h + 1);
+                attend(layer, qs, t * dim, startPos + t, xbs, t * dim, scores, 0, scratch, h, h + 1);
             }
         });
         block.wo().forward(xbs, n, out);
@@ -216,25 +229,37 @@ public final class LlamaDecoder {
         }
     }
 
+    /** Writes the key {@code k[ko .. ko + kvDim)} of position {@code pos} as a column of its tile of the cache. */
+    private void storeKeys(int layer, float[] k, int ko, int pos) {
+        float[] keys = keyCache[layer];
+        int lanes = VectorOps.lanes(), tile = pos / lanes * headSize * lanes + pos % lanes;
+        for (int g = 0; g < c.nKvHeads(); g++) {
+            int o = g * seqP * headSize + tile, ki = ko + g * headSize;
+            for (int d = 0; d < headSize; d++) keys[o + d * lanes] = k[ki + d];
+        }
+    }
+
     /**
      * Attention of query heads [h0, h1) of the query row at {@code q[qOff]}, position {@code pos}, over cache
      * positions 0..pos; head h's output goes to {@code out[outOff + h * headSize]}. Head h keeps its scores at
-     * {@code scores[h * scoreStride]}: a stride of 0 reuses one row when the heads run one after another.
+     * {@code scores[h * scoreStride]} (room for {@link #seqP} of them) and its {@link VectorOps#dotColumns} scratch at
+     * {@code scratch[h * L * L]} when the stride is not 0: a stride of 0 reuses one row when the heads run one after
+     * another. Each score is {@code dot(q_h, key_t) / sqrt(headSize)} rounded as {@link VectorOps#dot} rounds it;
+     * the scores of positions past {@code pos} up to the next multiple of L are computed from unused cache columns
+     * and ignored.
      */
     private void attend(int layer, float[] q, int qOff, int pos, float[] out, int outOff, float[] scores, int scoreStride,
-                        int h0, int h1) {
+                        float[] scratch, int h0, int h1) {
         float[] keys = keyCache[layer], values = valueCache[layer];
+        int lanes = VectorOps.lanes(), cols = (pos + lanes) / lanes * lanes;
         for (int h = h0; h < h1; h++) {
             int qo = qOff + h * headSize;
             int kvo = (h / kvMul) * headSize;
             int so = h * scoreStride;
-            for (int t = 0; t <= pos; t++) {
-                scores[so + t] = VectorOps.dot(q, qo, keys, t * kvDim + kvo, headSize) / sqrtHeadSize;
-            }
+            VectorOps.dotColumns(q, qo, keys, kvo * seqP, lanes, headSize * lanes, headSize, cols, scores, so, scratch, scoreStride == 0 ? 0 : h * lanes * lanes);
+            VectorOps.divide(scores, so, pos + 1, sqrtHeadSize);
             VectorOps.softmax(scores, so, pos + 1);
-            int oo = outOff + h * headSize;
-            java.util.Arrays.fill(out, oo, oo + headSize, 0f);
-            for (int t = 0; t <= pos; t++) VectorOps.axpy(scores[so + t], values, t * kvDim + kvo, out, oo, headSize);
+            VectorOps.weightedRows(scores, so, pos + 1, values, kvo, kvDim, headSize, out, outOff + h * headSize);
         }
     }
 

@@ -21,7 +21,8 @@ public record LlamaWeights(LlamaConfig config, float[] tokenEmbedding, List<Laye
      * One decoder block. {@code wqkv} and {@code w13} are optional fused views over the same memory as
      * {@code wq|wk|wv} (rows stacked in that order) and {@code w1|w3}: one matrix product instead of three
      * (or two) halves the thread fan-outs per token. They are {@code null} when the parts do not share
-     * memory, e.g. after {@link #mapLinears}.
+     * memory, e.g. after {@link #mapLinears}; a decoder moved onto a device gets views that run its parts as one
+     * device call ({@code io.qbridge.runtime.AcceleratorModels}).
      *
      * @param attnNorm {@code [dim]} RMSNorm weight before attention
      * @param wq       {@code [dim][dim]}
