@@ -112,10 +112,20 @@ final class DeviceWatch {
 
         @Override
         public RunResult run(LayerHandle handle, float[] x, int rows, float[] y) {
+            return inFlight(() -> inner.run(handle, x, rows, y));
+        }
+
+        /** Forwarded whole, so that a decoder's shared-input call stays one device call (one fan-out) under the watch. */
+        @Override
+        public RunResult[] runShared(LayerHandle[] handles, float[] x, int rows, float[][] ys) {
+            return inFlight(() -> inner.runShared(handles, x, rows, ys));
+        }
+
+        private <T> T inFlight(java.util.function.Supplier<T> call) {
             long id = calls.incrementAndGet();
             inFlight.put(id, System.nanoTime());
             try {
-                return inner.run(handle, x, rows, y);
+                return call.get();
             } finally {
                 inFlight.remove(id);
             }
