@@ -1,6 +1,7 @@
 package io.qbridge.emulator;
 
 import io.qbridge.device.PerfConfig;
+import io.qbridge.device.PerformanceModel;
 
 /**
  * The block-multiplier PE of Ax-BxP in the cycle and energy model ({@code docs/performance-model.md} §3, all <b>ours</b>):
@@ -18,6 +19,15 @@ public record AxBxpCost(int multipliersPerPe, double selectPj) {
     public static AxBxpCost defaults(int bitBlock, PerfConfig c) {
         int n = AxBxp.blocks(bitBlock);
         return new AxBxpCost(n * n, c.pjAdd8());
+    }
+
+    /**
+     * The PE the performance model prices a layer under {@code config} with (default Q and selection energy): the one
+     * statement every device in the axbxp mode (emulator, board path) uses, so their modelled figures cannot disagree.
+     */
+    public static PerformanceModel.BlockProductPe pe(AxBxp.Config config, PerfConfig c) {
+        AxBxpCost cost = defaults(config.x().bitBlock(), c);
+        return new PerformanceModel.BlockProductPe(cost.macsPerCycle(config), cost.pjPerMac(config, c));
     }
 
     /** MACs one PE completes per cycle under {@code config}. */

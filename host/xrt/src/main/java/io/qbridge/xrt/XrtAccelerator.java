@@ -11,6 +11,8 @@ import io.qbridge.device.LayerHandle;
 import io.qbridge.device.PerfConfig;
 import io.qbridge.device.PerformanceModel;
 import io.qbridge.device.RunResult;
+import io.qbridge.emulator.AxBxp;
+import io.qbridge.emulator.AxBxpCost;
 import io.qbridge.emulator.DecodedWeights;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.emulator.HlsVectors;
@@ -42,7 +44,7 @@ import java.util.function.Consumer;
  * before XRT sees it, loads it, and opens the kernels its manifest entry lists. {@link #load} streams a layer's
  * packed weights and bias once into the banks the kernel reports; they stay resident. {@link #run} quantizes the
  * activations with the emulator's own quantizer ({@link KernelInputs}; LO-BCQ W4A4: the emulator's encoder with the
- * layer's table, {@link LoBcqBuffers}), syncs them, runs the kernel with one
+ * layer's table, {@link LoBcqBuffers}; Ax-BxP: INT8 per token, the layer's configuration in the kernel's scalars), syncs them, runs the kernel with one
  * {@code xrtRunSetArg} per argument, waits with a deadline and reads the outputs back, measuring each step.
  * Runs are serialised: each kernel is one compute unit.
  */
@@ -61,9 +63,12 @@ public final class XrtAccelerator implements Accelerator {
         }
     }
 
-    /** A loaded layer; {@code encoder} is the LO-BCQ activation encoder with the layer's table (W4A4 only, else null). */
+    /**
+     * A loaded layer; {@code encoder} is the LO-BCQ activation encoder with the layer's table (W4A4 only, else null),
+     * {@code pe} the block-multiplier PE the model prices an Ax-BxP layer's configuration with (axbxp only, else null).
+     */
     private record Resident(LayerHandle handle, KernelSignature.Binding binding, XrtKernel kernel, XrtBuffer weights, XrtBuffer bias, boolean hasBias,
-                            PerformanceModel.LayerProfile profile, LoBcqEncoder encoder) {}
+                            PerformanceModel.LayerProfile profile, LoBcqEncoder encoder, PerformanceModel.BlockProductPe pe) {}
 
     /** Per-kernel activation and output buffers, grown when a run needs more. */
     private static final class Scratch {
@@ -189,6 +194,11 @@ public final class XrtAccelerator implements Accelerator {
         return axlf;
     }
 
+    /** The device the layers live on (tests). */
+    XrtDevice device() {
+        return device;
+    }
+
     public boolean software() {
         return software;
     }
@@ -205,13 +215,30 @@ public final class XrtAccelerator implements Accelerator {
 
     @Override
     public LayerHandle load(PackedTensor weights, float[] bias) {
+        return load(null, weights, bias);
+    }
+
+    /**
+     * {@inheritDoc} In the axbxp mode the layer runs on {@code qb_axbxp} with its configuration
+     * {@code config.axbxp().configFor(layer)}, as on the emulator; a layer without one is refused before anything is
+     * written to the device.
+     */
+    @Override
+    public LayerHandle load(String layer, PackedTensor weights, float[] bias) {
         checkOpen();
         if (weights == null) throw new IllegalArgumentException("weights are null");
         String fid = weights.format().id();
+        // Ax-BxP: the configuration and the weights' kind are the emulator's checks, made first so the errors read the same
+        AxBxp.Config axbxp = null;
+        if (mode == ActivationMode.AXBXP) {
+            if (!mode.takes(weights.format()))
+                throw new IllegalArgumentException("--activations axbxp needs 8-bit symmetric INT weights (rtn-w8g<g>, the FxP8 baseline), got " + fid);
+            axbxp = config.axbxp().configFor(layer);
+        }
         BitstreamManifest.Kernel mk = bitstream.kernel(fid, mode.id());
         if (mk == null)
             throw new IllegalArgumentException("format " + fid + " with " + mode.id() + " activations is not in bitstream " + bitstream.name() + " (it takes " + bitstream.formats() + ")");
-        KernelSignature.Binding b = KernelSignature.bind(weights.format());
+        KernelSignature.Binding b = axbxp != null ? KernelSignature.bind(weights.format(), axbxp) : KernelSignature.bind(weights.format());
         if (!b.kernel().name().equals(mk.name()))
             throw new IllegalArgumentException("format " + fid + " runs on kernel " + b.kernel().name() + ", bitstream " + bitstream.name() + " lists it under " + mk.name());
         int n = weights.n(), k = weights.k();
@@ -247,7 +274,7 @@ public final class XrtAccelerator implements Accelerator {
             bb.write(bias4, bias4.length, 0);
             bb.syncToDevice(bias4.length, 0);
             LayerHandle h = new LayerHandle(id, weights.format(), n, k, wb.length);
-            layers.put(id, new Resident(h, b, kern, w, bb, bias != null, d.profile(weights.bytes().length), encoder));
+            layers.put(id, new Resident(h, b, kern, w, bb, bias != null, d.profile(weights.bytes().length), encoder, axbxp == null ? null : AxBxpCost.pe(axbxp, config.perf())));
             return h;
         } catch (RuntimeException e) {
             if (w != null) w.close();
@@ -266,7 +293,7 @@ public final class XrtAccelerator implements Accelerator {
         if (rows < 0 || rows > 65536) throw new IllegalArgumentException("rows must be in 0..65536, got " + rows);
         if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
         if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
-        PerformanceModel.Estimate e = model.estimate(r.profile(), rows);
+        PerformanceModel.Estimate e = model.estimate(r.profile(), rows, r.pe());
         if (rows == 0) return new RunResult(0, 0, 0, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs(), new RunResult.Measured(0, 0, 0, 0));
         long t0 = System.nanoTime();
         KernelInputs in = r.encoder() != null ? LoBcqBuffers.activations(r.encoder(), x, k, rows) : KernelInputs.quantize(mode, x, k, rows);
