@@ -82,15 +82,17 @@ public final class XrtAccelerator implements Accelerator {
     private final XrtDevice device;
     private final BitstreamManifest.Entry bitstream;
     private final Axlf axlf;
-    private final Map<String, XrtKernel> kernels = new LinkedHashMap<>();
-    private final Map<String, Scratch> scratch = new ConcurrentHashMap<>();
+    private final Map<String, XrtKernel> kernels;
+    private final Map<String, Scratch> scratch;
     private final EmulatorConfig config;
     private final ActivationMode mode;
     private final PerformanceModel model;
     private final Duration runTimeout;
     private final Map<Long, Resident> layers = new ConcurrentHashMap<>();
-    private final AtomicLong ids = new AtomicLong();
-    private final ReentrantLock lock = new ReentrantLock();
+    private final AtomicLong ids;
+    private final ReentrantLock lock;
+    /** The accelerator that owns the device, for a job's view ({@link #forJob}); null for the owner itself. */
+    private final XrtAccelerator owner;
     private volatile boolean closed;
 
     private XrtAccelerator(XrtLibrary lib, Path libraryPath, boolean software, Function cycleCounter, XrtDevice device, BitstreamManifest.Entry bitstream,
@@ -106,6 +108,46 @@ public final class XrtAccelerator implements Accelerator {
         this.mode = config.activations();
         this.model = new PerformanceModel(config.perf(), config.activations());
         this.runTimeout = runTimeout;
+        this.kernels = new LinkedHashMap<>();
+        this.scratch = new ConcurrentHashMap<>();
+        this.ids = new AtomicLong();
+        this.lock = new ReentrantLock();
+        this.owner = null;
+    }
+
+    /** A view of {@code o}'s device, kernels, buffers and lock with its own configuration and layers ({@link #forJob}). */
+    private XrtAccelerator(XrtAccelerator o, EmulatorConfig config) {
+        this.lib = o.lib;
+        this.libraryPath = o.libraryPath;
+        this.software = o.software;
+        this.cycleCounter = o.cycleCounter;
+        this.device = o.device;
+        this.bitstream = o.bitstream;
+        this.axlf = o.axlf;
+        this.config = config;
+        this.mode = config.activations();
+        this.model = new PerformanceModel(config.perf(), config.activations());
+        this.runTimeout = o.runTimeout;
+        this.kernels = o.kernels;
+        this.scratch = o.scratch;
+        this.ids = o.ids;
+        this.lock = o.lock;
+        this.owner = o;
+    }
+
+    /**
+     * This device for one job that brings its own configuration (a board the server opened once and lends to remote
+     * jobs): the job's activation mode, Ax-BxP plan and performance-model card, on this device's loaded bitstream and
+     * kernels. Layers loaded through the view are its own; closing it releases them and leaves the device open.
+     *
+     * @throws IllegalArgumentException when the loaded bitstream has no kernel for the job's activation mode
+     */
+    public XrtAccelerator forJob(EmulatorConfig config) {
+        checkOpen();
+        String m = config.activations().id();
+        if (bitstream.kernels().stream().noneMatch(k -> k.activations().contains(m)))
+            throw new IllegalArgumentException("bitstream " + bitstream.name() + " on this device has no kernel for " + m + " activations");
+        return new XrtAccelerator(owner != null ? owner : this, config);
     }
 
     /** Opens the device with the library found by {@link XrtLibraries}; see {@link #open(XrtLibrary, Path, Options, EmulatorConfig, Consumer)}. */
@@ -373,6 +415,15 @@ public final class XrtAccelerator implements Accelerator {
         try {
             if (closed) return;
             closed = true;
+            if (owner != null) {
+                // a job's view: its layers' buffers go, the device stays with its owner
+                for (Resident r : layers.values()) {
+                    r.weights().close();
+                    r.bias().close();
+                }
+                layers.clear();
+                return;
+            }
             layers.clear();
             device.close();
         } finally {
@@ -387,7 +438,7 @@ public final class XrtAccelerator implements Accelerator {
     }
 
     private void checkOpen() {
-        if (closed) throw new IllegalStateException("the XRT device has been closed");
+        if (closed || (owner != null && owner.closed)) throw new IllegalStateException("the XRT device has been closed");
     }
 
     @Override
