@@ -34,6 +34,15 @@ public record AxBxpPlan(AxBxp.Config uniform, Map<String, AxBxp.Config> layers) 
         return new AxBxpPlan(c, Map.of());
     }
 
+    /**
+     * Refuses weights the Ax-BxP mode cannot run, in one line: it takes the FxP8 baseline's {@code rtn-w8g<g>} only
+     * ({@link io.qbridge.device.ActivationMode#AXBXP}'s rule). Every device in the mode and the kernel mapping call this.
+     */
+    public static void checkWeights(io.qbridge.format.QuantFormat f) {
+        if (!io.qbridge.device.ActivationMode.AXBXP.takes(f))
+            throw new IllegalArgumentException("--activations axbxp needs 8-bit symmetric INT weights (rtn-w8g<g>, the FxP8 baseline), got " + f.id());
+    }
+
     /** The configuration layer {@code name} runs with; an error naming the layer when there is none. */
     public AxBxp.Config configFor(String name) {
         AxBxp.Config c = name == null ? null : layers.get(name);

@@ -42,9 +42,8 @@ public final class AxBxpVectors {
      * ({@link ActivationMode#AXBXP}'s rule), else a one-line error naming the format.
      */
     public static int[] kernelArgs(QuantFormat weights, AxBxp.Config c) {
-        if (!ActivationMode.AXBXP.takes(weights) || !(weights instanceof io.qbridge.format.IntGroupFormat g))
-            throw new IllegalArgumentException("--activations axbxp needs 8-bit symmetric INT weights (rtn-w8g<g>, the FxP8 baseline), got " + weights.id());
-        return kernelArgs(g.groupSize(), c);
+        AxBxpPlan.checkWeights(weights);
+        return kernelArgs(((io.qbridge.format.IntGroupFormat) weights).groupSize(), c);
     }
 
     /** A readable name of a configuration: bit block, each operand's kept blocks and window, the mask's size. */

@@ -138,8 +138,7 @@ public final class EmulatorAccelerator implements Accelerator {
                 return h;
             }
             if (config.activations() == ActivationMode.AXBXP) {
-                if (!config.activations().takes(weights.format()))
-                    throw new IllegalArgumentException("--activations axbxp needs 8-bit symmetric INT weights (rtn-w8g<g>, the FxP8 baseline), got " + weights.format().id());
+                AxBxpPlan.checkWeights(weights.format());
                 AxBxp.Config c = config.axbxp().configFor(layer);
                 DecodedWeights d = WeightDecoder.decode(weights);
                 LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);

@@ -13,6 +13,7 @@ import io.qbridge.device.PerformanceModel;
 import io.qbridge.device.RunResult;
 import io.qbridge.emulator.AxBxp;
 import io.qbridge.emulator.AxBxpCost;
+import io.qbridge.emulator.AxBxpPlan;
 import io.qbridge.emulator.DecodedWeights;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.emulator.HlsVectors;
@@ -273,8 +274,7 @@ public final class XrtAccelerator implements Accelerator {
         // Ax-BxP: the configuration and the weights' kind are the emulator's checks, made first so the errors read the same
         AxBxp.Config axbxp = null;
         if (mode == ActivationMode.AXBXP) {
-            if (!mode.takes(weights.format()))
-                throw new IllegalArgumentException("--activations axbxp needs 8-bit symmetric INT weights (rtn-w8g<g>, the FxP8 baseline), got " + fid);
+            AxBxpPlan.checkWeights(weights.format());
             axbxp = config.axbxp().configFor(layer);
         }
         BitstreamManifest.Kernel mk = bitstream.kernel(fid, mode.id());
