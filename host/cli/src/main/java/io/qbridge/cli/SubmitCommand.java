@@ -180,13 +180,17 @@ public final class SubmitCommand implements Callable<Integer> {
             return 0;
         }
 
-        /** The local file --model names, or null for a built-in alias or sha256:HEX. */
         private Path modelFile() {
-            if (model.startsWith("sha256:") || io.qbridge.model.bert.EncoderModel.Builtin.byAlias(model) != null) return null;
-            Path p = Path.of(model);
-            if (!Files.isRegularFile(p)) throw new Main.UserException("--model " + model + ": not a built-in model (bge-small, minilm), not sha256:HEX, and no such file");
-            return p;
+            return localModel(model);
         }
+    }
+
+    /** The local file a --model value names, or null for a built-in alias or sha256:HEX; a name that is none of these is a one-line error. */
+    static Path localModel(String model) {
+        if (model.startsWith("sha256:") || io.qbridge.model.bert.EncoderModel.Builtin.byAlias(model) != null) return null;
+        Path p = Path.of(model);
+        if (!Files.isRegularFile(p)) throw new Main.UserException("--model " + model + ": not a built-in model (bge-small, minilm), not sha256:HEX, and no such file");
+        return p;
     }
 
     /**
@@ -225,7 +229,8 @@ public final class SubmitCommand implements Callable<Integer> {
         @Mixin Follow follow;
 
         @Option(names = {"-m", "--model"}, defaultValue = "bge-small", paramLabel = "MODEL",
-                description = "bge-small (default), minilm (quantized on the server with --format), or sha256:HEX naming a .qbz artifact on that server.")
+                description = "bge-small (default), minilm (quantized on the server with --format), sha256:HEX naming a .qbz artifact on that server, "
+                        + "or a local FILE.qbz, uploaded first (resumable; with --activations axbxp it carries each layer's Ax-BxP configuration).")
         String model;
 
         @Option(names = {"-f", "--format"}, defaultValue = "", paramLabel = "FORMAT", description = "Format for a built-in model (default microscopiq-w4@rtn).")
@@ -248,10 +253,14 @@ public final class SubmitCommand implements Callable<Integer> {
         public Integer call() throws Exception {
             bench.validate();
             Path chartDir = bench.chartDirectory();
-            BenchSpec.Builder b = BenchSpec.newBuilder().setModel(modelRef(model)).setFormat(format).setDevice(device.equals("auto") ? "" : device)
+            Path file = localModel(model);
+            if (file != null && !file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".qbz"))
+                throw new Main.UserException("--model " + file + ": submit bench uploads a .qbz (quantize an .onnx with 'qbridge quantize' first)");
+            BenchSpec.Builder b = BenchSpec.newBuilder().setFormat(format).setDevice(device.equals("auto") ? "" : device)
                     .setRepeats(bench.runs).setWarmup(bench.warmup).setPreset(preset).setCompareFp32(bench.compareFp32).setAllowFallback(allowFallback);
             if (activations.mode() != ActivationMode.INT8_PER_TOKEN) b.setActivations(activations.mode().id());
             try (QbridgeClient c = parent.remote.connect()) {
+                b.setModel(file != null ? upload(parent.remote, c, file, null) : modelRef(model));
                 Job done = submitAndFollow(parent.remote, c, JobSpec.newBuilder().setBench(b).build(), follow);
                 if (done == null) return 0;
                 BenchResult r = done.getResult().getBench();

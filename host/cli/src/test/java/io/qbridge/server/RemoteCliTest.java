@@ -116,14 +116,23 @@ class RemoteCliTest {
         assertTrue(hostPath.err().startsWith("qbridge: " + addr + ": INVALID_ARGUMENT: run.activations: only with device emulator, xrt or auto"), hostPath.err());
     }
 
-    @Test
-    void remoteAxBxpRunOfAContainerIsBitIdenticalToTheLocalOne() throws Exception {
-        Path text = dir.resolve("axbxp.txt");
-        Files.writeString(text, "Each product keeps only some of its bit blocks.\nA second sentence.\n");
+    private static Path axbxpContainer;
+
+    /** MiniLM quantized with a per-layer Ax-BxP search (made once, shared by the Ax-BxP tests). */
+    static synchronized Path axbxpContainer() {
+        if (axbxpContainer != null) return axbxpContainer;
         Path qbz = dir.resolve("minilm-axbxp.qbz");
         Run q = run("quantize", "--model", "minilm", "--format", "rtn-w8g128", "--axbxp-budget", "0.1", "--calibration", "4", "--out", qbz.toString());
         assertEquals(0, q.exit(), q.err());
         assertTrue(q.err().contains("all 36 layers against FxP8"), q.err());
+        return axbxpContainer = qbz;
+    }
+
+    @Test
+    void remoteAxBxpRunOfAContainerIsBitIdenticalToTheLocalOne() throws Exception {
+        Path text = dir.resolve("axbxp.txt");
+        Files.writeString(text, "Each product keeps only some of its bit blocks.\nA second sentence.\n");
+        Path qbz = axbxpContainer();
         String[] opts = {"--model", qbz.toString(), "--device", "emulator", "--text", text.toString(), "--json"};
         Run local = run(concat(new String[] {"run", "--activations", "axbxp"}, opts));
         Run remote = run(concat(new String[] {"submit", "--server", addr, "run", "--activations", "axbxp"}, opts));
@@ -135,6 +144,12 @@ class RemoteCliTest {
         assertEquals(json.readTree(local.out()).get("embeddings"), json.readTree(remote.out()).get("embeddings"), "the server's Ax-BxP run is the local one");
         org.junit.jupiter.api.Assertions.assertNotEquals(json.readTree(remote.out()).get("embeddings"), json.readTree(remoteInt8.out()).get("embeddings"),
                 "the mode and the container's configurations reached the server's emulator");
+        // the board path (qb_axbxp on the software device, each layer with the container's configuration): the emulator's embeddings
+        Run board = run("run", "--activations", "axbxp", "--model", qbz.toString(), "--device", "xrt", "--xrt-library", io.qbridge.xrt.SwDevice.library().toString(),
+                "--text", text.toString(), "--json");
+        assertEquals(0, board.exit(), board.err());
+        assertEquals("xrt", json.readTree(board.out()).get("device").get("kind").asText());
+        assertEquals(json.readTree(local.out()).get("embeddings"), json.readTree(board.out()).get("embeddings"), "the board's Ax-BxP run is the emulator's");
         // a corrupt configuration string in the container: one line naming the key, nothing run
         io.qbridge.pipeline.QuantizedEncoders.Loaded loaded = io.qbridge.pipeline.QuantizedEncoders.load(qbz);
         java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(loaded.manifest().settings());
@@ -158,6 +173,34 @@ class RemoteCliTest {
                 "--text", text.toString());
         org.junit.jupiter.api.Assertions.assertNotEquals(0, builtin.exit(), builtin.err());
         assertTrue(builtin.err().contains("activations: axbxp runs a .qbz quantized with --axbxp-budget"), builtin.err());
+    }
+
+    @Test
+    void remoteAxBxpBenchModelsWhatTheLocalBenchModels() throws Exception {
+        // a bench's device figures are modelled (the emulator): the server's must be the local command's, layer by layer
+        Path qbz = axbxpContainer();
+        String[] opts = {"--model", qbz.toString(), "--device", "emulator", "--runs", "1", "--warmup", "0", "--json"};
+        Run local = run(concat(new String[] {"bench", "--activations", "axbxp"}, opts));
+        Run remote = run(concat(new String[] {"submit", "--server", addr, "bench", "--activations", "axbxp"}, opts));
+        Run remoteInt8 = run(concat(new String[] {"submit", "--server", addr, "bench"}, opts));
+        assertEquals(0, local.exit(), local.err());
+        assertEquals(0, remote.exit(), remote.err());
+        assertEquals(0, remoteInt8.exit(), remoteInt8.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode l = json.readTree(local.out()), r = json.readTree(remote.out()), i8 = json.readTree(remoteInt8.out());
+        assertEquals(l.get("device").get("name").asText(), r.get("device").get("name").asText());
+        assertTrue(r.get("device").get("name").asText().endsWith("axbxp activations)"), r.get("device").toString());
+        for (String f : new String[] {"deviceSeconds", "deviceCycles", "bytesMoved", "macs", "computeBoundRuns", "memoryBoundRuns"})
+            assertEquals(l.get("timing").get(f).asText(), r.get("timing").get(f).asText(), "per forward: " + f);
+        assertEquals(l.get("energy"), r.get("energy"));
+        assertEquals(36, r.get("layers").size());
+        for (int i = 0; i < l.get("layers").size(); i++)
+            for (String f : new String[] {"name", "deviceSeconds", "deviceCycles", "energyJoules", "bound"})
+                assertEquals(l.get("layers").get(i).get(f).asText(), r.get("layers").get(i).get(f).asText(), "layer " + i + ": " + f);
+        // the mode and the container's configurations reached the server: Ax-BxP's block-multiplier PE costs less than FxP8's
+        assertEquals(l.get("timing").get("macs").asLong(), i8.get("timing").get("macs").asLong());
+        assertTrue(r.get("energy").get("joules").asDouble() < i8.get("energy").get("joules").asDouble(), r.get("energy") + " vs FxP8 " + i8.get("energy"));
+        assertTrue(r.get("timing").get("deviceCycles").asLong() <= i8.get("timing").get("deviceCycles").asLong(), r.get("timing") + " vs FxP8 " + i8.get("timing"));
     }
 
     @Test

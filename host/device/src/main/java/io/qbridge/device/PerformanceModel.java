@@ -116,13 +116,22 @@ public final class PerformanceModel {
      * Ax-BxP's block-multiplier PE running one layer's configuration (docs/performance-model.md §3; the emulator's
      * AxBxpCost computes both figures from the configuration).
      *
-     * @param macsPerCycle MACs one PE completes per cycle (floor(Q / |M|))
-     * @param pjPerMac     energy of one MAC in pJ (block products, accumulate, window selection)
+     * @param macsPerCycle   MACs one PE completes per cycle (floor(Q / |M|))
+     * @param pjPerMac       energy of one MAC in pJ (block products, accumulate, window selection)
+     * @param weightBits     bits a weight code takes in memory (8: FXP8 storage; fewer: PACKED)
+     * @param activationBits bits an activation code takes in memory (likewise)
      */
-    public record BlockProductPe(int macsPerCycle, double pjPerMac) {
+    public record BlockProductPe(int macsPerCycle, double pjPerMac, int weightBits, int activationBits) {
         public BlockProductPe {
             if (macsPerCycle < 1) throw new IllegalArgumentException("a PE completes at least one MAC per cycle, got " + macsPerCycle);
             if (!(pjPerMac > 0)) throw new IllegalArgumentException("energy per MAC must be > 0, got " + pjPerMac);
+            if (weightBits < 1 || weightBits > 8 || activationBits < 1 || activationBits > 8)
+                throw new IllegalArgumentException("stored operands take 1..8 bits, got weights " + weightBits + ", activations " + activationBits);
+        }
+
+        /** Operands stored as 8-bit codes (FXP8). */
+        public BlockProductPe(int macsPerCycle, double pjPerMac) {
+            this(macsPerCycle, pjPerMac, 8, 8);
         }
     }
 
@@ -132,7 +141,7 @@ public final class PerformanceModel {
 
     /**
      * The estimate of a run on Ax-BxP's block-multiplier PE ({@code pe} non-null, with {@link ActivationMode#AXBXP}): the
-     * FxP8 traffic of INT8 activations and 8-bit weights (operands stay 8-bit in memory), {@code 1 / macsPerCycle} cycles
+     * FxP8 traffic of INT8 activations and 8-bit weights (FXP8 storage; PACKED: each code takes the PE's stored bits), {@code 1 / macsPerCycle} cycles
      * per MAC and {@code pjPerMac} per MAC in place of the multiplier and accumulate; scales as INT8 per token.
      */
     public Estimate estimate(LayerProfile p, int m, BlockProductPe pe) {
@@ -160,14 +169,16 @@ public final class PerformanceModel {
         // Off-chip traffic: weights once if they fit the buffer, else once per pass over the tokens; INT8
         // activations plus one fp32 scale per token (MX-INT8: one E8M0 byte per 32 elements); fp32 outputs; fp32 bias.
         boolean mx = activations == ActivationMode.MXINT8_BLOCK32;
-        long weightPasses = p.packedBytes() <= c.weightBufferBytes() ? 1 : ceilDiv(m, r);
+        // Ax-BxP PACKED storage: the 8-bit weight codes of the image shrink to weightBits each (scales unchanged)
+        long weightBytes = pe == null || pe.weightBits() == 8 ? p.packedBytes() : p.packedBytes() - (long) n * k + ceilDiv((long) n * k * pe.weightBits(), 8);
+        long weightPasses = weightBytes <= c.weightBufferBytes() ? 1 : ceilDiv(m, r);
         long actScaleBytes = mx ? (long) m * ActivationMode.mxBlocks(k) : 4L * m;
         // LO-BCQ activations travel encoded: one block-array record per L_A scalars plus the token's fp32 g
-        long actCodeBytes = lobcq != null ? (long) m * lobcq.arrays(k) * lobcq.recordBytes() : (long) m * k;
+        long actCodeBytes = lobcq != null ? (long) m * lobcq.arrays(k) * lobcq.recordBytes() : pe != null ? ceilDiv((long) m * k * pe.activationBits(), 8) : (long) m * k;
         long actBytes = actCodeBytes + actScaleBytes;
         long actPasses = actBytes <= c.activationBufferBytes() ? 1 : ceilDiv(n, cols);
-        long dram = p.packedBytes() * weightPasses + actBytes * actPasses + 4L * m * n + 4L * n;
-        long sram = p.packedBytes() * ceilDiv(m, r) + (actCodeBytes + (mx ? actScaleBytes : 0)) * ceilDiv(n, cols) + 4L * m * n;
+        long dram = weightBytes * weightPasses + actBytes * actPasses + 4L * m * n + 4L * n;
+        long sram = weightBytes * ceilDiv(m, r) + (actCodeBytes + (mx ? actScaleBytes : 0)) * ceilDiv(n, cols) + 4L * m * n;
         double clock = c.clockMhz() * 1e6;
         long memoryCycles = (long) Math.ceil(dram / c.offChipBytesPerSecond() * clock);
         long cycles = Math.max(compute, memoryCycles);

@@ -77,9 +77,28 @@ public final class AxBxp {
         }
     }
 
-    /** A layer's configuration: activations (x), weights (w), the product mask. */
-    public record Config(Operand x, Operand w, Mask mask) {
+    /**
+     * How a layer's operands are stored in memory ({@code docs/performance-model.md} §3; the spec's two options): FXP8 keeps
+     * the 8-bit codes and selects the window at the PE input (the default); PACKED stores per operand
+     * [sign][offset][L·K block bits] ({@link AxBxpCost#storedBits}). The arithmetic is the same either way: the option
+     * changes only the modelled memory traffic.
+     */
+    public enum Storage { FXP8, PACKED }
+
+    /** A layer's configuration: activations (x), weights (w), the product mask, how the operands are stored. */
+    public record Config(Operand x, Operand w, Mask mask, Storage storage) {
+        /** With FXP8 storage (the default). */
+        public Config(Operand x, Operand w, Mask mask) {
+            this(x, w, mask, Storage.FXP8);
+        }
+
+        /** The same configuration with operands stored as {@code s}. */
+        public Config withStorage(Storage s) {
+            return new Config(x, w, mask, s);
+        }
+
         public Config {
+            if (storage == null) throw new IllegalArgumentException("Ax-BxP storage is null (FXP8 or PACKED)");
             if (x.bitBlock() != w.bitBlock()) throw new IllegalArgumentException("Ax-BxP operands must share the bit block, got " + x.bitBlock() + " and " + w.bitBlock());
             if (mask.pairs().length != x.kept() || mask.pairs()[0].length != w.kept())
                 throw new IllegalArgumentException("Ax-BxP mask must be " + x.kept() + " x " + w.kept());

@@ -1,6 +1,7 @@
 package io.qbridge.emulator;
 
 import io.qbridge.device.PerfConfig;
+import io.qbridge.device.PerformanceModel;
 
 /**
  * The block-multiplier PE of Ax-BxP in the cycle and energy model ({@code docs/performance-model.md} §3, all <b>ours</b>):
@@ -18,6 +19,28 @@ public record AxBxpCost(int multipliersPerPe, double selectPj) {
     public static AxBxpCost defaults(int bitBlock, PerfConfig c) {
         int n = AxBxp.blocks(bitBlock);
         return new AxBxpCost(n * n, c.pjAdd8());
+    }
+
+    /**
+     * The PE the performance model prices a layer under {@code config} with (default Q and selection energy): the one
+     * statement every device in the axbxp mode (emulator, board path) uses, so their modelled figures cannot disagree.
+     */
+    public static PerformanceModel.BlockProductPe pe(AxBxp.Config config, PerfConfig c) {
+        AxBxpCost cost = defaults(config.x().bitBlock(), c);
+        return new PerformanceModel.BlockProductPe(cost.macsPerCycle(config), cost.pjPerMac(config, c), storedBits(config.w(), config.storage()),
+                storedBits(config.x(), config.storage()));
+    }
+
+    /**
+     * Bits one operand takes in memory: 8 with FXP8 storage; PACKED (the spec's §3.5 layout, most significant first)
+     * {@code 1 + ob + L·K}, a sign bit, the window offset in {@code ob = ceil(log2(N - L + 1))} bits (DYNAMIC; 0 for
+     * STATIC, whose offset is fixed) and the L kept blocks; an exact operand (L = N) stays the 8-bit code.
+     */
+    public static int storedBits(AxBxp.Operand op, AxBxp.Storage storage) {
+        if (storage == AxBxp.Storage.FXP8 || op.exact()) return 8;
+        int n = AxBxp.blocks(op.bitBlock()), offsets = n - op.kept() + 1;
+        int ob = op.window() == AxBxp.Window.DYNAMIC ? 32 - Integer.numberOfLeadingZeros(offsets - 1) : 0; // ceil(log2(offsets))
+        return 1 + ob + op.kept() * op.bitBlock();
     }
 
     /** MACs one PE completes per cycle under {@code config}. */

@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
  * <p>The canonical string of a configuration is {@code k<K>-x<L_x><d|s>-w<L_w><d|s>-<mask>}: K the bit block, L the kept
  * blocks of activations (x) and weights (w), d a DYNAMIC and s a STATIC window; mask {@code full}, {@code sig<D>} (the
  * significance mask of depth D, when it is not full) or {@code m<bits>} (any other mask: L_x·L_w digits 0/1, row a =
- * activation block a, row-major). Example: {@code k2-x2d-w3d-sig2}. {@link #format} and {@link #parse} are inverse.
+ * activation block a, row-major), then {@code -packed} for PACKED storage ({@link AxBxp.Storage}; nothing for FXP8, the
+ * default). Example: {@code k2-x2d-w3d-sig2}, {@code k2-x1d-w2d-full-packed}. {@link #format} and {@link #parse} are inverse.
  *
  * @param uniform the configuration of layers not named in {@code layers}, or null
  * @param layers  layer name to configuration
@@ -23,7 +24,7 @@ public record AxBxpPlan(AxBxp.Config uniform, Map<String, AxBxp.Config> layers) 
     /** The settings key prefix of a layer's configuration in a {@code .qbz} manifest. */
     public static final String KEY_PREFIX = "axbxp.";
 
-    private static final Pattern CANONICAL = Pattern.compile("k(\\d)-x(\\d)([ds])-w(\\d)([ds])-(full|sig(\\d+)|m([01]+))");
+    private static final Pattern CANONICAL = Pattern.compile("k(\\d)-x(\\d)([ds])-w(\\d)([ds])-(full|sig(\\d+)|m([01]+))(-packed)?");
 
     public AxBxpPlan {
         layers = Map.copyOf(layers);
@@ -31,6 +32,15 @@ public record AxBxpPlan(AxBxp.Config uniform, Map<String, AxBxp.Config> layers) 
 
     public static AxBxpPlan uniform(AxBxp.Config c) {
         return new AxBxpPlan(c, Map.of());
+    }
+
+    /**
+     * Refuses weights the Ax-BxP mode cannot run, in one line: it takes the FxP8 baseline's {@code rtn-w8g<g>} only
+     * ({@link io.qbridge.device.ActivationMode#AXBXP}'s rule). Every device in the mode and the kernel mapping call this.
+     */
+    public static void checkWeights(io.qbridge.format.QuantFormat f) {
+        if (!io.qbridge.device.ActivationMode.AXBXP.takes(f))
+            throw new IllegalArgumentException("--activations axbxp needs 8-bit symmetric INT weights (rtn-w8g<g>, the FxP8 baseline), got " + f.id());
     }
 
     /** The configuration layer {@code name} runs with; an error naming the layer when there is none. */
@@ -85,7 +95,7 @@ public record AxBxpPlan(AxBxp.Config uniform, Map<String, AxBxp.Config> layers) 
                 mask = b.toString();
             }
         }
-        return "k" + c.x().bitBlock() + "-x" + lx + window(c.x()) + "-w" + lw + window(c.w()) + "-" + mask;
+        return "k" + c.x().bitBlock() + "-x" + lx + window(c.x()) + "-w" + lw + window(c.w()) + "-" + mask + (c.storage() == AxBxp.Storage.PACKED ? "-packed" : "");
     }
 
     private static char window(AxBxp.Operand op) {
@@ -97,7 +107,7 @@ public record AxBxpPlan(AxBxp.Config uniform, Map<String, AxBxp.Config> layers) 
         if (s == null) throw new IllegalArgumentException("Ax-BxP configuration is missing");
         Matcher m = CANONICAL.matcher(s.trim().toLowerCase(java.util.Locale.ROOT));
         if (!m.matches())
-            throw new IllegalArgumentException("bad Ax-BxP configuration '" + s + "': expected k<K>-x<L><d|s>-w<L><d|s>-<full|sig<D>|m<bits>>, for example k2-x2d-w3d-sig2");
+            throw new IllegalArgumentException("bad Ax-BxP configuration '" + s + "': expected k<K>-x<L><d|s>-w<L><d|s>-<full|sig<D>|m<bits>>[-packed], for example k2-x2d-w3d-sig2");
         try {
             int k = Integer.parseInt(m.group(1));
             AxBxp.Operand x = new AxBxp.Operand(k, Integer.parseInt(m.group(2)), m.group(3).equals("d") ? AxBxp.Window.DYNAMIC : AxBxp.Window.STATIC);
@@ -118,7 +128,7 @@ public record AxBxpPlan(AxBxp.Config uniform, Map<String, AxBxp.Config> layers) 
                 mask = new AxBxp.Mask(p);
                 if (mask.size() == 0) throw new IllegalArgumentException("mask m" + bits + " keeps no block product");
             }
-            AxBxp.Config c = new AxBxp.Config(x, w, mask);
+            AxBxp.Config c = new AxBxp.Config(x, w, mask, m.group(9) != null ? AxBxp.Storage.PACKED : AxBxp.Storage.FXP8);
             if (!format(c).equals(s.trim().toLowerCase(java.util.Locale.ROOT)))
                 throw new IllegalArgumentException("not canonical: write " + format(c));
             return c;

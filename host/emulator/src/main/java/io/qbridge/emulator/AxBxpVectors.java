@@ -36,6 +36,16 @@ public final class AxBxpVectors {
                 (int) (mask >>> 32)};
     }
 
+    /**
+     * The kernel's format scalars for a layer of {@code weights} under {@code c}: the one mapping the C-simulation vectors and
+     * the board path ({@code KernelSignature.bind}) use. The weights must be the FxP8 baseline's, {@code rtn-w8g<g>}
+     * ({@link ActivationMode#AXBXP}'s rule), else a one-line error naming the format.
+     */
+    public static int[] kernelArgs(QuantFormat weights, AxBxp.Config c) {
+        AxBxpPlan.checkWeights(weights);
+        return kernelArgs(((io.qbridge.format.IntGroupFormat) weights).groupSize(), c);
+    }
+
     /** A readable name of a configuration: bit block, each operand's kept blocks and window, the mask's size. */
     public static String configId(AxBxp.Config c) {
         return "K" + c.x().bitBlock() + "-x" + c.x().kept() + c.x().window().name().charAt(0) + "-w" + c.w().kept() + c.w().window().name().charAt(0) + "-m"
@@ -65,7 +75,7 @@ public final class AxBxpVectors {
         ByteBuffer.wrap(in.scales()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(xs);
         float[] y = new float[tokens * n];
         new AxBxpKernel(d, c).compute(q, xs, bias, tokens, y);
-        return new HlsVectors.Case(name, p.format().id() + " " + configId(c), HlsVectors.KERNELS.indexOf("axbxp"), kernelArgs(d.blockSize(), c), p, p.bytes(),
+        return new HlsVectors.Case(name, p.format().id() + " " + configId(c), HlsVectors.KERNELS.indexOf("axbxp"), kernelArgs(p.format(), c), p, p.bytes(),
                 ActivationMode.INT8_PER_TOKEN, tokens, in.codes(), in.scales(), bias, y, -1);
     }
 

@@ -138,14 +138,12 @@ public final class EmulatorAccelerator implements Accelerator {
                 return h;
             }
             if (config.activations() == ActivationMode.AXBXP) {
-                if (!config.activations().takes(weights.format()))
-                    throw new IllegalArgumentException("--activations axbxp needs 8-bit symmetric INT weights (rtn-w8g<g>, the FxP8 baseline), got " + weights.format().id());
+                AxBxpPlan.checkWeights(weights.format());
                 AxBxp.Config c = config.axbxp().configFor(layer);
                 DecodedWeights d = WeightDecoder.decode(weights);
-                AxBxpCost cost = AxBxpCost.defaults(c.x().bitBlock(), config.perf());
                 LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
                 layers.put(h.id(), new Resident(h, null, null, null, bias == null ? null : bias.clone(), d.profile(size), null, new AxBxpKernel(d, c),
-                        new PerformanceModel.BlockProductPe(cost.macsPerCycle(c), cost.pjPerMac(c, config.perf()))));
+                        AxBxpCost.pe(c, config.perf())));
                 return h;
             }
             DecodedWeights d = WeightDecoder.decode(weights);

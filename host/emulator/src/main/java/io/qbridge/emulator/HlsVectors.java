@@ -85,7 +85,7 @@ public final class HlsVectors {
     /** The kernels' {@code act_mode} argument for {@code mode} (hls/kernels/qbridge_kernels.h: QB_ACT_*). */
     public static int actModeArg(ActivationMode mode) {
         return switch (mode) {
-            case INT8_PER_TOKEN -> 0;
+            case INT8_PER_TOKEN, AXBXP -> 0; // Ax-BxP's activations are INT8 per token (docs/emulator.md §9a)
             case MXINT8_BLOCK32 -> 1;
             case LOBCQ -> 2;
             default -> throw new IllegalArgumentException("no HLS kernel takes " + mode.id() + " activations");

@@ -68,6 +68,14 @@ public final class Devices {
         };
     }
 
+    /**
+     * A device opened once (a served board) as one job's device with the job's configuration (activation mode, Ax-BxP
+     * plan, performance-model card): an XRT device's {@link XrtAccelerator#forJob} view; null for any other device.
+     */
+    public static Accelerator forJob(Accelerator served, EmulatorConfig job) {
+        return served instanceof XrtAccelerator x ? x.forJob(job) : null;
+    }
+
     private static Accelerator openXrt(EmulatorConfig emulator, Consumer<String> log, XrtProbe probe) {
         XrtAccelerator.Options o = XrtAccelerator.Options.defaults(probe.library().get().toString());
         return XrtAccelerator.open(new XrtAccelerator.Options(o.library(), o.index(), DEFAULT_BITSTREAM_DIR.resolve("manifest.json"), o.runTimeout()), emulator, log);

@@ -265,11 +265,20 @@ public final class HostJobExecutor implements JobExecutor {
         } catch (RuntimeException e) {
             throw new DeviceWatch.DeviceFailure("device '" + choice + "' cannot be opened: " + e.getMessage(), e);
         }
-        if (emulator.activations() != ActivationMode.INT8_PER_TOKEN && opened.describe().kind() != io.qbridge.device.DeviceKind.EMULATOR) {
-            // not a device failure (no fallback): the job asks for something only the emulator computes
-            if (!borrowed) opened.close();
-            throw new IllegalArgumentException(opened.describe().name() + " takes int8-token activations only; " + emulator.activations() + " runs on the emulator (--device emulator)");
-        }
+        if (borrowed) {
+            // `serve` opened the board once, with INT8 per-token activations: an XRT board runs the job with the job's own
+            // configuration (activation mode, Ax-BxP plan) through a view of its loaded bitstream; a board that cannot
+            // (not an XRT device) takes INT8 per-token jobs only. Not a device failure (no fallback).
+            Accelerator view;
+            try {
+                view = io.qbridge.runtime.Devices.forJob(opened, emulator);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(opened.describe().name() + ": " + e.getMessage(), e);
+            }
+            if (view != null) opened = view;
+            else if (emulator.activations() != ActivationMode.INT8_PER_TOKEN)
+                throw new IllegalArgumentException(opened.describe().name() + " takes int8-token activations only; " + emulator.activations() + " runs on the emulator (--device emulator)");
+        } // a device opened here for the job was opened with the job's configuration
         try (DeviceWatch.Watched dev = new DeviceWatch.Watched(opened, borrowed)) {
             return DeviceWatch.supervise(ctx, dev, deviceRunTimeoutMillis, () -> body.run(dev));
         }

@@ -1,5 +1,7 @@
 package io.qbridge.xrt;
 
+import io.qbridge.emulator.AxBxp;
+import io.qbridge.emulator.AxBxpVectors;
 import io.qbridge.emulator.HlsVectors;
 import io.qbridge.format.FineQFormat;
 import io.qbridge.format.IntGroupFormat;
@@ -45,9 +47,9 @@ public record KernelSignature(String name, List<Arg> args) {
     public static final KernelSignature INTGROUP = layer("qb_intgroup", "bits", "group_size", "symmetric");
     public static final KernelSignature LOBCQ = layer("qb_lobcq", "codebooks", "block_scalars", "array_scalars");
     /**
-     * Ax-BxP on the FxP8 layer ({@code rtn-w8g<g>} weights, INT8 per-token activations); its format scalars come from
-     * an {@code AxBxp.Config} ({@link io.qbridge.emulator.AxBxpVectors#kernelArgs}), not from a weight format, so
-     * {@link #bind} maps no format to it: no activation mode of the host runs Ax-BxP layers yet.
+     * Ax-BxP on the FxP8 layer ({@code rtn-w8g<g>} weights, INT8 per-token activations) in the {@code axbxp} activation
+     * mode; its format scalars come from the layer's {@code AxBxp.Config} as well as the weight format
+     * ({@link #bind(QuantFormat, AxBxp.Config)}).
      */
     public static final KernelSignature AXBXP = layer("qb_axbxp", "group_size", "bit_block", "x_kept", "x_window", "w_kept", "w_window", "mask_lo", "mask_hi");
     /**
@@ -111,5 +113,16 @@ public record KernelSignature(String name, List<Arg> args) {
             case LoBcqFormat l -> l.arrayScalars();
         };
         return new Binding(k, HlsVectors.kernelArgs(f), block);
+    }
+
+    /**
+     * The Ax-BxP kernel and its format scalars for {@code rtn-w8g<g>} weights under the layer's configuration {@code c}:
+     * the mapping the C-simulation vectors use ({@link AxBxpVectors#kernelArgs(QuantFormat, AxBxp.Config)}). Every
+     * configuration {@code AxBxp.Config} can hold fits the kernel's scalars (bit block 1..4, at most 7 x 7 mask bits);
+     * other weights are a one-line error.
+     */
+    public static Binding bind(QuantFormat f, AxBxp.Config c) {
+        int[] args = AxBxpVectors.kernelArgs(f, c);
+        return new Binding(AXBXP, args, args[0]);
     }
 }

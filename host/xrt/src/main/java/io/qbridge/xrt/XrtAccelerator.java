@@ -11,6 +11,9 @@ import io.qbridge.device.LayerHandle;
 import io.qbridge.device.PerfConfig;
 import io.qbridge.device.PerformanceModel;
 import io.qbridge.device.RunResult;
+import io.qbridge.emulator.AxBxp;
+import io.qbridge.emulator.AxBxpCost;
+import io.qbridge.emulator.AxBxpPlan;
 import io.qbridge.emulator.DecodedWeights;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.emulator.HlsVectors;
@@ -42,7 +45,7 @@ import java.util.function.Consumer;
  * before XRT sees it, loads it, and opens the kernels its manifest entry lists. {@link #load} streams a layer's
  * packed weights and bias once into the banks the kernel reports; they stay resident. {@link #run} quantizes the
  * activations with the emulator's own quantizer ({@link KernelInputs}; LO-BCQ W4A4: the emulator's encoder with the
- * layer's table, {@link LoBcqBuffers}), syncs them, runs the kernel with one
+ * layer's table, {@link LoBcqBuffers}; Ax-BxP: INT8 per token, the layer's configuration in the kernel's scalars), syncs them, runs the kernel with one
  * {@code xrtRunSetArg} per argument, waits with a deadline and reads the outputs back, measuring each step.
  * Runs are serialised: each kernel is one compute unit.
  */
@@ -61,9 +64,12 @@ public final class XrtAccelerator implements Accelerator {
         }
     }
 
-    /** A loaded layer; {@code encoder} is the LO-BCQ activation encoder with the layer's table (W4A4 only, else null). */
+    /**
+     * A loaded layer; {@code encoder} is the LO-BCQ activation encoder with the layer's table (W4A4 only, else null),
+     * {@code pe} the block-multiplier PE the model prices an Ax-BxP layer's configuration with (axbxp only, else null).
+     */
     private record Resident(LayerHandle handle, KernelSignature.Binding binding, XrtKernel kernel, XrtBuffer weights, XrtBuffer bias, boolean hasBias,
-                            PerformanceModel.LayerProfile profile, LoBcqEncoder encoder) {}
+                            PerformanceModel.LayerProfile profile, LoBcqEncoder encoder, PerformanceModel.BlockProductPe pe) {}
 
     /** Per-kernel activation and output buffers, grown when a run needs more. */
     private static final class Scratch {
@@ -77,15 +83,17 @@ public final class XrtAccelerator implements Accelerator {
     private final XrtDevice device;
     private final BitstreamManifest.Entry bitstream;
     private final Axlf axlf;
-    private final Map<String, XrtKernel> kernels = new LinkedHashMap<>();
-    private final Map<String, Scratch> scratch = new ConcurrentHashMap<>();
+    private final Map<String, XrtKernel> kernels;
+    private final Map<String, Scratch> scratch;
     private final EmulatorConfig config;
     private final ActivationMode mode;
     private final PerformanceModel model;
     private final Duration runTimeout;
     private final Map<Long, Resident> layers = new ConcurrentHashMap<>();
-    private final AtomicLong ids = new AtomicLong();
-    private final ReentrantLock lock = new ReentrantLock();
+    private final AtomicLong ids;
+    private final ReentrantLock lock;
+    /** The accelerator that owns the device, for a job's view ({@link #forJob}); null for the owner itself. */
+    private final XrtAccelerator owner;
     private volatile boolean closed;
 
     private XrtAccelerator(XrtLibrary lib, Path libraryPath, boolean software, Function cycleCounter, XrtDevice device, BitstreamManifest.Entry bitstream,
@@ -101,6 +109,46 @@ public final class XrtAccelerator implements Accelerator {
         this.mode = config.activations();
         this.model = new PerformanceModel(config.perf(), config.activations());
         this.runTimeout = runTimeout;
+        this.kernels = new LinkedHashMap<>();
+        this.scratch = new ConcurrentHashMap<>();
+        this.ids = new AtomicLong();
+        this.lock = new ReentrantLock();
+        this.owner = null;
+    }
+
+    /** A view of {@code o}'s device, kernels, buffers and lock with its own configuration and layers ({@link #forJob}). */
+    private XrtAccelerator(XrtAccelerator o, EmulatorConfig config) {
+        this.lib = o.lib;
+        this.libraryPath = o.libraryPath;
+        this.software = o.software;
+        this.cycleCounter = o.cycleCounter;
+        this.device = o.device;
+        this.bitstream = o.bitstream;
+        this.axlf = o.axlf;
+        this.config = config;
+        this.mode = config.activations();
+        this.model = new PerformanceModel(config.perf(), config.activations());
+        this.runTimeout = o.runTimeout;
+        this.kernels = o.kernels;
+        this.scratch = o.scratch;
+        this.ids = o.ids;
+        this.lock = o.lock;
+        this.owner = o;
+    }
+
+    /**
+     * This device for one job that brings its own configuration (a board the server opened once and lends to remote
+     * jobs): the job's activation mode, Ax-BxP plan and performance-model card, on this device's loaded bitstream and
+     * kernels. Layers loaded through the view are its own; closing it releases them and leaves the device open.
+     *
+     * @throws IllegalArgumentException when the loaded bitstream has no kernel for the job's activation mode
+     */
+    public XrtAccelerator forJob(EmulatorConfig config) {
+        checkOpen();
+        String m = config.activations().id();
+        if (bitstream.kernels().stream().noneMatch(k -> k.activations().contains(m)))
+            throw new IllegalArgumentException("bitstream " + bitstream.name() + " on this device has no kernel for " + m + " activations");
+        return new XrtAccelerator(owner != null ? owner : this, config);
     }
 
     /** Opens the device with the library found by {@link XrtLibraries}; see {@link #open(XrtLibrary, Path, Options, EmulatorConfig, Consumer)}. */
@@ -189,6 +237,11 @@ public final class XrtAccelerator implements Accelerator {
         return axlf;
     }
 
+    /** The device the layers live on (tests). */
+    XrtDevice device() {
+        return device;
+    }
+
     public boolean software() {
         return software;
     }
@@ -205,13 +258,29 @@ public final class XrtAccelerator implements Accelerator {
 
     @Override
     public LayerHandle load(PackedTensor weights, float[] bias) {
+        return load(null, weights, bias);
+    }
+
+    /**
+     * {@inheritDoc} In the axbxp mode the layer runs on {@code qb_axbxp} with its configuration
+     * {@code config.axbxp().configFor(layer)}, as on the emulator; a layer without one is refused before anything is
+     * written to the device.
+     */
+    @Override
+    public LayerHandle load(String layer, PackedTensor weights, float[] bias) {
         checkOpen();
         if (weights == null) throw new IllegalArgumentException("weights are null");
         String fid = weights.format().id();
+        // Ax-BxP: the configuration and the weights' kind are the emulator's checks, made first so the errors read the same
+        AxBxp.Config axbxp = null;
+        if (mode == ActivationMode.AXBXP) {
+            AxBxpPlan.checkWeights(weights.format());
+            axbxp = config.axbxp().configFor(layer);
+        }
         BitstreamManifest.Kernel mk = bitstream.kernel(fid, mode.id());
         if (mk == null)
             throw new IllegalArgumentException("format " + fid + " with " + mode.id() + " activations is not in bitstream " + bitstream.name() + " (it takes " + bitstream.formats() + ")");
-        KernelSignature.Binding b = KernelSignature.bind(weights.format());
+        KernelSignature.Binding b = axbxp != null ? KernelSignature.bind(weights.format(), axbxp) : KernelSignature.bind(weights.format());
         if (!b.kernel().name().equals(mk.name()))
             throw new IllegalArgumentException("format " + fid + " runs on kernel " + b.kernel().name() + ", bitstream " + bitstream.name() + " lists it under " + mk.name());
         int n = weights.n(), k = weights.k();
@@ -247,7 +316,7 @@ public final class XrtAccelerator implements Accelerator {
             bb.write(bias4, bias4.length, 0);
             bb.syncToDevice(bias4.length, 0);
             LayerHandle h = new LayerHandle(id, weights.format(), n, k, wb.length);
-            layers.put(id, new Resident(h, b, kern, w, bb, bias != null, d.profile(weights.bytes().length), encoder));
+            layers.put(id, new Resident(h, b, kern, w, bb, bias != null, d.profile(weights.bytes().length), encoder, axbxp == null ? null : AxBxpCost.pe(axbxp, config.perf())));
             return h;
         } catch (RuntimeException e) {
             if (w != null) w.close();
@@ -266,7 +335,7 @@ public final class XrtAccelerator implements Accelerator {
         if (rows < 0 || rows > 65536) throw new IllegalArgumentException("rows must be in 0..65536, got " + rows);
         if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
         if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
-        PerformanceModel.Estimate e = model.estimate(r.profile(), rows);
+        PerformanceModel.Estimate e = model.estimate(r.profile(), rows, r.pe());
         if (rows == 0) return new RunResult(0, 0, 0, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs(), new RunResult.Measured(0, 0, 0, 0));
         long t0 = System.nanoTime();
         KernelInputs in = r.encoder() != null ? LoBcqBuffers.activations(r.encoder(), x, k, rows) : KernelInputs.quantize(mode, x, k, rows);
@@ -346,6 +415,15 @@ public final class XrtAccelerator implements Accelerator {
         try {
             if (closed) return;
             closed = true;
+            if (owner != null) {
+                // a job's view: its layers' buffers go, the device stays with its owner
+                for (Resident r : layers.values()) {
+                    r.weights().close();
+                    r.bias().close();
+                }
+                layers.clear();
+                return;
+            }
             layers.clear();
             device.close();
         } finally {
@@ -360,7 +438,7 @@ public final class XrtAccelerator implements Accelerator {
     }
 
     private void checkOpen() {
-        if (closed) throw new IllegalStateException("the XRT device has been closed");
+        if (closed || (owner != null && owner.closed)) throw new IllegalStateException("the XRT device has been closed");
     }
 
     @Override

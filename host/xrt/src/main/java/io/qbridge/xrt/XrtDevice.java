@@ -68,6 +68,9 @@ public final class XrtDevice implements AutoCloseable {
         return ids.incrementAndGet();
     }
 
+    /** Buffers allocated and not yet released (tests: a refused load allocates none). */
+    int liveBuffers() { return children.buffers.size(); }
+
     void ownRun(NativeHandle h) { children.runs.add(h); }
     void ownBuffer(NativeHandle h) { children.buffers.add(h); }
     void ownKernel(NativeHandle h) { children.kernels.add(h); }
