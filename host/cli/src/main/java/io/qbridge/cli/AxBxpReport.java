@@ -2,7 +2,7 @@ package io.qbridge.cli;
 
 import io.qbridge.device.PerfConfig;
 import io.qbridge.emulator.AxBxpPlan;
-import io.qbridge.emulator.AxBxpSearch;
+import io.qbridge.axbxpsearch.AxBxpSearch;
 import java.util.List;
 
 /** The Ax-BxP search's per-layer table: configuration, error, modelled energy and throughput against FxP8 on the same PE. */

@@ -1,8 +1,11 @@
-package io.qbridge.emulator;
+package io.qbridge.axbxpsearch;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.qbridge.device.PerfConfig;
+import io.qbridge.emulator.AxBxp;
+import io.qbridge.emulator.AxBxpCost;
+import io.qbridge.emulator.AxBxpPlan;
 import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.pipeline.EncoderQuantizer;
 import io.qbridge.pipeline.QuantRecipe;
@@ -24,10 +27,12 @@ class AxBxpSearchTest {
         List<int[]> calib = EncoderQuantizer.calibrationIds(fp32, 3);
         PerfConfig perf = PerfConfig.u55c();
         List<io.qbridge.pipeline.QuantizedLayer> layers = q.layers().subList(0, 6); // the first encoder layer's six linears
-        AxBxpSearch.Result loose = AxBxpSearch.search(q.model(), layers, calib, 0.1, 2, 16, perf, null);
-        AxBxpSearch.Result tight = AxBxpSearch.search(q.model(), layers, calib, 0.01, 2, 16, perf, null);
-        AxBxpSearch.Result none = AxBxpSearch.search(q.model(), layers, calib, 0, 2, 16, perf, null);
-        assertEquals(loose, AxBxpSearch.search(q.model(), layers, calib, 0.1, 2, 16, perf, null), "deterministic");
+        Map<String, float[]> rows = AxBxpCalibration.encoder(q.model(), calib, 16);
+        AxBxpSearch.Result loose = AxBxpSearch.search(layers, rows, 0.1, 2, perf, null);
+        AxBxpSearch.Result tight = AxBxpSearch.search(layers, rows, 0.01, 2, perf, null);
+        AxBxpSearch.Result none = AxBxpSearch.search(layers, rows, 0, 2, perf, null);
+        assertEquals(loose, AxBxpSearch.search(layers, AxBxpCalibration.encoder(q.model(), calib, 16), 0.1, 2, perf, null), "deterministic");
+        assertEquals(16, loose.rows());
         List<AxBxp.Config> cands = AxBxpSearch.candidates(2, perf);
         AxBxpCost cost = AxBxpCost.defaults(2, perf);
         double eLoose = 0, eTight = 0;
