@@ -262,7 +262,7 @@ final class EvalCommand implements Callable<Integer> {
      * {@link io.qbridge.runtime.AcceleratorModels#decoderOnDevice}, the code {@code generate --device emulator} runs. The
      * emulators it opens are added to {@code opened} for the caller to close.
      */
-    private static io.qbridge.pipeline.DecoderEvaluator.Placement onEmulator(Entry e, List<int[]> calibration, List<io.qbridge.emulator.EmulatorAccelerator> opened) {
+    static io.qbridge.pipeline.DecoderEvaluator.Placement onEmulator(Entry e, List<int[]> calibration, List<io.qbridge.emulator.EmulatorAccelerator> opened) {
         return (fp32, q) -> {
             io.qbridge.emulator.AxBxpPlan plan = e.axbxp() == null ? io.qbridge.emulator.EmulatorConfig.NO_AXBXP
                     : e.axbxpPlan(q.layerList(), () -> AxBxpCalibration.decoder(q.model(), calibration, QuantizeCommand.AXBXP_ROWS));
