@@ -101,12 +101,10 @@ final class EvalCommand implements Callable<Integer> {
          * The plan an Ax-BxP entry runs with: its uniform configuration, or the per-layer search's (its table on stderr) on
          * the calibration input rows {@code rows} gives (asked for only when the entry searches).
          */
-        io.qbridge.emulator.AxBxpPlan axbxpPlan(List<io.qbridge.pipeline.QuantizedLayer> layers, java.util.function.Supplier<java.util.Map<String, float[]>> rows) {
+        io.qbridge.emulator.AxBxpPlan axbxpPlan(List<io.qbridge.pipeline.QuantizedLayer> layers, java.util.function.Supplier<java.util.Map<String, float[]>> rows,
+                                                AxBxpSearch.Method method) {
             if (!axbxp.matches("[0-9.]+")) return io.qbridge.emulator.AxBxpPlan.uniform(io.qbridge.emulator.AxBxpPlan.parse(axbxp));
-            io.qbridge.device.PerfConfig perf = io.qbridge.device.PerfConfig.u55c();
-            AxBxpSearch.Result s = AxBxpSearch.search(layers, rows.get(), Double.parseDouble(axbxp), 2, perf, null);
-            AxBxpReport.print(s, perf);
-            return s.plan();
+            return QuantizeCommand.searchAxBxp(layers, rows, Double.parseDouble(axbxp), method).plan();
         }
 
         /** The emulator an entry with an activation mode runs on (its Ax-BxP plan, if any, already chosen). */
@@ -116,11 +114,19 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
+    @Option(names = "--axbxp-search", defaultValue = "first-fit", paramLabel = "first-fit|greedy",
+            description = "For :axbxp=E rows: the Ax-BxP search, first-fit (default: each layer within E) or greedy (the RMS of the layer errors within E; docs/emulator.md §9b).")
+    String axbxpSearch;
+
+    /** The {@code --axbxp-search} method, checked before any work. */
+    private AxBxpSearch.Method method;
+
     /** The default per-layer error budget of an {@code :axbxp} entry. */
     static final double AXBXP_BUDGET = 0.05;
 
     @Override
     public Integer call() throws java.io.IOException {
+        method = QuantizeCommand.searchMethod(axbxpSearch);
         EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
         if (base == null) {
             if (json) throw new Main.UserException("--json: only for the encoders (bge-small, minilm); a LLaMA checkpoint prints its perplexity table");
@@ -146,7 +152,7 @@ final class EvalCommand implements Callable<Integer> {
                     io.qbridge.pipeline.EncoderQuantizer.Result q = io.qbridge.pipeline.EncoderQuantizer.quantize(fp32, r, ev.calibration(), (name, done) -> p.step(1));
                     double secs = (System.nanoTime() - t0) / 1e9;
                     try (io.qbridge.emulator.EmulatorAccelerator dev = e.emulator(e.axbxp() == null ? io.qbridge.emulator.EmulatorConfig.NO_AXBXP
-                            : e.axbxpPlan(q.layers(), () -> AxBxpCalibration.encoder(q.model(), ev.calibration(), QuantizeCommand.AXBXP_ROWS)))) {
+                            : e.axbxpPlan(q.layers(), () -> AxBxpCalibration.encoder(q.model(), ev.calibration(), QuantizeCommand.AXBXP_ROWS), method))) {
                         EncoderModel onDevice = io.qbridge.runtime.AcceleratorModels.onDevice(q, dev, new io.qbridge.runtime.RunStats());
                         rows.add(ev.evaluate(e.name(), q.layers(), onDevice, secs));
                     }
@@ -225,7 +231,7 @@ final class EvalCommand implements Callable<Integer> {
                 row = io.qbridge.pipeline.DecoderEvaluator.evaluate(w, r, e.name(), sequences, calibration, done -> {
                     p.step(done - last[0]);
                     last[0] = done;
-                }, e.device() == null ? io.qbridge.pipeline.DecoderEvaluator.Placement.HOST : onEmulator(e, calibration, opened));
+                }, e.device() == null ? io.qbridge.pipeline.DecoderEvaluator.Placement.HOST : onEmulator(e, calibration, method, opened));
             } catch (IllegalArgumentException x) {
                 // A format that cannot hold this model's shapes (e.g. K not a multiple of its block): say so in
                 // its row and go on with the others.
@@ -262,10 +268,11 @@ final class EvalCommand implements Callable<Integer> {
      * {@link io.qbridge.runtime.AcceleratorModels#decoderOnDevice}, the code {@code generate --device emulator} runs. The
      * emulators it opens are added to {@code opened} for the caller to close.
      */
-    static io.qbridge.pipeline.DecoderEvaluator.Placement onEmulator(Entry e, List<int[]> calibration, List<io.qbridge.emulator.EmulatorAccelerator> opened) {
+    static io.qbridge.pipeline.DecoderEvaluator.Placement onEmulator(Entry e, List<int[]> calibration, AxBxpSearch.Method method,
+                                                                      List<io.qbridge.emulator.EmulatorAccelerator> opened) {
         return (fp32, q) -> {
             io.qbridge.emulator.AxBxpPlan plan = e.axbxp() == null ? io.qbridge.emulator.EmulatorConfig.NO_AXBXP
-                    : e.axbxpPlan(q.layerList(), () -> AxBxpCalibration.decoder(q.model(), calibration, QuantizeCommand.AXBXP_ROWS));
+                    : e.axbxpPlan(q.layerList(), () -> AxBxpCalibration.decoder(q.model(), calibration, QuantizeCommand.AXBXP_ROWS), method);
             io.qbridge.emulator.EmulatorAccelerator dev = e.emulator(plan);
             opened.add(dev);
             return io.qbridge.runtime.AcceleratorModels.decoderOnDevice(fp32, q.layers(), dev, new io.qbridge.runtime.RunStats());

@@ -60,6 +60,10 @@ final class GenerateCommand implements Callable<Integer> {
                     + "docs/emulator.md §9b), as quantize --axbxp-budget stores it in a .qbz.")
     Double axbxpBudget;
 
+    @Option(names = "--axbxp-search", defaultValue = "first-fit", paramLabel = "first-fit|greedy",
+            description = "With --axbxp-budget: the search, first-fit (default) or greedy (docs/emulator.md §9b).")
+    String axbxpSearch;
+
     @Override
     public Integer call() throws Exception {
         EmulatorConfig emulator = activations.apply(new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS)); // a bad name fails first
@@ -73,6 +77,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new Main.UserException("--axbxp: " + e.getMessage());
         }
         if (axbxpBudget != null && !(axbxpBudget >= 0 && axbxpBudget < 1)) throw new Main.UserException("--axbxp-budget must be in [0, 1), got " + axbxpBudget);
+        io.qbridge.axbxpsearch.AxBxpSearch.Method method = QuantizeCommand.searchMethod(axbxpSearch);
         if (classifierOnDevice && format == null) throw new Main.UserException("--classifier-on-device needs --format");
         long t0 = System.nanoTime();
         if (QbzInfo.isContainer(model)) return generateFromContainer(emulator, uniform, t0);
@@ -98,7 +103,7 @@ final class GenerateCommand implements Callable<Integer> {
             quantized = DecoderCheckpoints.quantize(w, recipe, recipe.needsCalibration() ? calibration : java.util.List.of());
             if (axbxpBudget != null) {
                 // the search quantize --axbxp-budget runs, on the same calibration sequences: the same configurations it stores
-                quantized = QuantizeCommand.withAxBxp(quantized, calibration, axbxpBudget);
+                quantized = QuantizeCommand.withAxBxp(quantized, calibration, axbxpBudget, method);
             }
             if (ax) emulator = emulator.withAxBxp(withUniform(io.qbridge.emulator.AxBxpPlan.fromSettings(quantized.settings()), uniform));
         }

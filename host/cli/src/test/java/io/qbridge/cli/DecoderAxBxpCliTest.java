@@ -54,6 +54,19 @@ class DecoderAxBxpCliTest {
         assertEquals(0, fromCkpt.exit(), fromCkpt.err());
         assertEquals(fromCkpt.out(), fromQbz.out(), "the search at load chooses what the container stores: token for token the same");
         assertTrue(fromQbz.out().length() > "w260 ab".length() + 5, fromQbz.out());
+        // the greedy search, named, stores its method beside the configurations
+        Path greedy = dir.resolve("greedy.qbz");
+        CliTest.Run g = CliTest.run("quantize", "--model", ckpt.toString(), "--format", "rtn-w8g128", "--axbxp-budget", "0.05", "--axbxp-search", "greedy",
+                "--calibration", "2", "--out", greedy.toString());
+        assertEquals(0, g.exit(), g.err());
+        Map<String, String> gs = QuantizedDecoders.load(greedy).manifest().settings();
+        assertEquals("greedy", gs.get("axbxp-search.method"));
+        assertEquals(14, AxBxpPlan.fromSettings(gs).layers().size());
+        CliTest.Run badSearch = CliTest.run("quantize", "--model", ckpt.toString(), "--format", "rtn-w8g128", "--axbxp-budget", "0.05", "--axbxp-search", "best",
+                "--out", dir.resolve("never.qbz").toString());
+        assertEquals(2, badSearch.exit());
+        assertEquals("qbridge: --axbxp-search: unknown Ax-BxP search 'best' (valid: first-fit, greedy)", badSearch.err().strip());
+        assertTrue(Files.notExists(dir.resolve("never.qbz")));
         // a uniform configuration runs from the checkpoint, and fills the layers a container leaves out
         CliTest.Run uniform = CliTest.run(generate(ckpt.toString(), "--format", "rtn-w8g128", "--axbxp", "k2-x2d-w2d-full"));
         assertEquals(0, uniform.exit(), uniform.err());

@@ -71,7 +71,7 @@ class DecoderDeviceEvalTest {
             List<EmulatorAccelerator> opened = new ArrayList<>();
             DecoderEvaluator.Row row;
             try {
-                row = DecoderEvaluator.evaluate(w, e.recipe(), e.name(), seqs, calib, null, EvalCommand.onEmulator(e, calib, opened));
+                row = DecoderEvaluator.evaluate(w, e.recipe(), e.name(), seqs, calib, null, EvalCommand.onEmulator(e, calib, io.qbridge.axbxpsearch.AxBxpSearch.Method.FIRST_FIT, opened));
             } finally {
                 opened.forEach(EmulatorAccelerator::close);
             }

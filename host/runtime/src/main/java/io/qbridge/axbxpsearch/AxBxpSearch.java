@@ -41,8 +41,32 @@ public final class AxBxpSearch {
     public record Choice(String layer, QuantFormat format, int n, int k, AxBxp.Config config, double error, double pjPerMac, double fxp8PjPerMac,
                          int macsPerCycle, int tried) {}
 
+    /**
+     * How the configurations are chosen: {@code first-fit} (the default, class comment: each layer alone, its error within
+     * the budget) or {@code greedy} (across layers: {@link #greedy}).
+     */
+    public enum Method {
+        FIRST_FIT("first-fit"), GREEDY("greedy");
+
+        public final String id;
+
+        Method(String id) {
+            this.id = id;
+        }
+
+        /** The method named {@code id}; a one-line error listing the names otherwise. */
+        public static Method parse(String id) {
+            for (Method m : values()) if (m.id.equals(id)) return m;
+            throw new IllegalArgumentException("unknown Ax-BxP search '" + id + "' (valid: first-fit, greedy)");
+        }
+    }
+
     /** The search's outcome and what it was run with. */
-    public record Result(double budget, int bitBlock, int rows, List<Choice> layers) {
+    public record Result(double budget, int bitBlock, int rows, List<Choice> layers, Method method) {
+        public Result(double budget, int bitBlock, int rows, List<Choice> layers) {
+            this(budget, bitBlock, rows, layers, Method.FIRST_FIT);
+        }
+
         public AxBxpPlan plan() {
             Map<String, AxBxp.Config> m = new LinkedHashMap<>();
             for (Choice c : layers) m.put(c.layer(), c.config());
@@ -52,7 +76,12 @@ public final class AxBxpSearch {
         /** The manifest settings: every layer's configuration ({@code axbxp.<layer>}) and how they were found ({@code axbxp-search.*}). */
         public Map<String, String> settings() {
             Map<String, String> s = new LinkedHashMap<>(plan().toSettings());
-            s.put("axbxp-search.objective", "least modelled energy per MAC with layer-output relative error to FxP8 <= budget");
+            if (method == Method.GREEDY) {
+                s.put("axbxp-search.method", method.id);
+                s.put("axbxp-search.objective", "greedy least modelled layer energy with the RMS over layers of the layer-output relative error to FxP8 <= budget");
+            } else {
+                s.put("axbxp-search.objective", "least modelled energy per MAC with layer-output relative error to FxP8 <= budget");
+            }
             s.put("axbxp-search.budget", Double.toString(budget));
             s.put("axbxp-search.rows", Integer.toString(rows));
             return s;
@@ -105,36 +134,152 @@ public final class AxBxpSearch {
      * the model's input order) is within {@code budget} of FxP8's (class comment).
      */
     public static Choice choose(QuantizedLayer l, float[] x, double budget, int bitBlock, PerfConfig perf, List<AxBxp.Config> candidates) {
-        AxBxpCost cost = AxBxpCost.defaults(bitBlock, perf);
-        AxBxp.Config exact = exact(bitBlock); // = FxP8
-        int k = l.packed().k(), n = l.packed().n(), m = x.length / k;
-        if (l.inputPerm() != null) x = gather(x, m, k, l.inputPerm());
-        int[] q = new int[m * k];
-        float[] xs = new float[m];
-        ActivationQuantizer.quantize(x, k, m, q, xs);
-        DecodedWeights d = WeightDecoder.decode(l.packed());
-        float[] ref = new float[m * n], y = new float[m * n];
-        new AxBxpKernel(d, exact).compute(q, xs, null, m, ref);
-        double refNorm = 0;
-        for (float v : ref) refNorm += (double) v * v;
+        Probe probe = new Probe(l, x, bitBlock);
         int tried = 0;
         for (AxBxp.Config c : candidates) {
             tried++;
-            double err;
-            if (c.equals(exact)) err = 0;
-            else {
+            double err = probe.error(c);
+            if (err <= budget) return probe.choice(c, perf, tried);
+        }
+        throw new IllegalArgumentException("the Ax-BxP candidates of " + l.name() + " lack the exact configuration " + AxBxpPlan.format(probe.exact));
+    }
+
+    /** The relative error to FxP8 of layer {@code l} with configuration {@code c} on the rows {@code x} (class comment). */
+    public static double error(QuantizedLayer l, float[] x, AxBxp.Config c) {
+        return new Probe(l, x, c.x().bitBlock()).error(c);
+    }
+
+    /**
+     * The greedy cross-layer search (<b>ours</b>, after the spec's §3.4 C, without its end-to-end re-validation). Every
+     * layer starts exact (FxP8). A <i>move</i> changes one layer's configuration by one step ({@link #moves}: one block fewer
+     * of the activations or of the weights, with the full mask; or the next tighter significance mask). Each round applies,
+     * over all layers, the move with the largest energy saved per loss added, {@code ΔE / Δloss}, where ΔE is the modelled
+     * energy saved per token ({@link AxBxpCost} pJ per MAC times the layer's N·K MACs) and Δloss the increase of the layer's
+     * squared relative output error on its calibration rows (the layer-output proxy; a move that adds none comes first),
+     * among the moves that keep the network's proxy {@code Σ err_l²} within {@code L · budget²} (the RMS of the L layer
+     * errors within the budget: the same number E bounds each layer's error in first-fit and their RMS here, so a
+     * greedy plan may give one layer more error than E where that saves the most energy). Ties: the lower layer
+     * index, then the canonical string. It stops when no move saving energy fits. Deterministic.
+     */
+    public static Result greedy(List<QuantizedLayer> layers, Map<String, float[]> inputs, double budget, int bitBlock, PerfConfig perf,
+                                BiConsumer<String, Integer> onLayer) {
+        if (!(budget >= 0 && budget < 1)) throw new IllegalArgumentException("Ax-BxP error budget must be in [0, 1), got " + budget);
+        AxBxpCost cost = AxBxpCost.defaults(bitBlock, perf);
+        int count = layers.size(), rows = -1;
+        Probe[] probes = new Probe[count];
+        AxBxp.Config[] cur = new AxBxp.Config[count];
+        double[] err2 = new double[count];
+        for (int i = 0; i < count; i++) {
+            QuantizedLayer l = layers.get(i);
+            float[] x = inputs.get(l.name());
+            int k = l.packed().k();
+            if (x == null || x.length < k) throw new IllegalArgumentException("layer " + l.name() + " has no Ax-BxP calibration rows");
+            rows = rows < 0 ? x.length / k : Math.min(rows, x.length / k);
+            probes[i] = new Probe(l, x, bitBlock);
+            cur[i] = probes[i].exact;
+            if (onLayer != null) onLayer.accept(l.name(), i + 1);
+        }
+        double limit = count * budget * budget, total = 0;
+        while (true) {
+            int bestLayer = -1;
+            AxBxp.Config bestMove = null;
+            double bestScore = Double.NEGATIVE_INFINITY, bestE2 = 0;
+            for (int i = 0; i < count; i++) {
+                double macs = (double) probes[i].n * probes[i].k;
+                for (AxBxp.Config m : moves(cur[i])) {
+                    double dE = (cost.pjPerMac(cur[i], perf) - cost.pjPerMac(m, perf)) * macs;
+                    if (!(dE > 0)) continue;
+                    double e = probes[i].error(m), e2 = e * e, dLoss = e2 - err2[i];
+                    if (!(total + dLoss <= limit)) continue;
+                    double score = dLoss <= 0 ? Double.POSITIVE_INFINITY : dE / dLoss;
+                    if (score > bestScore || (score == bestScore && i == bestLayer && AxBxpPlan.format(m).compareTo(AxBxpPlan.format(bestMove)) < 0)) {
+                        bestScore = score;
+                        bestLayer = i;
+                        bestMove = m;
+                        bestE2 = e2;
+                    }
+                }
+            }
+            if (bestMove == null) break;
+            total += bestE2 - err2[bestLayer];
+            err2[bestLayer] = bestE2;
+            cur[bestLayer] = bestMove;
+        }
+        List<Choice> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) out.add(probes[i].choice(cur[i], perf, probes[i].tried()));
+        return new Result(budget, bitBlock, Math.max(rows, 0), List.copyOf(out), Method.GREEDY);
+    }
+
+    /**
+     * The greedy search's one-step moves from {@code c} (DYNAMIC windows, as the candidates): one activation block fewer, one
+     * weight block fewer (each with the full mask of the smaller operands), and the next tighter significance mask (full
+     * to the deepest significance mask, depth D to D - 1).
+     */
+    public static List<AxBxp.Config> moves(AxBxp.Config c) {
+        int k = c.x().bitBlock(), lx = c.x().kept(), lw = c.w().kept();
+        List<AxBxp.Config> out = new ArrayList<>();
+        if (lx > 1) out.add(AxBxp.Config.full(k, lx - 1, lw, AxBxp.Window.DYNAMIC));
+        if (lw > 1) out.add(AxBxp.Config.full(k, lx, lw - 1, AxBxp.Window.DYNAMIC));
+        int depth = lx + lw - 2; // the full mask is significance depth lx + lw - 2
+        for (int d = 0; d < lx + lw - 2; d++) if (c.mask().equals(AxBxp.Mask.significance(lx, lw, d))) depth = d;
+        if (!c.mask().equals(AxBxp.Mask.full(lx, lw)) && depth == lx + lw - 2) return out; // an explicit mask: no tighter step defined
+        if (depth >= 1) out.add(new AxBxp.Config(c.x(), c.w(), AxBxp.Mask.significance(lx, lw, depth - 1)));
+        return out;
+    }
+
+    /** One layer prepared for measuring configurations: its INT8 calibration rows, decoded weights and FxP8 output; errors cached. */
+    private static final class Probe {
+        final QuantizedLayer layer;
+        final int n, k, m;
+        final AxBxp.Config exact;
+        private final int[] q;
+        private final float[] xs, ref;
+        private final DecodedWeights d;
+        private final double refNorm;
+        private final Map<String, Double> errors = new LinkedHashMap<>();
+
+        Probe(QuantizedLayer l, float[] x, int bitBlock) {
+            layer = l;
+            exact = AxBxpSearch.exact(bitBlock); // = FxP8
+            k = l.packed().k();
+            n = l.packed().n();
+            m = x.length / k;
+            if (l.inputPerm() != null) x = gather(x, m, k, l.inputPerm());
+            q = new int[m * k];
+            xs = new float[m];
+            ActivationQuantizer.quantize(x, k, m, q, xs);
+            d = WeightDecoder.decode(l.packed());
+            ref = new float[m * n];
+            new AxBxpKernel(d, exact).compute(q, xs, null, m, ref);
+            double r = 0;
+            for (float v : ref) r += (double) v * v;
+            refNorm = r;
+        }
+
+        double error(AxBxp.Config c) {
+            if (c.equals(exact)) return 0;
+            return errors.computeIfAbsent(AxBxpPlan.format(c), s -> {
+                float[] y = new float[m * n];
                 new AxBxpKernel(d, c).compute(q, xs, null, m, y);
                 double e = 0;
                 for (int i = 0; i < y.length; i++) {
                     double t = (double) y[i] - ref[i];
                     e += t * t;
                 }
-                err = refNorm == 0 ? (e == 0 ? 0 : Double.POSITIVE_INFINITY) : Math.sqrt(e / refNorm);
-            }
-            if (err <= budget)
-                return new Choice(l.name(), l.packed().format(), n, k, c, err, cost.pjPerMac(c, perf), cost.fxp8PjPerMac(bitBlock, perf), cost.macsPerCycle(c), tried);
+                return refNorm == 0 ? (e == 0 ? 0 : Double.POSITIVE_INFINITY) : Math.sqrt(e / refNorm);
+            });
         }
-        throw new IllegalArgumentException("the Ax-BxP candidates of " + l.name() + " lack the exact configuration " + AxBxpPlan.format(exact));
+
+        /** Configurations measured so far (the exact one counted once). */
+        int tried() {
+            return errors.size() + 1;
+        }
+
+        Choice choice(AxBxp.Config c, PerfConfig perf, int tried) {
+            AxBxpCost cost = AxBxpCost.defaults(exact.x().bitBlock(), perf);
+            return new Choice(layer.name(), layer.packed().format(), n, k, c, error(c), cost.pjPerMac(c, perf), cost.fxp8PjPerMac(exact.x().bitBlock(), perf),
+                    cost.macsPerCycle(c), tried);
+        }
     }
 
     /** The exact configuration at bit block K (every block of both operands, every product): FxP8. */
