@@ -142,7 +142,8 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new Main.UserException(model + ": " + e.getMessage());
             }
             if (plan.uniform() == null) {
-                for (String layer : q.blockLayers().keySet()) {
+                for (io.qbridge.pipeline.QuantizedLayer l : q.packedLayers()) { // a packed classifier runs on the device too
+                    String layer = l.name();
                     if (!plan.layers().containsKey(layer))
                         throw new Main.UserException("--activations axbxp: " + model + " stores no Ax-BxP configuration for " + layer
                                 + ": quantize it with --axbxp-budget, or give --axbxp CONFIG");
