@@ -2,7 +2,7 @@ package io.qbridge.cli;
 
 import io.qbridge.device.PerfConfig;
 import io.qbridge.emulator.AxBxpPlan;
-import io.qbridge.emulator.AxBxpSearch;
+import io.qbridge.axbxpsearch.AxBxpSearch;
 import java.util.List;
 
 /** The Ax-BxP search's per-layer table: configuration, error, modelled energy and throughput against FxP8 on the same PE. */
@@ -14,8 +14,8 @@ final class AxBxpReport {
 
     static void print(AxBxpSearch.Result s, PerfConfig perf) {
         List<AxBxpSearch.LayerCost> costs = AxBxpSearch.costs(s, perf, TOKENS);
-        System.err.printf("Ax-BxP configurations (budget: layer-output relative error to FxP8 <= %s on %d calibration tokens); modelled at M = %d tokens, %s:%n",
-                s.budget(), s.rows(), TOKENS, perf.preset());
+        System.err.printf("Ax-BxP configurations (%s search; budget: %slayer-output relative error to FxP8 <= %s on %d calibration tokens); modelled at M = %d tokens, %s:%n",
+                s.method().id, s.method() == AxBxpSearch.Method.GREEDY ? "RMS over the layers of the " : "", s.budget(), s.rows(), TOKENS, perf.preset());
         System.err.printf("%-48s %-18s %8s %8s %9s %9s %9s %9s%n", "layer", "config", "error", "pJ/MAC", "MAC E x", "layer E x", "MACs/cyc", "time x");
         double ea = 0, ef = 0, ta = 0, tf = 0, ma = 0, mf = 0;
         for (AxBxpSearch.LayerCost c : costs) {

@@ -1,5 +1,7 @@
 package io.qbridge.cli;
 
+import io.qbridge.axbxpsearch.AxBxpCalibration;
+import io.qbridge.axbxpsearch.AxBxpSearch;
 import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.pipeline.EncoderEvaluator;
 import io.qbridge.pipeline.QuantRecipe;
@@ -95,22 +97,36 @@ final class EvalCommand implements Callable<Integer> {
             return device == null ? recipe.name() : recipe.name() + ":" + device.id() + (axbxp == null ? "" : "=" + axbxp);
         }
 
-        /** The plan an Ax-BxP entry runs with: its uniform configuration, or the search's on the calibration sentences. */
-        io.qbridge.emulator.AxBxpPlan axbxpPlan(io.qbridge.pipeline.EncoderQuantizer.Result q, java.util.List<int[]> calibration) {
+        /**
+         * The plan an Ax-BxP entry runs with: its uniform configuration, or the per-layer search's (its table on stderr) on
+         * the calibration input rows {@code rows} gives (asked for only when the entry searches).
+         */
+        io.qbridge.emulator.AxBxpPlan axbxpPlan(List<io.qbridge.pipeline.QuantizedLayer> layers, java.util.function.Supplier<java.util.Map<String, float[]>> rows,
+                                                AxBxpSearch.Method method) {
             if (!axbxp.matches("[0-9.]+")) return io.qbridge.emulator.AxBxpPlan.uniform(io.qbridge.emulator.AxBxpPlan.parse(axbxp));
-            io.qbridge.device.PerfConfig perf = io.qbridge.device.PerfConfig.u55c();
-            io.qbridge.emulator.AxBxpSearch.Result s = io.qbridge.emulator.AxBxpSearch.search(q.model(), q.layers(), calibration, Double.parseDouble(axbxp), 2,
-                    QuantizeCommand.AXBXP_ROWS, perf, null);
-            AxBxpReport.print(s, perf);
-            return s.plan();
+            return QuantizeCommand.searchAxBxp(layers, rows, Double.parseDouble(axbxp), method).plan();
+        }
+
+        /** The emulator an entry with an activation mode runs on (its Ax-BxP plan, if any, already chosen). */
+        io.qbridge.emulator.EmulatorAccelerator emulator(io.qbridge.emulator.AxBxpPlan plan) {
+            return new io.qbridge.emulator.EmulatorAccelerator(io.qbridge.emulator.EmulatorConfig.anyFormat(io.qbridge.device.PerfConfig.u55c())
+                    .withActivations(device).withAxBxp(plan));
         }
     }
+
+    @Option(names = "--axbxp-search", defaultValue = "first-fit", paramLabel = "first-fit|greedy",
+            description = "For :axbxp=E rows: the Ax-BxP search, first-fit (default: each layer within E) or greedy (the RMS of the layer errors within E; docs/emulator.md §9b).")
+    String axbxpSearch;
+
+    /** The {@code --axbxp-search} method, checked before any work. */
+    private AxBxpSearch.Method method;
 
     /** The default per-layer error budget of an {@code :axbxp} entry. */
     static final double AXBXP_BUDGET = 0.05;
 
     @Override
     public Integer call() throws java.io.IOException {
+        method = QuantizeCommand.searchMethod(axbxpSearch);
         EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
         if (base == null) {
             if (json) throw new Main.UserException("--json: only for the encoders (bge-small, minilm); a LLaMA checkpoint prints its perplexity table");
@@ -135,9 +151,8 @@ final class EvalCommand implements Callable<Integer> {
                     long t0 = System.nanoTime();
                     io.qbridge.pipeline.EncoderQuantizer.Result q = io.qbridge.pipeline.EncoderQuantizer.quantize(fp32, r, ev.calibration(), (name, done) -> p.step(1));
                     double secs = (System.nanoTime() - t0) / 1e9;
-                    try (io.qbridge.emulator.EmulatorAccelerator dev = new io.qbridge.emulator.EmulatorAccelerator(
-                            io.qbridge.emulator.EmulatorConfig.anyFormat(io.qbridge.device.PerfConfig.u55c()).withActivations(e.device())
-                                    .withAxBxp(e.axbxp() == null ? io.qbridge.emulator.EmulatorConfig.NO_AXBXP : e.axbxpPlan(q, ev.calibration())))) {
+                    try (io.qbridge.emulator.EmulatorAccelerator dev = e.emulator(e.axbxp() == null ? io.qbridge.emulator.EmulatorConfig.NO_AXBXP
+                            : e.axbxpPlan(q.layers(), () -> AxBxpCalibration.encoder(q.model(), ev.calibration(), QuantizeCommand.AXBXP_ROWS), method))) {
                         EncoderModel onDevice = io.qbridge.runtime.AcceleratorModels.onDevice(q, dev, new io.qbridge.runtime.RunStats());
                         rows.add(ev.evaluate(e.name(), q.layers(), onDevice, secs));
                     }
@@ -171,8 +186,9 @@ final class EvalCommand implements Callable<Integer> {
         if ((text == null) == (selfText == null)) {
             throw new Main.UserException("eval of a LLaMA checkpoint needs exactly one of --text FILE (the text to measure perplexity on) or --self-text N");
         }
-        List<QuantRecipe> recipes = new ArrayList<>();
-        for (String f : opts.formats) recipes.add(QuantRecipe.parse(f)); // all names checked before any work
+        List<Entry> entries = new ArrayList<>();
+        for (String f : opts.formats) entries.add(Entry.parse(f)); // all names checked before any work
+        List<QuantRecipe> recipes = entries.stream().map(Entry::recipe).toList();
         io.qbridge.model.llama.LlamaWeights w = DecoderCheckpoints.load(ckpt);
         int win = Math.min(window, w.config().seqLen());
         if (win < 2) throw new Main.UserException("--window must be at least 2");
@@ -204,22 +220,28 @@ final class EvalCommand implements Callable<Integer> {
         }
         List<String[]> cells = new ArrayList<>();
         List<io.qbridge.report.QualityChart.Point> pts = new ArrayList<>();
-        for (QuantRecipe r : recipes) {
+        boolean anyDevice = false;
+        for (Entry e : entries) {
+            QuantRecipe r = e.recipe();
+            anyDevice |= e.device() != null;
             io.qbridge.pipeline.DecoderEvaluator.Row row;
-            try (Progress p = Progress.start(r.name(), w.config().nLayers())) {
+            List<io.qbridge.emulator.EmulatorAccelerator> opened = new ArrayList<>();
+            try (Progress p = Progress.start(e.name(), w.config().nLayers())) {
                 int[] last = {0};
-                row = io.qbridge.pipeline.DecoderEvaluator.evaluate(w, r, sequences, calibration, done -> {
+                row = io.qbridge.pipeline.DecoderEvaluator.evaluate(w, r, e.name(), sequences, calibration, done -> {
                     p.step(done - last[0]);
                     last[0] = done;
-                });
-            } catch (IllegalArgumentException e) {
+                }, e.device() == null ? io.qbridge.pipeline.DecoderEvaluator.Placement.HOST : onEmulator(e, calibration, method, opened));
+            } catch (IllegalArgumentException x) {
                 // A format that cannot hold this model's shapes (e.g. K not a multiple of its block): say so in
                 // its row and go on with the others.
-                Log.info("%s: %s", r.name(), e.getMessage());
-                cells.add(new String[] {r.name(), "n/a", "-", "-", "-", "n/a: " + e.getMessage(), "-"});
+                Log.info("%s: %s", e.name(), x.getMessage());
+                cells.add(new String[] {e.name(), "n/a", "-", "-", "-", "n/a: " + x.getMessage(), "-"});
                 continue;
+            } finally {
+                for (io.qbridge.emulator.EmulatorAccelerator d : opened) d.close();
             }
-            Log.info("%s done", r.name());
+            Log.info("%s done", e.name());
             if (r.format() != null) pts.add(new io.qbridge.report.QualityChart.Point(row.recipe(), row.bitsPerWeight(), row.perplexity()));
             cells.add(new String[] {row.recipe(), String.format("%.3f", row.bitsPerWeight()), String.format("%.2f", row.packedBytes() / 1e6),
                     Double.isInfinite(row.weightSqnrDb()) ? "-" : String.format("%.2f", row.weightSqnrDb()),
@@ -228,7 +250,9 @@ final class EvalCommand implements Callable<Integer> {
         }
         System.out.printf("%nModel %s (%d layers, dim %d, %.2fM parameters): perplexity on %s; transformer-block linear layers quantized, classifier FP32%n",
                 ckpt, w.config().nLayers(), w.config().dim(), w.config().parameterCount() / 1e6, measured);
-        if (calibratedOn != null) System.out.printf("Calibration (GPTQ-path recipes, and the calib err column) on %s%n", calibratedOn);
+        if (calibratedOn != null) System.out.printf("Calibration (GPTQ-path recipes, and the calib err column%s) on %s%n",
+                entries.stream().anyMatch(e -> e.axbxp() != null && e.axbxp().matches("[0-9.]+")) ? ", and the Ax-BxP search's first " + QuantizeCommand.AXBXP_ROWS + " tokens" : "", calibratedOn);
+        if (anyDevice) System.out.printf("Rows FORMAT:MODE: the block layers run on the emulator with that activation mode (token by token, as generate --device emulator); W SQNR and calib err are the weights' on the host%n");
         System.out.println();
         table(new String[] {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"}, "%-18s %8s %10s %10s %10s %12s %8s%n", cells, opts.markdown);
         if (chart != null) {
@@ -236,6 +260,23 @@ final class EvalCommand implements Callable<Integer> {
             Log.info("chart written to %s", chart);
         }
         return 0;
+    }
+
+    /**
+     * The placement of a {@code FORMAT:MODE} row: the quantized block layers on an emulator in that activation mode (Ax-BxP:
+     * with the entry's uniform configuration, or the per-layer search on the decoder's calibration sequences), through
+     * {@link io.qbridge.runtime.AcceleratorModels#decoderOnDevice}, the code {@code generate --device emulator} runs. The
+     * emulators it opens are added to {@code opened} for the caller to close.
+     */
+    static io.qbridge.pipeline.DecoderEvaluator.Placement onEmulator(Entry e, List<int[]> calibration, AxBxpSearch.Method method,
+                                                                      List<io.qbridge.emulator.EmulatorAccelerator> opened) {
+        return (fp32, q) -> {
+            io.qbridge.emulator.AxBxpPlan plan = e.axbxp() == null ? io.qbridge.emulator.EmulatorConfig.NO_AXBXP
+                    : e.axbxpPlan(q.layerList(), () -> AxBxpCalibration.decoder(q.model(), calibration, QuantizeCommand.AXBXP_ROWS), method);
+            io.qbridge.emulator.EmulatorAccelerator dev = e.emulator(plan);
+            opened.add(dev);
+            return io.qbridge.runtime.AcceleratorModels.decoderOnDevice(fp32, q.layers(), dev, new io.qbridge.runtime.RunStats());
+        };
     }
 
     /**

@@ -49,26 +49,68 @@ final class GenerateCommand implements Callable<Integer> {
 
     @picocli.CommandLine.Mixin ActivationOptions activations;
 
+    @Option(names = "--axbxp", paramLabel = "CONFIG",
+            description = "With --activations axbxp: the Ax-BxP configuration of every block layer that has none from the .qbz or --axbxp-budget "
+                    + "(k<K>-x<L><d|s>-w<L><d|s>-<full|sig<D>|m<bits>>, for example k2-x2d-w2d-full; docs/emulator.md §9).")
+    String axbxp;
+
+    @Option(names = "--axbxp-budget", paramLabel = "E",
+            description = "With --activations axbxp and an rtn-w8g<g> --format: choose each block layer's Ax-BxP configuration at load (least modelled "
+                    + "energy whose layer output on the first " + QuantizeCommand.AXBXP_ROWS + " calibration tokens stays within relative error E of FxP8; "
+                    + "docs/emulator.md §9b), as quantize --axbxp-budget stores it in a .qbz.")
+    Double axbxpBudget;
+
+    @Option(names = "--axbxp-search", defaultValue = "first-fit", paramLabel = "first-fit|greedy",
+            description = "With --axbxp-budget: the search, first-fit (default) or greedy (docs/emulator.md §9b).")
+    String axbxpSearch;
+
     @Override
     public Integer call() throws Exception {
         EmulatorConfig emulator = activations.apply(new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS)); // a bad name fails first
         sampling.check();
-        if (emulator.activations() == io.qbridge.device.ActivationMode.AXBXP)
-            throw new Main.UserException("--activations axbxp runs encoders only (a decoder's layers have no Ax-BxP configuration)");
+        boolean ax = emulator.activations() == io.qbridge.device.ActivationMode.AXBXP;
+        if (!ax && (axbxp != null || axbxpBudget != null)) throw new Main.UserException((axbxp != null ? "--axbxp" : "--axbxp-budget") + ": only with --activations axbxp");
+        io.qbridge.emulator.AxBxp.Config uniform = null;
+        try {
+            if (axbxp != null) uniform = io.qbridge.emulator.AxBxpPlan.parse(axbxp); // a bad string fails before any loading
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException("--axbxp: " + e.getMessage());
+        }
+        if (axbxpBudget != null && !(axbxpBudget >= 0 && axbxpBudget < 1)) throw new Main.UserException("--axbxp-budget must be in [0, 1), got " + axbxpBudget);
+        io.qbridge.axbxpsearch.AxBxpSearch.Method method = QuantizeCommand.searchMethod(axbxpSearch);
         if (classifierOnDevice && format == null) throw new Main.UserException("--classifier-on-device needs --format");
         long t0 = System.nanoTime();
-        if (QbzInfo.isContainer(model)) return generateFromContainer(emulator, t0);
+        if (QbzInfo.isContainer(model)) return generateFromContainer(emulator, uniform, t0);
+        if (ax) {
+            QuantRecipe r = format == null ? null : QuantRecipe.parse(format);
+            if (r == null || r.format() == null || !io.qbridge.device.ActivationMode.AXBXP.takes(r.format()))
+                throw new Main.UserException("--activations axbxp: runs rtn-w8g<g> block layers on the device; give --format rtn-w8g128 (or a .qbz quantized with it)");
+            if (classifierOnDevice) throw new Main.UserException("--classifier-on-device: the classifier has no Ax-BxP configuration; leave it FP32 on the host");
+            if (uniform == null && axbxpBudget == null)
+                throw new Main.UserException("--activations axbxp: " + model + " has no per-layer Ax-BxP configurations: give --axbxp CONFIG (for example k2-x2d-w2d-full) "
+                        + "or --axbxp-budget E, or run a .qbz quantized with --axbxp-budget");
+        }
         Thread warmUp = io.qbridge.model.llama.DecoderWarmUp.start(); // JIT warm-up beside the load (only speed)
         LlamaWeights w = DecoderCheckpoints.load(model);
         TextTokenizer tok = DecoderCheckpoints.tokenizer(model, tokenizer, w.config().vocabSize());
         RunStats stats = new RunStats();
         QuantRecipe recipe = format == null ? null : QuantRecipe.parse(format);
         if (recipe != null && recipe.format() == null) throw new Main.UserException("--format fp32 is the default host path; give a quantized format");
+        DecoderQuantizer.Result quantized = null;
+        if (recipe != null) {
+            java.util.List<int[]> calibration = recipe.needsCalibration() || axbxpBudget != null ? DecoderCheckpoints.calibration(calib, calibSequences, tok, w)
+                    : java.util.List.of();
+            quantized = DecoderCheckpoints.quantize(w, recipe, recipe.needsCalibration() ? calibration : java.util.List.of());
+            if (axbxpBudget != null) {
+                // the search quantize --axbxp-budget runs, on the same calibration sequences: the same configurations it stores
+                quantized = QuantizeCommand.withAxBxp(quantized, calibration, axbxpBudget, method);
+            }
+            if (ax) emulator = emulator.withAxBxp(withUniform(io.qbridge.emulator.AxBxpPlan.fromSettings(quantized.settings()), uniform));
+        }
         try (Accelerator dev = recipe == null ? null
                 : device.open(emulator)) {
             if (dev != null) {
-                java.util.List<int[]> calibration = recipe.needsCalibration() ? DecoderCheckpoints.calibration(calib, calibSequences, tok, w) : java.util.List.of();
-                var blocks = DecoderCheckpoints.quantize(w, recipe, calibration).layers();
+                var blocks = quantized.layers();
                 w = DecoderCheckpoints.onDevice(w, blocks, classifierOnDevice ? DecoderQuantizer.quantizeClassifier(w, recipe.format()) : null, dev, stats);
                 Log.info("transformer-block linear layers quantized to %s and resident on %s; classifier %s", recipe.format().id(), dev.describe().name(),
                         classifierOnDevice ? "too (RTN)" : "FP32 on the host");
@@ -82,15 +124,33 @@ final class GenerateCommand implements Callable<Integer> {
      * A decoder .qbz: everything comes from the container (its layers were quantized when it was written, its
      * classifier packed or not then, its tokenizer inside), and the packed layers run on {@code --device}.
      */
-    private int generateFromContainer(EmulatorConfig emulator, long t0) throws Exception {
+    private int generateFromContainer(EmulatorConfig emulator, io.qbridge.emulator.AxBxp.Config uniform, long t0) throws Exception {
         String already = model + " is a .qbz, quantized when it was written";
         if (format != null) throw new Main.UserException("--format: " + already + "; leave --format out");
+        if (axbxpBudget != null) throw new Main.UserException("--axbxp-budget: " + already + " (quantize --axbxp-budget stores the per-layer configurations)");
         if (tokenizer != null) throw new Main.UserException("--tokenizer: " + model + " carries its own tokenizer; leave --tokenizer out");
         if (classifierOnDevice) throw new Main.UserException("--classifier-on-device: " + already + " (quantize --classifier-on-device packs the classifier)");
         if (calib != null) throw new Main.UserException("--calib: " + already + "; there is nothing to calibrate");
         Thread warmUp = io.qbridge.model.llama.DecoderWarmUp.start();
         QuantizedDecoders.Loaded q = QuantizedDecoders.load(model);
         TextTokenizer tok = q.textTokenizer(model.toString());
+        if (emulator.activations() == io.qbridge.device.ActivationMode.AXBXP) {
+            io.qbridge.emulator.AxBxpPlan plan;
+            try {
+                plan = withUniform(io.qbridge.emulator.AxBxpPlan.fromSettings(q.manifest().settings()), uniform);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UserException(model + ": " + e.getMessage());
+            }
+            if (plan.uniform() == null) {
+                for (io.qbridge.pipeline.QuantizedLayer l : q.packedLayers()) { // a packed classifier runs on the device too
+                    String layer = l.name();
+                    if (!plan.layers().containsKey(layer))
+                        throw new Main.UserException("--activations axbxp: " + model + " stores no Ax-BxP configuration for " + layer
+                                + ": quantize it with --axbxp-budget, or give --axbxp CONFIG");
+                }
+            }
+            emulator = emulator.withAxBxp(plan);
+        }
         RunStats stats = new RunStats();
         try (Accelerator dev = device.open(emulator)) {
             LlamaWeights w = AcceleratorModels.containerOnDevice(q, dev, stats);
@@ -99,6 +159,11 @@ final class GenerateCommand implements Callable<Integer> {
             io.qbridge.model.llama.DecoderWarmUp.await(warmUp);
             return generate(w, tok, dev, stats, t0);
         }
+    }
+
+    /** {@code plan} with {@code uniform} (may be null: none) for the layers it does not name. */
+    private static io.qbridge.emulator.AxBxpPlan withUniform(io.qbridge.emulator.AxBxpPlan plan, io.qbridge.emulator.AxBxp.Config uniform) {
+        return uniform == null ? plan : plan.withUniform(uniform);
     }
 
     private int generate(LlamaWeights w, TextTokenizer tok, Accelerator dev, RunStats stats, long t0) {

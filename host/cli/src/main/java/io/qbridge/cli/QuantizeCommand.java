@@ -1,5 +1,7 @@
 package io.qbridge.cli;
 
+import io.qbridge.axbxpsearch.AxBxpCalibration;
+import io.qbridge.axbxpsearch.AxBxpSearch;
 import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.model.bert.Pooling;
 import io.qbridge.pipeline.FileBase;
@@ -59,8 +61,13 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--axbxp-budget", paramLabel = "E",
             description = "With an rtn-w8g<g> format: also choose each layer's Ax-BxP configuration (least modelled energy whose layer output on "
                     + "calibration tokens stays within relative error E of FxP8, for example 0.05) and store it in the .qbz for --activations axbxp "
-                    + "(docs/emulator.md §9b).")
+                    + "(docs/emulator.md §9b); encoders and LLaMA checkpoints alike.")
     Double axbxpBudget;
+
+    @Option(names = "--axbxp-search", defaultValue = "first-fit", paramLabel = "first-fit|greedy",
+            description = "With --axbxp-budget: first-fit (default: each layer its least-energy configuration within E) or greedy (across layers: "
+                    + "the moves saving the most energy per error added while the RMS of the layer errors stays within E; docs/emulator.md §9b).")
+    String axbxpSearch;
 
     /** Calibration tokens per layer the Ax-BxP search measures its error on. */
     static final int AXBXP_ROWS = 64;
@@ -79,11 +86,7 @@ final class QuantizeCommand implements Callable<Integer> {
         if (calibration < 1 || calibration > EvalCorpus.Split.CALIBRATION.count) {
             throw new Main.UserException("--calibration must be between 1 and " + EvalCorpus.Split.CALIBRATION.count);
         }
-        if (axbxpBudget != null) {
-            if (!io.qbridge.device.ActivationMode.AXBXP.takes(recipe.format()))
-                throw new Main.UserException("--axbxp-budget: Ax-BxP runs on 8-bit symmetric INT weights (rtn-w8g<g>), not " + recipe.format().id());
-            if (!(axbxpBudget >= 0 && axbxpBudget < 1)) throw new Main.UserException("--axbxp-budget must be in [0, 1), got " + axbxpBudget);
-        }
+        checkAxBxpBudget(recipe);
         if (out.getParent() != null && !Files.isDirectory(out.getParent())) throw new Main.UserException(out.getParent() + ": no such directory");
         long t0 = System.nanoTime();
         FileBase file = null;
@@ -95,7 +98,7 @@ final class QuantizeCommand implements Callable<Integer> {
         EncoderModel fp32 = base != null ? EncoderModel.load(base) : file.model(pooling == null ? Pooling.MEAN : pooling);
         var calib = EncoderQuantizer.calibrationIds(fp32, calibration);
         EncoderQuantizer.Result r = withProgress(fp32, recipe, calib);
-        if (axbxpBudget != null) r = withAxBxp(r, calib, axbxpBudget);
+        if (axbxpBudget != null) r = withAxBxp(r, calib, axbxpBudget, searchMethod(axbxpSearch));
         if (base != null) QuantizedEncoders.save(out, base, r);
         else QuantizedEncoders.save(out, file, fp32.pooling(), r);
         double secs = (System.nanoTime() - t0) / 1e9;
@@ -117,15 +120,16 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         if (QbzInfo.isContainer(ckpt)) throw new Main.UserException(model + " is a .qbz container, already quantized; quantize takes the checkpoint it came from");
         if (pooling != null) throw new Main.UserException("--pooling: only for an .onnx file");
-        if (axbxpBudget != null) throw new Main.UserException("--axbxp-budget: only for encoders (Ax-BxP does not run on the LLaMA path)");
         QuantRecipe recipe = QuantRecipe.parse(format);
         if (recipe.format() == null) throw new Main.UserException("fp32 is not a quantized format");
+        checkAxBxpBudget(recipe);
         if (out.getParent() != null && !Files.isDirectory(out.getParent())) throw new Main.UserException(out.getParent() + ": no such directory");
         long t0 = System.nanoTime();
         LlamaWeights w = DecoderCheckpoints.load(ckpt);
         DecoderCheckpoints.Tokenizer tok = DecoderCheckpoints.tokenizerWithFile(ckpt, tokenizer, w.config().vocabSize());
-        List<int[]> calibrationIds = recipe.needsCalibration() ? DecoderCheckpoints.calibration(calib, calibration, tok.parsed(), w) : List.of();
-        DecoderQuantizer.Result r = DecoderCheckpoints.quantize(w, recipe, calibrationIds);
+        List<int[]> calibrationIds = recipe.needsCalibration() || axbxpBudget != null ? DecoderCheckpoints.calibration(calib, calibration, tok.parsed(), w) : List.of();
+        DecoderQuantizer.Result r = DecoderCheckpoints.quantize(w, recipe, recipe.needsCalibration() ? calibrationIds : List.of());
+        if (axbxpBudget != null) r = withAxBxp(r, calibrationIds, axbxpBudget, searchMethod(axbxpSearch));
         QuantizedLayer classifier = classifierOnDevice ? DecoderQuantizer.quantizeClassifier(w, recipe.format()) : null;
         QuantizedDecoders.Checkpoint base = new QuantizedDecoders.Checkpoint(QuantizedDecoders.checkpointKind(ckpt), QuantizedDecoders.checkpointSha256(ckpt), tok.file());
         QuantizedDecoders.save(out, w, base, r, classifier);
@@ -139,17 +143,55 @@ final class QuantizeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** {@code r} with each layer's Ax-BxP configuration chosen within {@code budget} and added to its settings; the per-layer table on stderr. */
-    static EncoderQuantizer.Result withAxBxp(EncoderQuantizer.Result r, java.util.List<int[]> calib, double budget) {
-        io.qbridge.device.PerfConfig perf = io.qbridge.device.PerfConfig.u55c();
-        io.qbridge.emulator.AxBxpSearch.Result s;
-        try (Progress p = Progress.start("axbxp search", r.layers().size())) {
-            s = io.qbridge.emulator.AxBxpSearch.search(r.model(), r.layers(), calib, budget, 2, AXBXP_ROWS, perf, (name, done) -> p.step(1));
+    /** {@code --axbxp-budget} is for rtn-w8g&lt;g&gt; recipes and a budget in [0, 1): one line otherwise. */
+    private void checkAxBxpBudget(QuantRecipe recipe) {
+        if (axbxpBudget == null) return;
+        if (!io.qbridge.device.ActivationMode.AXBXP.takes(recipe.format()))
+            throw new Main.UserException("--axbxp-budget: Ax-BxP runs on 8-bit symmetric INT weights (rtn-w8g<g>), not " + recipe.format().id());
+        if (!(axbxpBudget >= 0 && axbxpBudget < 1)) throw new Main.UserException("--axbxp-budget must be in [0, 1), got " + axbxpBudget);
+        searchMethod(axbxpSearch);
+    }
+
+    /** The {@code --axbxp-search} method; a bad name is one line. */
+    static AxBxpSearch.Method searchMethod(String id) {
+        try {
+            return AxBxpSearch.Method.parse(id);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException("--axbxp-search: " + e.getMessage());
         }
-        AxBxpReport.print(s, perf);
+    }
+
+    /** {@code r} with each layer's Ax-BxP configuration chosen within {@code budget} and added to its settings; the per-layer table on stderr. */
+    static EncoderQuantizer.Result withAxBxp(EncoderQuantizer.Result r, java.util.List<int[]> calib, double budget, AxBxpSearch.Method method) {
+        AxBxpSearch.Result s = searchAxBxp(r.layers(), () -> AxBxpCalibration.encoder(r.model(), calib, AXBXP_ROWS), budget, method);
         java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(r.settings());
         settings.putAll(s.settings());
         return new EncoderQuantizer.Result(r.recipe(), r.layers(), r.model(), settings);
+    }
+
+    /**
+     * A decoder's {@code r} with each block layer's Ax-BxP configuration chosen within {@code budget} on the inputs the
+     * quantized decoder (on the host) gives its layers on the calibration sequences, added to its settings.
+     */
+    static DecoderQuantizer.Result withAxBxp(DecoderQuantizer.Result r, java.util.List<int[]> calib, double budget, AxBxpSearch.Method method) {
+        AxBxpSearch.Result s = searchAxBxp(r.layerList(), () -> AxBxpCalibration.decoder(r.model(), calib, AXBXP_ROWS), budget, method);
+        java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(r.settings());
+        settings.putAll(s.settings());
+        return new DecoderQuantizer.Result(r.recipe(), r.layers(), r.model(), r.calibrationError(), settings);
+    }
+
+    /** The per-layer search on the rows {@code rows} captures (a progress step per layer), its table on stderr. */
+    static AxBxpSearch.Result searchAxBxp(java.util.List<QuantizedLayer> layers, java.util.function.Supplier<java.util.Map<String, float[]>> rows, double budget,
+                                          AxBxpSearch.Method method) {
+        io.qbridge.device.PerfConfig perf = io.qbridge.device.PerfConfig.u55c();
+        AxBxpSearch.Result s;
+        try (Progress p = Progress.start("axbxp search (" + method.id + ")", layers.size())) {
+            java.util.Map<String, float[]> x = rows.get();
+            s = method == AxBxpSearch.Method.GREEDY ? AxBxpSearch.greedy(layers, x, budget, 2, perf, (name, done) -> p.step(1))
+                    : AxBxpSearch.search(layers, x, budget, 2, perf, (name, done) -> p.step(1));
+        }
+        AxBxpReport.print(s, perf);
+        return s;
     }
 
     /** Quantizes every linear layer with a progress bar (one step per layer, a line per calibration pass); shared by quantize and demo. */

@@ -40,10 +40,11 @@ class GenerateClassifierCliTest {
     }
 
     @Test
-    void axbxpActivationsAreRefusedForADecoder() {
+    void axbxpActivationsWithoutAConfigurationAreRefusedBeforeLoading() {
         CliTest.Run r = CliTest.run("generate", "--model", "no-such.bin", "--format", "rtn-w8g128", "--activations", "axbxp");
         assertEquals(2, r.exit());
-        assertEquals("qbridge: --activations axbxp runs encoders only (a decoder's layers have no Ax-BxP configuration)", r.err().strip());
+        assertEquals("qbridge: --activations axbxp: no-such.bin has no per-layer Ax-BxP configurations: give --axbxp CONFIG (for example k2-x2d-w2d-full) "
+                + "or --axbxp-budget E, or run a .qbz quantized with --axbxp-budget", r.err().strip());
     }
 
     private static double megabytes(String err) {

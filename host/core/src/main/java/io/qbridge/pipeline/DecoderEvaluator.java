@@ -127,6 +127,29 @@ public final class DecoderEvaluator {
      * @param onBlock hears the number of blocks quantized so far (may be null)
      */
     public static Row evaluate(LlamaWeights fp32, QuantRecipe recipe, List<int[]> sequences, List<int[]> calibration, java.util.function.IntConsumer onBlock) {
+        return evaluate(fp32, recipe, recipe.name(), sequences, calibration, onBlock, Placement.HOST);
+    }
+
+    /**
+     * Where a row's quantized layers compute: on the host with their exact dequantized weights ({@link #HOST}), or on a
+     * device in an activation mode (the runtime's {@code AcceleratorModels.decoderOnDevice}, the code
+     * {@code generate --device} runs). The perplexity arithmetic around it is the same for both.
+     */
+    @FunctionalInterface
+    public interface Placement {
+        /** The decoder the row's perplexity is measured with: {@code fp32} with {@code quantized}'s block layers placed. */
+        LlamaWeights place(LlamaWeights fp32, DecoderQuantizer.Result quantized);
+
+        Placement HOST = (fp32, quantized) -> quantized.model();
+    }
+
+    /**
+     * As {@link #evaluate(LlamaWeights, QuantRecipe, List, List, java.util.function.IntConsumer)}, the row named {@code name}
+     * and its perplexity measured with the decoder {@code placement} builds from the quantized layers. The weight
+     * SQNR and calibration error columns are those of the quantized weights on the host, whatever the placement.
+     */
+    public static Row evaluate(LlamaWeights fp32, QuantRecipe recipe, String name, List<int[]> sequences, List<int[]> calibration,
+                               java.util.function.IntConsumer onBlock, Placement placement) {
         long t0 = System.nanoTime();
         int maxLen = sequences.stream().mapToInt(s -> s.length).max().orElse(2) - 1;
         if (recipe.format() == null) {
@@ -137,10 +160,10 @@ public final class DecoderEvaluator {
         List<QuantizedLayer> layers = r.layerList();
         Map<String, float[]> original = new HashMap<>();
         for (LlamaWeights.Layer l : fp32.layers()) for (Linear lin : l.linears()) original.put(lin.name(), lin.weightsOutIn());
-        double ppl = perplexity(new LlamaDecoder(r.model(), Math.max(1, maxLen)), sequences);
+        double ppl = perplexity(new LlamaDecoder(placement.place(fp32, r), Math.max(1, maxLen)), sequences);
         double calib = r.calibrationError().isEmpty() ? Double.NaN
                 : r.calibrationError().values().stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
-        return new Row(recipe.name(), QualityReport.bitsPerWeight(layers), QualityReport.packedBytes(layers),
+        return new Row(name, QualityReport.bitsPerWeight(layers), QualityReport.packedBytes(layers),
                 QualityReport.weightSqnrDb(layers, original), calib, ppl, predicted(sequences), (System.nanoTime() - t0) / 1e9);
     }
 

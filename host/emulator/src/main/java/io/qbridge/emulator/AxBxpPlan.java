@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 
 /**
  * Which {@link AxBxp.Config} each layer runs with in the Ax-BxP device mode ({@code docs/emulator.md} §9): one per
- * layer name (what {@link AxBxpSearch} chose, stored in a {@code .qbz} manifest's settings as
+ * layer name (what the runtime's {@code AxBxpSearch} chose, stored in a {@code .qbz} manifest's settings as
  * {@code axbxp.<layer> = <canonical config>}), and an optional uniform configuration for layers without one
  * ({@code --axbxp CONFIG}). A layer with neither is refused at load, in one line.
  *

@@ -14,7 +14,7 @@
  * Ax-BxP's approximate blocked product and its PE cost are {@link io.qbridge.emulator.AxBxp},
  * {@link io.qbridge.emulator.AxBxpKernel} and {@link io.qbridge.emulator.AxBxpCost} (the axbxp activation mode); each layer's
  * configuration comes from an {@link io.qbridge.emulator.AxBxpPlan} (canonical strings, the .qbz settings), chosen by
- * {@link io.qbridge.emulator.AxBxpSearch} on calibration data. {@code docs/emulator.md} is the arithmetic the HLS kernel must
+ * the runtime module's {@code io.qbridge.axbxpsearch.AxBxpSearch} on calibration data. {@code docs/emulator.md} is the arithmetic the HLS kernel must
  * follow; {@code docs/performance-model.md} describes {@link io.qbridge.device.PerformanceModel}.
  */
 package io.qbridge.emulator;
