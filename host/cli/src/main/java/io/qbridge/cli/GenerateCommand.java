@@ -135,21 +135,11 @@ final class GenerateCommand implements Callable<Integer> {
         QuantizedDecoders.Loaded q = QuantizedDecoders.load(model);
         TextTokenizer tok = q.textTokenizer(model.toString());
         if (emulator.activations() == io.qbridge.device.ActivationMode.AXBXP) {
-            io.qbridge.emulator.AxBxpPlan plan;
             try {
-                plan = withUniform(io.qbridge.emulator.AxBxpPlan.fromSettings(q.manifest().settings()), uniform);
+                emulator = emulator.withAxBxp(AcceleratorModels.containerAxBxpPlan(q, uniform));
             } catch (IllegalArgumentException e) {
-                throw new Main.UserException(model + ": " + e.getMessage());
+                throw new Main.UserException("--activations axbxp: " + model + ": " + e.getMessage());
             }
-            if (plan.uniform() == null) {
-                for (io.qbridge.pipeline.QuantizedLayer l : q.packedLayers()) { // a packed classifier runs on the device too
-                    String layer = l.name();
-                    if (!plan.layers().containsKey(layer))
-                        throw new Main.UserException("--activations axbxp: " + model + " stores no Ax-BxP configuration for " + layer
-                                + ": quantize it with --axbxp-budget, or give --axbxp CONFIG");
-                }
-            }
-            emulator = emulator.withAxBxp(plan);
         }
         RunStats stats = new RunStats();
         try (Accelerator dev = device.open(emulator)) {

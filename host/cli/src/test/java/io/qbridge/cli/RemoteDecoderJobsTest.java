@@ -102,6 +102,34 @@ class RemoteDecoderJobsTest {
     }
 
     @Test
+    void remoteAxBxpGenerateTakesTheContainersConfigurationsAndIsTheLocalText() throws Exception {
+        Path ckpt = DecoderQbzCliTest.checkpoint(dir, true);
+        Path ax = dir.resolve("tiny-axbxp.qbz");
+        CliTest.Run q = run("quantize", "--model", ckpt.toString(), "--format", "rtn-w8g128", "--axbxp-budget", "0.05", "--calibration", "2", "--out", ax.toString());
+        assertEquals(0, q.exit(), q.err());
+        String[] opts = {"--model", ax.toString(), "-i", "w260 ab", "-n", "24", "-t", "0", "--device", "emulator", "--activations", "axbxp"};
+        CliTest.Run local = run(concat(new String[] {"generate"}, opts));
+        CliTest.Run remote = run(concat(new String[] {"submit", "--server", addr, "generate"}, opts));
+        assertEquals(0, local.exit(), local.err());
+        assertEquals(0, remote.exit(), remote.err());
+        assertEquals(local.out(), remote.out());
+        assertTrue(remote.err().contains("(axbxp activations)"), remote.err());
+
+        // the server reads the configurations from the container: one quantized without --axbxp-budget has none, and the
+        // job fails in one line naming the first layer without one
+        Path fxp8 = dir.resolve("tiny-w8.qbz");
+        CliTest.Run w8 = run("quantize", "--model", ckpt.toString(), "--format", "rtn-w8g128", "--out", fxp8.toString());
+        assertEquals(0, w8.exit(), w8.err());
+        try (QbridgeClient c = QbridgeClient.connect(addr, null)) {
+            String sha = c.uploadModel(fxp8).sha256();
+            JobSpec spec = QbridgeClient.generateSpec(ModelRef.newBuilder().setUploadSha256(sha).build(), "hi", 4, 0, 0.9f, null, "emulator");
+            Job failed = c.await(c.submit(spec.toBuilder().setGenerate(spec.getGenerate().toBuilder().setActivations("axbxp")).build(), 0).getId(), e -> { });
+            assertEquals(JobState.JOB_STATE_FAILED, failed.getState());
+            assertTrue(failed.getError().contains("activations: axbxp: uploaded decoder " + sha + " stores no Ax-BxP configuration for layers.0.wq"), failed.getError());
+        }
+    }
+
+    @Test
     void remoteEvalPerplexityIsBitIdenticalToLocal() throws Exception {
         CliTest.Run local = run("eval", "--model", qbz.toString(), "--text", text.toString(), "--window", "16");
         CliTest.Run remote = run("submit", "--server", addr, "eval", "--model", qbz.toString(), "--text", text.toString(), "--window", "16");
@@ -134,9 +162,6 @@ class RemoteDecoderJobsTest {
             // uint32 fields: 2^32 - 1 arrives in Java as -1 and must not slip past an upper bound
             assertRefused(c, QbridgeClient.generateSpec(ref, "hi", -1, 0, 0.9f, null, ""), "generate.steps: at most 65536 (0 = the model's sequence length)");
             assertRefused(c, QbridgeClient.decoderEvalSpec(ref, "w260", -5), "decoder_eval.window: must be in 2..65536 (0 = 256)");
-            JobSpec axbxp = QbridgeClient.generateSpec(ref, "hi", 10, 0, 0.9f, null, "");
-            assertRefused(c, axbxp.toBuilder().setGenerate(axbxp.getGenerate().toBuilder().setActivations("AxBxP")).build(),
-                    "generate.activations: axbxp runs encoders only (a decoder's layers have no Ax-BxP configuration)");
             assertRefused(c, QbridgeClient.generateSpec(ref, "hi", 10, Float.NaN, 0.9f, null, ""), "generate.temperature: must be in [0, 100] (0 = greedy)");
             assertRefused(c, QbridgeClient.generateSpec(ref, "hi", 10, 0, 1.5f, null, ""), "generate.topp: must be in [0, 1]");
             assertRefused(c, QbridgeClient.generateSpec(ref, "x".repeat(20_000), 10, 0, 0.9f, null, ""), "generate.prompt: longer than 16384 characters");

@@ -1,9 +1,18 @@
 package io.qbridge.runtime;
 
 import io.qbridge.device.Accelerator;
+import io.qbridge.emulator.AxBxp;
+import io.qbridge.emulator.AxBxpPlan;
+import io.qbridge.format.QuantFormat;
 import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.model.llama.LlamaWeights;
+import io.qbridge.pipeline.DecoderEvaluator;
+import io.qbridge.pipeline.DecoderQuantizer;
 import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.pipeline.QuantizedDecoders;
 import io.qbridge.pipeline.QuantizedLayer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,16 +49,16 @@ public final class AcceleratorModels {
      * A decoder whose transformer-block linear layers run on {@code device}, quantized by an RTN-style
      * recipe; the classifier stays on the host in FP32 (its weights are the shared embedding table).
      */
-    public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights fp32, io.qbridge.pipeline.QuantRecipe recipe,
+    public static LlamaWeights decoderOnDevice(LlamaWeights fp32, QuantRecipe recipe,
                                                                       Accelerator device, RunStats stats) {
-        return decoderOnDevice(fp32, io.qbridge.pipeline.DecoderEvaluator.quantizeBlocks(fp32, recipe), device, stats);
+        return decoderOnDevice(fp32, DecoderEvaluator.quantizeBlocks(fp32, recipe), device, stats);
     }
 
     /**
      * A decoder whose linear layers named in {@code q} (quantized elsewhere, e.g. GPTQ-calibrated by
-     * {@link io.qbridge.pipeline.DecoderQuantizer}) run on {@code device}; the others stay on the host.
+     * {@link DecoderQuantizer}) run on {@code device}; the others stay on the host.
      */
-    public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights fp32, Map<String, QuantizedLayer> q,
+    public static LlamaWeights decoderOnDevice(LlamaWeights fp32, Map<String, QuantizedLayer> q,
                                                                       Accelerator device, RunStats stats) {
         device.expectDecoding();
         return withSharedInputViews(fp32.mapLinears(lin -> {
@@ -59,19 +68,19 @@ public final class AcceleratorModels {
     }
 
     /**
-     * {@code w} with each block's q/k/v and w1/w3 views ({@link io.qbridge.model.llama.LlamaWeights.Layer#wqkv()})
+     * {@code w} with each block's q/k/v and w1/w3 views ({@link LlamaWeights.Layer#wqkv()})
      * made of its device-resident layers ({@link SharedInputLinear}): one device call with one activation
      * quantization per view instead of three and two, the same bits. A view stays null where its parts cannot share
      * a call (one of them on the host, or act-order permuted).
      */
-    static io.qbridge.model.llama.LlamaWeights withSharedInputViews(io.qbridge.model.llama.LlamaWeights w) {
-        java.util.List<io.qbridge.model.llama.LlamaWeights.Layer> layers = new java.util.ArrayList<>();
+    static LlamaWeights withSharedInputViews(LlamaWeights w) {
+        List<LlamaWeights.Layer> layers = new ArrayList<>();
         for (int l = 0; l < w.layers().size(); l++) {
-            io.qbridge.model.llama.LlamaWeights.Layer b = w.layers().get(l);
-            layers.add(new io.qbridge.model.llama.LlamaWeights.Layer(b.attnNorm(), b.wq(), b.wk(), b.wv(), b.wo(), b.ffnNorm(), b.w1(), b.w2(), b.w3(),
+            LlamaWeights.Layer b = w.layers().get(l);
+            layers.add(new LlamaWeights.Layer(b.attnNorm(), b.wq(), b.wk(), b.wv(), b.wo(), b.ffnNorm(), b.w1(), b.w2(), b.w3(),
                     SharedInputLinear.of("layers." + l + ".wqkv", b.wq(), b.wk(), b.wv()), SharedInputLinear.of("layers." + l + ".w13", b.w1(), b.w3())));
         }
-        return new io.qbridge.model.llama.LlamaWeights(w.config(), w.tokenEmbedding(), layers, w.finalNorm(), w.classifier());
+        return new LlamaWeights(w.config(), w.tokenEmbedding(), layers, w.finalNorm(), w.classifier());
     }
 
     /**
@@ -80,24 +89,42 @@ public final class AcceleratorModels {
      * default in {@code generate}: the MicroScopiQ, FineQ and GPTQ evaluations quantize the transformer blocks
      * only and keep the classifier in full precision.
      */
-    public static io.qbridge.model.llama.LlamaWeights classifierOnDevice(io.qbridge.model.llama.LlamaWeights w, io.qbridge.format.QuantFormat format,
+    public static LlamaWeights classifierOnDevice(LlamaWeights w, QuantFormat format,
                                                                          Accelerator device, RunStats stats) {
-        return classifierOnDevice(w, io.qbridge.pipeline.DecoderQuantizer.quantizeClassifier(w, format), device, stats);
+        return classifierOnDevice(w, DecoderQuantizer.quantizeClassifier(w, format), device, stats);
     }
 
     /** {@code w} with its classifier replaced by the packed {@code classifier} (e.g. from a decoder .qbz) on {@code device}. */
-    public static io.qbridge.model.llama.LlamaWeights classifierOnDevice(io.qbridge.model.llama.LlamaWeights w, QuantizedLayer classifier,
+    public static LlamaWeights classifierOnDevice(LlamaWeights w, QuantizedLayer classifier,
                                                                          Accelerator device, RunStats stats) {
         device.expectDecoding();
-        return new io.qbridge.model.llama.LlamaWeights(w.config(), w.tokenEmbedding(), w.layers(), w.finalNorm(), AcceleratorLinear.of(classifier, device, stats));
+        return new LlamaWeights(w.config(), w.tokenEmbedding(), w.layers(), w.finalNorm(), AcceleratorLinear.of(classifier, device, stats));
     }
 
     /**
      * A decoder .qbz on {@code device}: its block layers, and its classifier when the container packs it; the rest
      * on the host. {@code qbridge generate --model x.qbz} and the server's generate job both run this.
      */
-    public static io.qbridge.model.llama.LlamaWeights containerOnDevice(io.qbridge.pipeline.QuantizedDecoders.Loaded q, Accelerator device, RunStats stats) {
+    public static LlamaWeights containerOnDevice(QuantizedDecoders.Loaded q, Accelerator device, RunStats stats) {
         return decoderOnDevice(q.model(), q.blockLayers(), q.classifier(), device, stats);
+    }
+
+    /**
+     * The Ax-BxP configurations a decoder .qbz stores ({@code quantize --axbxp-budget}), with {@code uniform} (may be
+     * null) for the layers it names none; {@code generate --model x.qbz --activations axbxp} and the server's generate
+     * job both take their plan from here.
+     *
+     * @throws IllegalArgumentException naming the setting, if one is malformed, or the first packed layer (the
+     *                                  classifier too, when packed) left without a configuration
+     */
+    public static AxBxpPlan containerAxBxpPlan(QuantizedDecoders.Loaded q, AxBxp.Config uniform) {
+        AxBxpPlan plan = AxBxpPlan.fromSettings(q.manifest().settings());
+        if (uniform != null) plan = plan.withUniform(uniform);
+        for (QuantizedLayer l : q.packedLayers()) {
+            if (plan.uniform() == null && !plan.layers().containsKey(l.name()))
+                throw new IllegalArgumentException("stores no Ax-BxP configuration for " + l.name() + ": quantize it with --axbxp-budget");
+        }
+        return plan;
     }
 
     /**
@@ -105,9 +132,9 @@ public final class AcceleratorModels {
      * {@code device}; the rest stays on the host. {@code generate} runs a checkpoint quantized in memory and a .qbz
      * through this one path.
      */
-    public static io.qbridge.model.llama.LlamaWeights decoderOnDevice(io.qbridge.model.llama.LlamaWeights w, Map<String, QuantizedLayer> blocks,
+    public static LlamaWeights decoderOnDevice(LlamaWeights w, Map<String, QuantizedLayer> blocks,
                                                                       QuantizedLayer classifier, Accelerator device, RunStats stats) {
-        io.qbridge.model.llama.LlamaWeights out = decoderOnDevice(w, blocks, device, stats);
+        LlamaWeights out = decoderOnDevice(w, blocks, device, stats);
         return classifier == null ? out : classifierOnDevice(out, classifier, device, stats);
     }
 }

@@ -479,11 +479,19 @@ public final class HostJobExecutor implements JobExecutor {
         int steps = spec.getSteps() == 0 || spec.getSteps() > seqLen ? seqLen : spec.getSteps(); // as Generator caps it
         long seed = spec.hasSeed() ? spec.getSeed() : System.nanoTime(); // as the local command without --seed
         EmulatorConfig emulator = EmulatorConfig.defaults().withActivations(activations(spec.getActivations()));
+        if (emulator.activations() == ActivationMode.AXBXP) {
+            try {
+                emulator = emulator.withAxBxp(AcceleratorModels.containerAxBxpPlan(q, null)); // the container's per-layer configurations
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("activations: axbxp: uploaded decoder " + sha + " " + e.getMessage(), e);
+            }
+        }
+        EmulatorConfig device = emulator;
         String choice = spec.getDevice().isEmpty() ? "auto" : spec.getDevice();
         try {
-            return onAccelerator(choice, false, emulator, ctx, dev -> {
+            return onAccelerator(choice, false, device, ctx, dev -> {
                 LlamaWeights w = AcceleratorModels.containerOnDevice(q, dev, new RunStats());
-                ctx.log("generating with " + q.manifest().model() + " (" + q.manifest().format() + ") on " + dev.describe().name() + " (" + emulator.activations().id() + " activations): up to " + steps + " positions, temperature "
+                ctx.log("generating with " + q.manifest().model() + " (" + q.manifest().format() + ") on " + dev.describe().name() + " (" + device.activations().id() + " activations): up to " + steps + " positions, temperature "
                         + spec.getTemperature() + (spec.getTemperature() > 0 ? ", seed " + seed : ""));
                 int[] done = {1};
                 TextGeneration.Result r = TextGeneration.generate(w, tok, spec.getPrompt(), steps, spec.getTemperature(), spec.hasTopp() ? spec.getTopp() : DEFAULT_TOPP, seed, piece -> {

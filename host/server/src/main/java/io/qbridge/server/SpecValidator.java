@@ -259,7 +259,6 @@ final class SpecValidator {
         if (!BENCH_DEVICES.contains(g.getDevice())) throw invalid("generate.device: '" + g.getDevice() + "' is not emulator, xrt or auto");
         device("generate.device", g.getDevice());
         activations("generate.activations", g.getActivations());
-        if (!g.getActivations().isEmpty() && io.qbridge.device.ActivationMode.parse(g.getActivations()) == io.qbridge.device.ActivationMode.AXBXP) throw invalid("generate.activations: axbxp runs encoders only (a decoder's layers have no Ax-BxP configuration)");
     }
 
     /** An uploaded decoder .qbz, here or (fleet) in the shared database. */
