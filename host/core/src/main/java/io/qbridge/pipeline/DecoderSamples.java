@@ -22,6 +22,9 @@ public final class DecoderSamples {
     /** The seeds used by {@code qbridge eval --self-text}: one for the measured text, another for calibration. */
     public static final long TEXT_SEED = 20261123L, CALIBRATION_SEED = 7L;
 
+    /** Draws per wanted sequence before {@link #sample} gives up on a model that keeps ending them at once. */
+    static final int MAX_DRAWS_PER_SEQUENCE = 20;
+
     private DecoderSamples() {}
 
     /**
@@ -34,7 +37,13 @@ public final class DecoderSamples {
         Sampler sampler = new Sampler(fp32.config().vocabSize(), 1.0f, 1.0f, seed);
         int bos = fp32.config().bosTokenId();
         List<int[]> out = new ArrayList<>(count);
-        while (out.size() < count) {
+        // a sequence the model ends at once (BOS straight after BOS) has no token to measure and is drawn again; a model
+        // that nearly always does so would loop for good, so the draws are bounded
+        long maxDraws = MAX_DRAWS_PER_SEQUENCE * (long) count;
+        for (long draws = 0; out.size() < count; draws++) {
+            if (draws == maxDraws)
+                throw new IllegalArgumentException("the model ended " + (draws - out.size()) + " of " + draws + " sampled sequences at their first token "
+                        + "(it samples BOS right after BOS): too few self-text sequences (" + out.size() + " of " + count + ")");
             Generator.Result r = new Generator(new LlamaDecoder(fp32, length - 1), sampler).generate(new int[] {bos}, length - 1, t -> {});
             int[] seq = r.tokens().length > length ? java.util.Arrays.copyOf(r.tokens(), length) : r.tokens();
             if (seq.length >= 2) out.add(seq);
