@@ -265,6 +265,7 @@ public final class HostJobExecutor implements JobExecutor {
         } catch (RuntimeException e) {
             throw new DeviceWatch.DeviceFailure("device '" + choice + "' cannot be opened: " + e.getMessage(), e);
         }
+        boolean lentAsIs = borrowed;
         if (borrowed) {
             // `serve` opened the board once, with INT8 per-token activations: an XRT board runs the job with the job's own
             // configuration (activation mode, Ax-BxP plan) through a view of its loaded bitstream; a board that cannot
@@ -275,11 +276,16 @@ public final class HostJobExecutor implements JobExecutor {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(opened.describe().name() + ": " + e.getMessage(), e);
             }
-            if (view != null) opened = view;
-            else if (emulator.activations() != ActivationMode.INT8_PER_TOKEN)
+            if (view != null) {
+                opened = view;
+                lentAsIs = false;
+            } else if (emulator.activations() != ActivationMode.INT8_PER_TOKEN)
                 throw new IllegalArgumentException(opened.describe().name() + " takes int8-token activations only; " + emulator.activations() + " runs on the emulator (--device emulator)");
         } // a device opened here for the job was opened with the job's configuration
-        try (DeviceWatch.Watched dev = new DeviceWatch.Watched(opened, borrowed)) {
+        // the job closes what is its own at the end: a device opened for it, or its view of the served board (which frees
+        // the view's layers, also those loaded after an abort, and leaves the board open); a served board lent as it is
+        // only has the job's layers unloaded
+        try (DeviceWatch.Watched dev = new DeviceWatch.Watched(opened, lentAsIs)) {
             return DeviceWatch.supervise(ctx, dev, deviceRunTimeoutMillis, () -> body.run(dev));
         }
     }

@@ -307,6 +307,7 @@ public final class XrtAccelerator implements Accelerator {
         XrtBuffer w = null, bb = null;
         lock.lock();
         try {
+            checkOpen(); // again under the lock: a close (of this view or its owner) may have run since the check above
             w = device.allocate("weights of layer " + id, wb.length, kern.groupId(KernelSignature.WEIGHTS));
             w.write(wb, wb.length, 0);
             w.syncToDevice(wb.length, 0);

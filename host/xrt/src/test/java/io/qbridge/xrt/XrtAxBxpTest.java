@@ -183,4 +183,37 @@ class XrtAxBxpTest {
         assertEquals(before, boardWithoutUniform.device().liveBuffers(), "no buffer was allocated");
         assertEquals(beforeBoard, board.device().liveBuffers(), "no buffer was allocated");
     }
+
+    @Test
+    void aJobsViewFreesItsLayersWhenClosedAndLeavesTheBoardRunning() {
+        XrtAccelerator.Options o = new XrtAccelerator.Options(SwDevice.library().toString(), 0, SwDevice.manifest(), Duration.ofSeconds(120));
+        QuantFormat w8 = QuantFormat.parse("rtn-w8g128");
+        Random rnd = new Random(23);
+        PackedTensor p = HlsCases.pack(w8, HlsCases.weights(16, 128, rnd.nextLong(), false), 16, 128);
+        float[] x = HlsCases.activations(2, 128, 24, false);
+        try (XrtAccelerator served = XrtAccelerator.open(o, EmulatorConfig.anyFormat(PerfConfig.u55c()), log::add)) {
+            int[] afterJob = new int[2];
+            for (int job = 0; job < 2; job++) {
+                int before = served.device().liveBuffers();
+                XrtAccelerator view = served.forJob(EmulatorConfig.anyFormat(PerfConfig.u55c()).withActivations(ActivationMode.AXBXP).withAxBxp(plan));
+                LayerHandle h = view.load("job.layer", p, null);
+                assertEquals(before + 2, served.device().liveBuffers(), "the view's layer (weights, bias) lives on the served board");
+                view.run(h, x, 2, new float[32]);
+                view.close();
+                afterJob[job] = served.device().liveBuffers();
+                assertThrows(IllegalStateException.class, () -> view.load("job.layer", p, null));
+            }
+            // the first job's run left the kernel's activation and output buffers, which the board keeps for the next
+            // job; the second job leaves no more: each job's layers go with its view
+            assertEquals(afterJob[0], afterJob[1], "a job's view left buffers behind");
+            // the board itself still runs (INT8 per token, its own mode)
+            LayerHandle mine = served.load(p, null);
+            served.run(mine, x, 2, new float[32]);
+            // a view outlives nothing: once the board is closed, a view made before refuses work
+            XrtAccelerator late = served.forJob(EmulatorConfig.anyFormat(PerfConfig.u55c()).withActivations(ActivationMode.AXBXP).withAxBxp(plan));
+            served.close();
+            assertThrows(IllegalStateException.class, () -> late.load("job.layer", p, null));
+            late.close();
+        }
+    }
 }
