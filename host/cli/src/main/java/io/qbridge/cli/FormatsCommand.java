@@ -64,7 +64,7 @@ final class FormatsCommand implements Callable<Integer> {
         System.out.println("bits/w: every stored bit divided by the weights, at K = " + RecipeCatalog.REF_K + " (docs/formats.md has the byte layouts).");
         System.out.println("Algorithm: a suffix @rtn, @gptq or @gptq-act (GPTQ with act-order) overrides it; gptq needs calibration text, done as quantize does.");
         System.out.println("Devices: emulator for every packed recipe; xrt (a loaded Qbridge bitstream, see 'qbridge devices') for every packed recipe (hls/ has a kernel for each); * = simulated, 'eval' only.");
-        System.out.println("Activations (--activations): int8-token and mxint8 for every packed recipe, lobcq (W4A4) for lobcq-* only, axbxp (Ax-BxP approximate products on the FxP8 baseline; emulator only) for rtn-w8g<g> only; fp32 runs on the host.");
+        System.out.println("Activations (--activations): int8-token and mxint8 for every packed recipe, lobcq (W4A4) for lobcq-* only, axbxp (Ax-BxP approximate products on the FxP8 baseline; emulator and board path) for rtn-w8g<g> only; fp32 runs on the host.");
         return 0;
     }
 

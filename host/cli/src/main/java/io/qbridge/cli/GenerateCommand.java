@@ -78,6 +78,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (axbxpBudget != null && !(axbxpBudget >= 0 && axbxpBudget < 1)) throw new Main.UserException("--axbxp-budget must be in [0, 1), got " + axbxpBudget);
         io.qbridge.axbxpsearch.AxBxpSearch.Method method = QuantizeCommand.searchMethod(axbxpSearch);
+        QuantizeCommand.checkSearchHasBudget(axbxpSearch, axbxpBudget);
         if (classifierOnDevice && format == null) throw new Main.UserException("--classifier-on-device needs --format");
         long t0 = System.nanoTime();
         if (QbzInfo.isContainer(model)) return generateFromContainer(emulator, uniform, t0);

@@ -145,11 +145,21 @@ final class QuantizeCommand implements Callable<Integer> {
 
     /** {@code --axbxp-budget} is for rtn-w8g&lt;g&gt; recipes and a budget in [0, 1): one line otherwise. */
     private void checkAxBxpBudget(QuantRecipe recipe) {
+        checkSearchHasBudget(axbxpSearch, axbxpBudget);
         if (axbxpBudget == null) return;
+        if (classifierOnDevice)
+            throw new Main.UserException("--classifier-on-device: the Ax-BxP search configures the block layers only, so the classifier would have no "
+                    + "configuration; leave it FP32 on the host");
         if (!io.qbridge.device.ActivationMode.AXBXP.takes(recipe.format()))
             throw new Main.UserException("--axbxp-budget: Ax-BxP runs on 8-bit symmetric INT weights (rtn-w8g<g>), not " + recipe.format().id());
         if (!(axbxpBudget >= 0 && axbxpBudget < 1)) throw new Main.UserException("--axbxp-budget must be in [0, 1), got " + axbxpBudget);
         searchMethod(axbxpSearch);
+    }
+
+    /** {@code --axbxp-search greedy} names how {@code --axbxp-budget} searches: without a budget it would be ignored, so it is one line. */
+    static void checkSearchHasBudget(String axbxpSearch, Double axbxpBudget) {
+        if (axbxpBudget == null && searchMethod(axbxpSearch) != AxBxpSearch.Method.FIRST_FIT)
+            throw new Main.UserException("--axbxp-search: only with --axbxp-budget (it names how the budget is searched)");
     }
 
     /** The {@code --axbxp-search} method; a bad name is one line. */

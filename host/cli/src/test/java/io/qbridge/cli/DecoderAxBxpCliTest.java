@@ -67,6 +67,21 @@ class DecoderAxBxpCliTest {
         assertEquals(2, badSearch.exit());
         assertEquals("qbridge: --axbxp-search: unknown Ax-BxP search 'best' (valid: first-fit, greedy)", badSearch.err().strip());
         assertTrue(Files.notExists(dir.resolve("never.qbz")));
+        // the search configures the block layers only: a packed classifier would have no configuration
+        CliTest.Run withClassifier = CliTest.run("quantize", "--model", ckpt.toString(), "--format", "rtn-w8g128", "--axbxp-budget", "0.05",
+                "--classifier-on-device", "--out", dir.resolve("never.qbz").toString());
+        assertEquals(2, withClassifier.exit());
+        assertEquals("qbridge: --classifier-on-device: the Ax-BxP search configures the block layers only, so the classifier would have no "
+                + "configuration; leave it FP32 on the host", withClassifier.err().strip());
+        // a search method without a budget to search would be ignored
+        CliTest.Run noBudget = CliTest.run("quantize", "--model", ckpt.toString(), "--format", "rtn-w8g128", "--axbxp-search", "greedy",
+                "--out", dir.resolve("never.qbz").toString());
+        assertEquals(2, noBudget.exit());
+        assertEquals("qbridge: --axbxp-search: only with --axbxp-budget (it names how the budget is searched)", noBudget.err().strip());
+        CliTest.Run noBudgetGenerate = CliTest.run(generate(qbz.toString(), "--axbxp-search", "greedy"));
+        assertEquals(2, noBudgetGenerate.exit());
+        assertEquals("qbridge: --axbxp-search: only with --axbxp-budget (it names how the budget is searched)", noBudgetGenerate.err().strip());
+        assertTrue(Files.notExists(dir.resolve("never.qbz")));
         // a uniform configuration runs from the checkpoint, and fills the layers a container leaves out
         CliTest.Run uniform = CliTest.run(generate(ckpt.toString(), "--format", "rtn-w8g128", "--axbxp", "k2-x2d-w2d-full"));
         assertEquals(0, uniform.exit(), uniform.err());

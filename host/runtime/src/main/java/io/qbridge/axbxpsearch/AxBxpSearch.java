@@ -293,14 +293,12 @@ public final class AxBxpSearch {
     /** The performance model's figures for every chosen layer at {@code tokens} tokens (docs/performance-model.md §3). */
     public static List<LayerCost> costs(Result r, PerfConfig perf, int tokens) {
         PerformanceModel model = new PerformanceModel(perf, ActivationMode.AXBXP);
-        AxBxpCost cost = AxBxpCost.defaults(r.bitBlock(), perf);
-        AxBxp.Config exact = exact(r.bitBlock());
-        var fx = new PerformanceModel.BlockProductPe(cost.macsPerCycle(exact), cost.pjPerMac(exact, perf));
+        // the PE the emulator and the board price a configuration with (AxBxpCost.pe: its throughput, energy and stored bits)
+        var fx = AxBxpCost.pe(exact(r.bitBlock()), perf);
         List<LayerCost> out = new ArrayList<>();
         for (Choice c : r.layers()) {
             var p = PerformanceModel.LayerProfile.forShape(c.format(), c.n(), c.k(), 0, 0);
-            var pe = new PerformanceModel.BlockProductPe(c.macsPerCycle(), c.pjPerMac());
-            out.add(new LayerCost(c, model.estimate(p, tokens, pe), model.estimate(p, tokens, fx)));
+            out.add(new LayerCost(c, model.estimate(p, tokens, AxBxpCost.pe(c.config(), perf)), model.estimate(p, tokens, fx)));
         }
         return out;
     }
