@@ -144,4 +144,46 @@ class MatVecKernelTest {
             assertNull(compare(p, EmulatorExactnessTest.activations(1, k, 4), 1, null, id), id);
         }
     }
+
+    @Test
+    void aSharedInputCallOfMixedWidthsIsEachLayerOnTheTiledDatapath() {
+        // 8-bit (split codes) and 4-bit planes in one fan-out, an odd K (the padded column), a bias on one layer only
+        int k = 97;
+        String[] ids = {"rtn-w8g32", "rtn-w4g32", "mxint8", "rtn-w4g128"};
+        int[] ns = {40, 17, 9, 33};
+        Random rnd = new Random(31);
+        PackedTensor[] ps = new PackedTensor[ids.length];
+        float[][] biases = new float[ids.length][];
+        for (int i = 0; i < ids.length; i++) {
+            ps[i] = EmulatorExactnessTest.pack(QuantFormat.parse(ids[i]), TestWeights.gaussianWithOutliers(ns[i], k, rnd.nextLong(), 0.03), ns[i], k);
+            if (i == 1) {
+                biases[i] = new float[ns[i]];
+                for (int j = 0; j < ns[i]; j++) biases[i][j] = (float) rnd.nextGaussian();
+            }
+        }
+        try (EmulatorAccelerator fast = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()), true);
+             EmulatorAccelerator tiled = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()), false)) {
+            fast.expectDecoding();
+            LayerHandle[] hf = new LayerHandle[ids.length], ht = new LayerHandle[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                hf[i] = fast.load(ps[i], biases[i]);
+                ht[i] = tiled.load(ps[i], biases[i]);
+                assertNotNull(fast.matVecKernel(hf[i]), ids[i] + " takes the decode kernel");
+            }
+            for (int rows = 1; rows <= MatVecKernel.MAX_ROWS; rows++) {
+                float[] x = EmulatorExactnessTest.activations(rows, k, 100 + rows);
+                float[][] shared = new float[ids.length][];
+                for (int i = 0; i < ids.length; i++) shared[i] = new float[rows * ns[i]];
+                fast.runShared(hf, x, rows, shared);
+                for (int i = 0; i < ids.length; i++) {
+                    float[] alone = new float[rows * ns[i]];
+                    tiled.run(ht[i], x, rows, alone);
+                    for (int o = 0; o < alone.length; o++) {
+                        if (Float.floatToRawIntBits(shared[i][o]) != Float.floatToRawIntBits(alone[o]))
+                            fail(ids[i] + " x " + rows + ": output [" + o / ns[i] + "][" + o % ns[i] + "] = " + shared[i][o] + " shared, " + alone[o] + " tiled");
+                    }
+                }
+            }
+        }
+    }
 }
