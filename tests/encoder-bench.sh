@@ -35,7 +35,7 @@ TEXT="$WORK/sentences-1024.txt"
 # the first run after installing fills: one 1-sentence embed here, so every round times the runs a user makes after.
 head -n 1 "$TEXT" > "$WORK/one-sentence.txt"
 "$ROOT/qbridge" embed --model minilm --text "$WORK/one-sentence.txt" > /dev/null 2>&1 || { echo "encoder-bench: qbridge embed of one sentence failed" >&2; exit 2; }
-JVM_OPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC) # as ./qbridge runs the jar
+JVM_OPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC) # as ./qbridge ran the jar before the third pass (base)
 if (( QB_JAVA_MAJOR >= 24 )); then JVM_OPTS+=(--sun-misc-unsafe-memory-access=allow); fi
 
 timed() { # name outfile command...: wall and CPU (user + sys, all threads) seconds, and the 1-minute load average before
