@@ -1,6 +1,8 @@
 /**
- * Output files a user keeps ({@code .qbz}, charts, data splits): written to a temporary file beside the target
- * and renamed over it, so bad input or a crash never leaves a partial file, with the permissions the user's
- * umask gives an ordinary file.
+ * Files qbridge writes: outputs a user keeps ({@code .qbz}, charts, data splits), written to a temporary file
+ * beside the target and renamed over it, so bad input or a crash never leaves a partial file, with the
+ * permissions the user's umask gives an ordinary file ({@link io.qbridge.files.OutputFiles}); and the user's cache
+ * of large classpath resources kept inflated, checked against their jar's CRC-32 before use
+ * ({@link io.qbridge.files.ResourceCache}).
  */
 package io.qbridge.files;

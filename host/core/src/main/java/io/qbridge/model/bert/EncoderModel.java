@@ -1,5 +1,6 @@
 package io.qbridge.model.bert;
 
+import io.qbridge.files.ResourceCache;
 import io.qbridge.model.ModelFormatException;
 import io.qbridge.model.onnx.OnnxGraph;
 import io.qbridge.tokenizer.BertTokenizer;
@@ -128,11 +129,14 @@ public final class EncoderModel {
         }
     }
 
-    /** The ONNX bytes of a built-in model (for comparisons against other runtimes). */
+    /**
+     * The ONNX bytes of a built-in model (for comparisons against other runtimes): from the user's cache of
+     * inflated resources when it holds them intact ({@link ResourceCache}), else inflated from the model's jar.
+     */
     public static byte[] onnxBytes(Builtin b) throws IOException {
-        try (InputStream in = resource(b.onnxResource)) {
-            return in.readAllBytes();
-        }
+        byte[] bytes = ResourceCache.read(EncoderModel.class, b.onnxResource);
+        if (bytes == null) throw new ModelFormatException(b.onnxResource, "model resource not on the classpath (is its langchain4j-embeddings-* jar missing?)");
+        return bytes;
     }
 
     private static InputStream resource(String name) {

@@ -1,0 +1,125 @@
+package io.qbridge.files;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.qbridge.model.bert.EncoderModel;
+import io.qbridge.model.onnx.OnnxGraph;
+import io.qbridge.protocol.onnx.Onnx;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ResourceCacheTest {
+    /** A small resource in the same jar as the ONNX file (the cache treats every jar entry alike). */
+    private static final String SMALL = EncoderModel.Builtin.MINILM.tokenizerResource;
+
+    @TempDir Path tmp;
+    private String previous;
+
+    @BeforeEach
+    void useTempCache() {
+        previous = System.getProperty("qbridge.cache");
+        System.setProperty("qbridge.cache", tmp.resolve("cache").toString());
+    }
+
+    @AfterEach
+    void restore() {
+        if (previous == null) System.clearProperty("qbridge.cache");
+        else System.setProperty("qbridge.cache", previous);
+    }
+
+    private static byte[] fromJar(String name) throws IOException {
+        try (InputStream in = EncoderModel.class.getResourceAsStream(name)) {
+            return in.readAllBytes();
+        }
+    }
+
+    private Path onlyEntry() throws IOException {
+        try (Stream<Path> s = Files.list(tmp.resolve("cache").resolve("resources"))) {
+            List<Path> entries = s.toList();
+            assertEquals(1, entries.size(), entries.toString());
+            return entries.get(0);
+        }
+    }
+
+    @Test
+    void firstReadFillsTheCacheAndTheSecondReadsItBackUnchanged() throws IOException {
+        byte[] jar = fromJar(SMALL);
+        assertArrayEquals(jar, ResourceCache.read(EncoderModel.class, SMALL));
+        Path entry = onlyEntry();
+        assertArrayEquals(jar, Files.readAllBytes(entry));
+        long written = Files.getLastModifiedTime(entry).toMillis();
+        assertArrayEquals(jar, ResourceCache.read(EncoderModel.class, SMALL));
+        assertEquals(written, Files.getLastModifiedTime(onlyEntry()).toMillis(), "an intact entry is read, not rewritten");
+    }
+
+    @Test
+    void aCorruptEntryIsRefusedAndRebuilt() throws IOException {
+        byte[] jar = fromJar(SMALL);
+        ResourceCache.read(EncoderModel.class, SMALL);
+        Path entry = onlyEntry();
+        byte[] bad = jar.clone();
+        bad[bad.length / 2] ^= 0x10; // same size, one bit off: only the checksum can tell
+        Files.write(entry, bad);
+        assertArrayEquals(jar, ResourceCache.read(EncoderModel.class, SMALL));
+        assertArrayEquals(jar, Files.readAllBytes(onlyEntry()));
+    }
+
+    @Test
+    void aTruncatedEntryIsRefusedAndRebuilt() throws IOException {
+        byte[] jar = fromJar(SMALL);
+        ResourceCache.read(EncoderModel.class, SMALL);
+        Path entry = onlyEntry();
+        Files.write(entry, java.util.Arrays.copyOf(jar, jar.length / 3));
+        assertArrayEquals(jar, ResourceCache.read(EncoderModel.class, SMALL));
+        assertArrayEquals(jar, Files.readAllBytes(onlyEntry()));
+    }
+
+    @Test
+    void aCacheThatCannotBeWrittenLeavesTheResourceReadFromItsJar() throws IOException {
+        Files.writeString(tmp.resolve("cache"), "a file where the cache folder would go");
+        assertArrayEquals(fromJar(SMALL), ResourceCache.read(EncoderModel.class, SMALL));
+        System.setProperty("qbridge.cache", "off");
+        assertArrayEquals(fromJar(SMALL), ResourceCache.read(EncoderModel.class, SMALL));
+    }
+
+    @Test
+    void theModelReadThroughTheCacheEqualsTheModelInflatedFromItsJarInEveryTensor() throws IOException {
+        EncoderModel.Builtin b = EncoderModel.Builtin.MINILM;
+        byte[] jar = fromJar(b.onnxResource);
+        byte[] filled = EncoderModel.onnxBytes(b); // inflated from the jar, written to the cache
+        byte[] cached = EncoderModel.onnxBytes(b); // read back from the cache
+        assertTrue(Files.size(onlyEntry()) == jar.length);
+        assertArrayEquals(jar, filled);
+        assertArrayEquals(jar, cached);
+        List<Onnx.TensorProto> old = OnnxGraph.parse(jar, "jar").initializerList();
+        List<Onnx.TensorProto> now = OnnxGraph.parse(cached, "cache").initializerList();
+        assertEquals(old.size(), now.size());
+        for (int i = 0; i < old.size(); i++) assertEquals(old.get(i), now.get(i), old.get(i).getName());
+    }
+
+    @Test
+    void readFullyReadsStreamsWhoseAvailableIsShortLongOrZero() throws IOException {
+        byte[] data = new byte[100_000];
+        new java.util.SplittableRandom(3).nextBytes(data);
+        for (int claimed : new int[] {0, 1, 4096, data.length, data.length + 7}) {
+            InputStream in = new ByteArrayInputStream(data) {
+                @Override
+                public synchronized int available() {
+                    return claimed;
+                }
+            };
+            assertArrayEquals(data, ResourceCache.readFully(in), "available() = " + claimed);
+        }
+    }
+}
