@@ -93,24 +93,13 @@ class DecoderDeviceEvalTest {
         assertTrue(dAx > dInt8, "Ax-BxP with 2 x 3 blocks of 2 bits is further from the host than FxP8: " + device + " host " + host);
     }
 
-    /** Markdown rows by format: the cells after the name. */
-    private static Map<String, String[]> rows(String out) {
-        Map<String, String[]> rows = new HashMap<>();
-        for (String line : out.lines().toList()) {
-            if (!line.startsWith("| ") || line.startsWith("| format") || line.startsWith("| ---")) continue;
-            String[] c = line.substring(2, line.length() - 2).split(" \\| ");
-            rows.put(c[0], c);
-        }
-        return rows;
-    }
-
     @Test
     void evalPrintsDeviceRowsAndTheAxBxpSearchOnADecoder() throws Exception {
         Path ckpt = stories260K();
         CliTest.Run r = CliTest.run("eval", "--model", ckpt.toString(), "--self-text", "2", "--window", "20", "--calib-sequences", "2",
                 "--formats", "rtn-w8g128,rtn-w8g128:int8-token,rtn-w8g128:axbxp=0.05", "--markdown");
         assertEquals(0, r.exit(), r.err());
-        Map<String, String[]> rows = rows(r.out());
+        Map<String, String[]> rows = DecoderEvalCliTest.rows(r.out());
         assertEquals(3, rows.size(), r.out());
         assertNotEquals(rows.get("rtn-w8g128")[5], rows.get("rtn-w8g128:int8-token")[5], r.out());
         // host columns (bits, SQNR, calib err) are the weights' and the same for the three rows

@@ -21,7 +21,7 @@ class DecoderEvalCliTest {
     }
 
     /** Markdown rows by format: the cells after the name. */
-    private static Map<String, String[]> rows(String out) {
+    static Map<String, String[]> rows(String out) {
         Map<String, String[]> rows = new HashMap<>();
         for (String line : out.lines().toList()) {
             if (!line.startsWith("| ") || line.startsWith("| format") || line.startsWith("| ---")) continue;
