@@ -114,6 +114,14 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
+    @Option(names = "--activations", paramLabel = "MODE",
+            description = "For a decoder .qbz: measure with its layers on the emulator in this activation mode (int8-token, mxint8, lobcq, or axbxp "
+                    + "with the configurations the container stores); without it, the host path (dequantized layers, FP32 activations). "
+                    + "For a checkpoint, name the mode in --formats (FORMAT:MODE).")
+    String activations;
+
+    static final String ACTIVATIONS_ONLY_FOR_A_CONTAINER = "--activations: only for a decoder .qbz; for a model or checkpoint name the mode per row in --formats (FORMAT:MODE)";
+
     @Option(names = "--axbxp-search", defaultValue = "first-fit", paramLabel = "first-fit|greedy",
             description = "For :axbxp=E rows: the Ax-BxP search, first-fit (default: each layer within E) or greedy (the RMS of the layer errors within E; docs/emulator.md §9b).")
     String axbxpSearch;
@@ -132,6 +140,7 @@ final class EvalCommand implements Callable<Integer> {
             if (json) throw new Main.UserException("--json: only for the encoders (bge-small, minilm); a LLaMA checkpoint prints its perplexity table");
             return evalDecoder();
         }
+        if (activations != null) throw new Main.UserException(ACTIVATIONS_ONLY_FOR_A_CONTAINER);
         List<Entry> recipes = new ArrayList<>();
         for (String f : opts.formats) recipes.add(Entry.parse(f)); // all names checked before any work
         if (opts.heldOut < 10 || opts.heldOut > 1000 || opts.retrieval < 10 || opts.retrieval > 1000) throw new Main.UserException("--held-out and --retrieval must be in 10..1000");
@@ -183,6 +192,7 @@ final class EvalCommand implements Callable<Integer> {
         java.nio.file.Path ckpt = java.nio.file.Path.of(model);
         if (!java.nio.file.Files.exists(ckpt)) throw new Main.UserException(model + ": not bge-small or minilm, and no such LLaMA checkpoint");
         if (QbzInfo.isContainer(ckpt)) return evalContainer(ckpt);
+        if (activations != null) throw new Main.UserException(ACTIVATIONS_ONLY_FOR_A_CONTAINER);
         if ((text == null) == (selfText == null)) {
             throw new Main.UserException("eval of a LLaMA checkpoint needs exactly one of --text FILE (the text to measure perplexity on) or --self-text N");
         }
@@ -291,12 +301,40 @@ final class EvalCommand implements Callable<Integer> {
             throw new Main.UserException((selfText != null ? "--self-text" : tokenizer != null ? "--tokenizer" : calib != null ? "--calib" : "--formats") + ": " + qbz
                     + " is a .qbz with its own tokenizer and layers; give only --text");
         }
+        io.qbridge.device.ActivationMode mode;
+        try {
+            mode = activations == null ? null : io.qbridge.device.ActivationMode.parse(activations);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UserException("--activations: " + e.getMessage());
+        }
         long t0 = System.nanoTime();
         io.qbridge.pipeline.QuantizedDecoders.Loaded q = io.qbridge.pipeline.QuantizedDecoders.load(qbz);
         io.qbridge.pipeline.DecoderEvaluator.ContainerRow row;
+        String measured = String.join("\n", io.qbridge.data.EvalCorpus.readLines(text));
         try {
-            row = io.qbridge.pipeline.DecoderEvaluator.evaluateContainer(q, q.textTokenizer(qbz.toString()),
-                    String.join("\n", io.qbridge.data.EvalCorpus.readLines(text)), window);
+            if (mode == null) {
+                row = io.qbridge.pipeline.DecoderEvaluator.evaluateContainer(q, q.textTokenizer(qbz.toString()), measured, window);
+            } else {
+                // the layers on the emulator in that mode, as generate --model x.qbz --device emulator --activations MODE runs them
+                io.qbridge.emulator.EmulatorConfig cfg = io.qbridge.emulator.EmulatorConfig.defaults().withActivations(mode);
+                if (mode == io.qbridge.device.ActivationMode.AXBXP) {
+                    try {
+                        cfg = cfg.withAxBxp(io.qbridge.runtime.AcceleratorModels.containerAxBxpPlan(q, null));
+                    } catch (IllegalArgumentException e) {
+                        throw new Main.UserException("--activations axbxp: " + qbz + ": " + e.getMessage());
+                    }
+                }
+                try (io.qbridge.emulator.EmulatorAccelerator emu = new io.qbridge.emulator.EmulatorAccelerator(cfg)) {
+                    io.qbridge.model.llama.LlamaWeights w;
+                    try {
+                        w = io.qbridge.runtime.AcceleratorModels.containerOnDevice(q, emu, new io.qbridge.runtime.RunStats());
+                    } catch (IllegalArgumentException e) {
+                        throw new Main.UserException("--activations " + mode.id() + ": " + qbz + ": " + e.getMessage());
+                    }
+                    String name = q.manifest().settings().getOrDefault("recipe", q.manifest().format()) + ":" + mode.id();
+                    row = io.qbridge.pipeline.DecoderEvaluator.evaluateContainer(q, w, name, q.textTokenizer(qbz.toString()), measured, window);
+                }
+            }
         } catch (IllegalArgumentException e) {
             throw new Main.UserException(e.getMessage().startsWith("window") ? "--" + e.getMessage() : text + ": " + e.getMessage());
         }

@@ -122,11 +122,37 @@ class DecoderQbzCliTest {
         assertEquals(0, fromQbz.exit(), fromQbz.err());
         assertEquals(perplexity(fromCkpt.out()), perplexity(fromQbz.out()));
         assertNotEquals("", perplexity(fromQbz.out()));
+
+        // through the device: the container's layers on the emulator in a mode are the checkpoint's FORMAT:MODE row
+        for (String mode : List.of("int8-token", "mxint8")) {
+            CliTest.Run ckptRow = CliTest.run("eval", "--model", ckpt.toString(), "--formats", "mxint8:" + mode, "--text", text.toString(), "--window", "8",
+                    "--calib-sequences", "4");
+            CliTest.Run qbzRow = CliTest.run("eval", "--model", qbz.toString(), "--text", text.toString(), "--window", "8", "--activations", mode);
+            assertEquals(0, ckptRow.exit(), ckptRow.err());
+            assertEquals(0, qbzRow.exit(), qbzRow.err());
+            String onDevice = perplexity(qbzRow.out(), "mxint8:" + mode);
+            assertEquals(perplexity(ckptRow.out(), "mxint8:" + mode), onDevice, mode);
+            assertNotEquals(perplexity(fromQbz.out()), onDevice, mode + " activations change the perplexity");
+        }
+        CliTest.Run badMode = CliTest.run("eval", "--model", qbz.toString(), "--text", text.toString(), "--activations", "fp8");
+        assertEquals(2, badMode.exit());
+        assertEquals("qbridge: --activations: unknown activation mode 'fp8' (valid: int8-token, mxint8, lobcq, axbxp)", badMode.err().strip());
+        CliTest.Run noConfigs = CliTest.run("eval", "--model", qbz.toString(), "--text", text.toString(), "--activations", "axbxp");
+        assertEquals(2, noConfigs.exit());
+        assertTrue(noConfigs.err().strip().startsWith("qbridge: --activations axbxp: " + qbz + ": stores no Ax-BxP configuration for layers.0."), noConfigs.err());
+        CliTest.Run onCkpt = CliTest.run("eval", "--model", ckpt.toString(), "--text", text.toString(), "--activations", "mxint8");
+        assertEquals(2, onCkpt.exit());
+        assertEquals("qbridge: " + EvalCommand.ACTIVATIONS_ONLY_FOR_A_CONTAINER, onCkpt.err().strip());
     }
 
     /** The perplexity cell of the mxint8 row. */
     private static String perplexity(String out) {
-        String row = out.lines().filter(l -> l.startsWith("mxint8 ")).findFirst().orElseThrow(() -> new AssertionError(out));
+        return perplexity(out, "mxint8");
+    }
+
+    /** The perplexity cell of the row named {@code format}. */
+    private static String perplexity(String out, String format) {
+        String row = out.lines().filter(l -> l.startsWith(format + " ")).findFirst().orElseThrow(() -> new AssertionError(out));
         String[] cells = row.trim().split("\\s+");
         return cells[cells.length - 2];
     }
