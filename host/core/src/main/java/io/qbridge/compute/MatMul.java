@@ -175,14 +175,10 @@ public final class MatMul {
      */
     private static void outInColumns(float[] x, int m, int k, float[] w, int wOffset, int n, float[] y, int j0, int j1) {
         int j = j0;
-        if (m <= SPIN_TEAM_MAX_ROWS) {
-            for (; j < j1; j++) {
-                for (int i = 0; i < m; i++) y[i * n + j] = VectorOps.dot(x, i * k, w, wOffset + j * k, k);
-            }
-            return;
+        if (m > SPIN_TEAM_MAX_ROWS) { // many rows: interleaved weight rows, each row's bits those of the loop below
+            for (; j + 8 <= j1; j += 8) dot8(x, m, k, w, wOffset, n, y, j);
+            for (; j + 4 <= j1; j += 4) dot4(x, m, k, w, wOffset, n, y, j);
         }
-        for (; j + 8 <= j1; j += 8) dot8(x, m, k, w, wOffset, n, y, j);
-        for (; j + 4 <= j1; j += 4) dot4(x, m, k, w, wOffset, n, y, j);
         for (; j < j1; j++) {
             for (int i = 0; i < m; i++) y[i * n + j] = VectorOps.dot(x, i * k, w, wOffset + j * k, k);
         }
