@@ -312,35 +312,41 @@ final class EvalCommand implements Callable<Integer> {
         io.qbridge.pipeline.DecoderEvaluator.ContainerRow row;
         String measured = String.join("\n", io.qbridge.data.EvalCorpus.readLines(text));
         try {
-            if (mode == null) {
-                row = io.qbridge.pipeline.DecoderEvaluator.evaluateContainer(q, q.textTokenizer(qbz.toString()), measured, window);
-            } else {
-                // the layers on the emulator in that mode, as generate --model x.qbz --device emulator --activations MODE runs them
-                io.qbridge.emulator.EmulatorConfig cfg = io.qbridge.emulator.EmulatorConfig.defaults().withActivations(mode);
-                if (mode == io.qbridge.device.ActivationMode.AXBXP) {
-                    try {
-                        cfg = cfg.withAxBxp(io.qbridge.runtime.AcceleratorModels.containerAxBxpPlan(q, null));
-                    } catch (IllegalArgumentException e) {
-                        throw new Main.UserException("--activations axbxp: " + qbz + ": " + e.getMessage());
-                    }
-                }
-                try (io.qbridge.emulator.EmulatorAccelerator emu = new io.qbridge.emulator.EmulatorAccelerator(cfg)) {
-                    io.qbridge.model.llama.LlamaWeights w;
-                    try {
-                        w = io.qbridge.runtime.AcceleratorModels.containerOnDevice(q, emu, new io.qbridge.runtime.RunStats());
-                    } catch (IllegalArgumentException e) {
-                        throw new Main.UserException("--activations " + mode.id() + ": " + qbz + ": " + e.getMessage());
-                    }
-                    String name = q.manifest().settings().getOrDefault("recipe", q.manifest().format()) + ":" + mode.id();
-                    row = io.qbridge.pipeline.DecoderEvaluator.evaluateContainer(q, w, name, q.textTokenizer(qbz.toString()), measured, window);
-                }
-            }
+            io.qbridge.tokenizer.TextTokenizer tok = q.textTokenizer(qbz.toString());
+            row = mode == null ? io.qbridge.pipeline.DecoderEvaluator.evaluateContainer(q, tok, measured, window) : onEmulator(q, mode, qbz, tok, measured, window);
         } catch (IllegalArgumentException e) {
             throw new Main.UserException(e.getMessage().startsWith("window") ? "--" + e.getMessage() : text + ": " + e.getMessage());
         }
         printContainer(qbz.toString(), q.manifest().model(), q.model().config().nLayers(), q.model().config().dim(), text.toString(), row,
                 q.classifier() != null, (System.nanoTime() - t0) / 1e9, opts.markdown);
         return 0;
+    }
+
+    /**
+     * A decoder container's row with its layers on the emulator in {@code mode}, as {@code generate --model x.qbz --device
+     * emulator --activations MODE} runs them (axbxp: the configurations the container stores).
+     */
+    private static io.qbridge.pipeline.DecoderEvaluator.ContainerRow onEmulator(io.qbridge.pipeline.QuantizedDecoders.Loaded q, io.qbridge.device.ActivationMode mode,
+            java.nio.file.Path qbz, io.qbridge.tokenizer.TextTokenizer tok, String measured, int window) {
+        io.qbridge.emulator.EmulatorConfig cfg = io.qbridge.emulator.EmulatorConfig.defaults().withActivations(mode);
+        try {
+            if (mode == io.qbridge.device.ActivationMode.AXBXP) cfg = cfg.withAxBxp(io.qbridge.runtime.AcceleratorModels.containerAxBxpPlan(q, null));
+        } catch (IllegalArgumentException e) {
+            throw notOnDevice(mode, qbz, e);
+        }
+        try (io.qbridge.emulator.EmulatorAccelerator emu = new io.qbridge.emulator.EmulatorAccelerator(cfg)) {
+            io.qbridge.model.llama.LlamaWeights w;
+            try {
+                w = io.qbridge.runtime.AcceleratorModels.containerOnDevice(q, emu, new io.qbridge.runtime.RunStats());
+            } catch (IllegalArgumentException e) {
+                throw notOnDevice(mode, qbz, e);
+            }
+            return io.qbridge.pipeline.DecoderEvaluator.evaluateContainer(q, w, mode.id(), tok, measured, window);
+        }
+    }
+
+    private static Main.UserException notOnDevice(io.qbridge.device.ActivationMode mode, java.nio.file.Path qbz, IllegalArgumentException e) {
+        return new Main.UserException("--activations " + mode.id() + ": " + qbz + ": " + e.getMessage());
     }
 
     /** The table {@code eval} prints for a decoder container, locally and for a remote eval job ({@code submit eval}). */

@@ -42,15 +42,15 @@ public final class DecoderEvaluator {
      * @throws IllegalArgumentException for a window under 2 positions ("window …") or a text of no tokens ("no tokens …")
      */
     public static ContainerRow evaluateContainer(QuantizedDecoders.Loaded q, TextTokenizer tok, String text, int window) {
-        return evaluateContainer(q, q.model(), q.manifest().settings().getOrDefault("recipe", q.manifest().format()), tok, text, window);
+        return evaluateContainer(q, q.model(), null, tok, text, window);
     }
 
     /**
      * As {@link #evaluateContainer(QuantizedDecoders.Loaded, TextTokenizer, String, int)}, with the container's model
-     * placed as {@code w} (e.g. its layers resident on a device: {@code eval --model x.qbz --activations MODE}) and its
-     * row named {@code name}.
+     * placed as {@code w}: its layers resident on a device running activation mode {@code mode} ({@code eval --model
+     * x.qbz --activations MODE}; the row is named {@code RECIPE:MODE}), or, with a null mode, the host model.
      */
-    public static ContainerRow evaluateContainer(QuantizedDecoders.Loaded q, LlamaWeights w, String name, TextTokenizer tok, String text, int window) {
+    public static ContainerRow evaluateContainer(QuantizedDecoders.Loaded q, LlamaWeights w, String mode, TextTokenizer tok, String text, int window) {
         int win = Math.min(window, w.config().seqLen());
         if (win < 2) throw new IllegalArgumentException("window must be at least 2");
         int[] ids = tok.encode(text, false, false);
@@ -59,6 +59,7 @@ public final class DecoderEvaluator {
         int maxLen = sequences.stream().mapToInt(a -> a.length).max().orElse(2) - 1; // as evaluate sizes its cache
         double ppl = perplexity(new LlamaDecoder(w, Math.max(1, maxLen)), sequences);
         List<QuantizedLayer> blocks = List.copyOf(q.blockLayers().values());
+        String name = q.manifest().settings().getOrDefault("recipe", q.manifest().format()) + (mode == null ? "" : ":" + mode);
         return new ContainerRow(name, QualityReport.bitsPerWeight(blocks), QualityReport.packedBytes(blocks), ids.length, win, ppl);
     }
 
