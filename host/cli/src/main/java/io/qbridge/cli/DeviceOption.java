@@ -19,6 +19,11 @@ final class DeviceOption {
                     + "hls/build/libqbridge_swdevice.so is the software device.")
     String xrtLibrary;
 
+    /** Whether {@link #open} would open the emulator, found without opening anything ({@link Devices#choosesEmulator}). */
+    boolean choosesEmulator() {
+        return Devices.choosesEmulator(device, xrtLibrary);
+    }
+
     /** Opens the chosen device, logging which one was opened or why {@code auto} took the emulator. */
     Accelerator open(EmulatorConfig emulator) {
         return Devices.open(device, emulator, line -> Log.info("%s", line), xrtLibrary);

@@ -3,6 +3,7 @@ package io.qbridge.cli;
 import io.qbridge.device.Accelerator;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.device.PerfConfig;
+import io.qbridge.model.llama.DecoderWarmUp;
 import io.qbridge.model.llama.LlamaWeights;
 import io.qbridge.pipeline.DecoderQuantizer;
 import io.qbridge.pipeline.QuantizedDecoders;
@@ -91,33 +92,34 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new Main.UserException("--activations axbxp: " + model + " has no per-layer Ax-BxP configurations: give --axbxp CONFIG (for example k2-x2d-w2d-full) "
                         + "or --axbxp-budget E, or run a .qbz quantized with --axbxp-budget");
         }
-        Thread warmUp = io.qbridge.model.llama.DecoderWarmUp.start(); // JIT warm-up beside the load (only speed)
-        LlamaWeights w = DecoderCheckpoints.load(model);
-        TextTokenizer tok = DecoderCheckpoints.tokenizer(model, tokenizer, w.config().vocabSize());
-        RunStats stats = new RunStats();
-        QuantRecipe recipe = format == null ? null : QuantRecipe.parse(format);
-        if (recipe != null && recipe.format() == null) throw new Main.UserException("--format fp32 is the default host path; give a quantized format");
-        DecoderQuantizer.Result quantized = null;
-        if (recipe != null) {
-            java.util.List<int[]> calibration = recipe.needsCalibration() || axbxpBudget != null ? DecoderCheckpoints.calibration(calib, calibSequences, tok, w)
-                    : java.util.List.of();
-            quantized = DecoderCheckpoints.quantize(w, recipe, recipe.needsCalibration() ? calibration : java.util.List.of());
-            if (axbxpBudget != null) {
-                // the search quantize --axbxp-budget runs, on the same calibration sequences: the same configurations it stores
-                quantized = QuantizeCommand.withAxBxp(quantized, calibration, axbxpBudget, method);
+        try (DecoderWarmUp warmUp = warmUp(ax ? null : recipeFormat(format), classifierOnDevice, emulator)) { // JIT warm-up beside the load (only speed)
+            LlamaWeights w = DecoderCheckpoints.load(model);
+            TextTokenizer tok = DecoderCheckpoints.tokenizer(model, tokenizer, w.config().vocabSize());
+            RunStats stats = new RunStats();
+            QuantRecipe recipe = format == null ? null : QuantRecipe.parse(format);
+            if (recipe != null && recipe.format() == null) throw new Main.UserException("--format fp32 is the default host path; give a quantized format");
+            DecoderQuantizer.Result quantized = null;
+            if (recipe != null) {
+                java.util.List<int[]> calibration = recipe.needsCalibration() || axbxpBudget != null ? DecoderCheckpoints.calibration(calib, calibSequences, tok, w)
+                        : java.util.List.of();
+                quantized = DecoderCheckpoints.quantize(w, recipe, recipe.needsCalibration() ? calibration : java.util.List.of());
+                if (axbxpBudget != null) {
+                    // the search quantize --axbxp-budget runs, on the same calibration sequences: the same configurations it stores
+                    quantized = QuantizeCommand.withAxBxp(quantized, calibration, axbxpBudget, method);
+                }
+                if (ax) emulator = emulator.withAxBxp(withUniform(io.qbridge.emulator.AxBxpPlan.fromSettings(quantized.settings()), uniform));
             }
-            if (ax) emulator = emulator.withAxBxp(withUniform(io.qbridge.emulator.AxBxpPlan.fromSettings(quantized.settings()), uniform));
-        }
-        try (Accelerator dev = recipe == null ? null
-                : device.open(emulator)) {
-            if (dev != null) {
-                var blocks = quantized.layers();
-                w = DecoderCheckpoints.onDevice(w, blocks, classifierOnDevice ? DecoderQuantizer.quantizeClassifier(w, recipe.format()) : null, dev, stats);
-                Log.info("transformer-block linear layers quantized to %s and resident on %s; classifier %s", recipe.format().id(), dev.describe().name(),
-                        classifierOnDevice ? "too (RTN)" : "FP32 on the host");
+            try (Accelerator dev = recipe == null ? null
+                    : device.open(emulator)) {
+                if (dev != null) {
+                    var blocks = quantized.layers();
+                    w = DecoderCheckpoints.onDevice(w, blocks, classifierOnDevice ? DecoderQuantizer.quantizeClassifier(w, recipe.format()) : null, dev, stats);
+                    Log.info("transformer-block linear layers quantized to %s and resident on %s; classifier %s", recipe.format().id(), dev.describe().name(),
+                            classifierOnDevice ? "too (RTN)" : "FP32 on the host");
+                }
+                if (warmUp != null) warmUp.await();
+                return generate(w, tok, dev, stats, t0);
             }
-            io.qbridge.model.llama.DecoderWarmUp.await(warmUp);
-            return generate(w, tok, dev, stats, t0);
         }
     }
 
@@ -132,24 +134,60 @@ final class GenerateCommand implements Callable<Integer> {
         if (tokenizer != null) throw new Main.UserException("--tokenizer: " + model + " carries its own tokenizer; leave --tokenizer out");
         if (classifierOnDevice) throw new Main.UserException("--classifier-on-device: " + already + " (quantize --classifier-on-device packs the classifier)");
         if (calib != null) throw new Main.UserException("--calib: " + already + "; there is nothing to calibrate");
-        Thread warmUp = io.qbridge.model.llama.DecoderWarmUp.start();
-        QuantizedDecoders.Loaded q = QuantizedDecoders.load(model);
-        TextTokenizer tok = q.textTokenizer(model.toString());
-        if (emulator.activations() == io.qbridge.device.ActivationMode.AXBXP) {
-            try {
-                emulator = emulator.withAxBxp(AcceleratorModels.containerAxBxpPlan(q, uniform));
-            } catch (IllegalArgumentException e) {
-                throw new Main.UserException("--activations axbxp: " + model + ": " + e.getMessage());
+        try (DecoderWarmUp warmUp = emulator.activations() == io.qbridge.device.ActivationMode.AXBXP ? warmUp(null, false, emulator) : containerWarmUp(emulator)) { // JIT warm-up beside the load (only speed)
+            QuantizedDecoders.Loaded q = QuantizedDecoders.load(model);
+            TextTokenizer tok = q.textTokenizer(model.toString());
+            if (emulator.activations() == io.qbridge.device.ActivationMode.AXBXP) {
+                try {
+                    emulator = emulator.withAxBxp(AcceleratorModels.containerAxBxpPlan(q, uniform));
+                } catch (IllegalArgumentException e) {
+                    throw new Main.UserException("--activations axbxp: " + model + ": " + e.getMessage());
+                }
+            }
+            RunStats stats = new RunStats();
+            try (Accelerator dev = device.open(emulator)) {
+                LlamaWeights w = AcceleratorModels.containerOnDevice(q, dev, stats);
+                Log.info("transformer-block linear layers in %s (from the container) resident on %s; classifier %s", q.manifest().format(), dev.describe().name(),
+                        q.classifier() != null ? "too (packed in the container)" : "FP32 on the host");
+                if (warmUp != null) warmUp.await();
+                return generate(w, tok, dev, stats, t0);
             }
         }
-        RunStats stats = new RunStats();
-        try (Accelerator dev = device.open(emulator)) {
-            LlamaWeights w = AcceleratorModels.containerOnDevice(q, dev, stats);
-            Log.info("transformer-block linear layers in %s (from the container) resident on %s; classifier %s", q.manifest().format(), dev.describe().name(),
-                    q.classifier() != null ? "too (packed in the container)" : "FP32 on the host");
-            io.qbridge.model.llama.DecoderWarmUp.await(warmUp);
-            return generate(w, tok, dev, stats, t0);
+    }
+
+    /**
+     * The JIT warm-up beside the load ({@link DecoderWarmUp}; only speed): when the layers are
+     * to run in {@code format} (not null) on the emulator, a tiny decoder whose layers run on an emulator of its own
+     * in that format, so the decode kernel, its shared-input calls and the activation quantization are compiled
+     * before the first token (without it a fresh run's first 64 tokens ran at a third of the steady rate,
+     * BENCHMARKS.md §2b); otherwise the host path only.
+     */
+    private DecoderWarmUp warmUp(io.qbridge.format.QuantFormat format, boolean classifier, EmulatorConfig emulator) {
+        return format != null && device.choosesEmulator() ? io.qbridge.runtime.DeviceWarmUp.decoder(emulator, format, classifier)
+                : DecoderWarmUp.start();
+    }
+
+    /** The weight format of a --format recipe; null for none, FP32 or a recipe that does not parse (reported where it is used). */
+    private static io.qbridge.format.QuantFormat recipeFormat(String recipe) {
+        try {
+            return recipe == null ? null : QuantRecipe.parse(recipe).format();
+        } catch (RuntimeException e) {
+            return null;
         }
+    }
+
+    /** {@link #warmUp} for a container's format, read from its manifest (unreadable: the host path; the load then reports it). */
+    private DecoderWarmUp containerWarmUp(EmulatorConfig emulator) {
+        io.qbridge.format.QuantFormat f = null;
+        boolean classifier = false;
+        try {
+            io.qbridge.container.QbzManifest m = io.qbridge.container.QbzFile.readManifest(model);
+            f = io.qbridge.format.QuantFormat.parse(m.format());
+            classifier = m.tensors().stream().anyMatch(t -> t.name().equals(QuantizedDecoders.CLASSIFIER) && !t.format().equals(io.qbridge.container.QbzFile.F32));
+        } catch (java.io.IOException | RuntimeException e) {
+            f = null; // the load reports what is wrong with the file
+        }
+        return warmUp(f, classifier, emulator);
     }
 
     /** {@code plan} with {@code uniform} (may be null: none) for the layers it does not name. */

@@ -239,15 +239,13 @@ public final class MatVecKernel {
         return new MatVecKernel(n, k, bs, bits, (int) Math.max(-lo, hi), plane, shifts, scale, start, slot, col, wv);
     }
 
-    private static final class Scratch {
-        short[] q = new short[0];
-        short[] qhl = new short[0];
-        float[] xs = new float[0];
-    }
-
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-    private static final ThreadLocal<int[]> ACC = ThreadLocal.withInitial(() -> new int[0]);
-    private static final ThreadLocal<double[]> SUMS = ThreadLocal.withInitial(() -> new double[W]);
+    /**
+     * One call's INT8 codes ({@code q}), their split form for 8-bit planes ({@code qhl}, else null) and the token
+     * scales ({@code xs}). Allocated per call, as are the slab loop's sums: a few KB, cheaper than a thread-local lookup,
+     * and without a grow-on-first-use branch (a thread-local buffer's first use on a new thread, or a bigger layer, is a
+     * branch the JIT warm-up's compiled code had never taken, and its trap discarded that code at the first real token).
+     */
+    private record Codes(short[] q, short[] qhl, float[] xs) {}
 
     /**
      * {@code y[rows][N]} for activations {@code x[rows][K]} ({@code 1 <= rows <=} {@link #MAX_ROWS}): the per-token
@@ -255,9 +253,9 @@ public final class MatVecKernel {
      */
     public void run(float[] x, int rows, float[] bias, float[] y) {
         checkRows(rows);
-        Scratch s = quantize(x, rows, k, kp, bits == 8);
-        short[] q = s.q, qSplit = bits == 8 ? s.qhl : null;
-        float[] xs = s.xs;
+        Codes s = quantize(x, rows, k, kp, bits == 8);
+        short[] q = s.q(), qSplit = s.qhl();
+        float[] xs = s.xs();
         SpinTeam.shared().forRange(slabs, grain(), (s0, s1) -> slabs(q, qSplit, xs, rows, bias, y, s0, s1));
     }
 
@@ -281,9 +279,9 @@ public final class MatVecKernel {
             grain = Math.min(grain, kernels[i].grain());
             first[i + 1] = first[i] + kernels[i].slabs;
         }
-        Scratch s = quantize(x, rows, k, kp, split);
-        short[] q = s.q, qSplit = split ? s.qhl : null;
-        float[] xs = s.xs;
+        Codes s = quantize(x, rows, k, kp, split);
+        short[] q = s.q(), qSplit = s.qhl();
+        float[] xs = s.xs();
         SpinTeam.shared().forRange(first[kernels.length], grain, (g0, g1) -> {
             for (int i = 0; i < kernels.length; i++) {
                 int a = Math.max(g0, first[i]), b = Math.min(g1, first[i + 1]);
@@ -302,30 +300,20 @@ public final class MatVecKernel {
     }
 
     /**
-     * This thread's scratch with the per-token INT8 codes of {@code x} (§1, {@link ActivationQuantizer}) at
-     * {@code q[r kp]} (a padding column of code 0 when K is odd), their scales in {@code xs}, and, if {@code split},
-     * the split codes of {@link #SPLIT_CHUNK} in {@code qhl}.
+     * The per-token INT8 codes of {@code x} (§1, {@link ActivationQuantizer}) at {@code q[r kp]} (a padding column of
+     * code 0 when K is odd), their scales, and, if {@code split}, the split codes of {@link #SPLIT_CHUNK}.
      */
-    private static Scratch quantize(float[] x, int rows, int k, int kp, boolean split) {
-        Scratch s = SCRATCH.get();
-        if (s.q.length < rows * kp) s.q = new short[rows * kp];
-        if (s.xs.length < rows) s.xs = new float[rows];
-        short[] q = s.q;
+    private static Codes quantize(float[] x, int rows, int k, int kp, boolean split) {
+        short[] q = new short[rows * kp];
+        float[] xs = new float[rows];
         if (kp == k) {
-            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, q, s.xs);
+            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, q, xs);
         } else {
             short[] t = new short[rows * k];
-            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, t, s.xs);
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(t, r * k, q, r * kp, k);
-                q[r * kp + k] = 0; // the padding column has weight 0 and code 0
-            }
+            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, t, xs);
+            for (int r = 0; r < rows; r++) System.arraycopy(t, r * k, q, r * kp, k); // the padding column keeps code 0 (its weight is 0)
         }
-        if (split) {
-            if (s.qhl.length < 2 * rows * kp) s.qhl = new short[2 * rows * kp];
-            splitCodes(q, rows, kp, s.qhl);
-        }
-        return s;
+        return new Codes(q, split ? splitCodes(q, rows, kp) : null, xs);
     }
 
     private static short[] splitCodes(short[] q, int rows, int kp) {
@@ -346,10 +334,9 @@ public final class MatVecKernel {
     }
 
     private void slabs(short[] q, short[] qhl, float[] xs, int rows, float[] bias, float[] y, int s0, int s1) {
-        int[] acc = ACC.get();
         int slabAcc = rows * nb * W;
-        if (acc.length < 2 * slabAcc) ACC.set(acc = new int[2 * slabAcc]);
-        double[] sums = SUMS.get();
+        int[] acc = new int[2 * slabAcc];
+        double[] sums = new double[W];
         for (int sl = s0; sl < s1; ) {
             // 4-bit slabs go in pairs, each broadcast activation code serving both: single-thread, min of 120 at load
             // 22, a block of the 42M shape 93 -> 80 us, the classifier 494 -> 447 us. (8-bit pairs: blocks 15 % faster

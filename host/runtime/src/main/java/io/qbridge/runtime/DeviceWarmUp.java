@@ -2,36 +2,91 @@ package io.qbridge.runtime;
 
 import io.qbridge.device.Accelerator;
 import io.qbridge.device.LayerHandle;
+import io.qbridge.emulator.EmulatorAccelerator;
+import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.format.QuantFormat;
+import io.qbridge.model.Linear;
 import io.qbridge.model.bert.EncoderWarmUp;
+import io.qbridge.model.llama.DecoderWarmUp;
+import io.qbridge.model.llama.LlamaWeights;
 import io.qbridge.pipeline.QuantizedLayer;
 import io.qbridge.quant.Quantized;
 import io.qbridge.quant.Rtn;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * JIT warm-up of a device path: {@link EncoderWarmUp}'s tiny encoder with its linear layers quantized by RTN to the
- * format about to run and loaded on the device, so the device's kernels for that format (on the emulator: weight
- * decoding, activation quantization, the integer tiles) are compiled while the real container loads. Its layers
- * are unloaded when it ends and its runs go to a {@link RunStats} of its own, so nothing of it reaches a report.
- * Meant for the emulator; a board would spend its time on transfers, not on JIT compilation.
+ * JIT warm-up of a device path: {@link EncoderWarmUp}'s tiny encoder, or {@link DecoderWarmUp}'s tiny decoder, with
+ * its linear layers quantized by RTN to the format about to run and loaded on the device, so the device's kernels
+ * for that format (on the emulator: weight decoding, activation quantization, the integer tiles, the decode kernel
+ * and its shared-input calls) are compiled while the real model loads. Its layers leave the device when it ends
+ * (the decoder's run on an emulator of their own) and its runs go to a {@link RunStats} of its own, so nothing of it
+ * reaches a report. Meant for the emulator; a board would
+ * spend its time on transfers, not on JIT compilation.
  */
 public final class DeviceWarmUp {
     private DeviceWarmUp() {}
 
     /** Starts the warm-up (null when {@code qbridge.warmup} is false). */
     public static EncoderWarmUp start(Accelerator device, QuantFormat format) {
-        List<LayerHandle> loaded = Collections.synchronizedList(new ArrayList<>());
-        RunStats discarded = new RunStats();
-        return EncoderWarmUp.start(lin -> {
-            int n = lin.outFeatures(), k = lin.inFeatures();
-            Quantized q = Rtn.quantize(format, lin.weightsOutIn(), n, k);
-            AcceleratorLinear a = AcceleratorLinear.of(new QuantizedLayer(lin.name(), format.pack(q.tensor()), lin.bias(), q.dequantized()), device, discarded);
+        Loader loader = new Loader(device, format);
+        return EncoderWarmUp.start(loader::load, loader::unloadAll);
+    }
+
+    /**
+     * The tiny decoder's forward passes on a device: each makes 9 device calls (two blocks of four, the classifier), and the emulator's kernels were still
+     * being compiled after the host path's {@link DecoderWarmUp#HOST_FORWARDS} (the first real tokens ran slower).
+     */
+    private static final int DECODER_FORWARDS = 1000;
+
+    /**
+     * Starts the warm-up of {@code qbridge generate} on an emulator of its own with {@code config} (null when
+     * {@code qbridge.warmup} is false): the tiny decoder placed as
+     * {@link AcceleratorModels#decoderOnDevice} places a real one, its block layers and with {@code classifier} its
+     * classifier in {@code format}. Its own emulator, closed when it ends, so the real device is opened when and as it
+     * always is and holds nothing of the warm-up; the JIT-compiled code is the process's.
+     */
+    public static DecoderWarmUp decoder(EmulatorConfig config, QuantFormat format, boolean classifier) {
+        return decoder(new EmulatorAccelerator(config), format, classifier);
+    }
+
+    /** As above on {@code device}, which the warm-up closes when it ends (tests count what it does there). */
+    static DecoderWarmUp decoder(Accelerator device, QuantFormat format, boolean classifier) {
+        Loader loader = new Loader(device, format);
+        return DecoderWarmUp.start(w -> {
+            Map<String, QuantizedLayer> blocks = new HashMap<>();
+            for (LlamaWeights.Layer l : w.layers()) for (Linear lin : l.linears()) blocks.put(lin.name(), loader.quantize(lin));
+            return AcceleratorModels.decoderOnDevice(w, blocks, classifier ? loader.quantize(w.classifier()) : null, device, loader.discarded);
+        }, device::close, DECODER_FORWARDS);
+    }
+
+    /** Quantizes the warm-up's layers by RTN, loads them, and unloads them all at the end. */
+    private static final class Loader {
+        final Accelerator device;
+        final QuantFormat format;
+        final RunStats discarded = new RunStats();
+        final List<LayerHandle> loaded = Collections.synchronizedList(new ArrayList<>());
+
+        Loader(Accelerator device, QuantFormat format) {
+            this.device = device;
+            this.format = format;
+        }
+
+        QuantizedLayer quantize(Linear lin) {
+            Quantized q = Rtn.quantize(format, lin.weightsOutIn(), lin.outFeatures(), lin.inFeatures());
+            return new QuantizedLayer(lin.name(), format.pack(q.tensor()), lin.bias(), q.dequantized());
+        }
+
+        Linear load(Linear lin) {
+            AcceleratorLinear a = AcceleratorLinear.of(quantize(lin), device, discarded);
             loaded.add(a.handle());
             return a;
-        }, () -> {
+        }
+
+        void unloadAll() {
             for (LayerHandle h : loaded) {
                 try {
                     device.unload(h);
@@ -39,6 +94,6 @@ public final class DeviceWarmUp {
                     // the command ended first and closed the device, which frees its layers
                 }
             }
-        });
+        }
     }
 }

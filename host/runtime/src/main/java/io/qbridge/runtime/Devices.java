@@ -39,6 +39,22 @@ public final class Devices {
         return open(c, emulator, log, XrtProbe.probe(xrtLibrary, DEFAULT_BITSTREAM_DIR.resolve("manifest.json")));
     }
 
+    /**
+     * Whether {@link #open(String, EmulatorConfig, Consumer, String)} would open the emulator for {@code choice}, told
+     * without opening a device: {@code emulator}, or {@code auto} while a piece a board needs is missing (a board that
+     * is present but refuses to open is not foreseen: false). An unknown choice: false ({@code open} reports it).
+     */
+    public static boolean choosesEmulator(String choice, String xrtLibrary) {
+        String c = choice == null ? "auto" : choice.toLowerCase(Locale.ROOT);
+        return c.equals("emulator") || c.equals("auto") && choosesEmulator(c, XrtProbe.probe(xrtLibrary, DEFAULT_BITSTREAM_DIR.resolve("manifest.json")));
+    }
+
+    /** As above with a given probe (tests). */
+    static boolean choosesEmulator(String choice, XrtProbe probe) {
+        String c = choice == null ? "auto" : choice.toLowerCase(Locale.ROOT);
+        return c.equals("emulator") || c.equals("auto") && !probe.complete();
+    }
+
     /** As above with a given probe (tests). */
     public static Accelerator open(String choice, EmulatorConfig emulator, Consumer<String> log, XrtProbe probe) {
         String c = choice == null ? "auto" : choice.toLowerCase(Locale.ROOT);

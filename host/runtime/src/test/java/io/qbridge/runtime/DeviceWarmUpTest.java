@@ -15,9 +15,17 @@ import io.qbridge.format.PackedTensor;
 import io.qbridge.format.QuantFormat;
 import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.model.bert.EncoderWarmUp;
+import io.qbridge.model.llama.DecoderWarmUp;
+import io.qbridge.model.llama.LlamaDecoder;
+import io.qbridge.model.llama.LlamaWeights;
+import io.qbridge.model.llama.Sampler;
+import io.qbridge.pipeline.DecoderEvaluator;
+import io.qbridge.pipeline.DecoderQuantizer;
 import io.qbridge.pipeline.EncoderQuantizer;
 import io.qbridge.pipeline.QuantRecipe;
+import io.qbridge.pipeline.QuantizedLayer;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -26,9 +34,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * The device warm-up of {@code qbridge run}: it runs its tiny layers on the device, unloads every one of them when
- * it ends, and a real model computing on the same device while it runs (forced: each real layer waits until the
- * warm-up has run one of its own) gets the same bits as without it.
+ * The device warm-ups. {@code qbridge run}'s runs its tiny layers on the device, unloads every one of them when it
+ * ends, and a real model computing on the same device while it runs (forced: each real layer waits until the warm-up
+ * has run one of its own) gets the same bits as without it. {@code qbridge generate}'s runs a tiny decoder on a
+ * device of its own, closes that device when it ends, and real decoding beside it gets the same bits.
  */
 class DeviceWarmUpTest {
     /** The emulator, counting what the warm-up does to it. */
@@ -40,7 +49,7 @@ class DeviceWarmUpTest {
         volatile Set<Long> real = Set.of();
         /** Opened by the warm-up's first run; a real layer's run waits for it, so the two do overlap. */
         final CountDownLatch warmUpRan = new CountDownLatch(1);
-        volatile boolean holdRealRuns;
+        volatile boolean holdRealRuns, closed;
 
         @Override public DeviceInfo describe() { return dev.describe(); }
         @Override public LayerHandle load(PackedTensor w, float[] b) {
@@ -59,7 +68,10 @@ class DeviceWarmUpTest {
             dev.unload(h);
             resident.remove(h.id());
         }
-        @Override public void close() { dev.close(); }
+        @Override public void close() {
+            closed = true;
+            dev.close();
+        }
 
         private void awaitWarmUp() {
             try {
@@ -92,5 +104,39 @@ class DeviceWarmUpTest {
             assertEquals(0, dev.warmUpRan.getCount(), "the warm-up ran nothing on the device");
             assertEquals(realLayers, dev.resident.size(), "a warm-up layer is still on the device");
         }
+    }
+
+    @Test
+    void decoderWarmUpRunsOnItsOwnDeviceClosesItAndChangesNoResult() throws InterruptedException {
+        LlamaWeights fp32 = DecoderWarmUp.tiny();
+        QuantFormat format = QuantFormat.parse("rtn-w4g128");
+        Map<String, QuantizedLayer> blocks = DecoderEvaluator.quantizeBlocks(fp32, QuantRecipe.parse("rtn-w4g128"));
+        try (EmulatorAccelerator real = new EmulatorAccelerator(EmulatorConfig.defaults());
+             Counting own = new Counting()) {
+            LlamaWeights onDevice = AcceleratorModels.decoderOnDevice(fp32, blocks, DecoderQuantizer.quantizeClassifier(fp32, format), real, new RunStats());
+            float[][] quiet = decode(onDevice);
+            own.real = Set.of(-1L); // every layer on this device is the warm-up's
+            DecoderWarmUp warm = DeviceWarmUp.decoder(own, format, true);
+            assertNotNull(warm, "qbridge.warmup is not set to false in tests");
+            // a failure bound, not a measurement: the warm-up's first forward pass on a loaded machine
+            assertTrue(own.warmUpRan.await(120, TimeUnit.SECONDS), "the warm-up ran no layer within 120 s");
+            float[][] during = decode(onDevice);
+            warm.await();
+            for (int p = 0; p < quiet.length; p++) assertArrayEquals(quiet[p], during[p], "position " + p);
+            assertEquals(2 * 7 + 1, own.loads.get(), "the warm-up loads its 14 block layers and its classifier once");
+            assertTrue(own.closed, "the warm-up's device is still open");
+        }
+    }
+
+    /** Greedy logits at 12 positions. */
+    private static float[][] decode(LlamaWeights w) {
+        LlamaDecoder d = new LlamaDecoder(w);
+        float[][] out = new float[12][];
+        int token = 1;
+        for (int p = 0; p < out.length; p++) {
+            out[p] = d.forward(token, p).clone();
+            token = Sampler.argmax(out[p], out[p].length);
+        }
+        return out;
     }
 }

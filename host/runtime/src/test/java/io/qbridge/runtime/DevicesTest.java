@@ -6,6 +6,7 @@ import io.qbridge.device.LayerHandle;
 
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,6 +34,18 @@ class DevicesTest {
         assertEquals(1, log.size());
         assertTrue(log.get(0).startsWith("no XRT runtime (libxrt_coreutil.so not found"), log.get(0));
         assertTrue(log.get(0).endsWith(": using the emulator"), log.get(0));
+    }
+
+    @Test
+    void theEmulatorIsForeseenAsOpenWouldChooseIt() {
+        XrtProbe all = new XrtProbe(Optional.of(Path.of("libxrt_coreutil.so")), Optional.of(Path.of("/dev/dri/renderD128")), Optional.of(Path.of("b.xclbin")));
+        assertTrue(all.complete());
+        assertTrue(Devices.choosesEmulator("emulator", all));
+        assertTrue(Devices.choosesEmulator("auto", NOTHING));
+        assertTrue(Devices.choosesEmulator(null, NOTHING));
+        assertFalse(Devices.choosesEmulator("auto", all));
+        assertFalse(Devices.choosesEmulator("xrt", NOTHING));
+        assertFalse(Devices.choosesEmulator("gpu", NOTHING));
     }
 
     @Test

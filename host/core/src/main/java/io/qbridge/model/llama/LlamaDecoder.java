@@ -24,6 +24,11 @@ public final class LlamaDecoder {
     private static final int PARALLEL_ATTENTION_WORK = 1 << 15;
 
     private final LlamaWeights weights;
+    /**
+     * The blocks, as an array: a {@code List.get} call site compiled for one list class (a two-block model's) deoptimizes
+     * for another's, which threw away the JIT warm-up's compiled {@link #forward} at a real model's first token.
+     */
+    private final LlamaWeights.Layer[] layers;
     private final LlamaConfig c;
     private final int maxSeqLen;
     /** {@code maxSeqLen} rounded up to {@link VectorOps#lanes()}: the key cache's row length and the score rows' stride. */
@@ -56,6 +61,7 @@ public final class LlamaDecoder {
     public LlamaDecoder(LlamaWeights weights, int maxSeqLen) {
         this.weights = Objects.requireNonNull(weights);
         this.c = weights.config();
+        this.layers = weights.layers().toArray(new LlamaWeights.Layer[0]);
         if (maxSeqLen <= 0 || maxSeqLen > c.seqLen()) {
             throw new IllegalArgumentException("maxSeqLen must be in [1, " + c.seqLen() + "], got " + maxSeqLen);
         }
@@ -107,7 +113,7 @@ public final class LlamaDecoder {
         ropeTables(pos, ropeCos, ropeSin);
         float eps = c.normEps();
         for (int l = 0; l < c.nLayers(); l++) {
-            LlamaWeights.Layer layer = weights.layers().get(l);
+            LlamaWeights.Layer layer = layers[l];
             VectorOps.rmsNorm(xb, 0, x, 0, layer.attnNorm(), 0, dim, eps);
             if (layer.wqkv() != null) {
                 layer.wqkv().forward(xb, 1, qkv);
@@ -192,7 +198,7 @@ public final class LlamaDecoder {
         float[][] cos = new float[n][headSize / 2], sin = new float[n][headSize / 2];
         for (int t = 0; t < n; t++) ropeTables(startPos + t, cos[t], sin[t]);
         float eps = c.normEps();
-        LlamaWeights.Layer block = weights.layers().get(layer);
+        LlamaWeights.Layer block = layers[layer];
         for (int t = 0; t < n; t++) VectorOps.rmsNorm(xbs, t * dim, xs, t * dim, block.attnNorm(), 0, dim, eps);
         block.wq().forward(xbs, n, qs);
         block.wk().forward(xbs, n, ks);
