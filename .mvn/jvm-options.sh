@@ -1,0 +1,32 @@
+# Sourced by ./qbridge after find-jdk.sh: qbridge_jvm_options ARGS... sets JVM_OPTS, the options the CLI runs with for
+# those arguments (LauncherOptionsTest checks the rules). Every option is speed or housekeeping: no output bit changes.
+qbridge_jvm_options() {
+  JVM_OPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC "-Dqbridge.bitstreams=$ROOT/fpga-bitstreams")
+  # C2 compiles the compute kernels (MatMul, VectorOps) and the emulator's (Datapath, the decode and activation
+  # kernels: Vector API code, many times slower until C2 has compiled it) after a tenth of the usual invocations and
+  # loop iterations, so a fresh `qbridge embed` or `run` has them compiled during its warm-up and first batch instead
+  # of after (BENCHMARKS.md §1b, third pass). Only when they compile: the code and every output bit stay the same.
+  JVM_OPTS+=(-XX:CompileCommand=quiet "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.*::*,0.1"
+             "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.emulator.*::*,0.1")
+  # protobuf-java still touches sun.misc.Unsafe; JDK 24+ warns about that on every start unless allowed.
+  if (( QB_JAVA_MAJOR >= 24 )); then JVM_OPTS+=(--sun-misc-unsafe-memory-access=allow); fi
+  # FP32 decoding on the host streams every weight once per token (158 MB for the 42M checkpoint): on 4 KB pages the
+  # TLB misses and the prefetchers' stops at page ends held it to ~150 tok/s, on the heap's transparent huge pages it
+  # runs at ~220 (BENCHMARKS.md §2b, fourth pass). Only there: faulting in huge pages cost this machine ~3 ms each, so
+  # a quantized run, whose load allocates a gigabyte of planes and tables, loaded 1-2 s slower for no faster token.
+  if _qb_fp32_host_decoding "$@" && grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+    JVM_OPTS+=(-XX:+UseTransparentHugePages)
+  fi
+}
+
+# generate with a checkpoint on the host: no --format, not a .qbz (whose layers run on a device).
+_qb_fp32_host_decoding() {
+  [[ "${1:-}" == generate ]] || return 1
+  local a
+  for a in "$@"; do
+    case "$a" in
+      -f|-f?*|--format|--format=*|*.qbz) return 1 ;;
+    esac
+  done
+  return 0
+}
