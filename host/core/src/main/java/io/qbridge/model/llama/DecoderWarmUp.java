@@ -18,15 +18,22 @@ import java.util.function.UnaryOperator;
  */
 public final class DecoderWarmUp implements AutoCloseable {
     /**
-     * Forward passes of the tiny model on the host path, and at most {@link #MAX_NANOS} in all. A device path passes
-     * its own count ({@link #start(UnaryOperator, Runnable, int)}).
+     * Forward passes of the tiny model on the host path before the real model may start. A device path passes its own
+     * count ({@link #start(UnaryOperator, Runnable, int)}).
      */
     public static final int HOST_FORWARDS = 400;
+    /**
+     * After its passes, while the real model still loads, the warm-up runs one pass every this many milliseconds: the
+     * C2 compiler works through a queue, and a long load (a MicroScopiQ quantization) keeps it busy, so the tiny
+     * model's methods were still waiting for C2 when 1000 passes had ended, and stopped being called, and compiled
+     * only during the first real tokens (JIT logs). A pass every 2 ms keeps them called for a few per cent of a core.
+     */
+    private static final long IDLE_PASS_MILLIS = 2;
     private static final long MAX_NANOS = 10_000_000_000L;
 
     private final Thread thread;
     private final int forwards;
-    private volatile boolean stop;
+    private volatile boolean stop, ready;
 
     private DecoderWarmUp(UnaryOperator<LlamaWeights> place, Runnable after, int forwards) {
         this.forwards = forwards;
@@ -58,8 +65,12 @@ public final class DecoderWarmUp implements AutoCloseable {
         return new DecoderWarmUp(place, after, forwards);
     }
 
-    /** Waits for the warm-up to end, so that the tiny model takes no CPU from the real tokens. */
+    /**
+     * The real model is ready: waits for the warm-up to finish its passes and end, so that the tiny model takes no CPU
+     * from the real tokens.
+     */
     public void await() {
+        ready = true;
         join();
     }
 
@@ -83,9 +94,16 @@ public final class DecoderWarmUp implements AutoCloseable {
         LlamaConfig c = w.config();
         LlamaDecoder d = new LlamaDecoder(w);
         int token = 1;
-        for (int i = 0; i < forwards && !stop && System.nanoTime() - start < MAX_NANOS; i++) {
+        for (int i = 0; !stop && !(ready && i >= forwards) && System.nanoTime() - start < MAX_NANOS; i++) {
             float[] logits = d.forward(token, i % c.seqLen());
             token = Sampler.argmax(logits, logits.length);
+            if (i >= forwards) {
+                try {
+                    Thread.sleep(IDLE_PASS_MILLIS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
         }
     }
 
