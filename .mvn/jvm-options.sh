@@ -11,22 +11,33 @@ qbridge_jvm_options() {
   # protobuf-java still touches sun.misc.Unsafe; JDK 24+ warns about that on every start unless allowed.
   if (( QB_JAVA_MAJOR >= 24 )); then JVM_OPTS+=(--sun-misc-unsafe-memory-access=allow); fi
   # FP32 decoding on the host streams every weight once per token (158 MB for the 42M checkpoint): on 4 KB pages the
-  # TLB misses and the prefetchers' stops at page ends held it to ~150 tok/s, on the heap's transparent huge pages it
-  # runs at ~220 (BENCHMARKS.md §2b, fourth pass). Only there: faulting in huge pages cost this machine ~3 ms each, so
-  # a quantized run, whose load allocates a gigabyte of planes and tables, loaded 1-2 s slower for no faster token.
+  # TLB misses and the prefetchers' stops at page ends held it to 144-184 tok/s in one JVM, on the heap's transparent
+  # huge pages it ran at 270-336 (BENCHMARKS.md §2b, fourth pass). Only there: faulting in huge pages cost this machine
+  # ~3 ms each, so a quantized run, whose load allocates a gigabyte of planes and tables, loaded 1-2 s slower for no
+  # faster token, and embed 0.7 s slower.
   if _qb_fp32_host_decoding "$@" && grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
     JVM_OPTS+=(-XX:+UseTransparentHugePages)
   fi
 }
 
-# generate with a checkpoint on the host: no --format, not a .qbz (whose layers run on a device).
+# generate with a checkpoint on the host: no --format, and a model that is not a .qbz container (whose layers run on a
+# device), told as the CLI tells it (QbzInfo.isContainer: the name ends in .qbz, any case, or the file starts "QBZ\1").
+# Options before the subcommand (--verbose) are skipped.
 _qb_fp32_host_decoding() {
+  while [[ "${1:-}" == -* ]]; do shift; done
   [[ "${1:-}" == generate ]] || return 1
-  local a
-  for a in "$@"; do
+  shift
+  local a model=""
+  while (( $# )); do
+    a="$1"; shift
     case "$a" in
-      -f|-f?*|--format|--format=*|*.qbz) return 1 ;;
+      -f|-f?*|--format|--format=*) return 1 ;;
+      -m|--model) model="${1:-}"; if (( $# )); then shift; fi ;;
+      --model=*) model="${a#--model=}" ;;
     esac
   done
+  [[ -n "$model" ]] || return 0
+  [[ "${model,,}" == *.qbz ]] && return 1
+  if [[ -f "$model" && -r "$model" ]] && [[ "$(head -c 3 "$model" 2>/dev/null)" == QBZ ]]; then return 1; fi
   return 0
 }

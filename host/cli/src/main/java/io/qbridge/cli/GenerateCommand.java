@@ -183,7 +183,7 @@ final class GenerateCommand implements Callable<Integer> {
         try {
             io.qbridge.container.QbzManifest m = io.qbridge.container.QbzFile.readManifest(model);
             f = io.qbridge.format.QuantFormat.parse(m.format());
-            classifier = m.tensors().stream().anyMatch(t -> t.name().equals(QuantizedDecoders.CLASSIFIER) && !t.format().equals(io.qbridge.container.QbzFile.F32));
+            classifier = QuantizedDecoders.packsClassifier(m);
         } catch (java.io.IOException | RuntimeException e) {
             f = null; // the load reports what is wrong with the file
         }

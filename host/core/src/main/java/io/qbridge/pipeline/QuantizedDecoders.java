@@ -47,6 +47,11 @@ public final class QuantizedDecoders {
     /** The name of the classifier in a decoder container. */
     public static final String CLASSIFIER = "wcls";
 
+    /** Whether a decoder container packs its classifier ({@code quantize --classifier-on-device}), told by its manifest. */
+    public static boolean packsClassifier(QbzManifest m) {
+        return m.tensors().stream().anyMatch(t -> t.name().equals(CLASSIFIER) && !t.format().equals(QbzFile.F32));
+    }
+
     /**
      * The checkpoint a container is quantized from.
      *
@@ -189,8 +194,7 @@ public final class QuantizedDecoders {
             float[] finalNorm = floats(f, "final_norm", dim, src);
             QuantizedLayer packedClassifier = null;
             Linear classifier;
-            boolean packedCls = f.manifest().tensors().stream().anyMatch(t -> t.name().equals(CLASSIFIER) && !t.format().equals(QbzFile.F32));
-            if (packedCls) {
+            if (packsClassifier(f.manifest())) {
                 packedClassifier = packedLayer(f, CLASSIFIER, vocab, dim, src);
                 classifier = packedClassifier.toHostLinear();
             } else if (c.sharedClassifier()) {

@@ -241,9 +241,10 @@ public final class MatVecKernel {
 
     /**
      * One call's INT8 codes ({@code q}), their split form for 8-bit planes ({@code qhl}, else null) and the token
-     * scales ({@code xs}). Allocated per call, as are the slab loop's sums: a few KB, cheaper than a thread-local lookup,
-     * and without a grow-on-first-use branch (a thread-local buffer's first use on a new thread, or a bigger layer, is a
-     * branch the JIT warm-up's compiled code had never taken, and its trap discarded that code at the first real token).
+     * scales ({@code xs}). Allocated per call, as the slab loop's block sums are per team chunk (1-176 KB: rows x blocks
+     * x W ints), rather than kept in thread-local buffers: a thread-local buffer's first use on a new thread, or its
+     * growing for a bigger layer, is a branch the JIT warm-up's compiled code had never taken, and its trap discarded
+     * that code at the first real token. No collection ran during 256 decoded tokens of the 42M checkpoint.
      */
     private record Codes(short[] q, short[] qhl, float[] xs) {}
 
@@ -316,14 +317,9 @@ public final class MatVecKernel {
         return new Codes(q, split ? splitCodes(q, rows, kp) : null, xs);
     }
 
+    /** Row r's codes as {@code qh} at {@code [2 r kp]} and {@code ql} at {@code [2 r kp + kp]}: q = 16 qh + ql exactly. */
     private static short[] splitCodes(short[] q, int rows, int kp) {
         short[] qhl = new short[2 * rows * kp];
-        splitCodes(q, rows, kp, qhl);
-        return qhl;
-    }
-
-    /** Row r's codes as {@code qh} at {@code qhl[2 r kp]} and {@code ql} at {@code qhl[2 r kp + kp]}: q = 16 qh + ql exactly. */
-    private static void splitCodes(short[] q, int rows, int kp, short[] qhl) {
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < kp; c++) {
                 int v = q[r * kp + c];
@@ -331,11 +327,12 @@ public final class MatVecKernel {
                 qhl[2 * r * kp + kp + c] = (short) (v & 15);
             }
         }
+        return qhl;
     }
 
     private void slabs(short[] q, short[] qhl, float[] xs, int rows, float[] bias, float[] y, int s0, int s1) {
         int slabAcc = rows * nb * W;
-        int[] acc = new int[2 * slabAcc];
+        int[] acc = new int[bits == 4 ? 2 * slabAcc : slabAcc]; // 4-bit slabs go in pairs
         double[] sums = new double[W];
         for (int sl = s0; sl < s1; ) {
             // 4-bit slabs go in pairs, each broadcast activation code serving both: single-thread, min of 120 at load

@@ -24,8 +24,7 @@ import java.util.Map;
  * for that format (on the emulator: weight decoding, activation quantization, the integer tiles, the decode kernel
  * and its shared-input calls) are compiled while the real model loads. Its layers leave the device when it ends
  * (the decoder's run on an emulator of their own) and its runs go to a {@link RunStats} of its own, so nothing of it
- * reaches a report. Meant for the emulator; a board would
- * spend its time on transfers, not on JIT compilation.
+ * reaches a report. Meant for the emulator; a board would spend its time on transfers, not on JIT compilation.
  */
 public final class DeviceWarmUp {
     private DeviceWarmUp() {}
@@ -37,33 +36,40 @@ public final class DeviceWarmUp {
     }
 
     /**
-     * The tiny decoder's forward passes on a device: each makes 9 device calls (two blocks of four, the classifier), and the emulator's kernels were still
-     * being compiled after the host path's {@link DecoderWarmUp#HOST_FORWARDS} (the first real tokens ran slower).
+     * The tiny decoder's forward passes on a device: each makes 9 device calls when its layers have decode kernels and
+     * its classifier is on the device (per block one q/k/v, one o, one w1/w3 and one w2 call), and the emulator's
+     * kernels were still being compiled after the host path's {@link DecoderWarmUp#HOST_FORWARDS} (the first real
+     * tokens ran slower).
      */
     private static final int DECODER_FORWARDS = 1000;
 
     /**
-     * Starts the warm-up of {@code qbridge generate} on an emulator of its own with {@code config} (null when
-     * {@code qbridge.warmup} is false): the tiny decoder placed as
-     * {@link AcceleratorModels#decoderOnDevice} places a real one, its block layers and with {@code classifier} its
-     * classifier in {@code format}. Its own emulator, closed when it ends, so the real device is opened when and as it
-     * always is and holds nothing of the warm-up; the JIT-compiled code is the process's.
+     * Starts the warm-up of {@code qbridge generate} on an emulator of its own with {@code config} (null when warm-ups
+     * are off, {@link DecoderWarmUp#enabled}): the tiny decoder placed as {@link AcceleratorModels#decoderOnDevice}
+     * places a real one, its block layers and with {@code classifier} its classifier in {@code format}. Its own
+     * emulator, closed when it ends, so the real device is opened when and as it always is and holds nothing of the
+     * warm-up; the JIT-compiled code is the process's.
      */
     public static DecoderWarmUp decoder(EmulatorConfig config, QuantFormat format, boolean classifier) {
-        return decoder(new EmulatorAccelerator(config), format, classifier);
+        return DecoderWarmUp.enabled() ? decoder(new EmulatorAccelerator(config), format, classifier) : null;
     }
 
     /** As above on {@code device}, which the warm-up closes when it ends (tests count what it does there). */
     static DecoderWarmUp decoder(Accelerator device, QuantFormat format, boolean classifier) {
-        Loader loader = new Loader(device, format);
         return DecoderWarmUp.start(w -> {
             Map<String, QuantizedLayer> blocks = new HashMap<>();
-            for (LlamaWeights.Layer l : w.layers()) for (Linear lin : l.linears()) blocks.put(lin.name(), loader.quantize(lin));
-            return AcceleratorModels.decoderOnDevice(w, blocks, classifier ? loader.quantize(w.classifier()) : null, device, loader.discarded);
+            for (LlamaWeights.Layer l : w.layers()) for (Linear lin : l.linears()) blocks.put(lin.name(), rtn(lin, format));
+            return AcceleratorModels.decoderOnDevice(w, blocks, classifier ? rtn(w.classifier(), format) : null, device, new RunStats());
         }, device::close, DECODER_FORWARDS);
     }
 
-    /** Quantizes the warm-up's layers by RTN, loads them, and unloads them all at the end. */
+    /** {@code lin} quantized by RTN to {@code format}. */
+    private static QuantizedLayer rtn(Linear lin, QuantFormat format) {
+        Quantized q = Rtn.quantize(format, lin.weightsOutIn(), lin.outFeatures(), lin.inFeatures());
+        return new QuantizedLayer(lin.name(), format.pack(q.tensor()), lin.bias(), q.dequantized());
+    }
+
+    /** Loads the encoder warm-up's layers, quantized by RTN, and unloads them all at the end. */
     private static final class Loader {
         final Accelerator device;
         final QuantFormat format;
@@ -75,13 +81,8 @@ public final class DeviceWarmUp {
             this.format = format;
         }
 
-        QuantizedLayer quantize(Linear lin) {
-            Quantized q = Rtn.quantize(format, lin.weightsOutIn(), lin.outFeatures(), lin.inFeatures());
-            return new QuantizedLayer(lin.name(), format.pack(q.tensor()), lin.bias(), q.dequantized());
-        }
-
         Linear load(Linear lin) {
-            AcceleratorLinear a = AcceleratorLinear.of(quantize(lin), device, discarded);
+            AcceleratorLinear a = AcceleratorLinear.of(rtn(lin, format), device, discarded);
             loaded.add(a.handle());
             return a;
         }

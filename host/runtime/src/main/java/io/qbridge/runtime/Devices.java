@@ -45,14 +45,13 @@ public final class Devices {
      * is present but refuses to open is not foreseen: false). An unknown choice: false ({@code open} reports it).
      */
     public static boolean choosesEmulator(String choice, String xrtLibrary) {
-        String c = choice == null ? "auto" : choice.toLowerCase(Locale.ROOT);
-        return c.equals("emulator") || c.equals("auto") && choosesEmulator(c, XrtProbe.probe(xrtLibrary, DEFAULT_BITSTREAM_DIR.resolve("manifest.json")));
+        return choosesEmulator(choice, () -> XrtProbe.probe(xrtLibrary, DEFAULT_BITSTREAM_DIR.resolve("manifest.json")));
     }
 
-    /** As above with a given probe (tests). */
-    static boolean choosesEmulator(String choice, XrtProbe probe) {
+    /** As above with a given probe, looked at only for {@code auto} (tests). */
+    static boolean choosesEmulator(String choice, java.util.function.Supplier<XrtProbe> probe) {
         String c = choice == null ? "auto" : choice.toLowerCase(Locale.ROOT);
-        return c.equals("emulator") || c.equals("auto") && !probe.complete();
+        return c.equals("emulator") || c.equals("auto") && !probe.get().complete();
     }
 
     /** As above with a given probe (tests). */

@@ -44,7 +44,7 @@ class DeviceWarmUpTest {
     private static final class Counting implements Accelerator {
         final EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.defaults());
         final Set<Long> resident = ConcurrentHashMap.newKeySet();
-        final AtomicInteger loads = new AtomicInteger(), runs = new AtomicInteger();
+        final AtomicInteger loads = new AtomicInteger(), runs = new AtomicInteger(), sharedRuns = new AtomicInteger();
         /** The real model's layers, once set; from then on a run of any other layer is the warm-up's. */
         volatile Set<Long> real = Set.of();
         /** Opened by the warm-up's first run; a real layer's run waits for it, so the two do overlap. */
@@ -64,6 +64,13 @@ class DeviceWarmUpTest {
             else if (holdRealRuns) awaitWarmUp();
             return dev.run(h, x, rows, y);
         }
+        /** Forwarded, so that the decoder warm-up runs the emulator's shared-input calls as a real decoder does. */
+        @Override public RunResult[] runShared(LayerHandle[] handles, float[] x, int rows, float[][] ys) {
+            sharedRuns.incrementAndGet();
+            if (!real.isEmpty() && !real.contains(handles[0].id())) warmUpRan.countDown();
+            return dev.runShared(handles, x, rows, ys);
+        }
+        @Override public void expectDecoding() { dev.expectDecoding(); }
         @Override public void unload(LayerHandle h) {
             dev.unload(h);
             resident.remove(h.id());
@@ -124,6 +131,7 @@ class DeviceWarmUpTest {
             warm.await();
             for (int p = 0; p < quiet.length; p++) assertArrayEquals(quiet[p], during[p], "position " + p);
             assertEquals(2 * 7 + 1, own.loads.get(), "the warm-up loads its 14 block layers and its classifier once");
+            assertTrue(own.sharedRuns.get() >= 2 * 2, "the warm-up ran no shared-input call (q/k/v, w1/w3): " + own.sharedRuns.get());
             assertTrue(own.closed, "the warm-up's device is still open");
         }
     }

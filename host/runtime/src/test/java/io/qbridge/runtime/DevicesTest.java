@@ -37,15 +37,21 @@ class DevicesTest {
     }
 
     @Test
-    void theEmulatorIsForeseenAsOpenWouldChooseIt() {
+    void theEmulatorIsForeseenAsOpenChoosesIt() {
+        for (String choice : new String[] {"emulator", "EMULATOR", "auto", "Auto", null}) {
+            try (Accelerator a = Devices.open(choice, EmulatorConfig.defaults(), s -> {}, NOTHING)) {
+                assertEquals(a.describe().kind() == DeviceKind.EMULATOR, Devices.choosesEmulator(choice, () -> NOTHING), choice);
+            }
+        }
+        assertThrows(IllegalStateException.class, () -> Devices.open("xrt", EmulatorConfig.defaults(), s -> {}, NOTHING));
+        assertFalse(Devices.choosesEmulator("xrt", () -> NOTHING));
+        assertThrows(IllegalArgumentException.class, () -> Devices.open("gpu", EmulatorConfig.defaults(), s -> {}, NOTHING));
+        assertFalse(Devices.choosesEmulator("gpu", () -> NOTHING));
+        // with every piece of a board present, auto is foreseen as the board (opening it is not tried here)
         XrtProbe all = new XrtProbe(Optional.of(Path.of("libxrt_coreutil.so")), Optional.of(Path.of("/dev/dri/renderD128")), Optional.of(Path.of("b.xclbin")));
         assertTrue(all.complete());
-        assertTrue(Devices.choosesEmulator("emulator", all));
-        assertTrue(Devices.choosesEmulator("auto", NOTHING));
-        assertTrue(Devices.choosesEmulator(null, NOTHING));
-        assertFalse(Devices.choosesEmulator("auto", all));
-        assertFalse(Devices.choosesEmulator("xrt", NOTHING));
-        assertFalse(Devices.choosesEmulator("gpu", NOTHING));
+        assertFalse(Devices.choosesEmulator("auto", () -> all));
+        assertTrue(Devices.choosesEmulator("emulator", () -> { throw new AssertionError("the probe is looked at only for auto"); }));
     }
 
     @Test
