@@ -2,6 +2,7 @@ package io.qbridge.emulator;
 
 import io.qbridge.compute.SpinTeam;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
@@ -87,6 +88,9 @@ public final class MatVecKernel {
     private final float[] scale;
     /** Side list per slab: entries [sideStart[s], sideStart[s + 1]); each (block * W + lane, column, weight). */
     private final int[] sideStart, sideSlot, sideCol, sideW;
+    /** Reusable buffers of one call ({@link Codes}) and of one team chunk ({@link Sums}): see {@link Pool}. */
+    private final Pool<Codes> codePool;
+    private final Pool<Sums> sumPool;
 
     private MatVecKernel(int n, int k, int bs, int bits, int maxCode, byte[] plane, byte[] shifts, float[] scale, int[] sideStart, int[] sideSlot, int[] sideCol,
                          int[] sideW) {
@@ -106,6 +110,8 @@ public final class MatVecKernel {
         this.sideSlot = sideSlot;
         this.sideCol = sideCol;
         this.sideW = sideW;
+        this.codePool = new Pool<>(() -> Codes.of(1, kp, bits == 8));
+        this.sumPool = new Pool<>(() -> Sums.of(1, nb, bits));
     }
 
     /** Bits per weight of the plane (4 or 8). */
@@ -156,7 +162,8 @@ public final class MatVecKernel {
                 short[] q = new short[k];
                 for (int i = 0; i < k; i++) q[i] = (short) (i % 255 - 127);
                 float[] xs = {1f}, y = new float[n];
-                short[] qhl = bits == 8 ? splitCodes(q, 1, k) : null;
+                short[] qhl = bits == 8 ? new short[2 * k] : null;
+                if (qhl != null) splitCodes(q, 1, k, qhl);
                 for (int i = 0; i < 4000 && System.nanoTime() < end; i++) m.slabs(q, qhl, xs, 1, null, y, 0, 3);
             }
         }, "qbridge-decode-kernel-warm-up");
@@ -240,13 +247,53 @@ public final class MatVecKernel {
     }
 
     /**
-     * One call's INT8 codes ({@code q}), their split form for 8-bit planes ({@code qhl}, else null) and the token
-     * scales ({@code xs}). Allocated per call, as the slab loop's block sums are per team chunk (1-176 KB: rows x blocks
-     * x W ints), rather than kept in thread-local buffers: a thread-local buffer's first use on a new thread, or its
-     * growing for a bigger layer, is a branch the JIT warm-up's compiled code had never taken, and its trap discarded
-     * that code at the first real token. No collection ran during 256 decoded tokens of the 42M checkpoint.
+     * Buffers that a call or a team chunk takes and gives back, {@link #SLOTS} of them made with the kernel, so that
+     * decoding allocates nothing and takes no branch the JIT warm-up did not (the caller's thread and a team worker use
+     * them at once). With per-call arrays a collection during decoding copied the load's survivors (100-200 ms, once in
+     * 1,024 tokens of the 42M checkpoint); with thread-local ones, their first use on the decoding thread, or their
+     * growing for the real model's bigger layers, was a branch the warm-up's compiled code had never taken, and its
+     * trap threw that code away at the first real token. A claim finding every slot taken, or a buffer too small (more
+     * rows), makes a new one, which its release may keep.
      */
-    private record Codes(short[] q, short[] qhl, float[] xs) {}
+    private static final class Pool<T> {
+        private static final int SLOTS = 3;
+        private final AtomicReferenceArray<T> slots = new AtomicReferenceArray<>(SLOTS);
+
+        Pool(java.util.function.Supplier<T> make) {
+            for (int i = 0; i < SLOTS; i++) slots.set(i, make.get());
+        }
+
+        /** A slot's buffer, or null when all are taken. */
+        T claim() {
+            for (int i = 0; i < SLOTS; i++) {
+                T t = slots.getAndSet(i, null);
+                if (t != null) return t;
+            }
+            return null;
+        }
+
+        void release(T t) {
+            for (int i = 0; i < SLOTS; i++) if (slots.compareAndSet(i, null, t)) return;
+        }
+    }
+
+    /** One call's INT8 codes ({@code q}), their split form for 8-bit planes ({@code qhl}, else null), the token scales ({@code xs}). */
+    private record Codes(short[] q, short[] qhl, float[] xs) {
+        static Codes of(int rows, int kp, boolean split) {
+            return new Codes(new short[rows * kp], split ? new short[2 * rows * kp] : null, new float[rows]);
+        }
+
+        boolean fits(int rows, int kp, boolean split) {
+            return q.length >= rows * kp && xs.length >= rows && (!split || qhl != null && qhl.length >= 2 * rows * kp);
+        }
+    }
+
+    /** One team chunk's int32 block sums (a slab, or a pair of 4-bit slabs, for every row) and fp64 folds. */
+    private record Sums(int[] acc, double[] folds) {
+        static Sums of(int rows, int nb, int bits) {
+            return new Sums(new int[(bits == 4 ? 2 : 1) * rows * nb * W], new double[W]); // 4-bit slabs go in pairs
+        }
+    }
 
     /**
      * {@code y[rows][N]} for activations {@code x[rows][K]} ({@code 1 <= rows <=} {@link #MAX_ROWS}): the per-token
@@ -254,10 +301,11 @@ public final class MatVecKernel {
      */
     public void run(float[] x, int rows, float[] bias, float[] y) {
         checkRows(rows);
-        Codes s = quantize(x, rows, k, kp, bits == 8);
+        Codes s = quantize(codePool, x, rows, k, kp, bits == 8);
         short[] q = s.q(), qSplit = s.qhl();
         float[] xs = s.xs();
         SpinTeam.shared().forRange(slabs, grain(), (s0, s1) -> slabs(q, qSplit, xs, rows, bias, y, s0, s1));
+        codePool.release(s);
     }
 
     /**
@@ -280,7 +328,7 @@ public final class MatVecKernel {
             grain = Math.min(grain, kernels[i].grain());
             first[i + 1] = first[i] + kernels[i].slabs;
         }
-        Codes s = quantize(x, rows, k, kp, split);
+        Codes s = quantize(kernels[0].codePool, x, rows, k, kp, split);
         short[] q = s.q(), qSplit = s.qhl();
         float[] xs = s.xs();
         SpinTeam.shared().forRange(first[kernels.length], grain, (g0, g1) -> {
@@ -289,6 +337,7 @@ public final class MatVecKernel {
                 if (a < b) kernels[i].slabs(q, kernels[i].bits == 8 ? qSplit : null, xs, rows, biases[i], ys[i], a - first[i], b - first[i]);
             }
         });
+        kernels[0].codePool.release(s);
     }
 
     private static void checkRows(int rows) {
@@ -302,24 +351,29 @@ public final class MatVecKernel {
 
     /**
      * The per-token INT8 codes of {@code x} (§1, {@link ActivationQuantizer}) at {@code q[r kp]} (a padding column of
-     * code 0 when K is odd), their scales, and, if {@code split}, the split codes of {@link #SPLIT_CHUNK}.
+     * code 0 when K is odd), their scales, and, if {@code split}, the split codes of {@link #SPLIT_CHUNK}, in buffers
+     * from {@code pool} (the caller gives them back).
      */
-    private static Codes quantize(float[] x, int rows, int k, int kp, boolean split) {
-        short[] q = new short[rows * kp];
-        float[] xs = new float[rows];
+    private static Codes quantize(Pool<Codes> pool, float[] x, int rows, int k, int kp, boolean split) {
+        Codes s = pool.claim();
+        if (s == null || !s.fits(rows, kp, split)) s = Codes.of(rows, kp, split);
+        short[] q = s.q();
         if (kp == k) {
-            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, q, xs);
+            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, q, s.xs());
         } else {
             short[] t = new short[rows * k];
-            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, t, xs);
-            for (int r = 0; r < rows; r++) System.arraycopy(t, r * k, q, r * kp, k); // the padding column keeps code 0 (its weight is 0)
+            ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, t, s.xs());
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(t, r * k, q, r * kp, k);
+                q[r * kp + k] = 0; // the padding column has weight 0 and code 0
+            }
         }
-        return new Codes(q, split ? splitCodes(q, rows, kp) : null, xs);
+        if (split) splitCodes(q, rows, kp, s.qhl());
+        return s;
     }
 
-    /** Row r's codes as {@code qh} at {@code [2 r kp]} and {@code ql} at {@code [2 r kp + kp]}: q = 16 qh + ql exactly. */
-    private static short[] splitCodes(short[] q, int rows, int kp) {
-        short[] qhl = new short[2 * rows * kp];
+    /** Row r's codes as {@code qh} at {@code qhl[2 r kp]} and {@code ql} at {@code qhl[2 r kp + kp]}: q = 16 qh + ql exactly. */
+    private static void splitCodes(short[] q, int rows, int kp, short[] qhl) {
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < kp; c++) {
                 int v = q[r * kp + c];
@@ -327,13 +381,14 @@ public final class MatVecKernel {
                 qhl[2 * r * kp + kp + c] = (short) (v & 15);
             }
         }
-        return qhl;
     }
 
     private void slabs(short[] q, short[] qhl, float[] xs, int rows, float[] bias, float[] y, int s0, int s1) {
         int slabAcc = rows * nb * W;
-        int[] acc = new int[bits == 4 ? 2 * slabAcc : slabAcc]; // 4-bit slabs go in pairs
-        double[] sums = new double[W];
+        Sums buffers = sumPool.claim();
+        if (buffers == null || buffers.acc().length < (bits == 4 ? 2 : 1) * slabAcc) buffers = Sums.of(rows, nb, bits);
+        int[] acc = buffers.acc();
+        double[] sums = buffers.folds();
         for (int sl = s0; sl < s1; ) {
             // 4-bit slabs go in pairs, each broadcast activation code serving both: single-thread, min of 120 at load
             // 22, a block of the 42M shape 93 -> 80 us, the classifier 494 -> 447 us. (8-bit pairs: blocks 15 % faster
@@ -347,6 +402,7 @@ public final class MatVecKernel {
             for (int u = 0; u < pair; u++) finishSlab(sl + u, u * slabAcc, q, xs, rows, bias, y, acc, sums);
             sl += pair;
         }
+        sumPool.release(buffers);
     }
 
     /** Shifts, side list, fold and output stage of slab {@code sl}, whose block sums are at {@code acc[base]}. */

@@ -44,6 +44,34 @@ class MatVecKernelTest {
     }
 
     @Test
+    void aKernelsReusedBuffersGiveEachCallItsOwnBits() {
+        // a kernel's calls take their buffers from its pool: a call after a bigger one (stale codes past its rows, an odd
+        // K's padding column) and after a smaller one (a buffer too small, made anew) equals the tiled datapath
+        Random rnd = new Random(41);
+        for (String id : List.of("rtn-w4g128", "microscopiq-w4", "mxint8")) {
+            int n = 70, k = id.startsWith("microscopiq") ? 16 * 9 : 301;
+            PackedTensor p = EmulatorExactnessTest.pack(QuantFormat.parse(id), TestWeights.gaussianWithOutliers(n, k, rnd.nextLong(), 0.02), n, k);
+            float[] bias = TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
+            try (EmulatorAccelerator fast = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()), true);
+                 EmulatorAccelerator tiled = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()), false)) {
+                fast.expectDecoding();
+                LayerHandle hf = fast.load(p, bias), ht = tiled.load(p, bias);
+                assertNotNull(fast.matVecKernel(hf), id);
+                for (int rows : new int[] {7, 1, 3, 1, 8, 2}) {
+                    float[] x = EmulatorExactnessTest.activations(rows, k, rnd.nextLong());
+                    float[] a = new float[rows * n], b = new float[rows * n];
+                    fast.run(hf, x, rows, a);
+                    tiled.run(ht, x, rows, b);
+                    for (int i = 0; i < a.length; i++) {
+                        if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i]))
+                            fail(id + " x " + rows + ": output [" + i / n + "][" + i % n + "] = " + a[i] + " with the decode kernel, " + b[i] + " tiled");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void theThreeDecodeFormatsTakeTheKernelWithTheExpectedPlane() {
         int n = 96, k = 256;
         float[] w = TestWeights.gaussianWithOutliers(n, k, 21, 0.02);
