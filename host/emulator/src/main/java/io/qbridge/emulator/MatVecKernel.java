@@ -41,8 +41,8 @@ import jdk.incubator.vector.VectorSpecies;
  * by pairs (a reinterpretation and shifts) gives the outputs in order. Per column (pair) the codes are
  * sign-extended to 16-bit lanes and multiplied by the broadcast activation code; 16-bit lane sums are exact for
  * a chunk of columns whose worst case {@code 127 * max|p| * columns <= 32767} (32 columns for 4 bits), then
- * widened into int32 block sums; for 8 bits the activation codes are split ({@link #SPLIT_CHUNK}) so that
- * chunks are 16 columns. Slabs are spread over the {@link SpinTeam} (decoding runs
+ * widened into int32 block sums; for 8 bits a chunk is a column pair ({@code 2 * 127 * 127 = 32258}), widened at
+ * once ({@link #blockSums8}). Slabs are spread over the {@link SpinTeam} (decoding runs
  * dozens of products per token, each a fraction of a millisecond). For {@code rows > 1} each slab runs all rows
  * while its plane is still in cache.
  */
@@ -72,14 +72,6 @@ public final class MatVecKernel {
     private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(SS.vectorBitSize() / 2));
 
     private final int n, k, kp, bs, nb, slabs, bits, chunk;
-    /**
-     * Columns per 16-bit chunk of the 8-bit plane, whose codes go in split as {@code q = 16 qh + ql} ({@code qh}
-     * in [-8, 7], {@code ql} in [0, 15]): a 16-bit lane holds only 2 products of a full code and a weight up to
-     * 127, but 16 of each half (16 * 127 * 15 = 30480, 16 * 127 * 8 = 16256), so the costly widening to int32
-     * comes 8 times less often (mxint8 blocks of the 42M shape 1.4x faster; its 16 MB classifier 10-20 % slower,
-     * not explained: BENCHMARKS.md §2b).
-     */
-    private static final int SPLIT_CHUNK = 16;
     /** [slab][column (pair)][W] codes. */
     private final byte[] plane;
     /** [slab][block][W] shifts, or null when every shift is 0. */
@@ -102,7 +94,7 @@ public final class MatVecKernel {
         this.slabs = (n + W - 1) / W;
         this.bits = bits;
         // columns whose 16-bit lane sum is exact: 127 * maxCode * chunk <= 32767, even (columns go in pairs)
-        this.chunk = bits == 8 ? SPLIT_CHUNK : Math.max(2, (32767 / (127 * maxCode)) & ~1);
+        this.chunk = bits == 8 ? 2 : Math.max(2, (32767 / (127 * maxCode)) & ~1);
         this.plane = plane;
         this.shifts = shifts;
         this.scale = scale;
@@ -110,7 +102,7 @@ public final class MatVecKernel {
         this.sideSlot = sideSlot;
         this.sideCol = sideCol;
         this.sideW = sideW;
-        this.codePool = new Pool<>(() -> Codes.of(1, kp, bits == 8));
+        this.codePool = new Pool<>(() -> Codes.of(1, kp));
         this.sumPool = new Pool<>(() -> Sums.of(1, nb, bits));
     }
 
@@ -162,9 +154,7 @@ public final class MatVecKernel {
                 short[] q = new short[k];
                 for (int i = 0; i < k; i++) q[i] = (short) (i % 255 - 127);
                 float[] xs = {1f}, y = new float[n];
-                short[] qhl = bits == 8 ? new short[2 * k] : null;
-                if (qhl != null) splitCodes(q, 1, k, qhl);
-                for (int i = 0; i < 4000 && System.nanoTime() < end; i++) m.slabs(q, qhl, xs, 1, null, y, 0, 3);
+                for (int i = 0; i < 4000 && System.nanoTime() < end; i++) m.slabs(q, xs, 1, null, y, 0, 3);
             }
         }, "qbridge-decode-kernel-warm-up");
         t.setDaemon(true);
@@ -277,14 +267,14 @@ public final class MatVecKernel {
         }
     }
 
-    /** One call's INT8 codes ({@code q}), their split form for 8-bit planes ({@code qhl}, else null), the token scales ({@code xs}). */
-    private record Codes(short[] q, short[] qhl, float[] xs) {
-        static Codes of(int rows, int kp, boolean split) {
-            return new Codes(new short[rows * kp], split ? new short[2 * rows * kp] : null, new float[rows]);
+    /** One call's INT8 codes ({@code q}) and token scales ({@code xs}). */
+    private record Codes(short[] q, float[] xs) {
+        static Codes of(int rows, int kp) {
+            return new Codes(new short[rows * kp], new float[rows]);
         }
 
-        boolean fits(int rows, int kp, boolean split) {
-            return q.length >= rows * kp && xs.length >= rows && (!split || qhl != null && qhl.length >= 2 * rows * kp);
+        boolean fits(int rows, int kp) {
+            return q.length >= rows * kp && xs.length >= rows;
         }
     }
 
@@ -301,10 +291,10 @@ public final class MatVecKernel {
      */
     public void run(float[] x, int rows, float[] bias, float[] y) {
         checkRows(rows);
-        Codes s = quantize(codePool, x, rows, k, kp, bits == 8);
-        short[] q = s.q(), qSplit = s.qhl();
+        Codes s = quantize(codePool, x, rows, k, kp);
+        short[] q = s.q();
         float[] xs = s.xs();
-        SpinTeam.shared().forRange(slabs, grain(), (s0, s1) -> slabs(q, qSplit, xs, rows, bias, y, s0, s1));
+        SpinTeam.shared().forRange(slabs, grain(), (s0, s1) -> slabs(q, xs, rows, bias, y, s0, s1));
         codePool.release(s);
     }
 
@@ -320,21 +310,19 @@ public final class MatVecKernel {
         if (kernels.length == 0) return;
         checkRows(rows);
         int k = kernels[0].k, kp = kernels[0].kp, grain = Integer.MAX_VALUE;
-        boolean split = false;
         int[] first = new int[kernels.length + 1];
         for (int i = 0; i < kernels.length; i++) {
             if (kernels[i].k != k) throw new IllegalArgumentException("kernels sharing one input need one K, got " + k + " and " + kernels[i].k);
-            split |= kernels[i].bits == 8;
             grain = Math.min(grain, kernels[i].grain());
             first[i + 1] = first[i] + kernels[i].slabs;
         }
-        Codes s = quantize(kernels[0].codePool, x, rows, k, kp, split);
-        short[] q = s.q(), qSplit = s.qhl();
+        Codes s = quantize(kernels[0].codePool, x, rows, k, kp);
+        short[] q = s.q();
         float[] xs = s.xs();
         SpinTeam.shared().forRange(first[kernels.length], grain, (g0, g1) -> {
             for (int i = 0; i < kernels.length; i++) {
                 int a = Math.max(g0, first[i]), b = Math.min(g1, first[i + 1]);
-                if (a < b) kernels[i].slabs(q, kernels[i].bits == 8 ? qSplit : null, xs, rows, biases[i], ys[i], a - first[i], b - first[i]);
+                if (a < b) kernels[i].slabs(q, xs, rows, biases[i], ys[i], a - first[i], b - first[i]);
             }
         });
         kernels[0].codePool.release(s);
@@ -351,12 +339,11 @@ public final class MatVecKernel {
 
     /**
      * The per-token INT8 codes of {@code x} (§1, {@link ActivationQuantizer}) at {@code q[r kp]} (a padding column of
-     * code 0 when K is odd), their scales, and, if {@code split}, the split codes of {@link #SPLIT_CHUNK}, in buffers
-     * from {@code pool} (the caller gives them back).
+     * code 0 when K is odd) and their scales, in buffers from {@code pool} (the caller gives them back).
      */
-    private static Codes quantize(Pool<Codes> pool, float[] x, int rows, int k, int kp, boolean split) {
+    private static Codes quantize(Pool<Codes> pool, float[] x, int rows, int k, int kp) {
         Codes s = pool.claim();
-        if (s == null || !s.fits(rows, kp, split)) s = Codes.of(rows, kp, split);
+        if (s == null || !s.fits(rows, kp)) s = Codes.of(rows, kp);
         short[] q = s.q();
         if (kp == k) {
             ActivationQuantizer.quantizeRows(x, k, 0, rows, null, null, q, s.xs());
@@ -368,22 +355,10 @@ public final class MatVecKernel {
                 q[r * kp + k] = 0; // the padding column has weight 0 and code 0
             }
         }
-        if (split) splitCodes(q, rows, kp, s.qhl());
         return s;
     }
 
-    /** Row r's codes as {@code qh} at {@code qhl[2 r kp]} and {@code ql} at {@code qhl[2 r kp + kp]}: q = 16 qh + ql exactly. */
-    private static void splitCodes(short[] q, int rows, int kp, short[] qhl) {
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < kp; c++) {
-                int v = q[r * kp + c];
-                qhl[2 * r * kp + c] = (short) (v >> 4);
-                qhl[2 * r * kp + kp + c] = (short) (v & 15);
-            }
-        }
-    }
-
-    private void slabs(short[] q, short[] qhl, float[] xs, int rows, float[] bias, float[] y, int s0, int s1) {
+    private void slabs(short[] q, float[] xs, int rows, float[] bias, float[] y, int s0, int s1) {
         int slabAcc = rows * nb * W;
         Sums buffers = sumPool.claim();
         if (buffers == null || buffers.acc().length < (bits == 4 ? 2 : 1) * slabAcc) buffers = Sums.of(rows, nb, bits);
@@ -397,7 +372,7 @@ public final class MatVecKernel {
             for (int r = 0; r < rows; r++) {
                 if (pair == 2) blockSums4x2(q, r * kp, sl, acc, r * nb * W, slabAcc + r * nb * W);
                 else if (bits == 4) blockSums4(q, r * kp, sl, acc, r * nb * W);
-                else blockSums8(qhl, 2 * r * kp, sl, acc, r * nb * W);
+                else blockSums8(q, r * kp, sl, acc, r * nb * W);
             }
             for (int u = 0; u < pair; u++) finishSlab(sl + u, u * slabAcc, q, xs, rows, bias, y, acc, sums);
             sl += pair;
@@ -474,29 +449,24 @@ public final class MatVecKernel {
     }
 
     /**
-     * As {@link #blockSums4} for the 8-bit plane, with split codes ({@link #SPLIT_CHUNK}): per chunk the 16-bit
-     * sums of {@code p qh} and {@code p ql}, then {@code acc += 16 sum(p qh) + sum(p ql)} in int32, which is
-     * {@code sum(p q)} exactly.
+     * As {@link #blockSums4} for the 8-bit plane: a column pair's two products per lane sum exactly in 16 bits
+     * ({@code |p|, |q| <= 127}: at most {@code 2 * 127 * 127 = 32258}) and are widened into the int32 sums at once.
+     * (Until the fourth pass of BENCHMARKS.md §2b the codes went in split as {@code q = 16 qh + ql}, so that 16
+     * columns summed in 16 bits between widenings, at the price of two products per weight and four broadcasts per
+     * column pair: one thread, a 1536 x 512 layer, mxint8 48 -> 26 µs, microscopiq-w4 42 -> 30 µs; its 32000 x 512
+     * classifier 888 -> 657 µs.)
      */
-    private void blockSums8(short[] qhl, int qo, int sl, int[] acc, int ao) {
-        int po = sl * kp * W, lo = qo + kp;
+    private void blockSums8(short[] q, int qo, int sl, int[] acc, int ao) {
+        int po = sl * kp * W;
         for (int b = 0; b < nb; b++) {
             int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
             IntVector a0 = IntVector.zero(IS), a1 = a0;
-            for (int h0 = c0; h0 < c1; h0 += chunk) {
-                int h1 = Math.min(c1, h0 + chunk);
-                ShortVector th = ShortVector.zero(SS), tl = th;
-                for (int c = h0; c < h1; c += 2) {
-                    ShortVector p0 = (ShortVector) ByteVector.fromArray(BS, plane, po + c * W).convertShape(VectorOperators.B2S, SS, 0);
-                    ShortVector p1 = (ShortVector) ByteVector.fromArray(BS, plane, po + (c + 1) * W).convertShape(VectorOperators.B2S, SS, 0);
-                    th = th.add(p0.mul(qhl[qo + c])).add(p1.mul(qhl[qo + c + 1]));
-                    tl = tl.add(p0.mul(qhl[lo + c])).add(p1.mul(qhl[lo + c + 1]));
-                }
-                IntVector hi = th.reinterpretAsInts(), low = tl.reinterpretAsInts();
-                a0 = a0.add(hi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 12))
-                        .add(low.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                a1 = a1.add(hi.lanewise(VectorOperators.ASHR, 16).lanewise(VectorOperators.LSHL, 4))
-                        .add(low.lanewise(VectorOperators.ASHR, 16));
+            for (int c = c0; c < c1; c += 2) {
+                ShortVector p0 = (ShortVector) ByteVector.fromArray(BS, plane, po + c * W).convertShape(VectorOperators.B2S, SS, 0);
+                ShortVector p1 = (ShortVector) ByteVector.fromArray(BS, plane, po + (c + 1) * W).convertShape(VectorOperators.B2S, SS, 0);
+                IntVector t = p0.mul(q[qo + c]).add(p1.mul(q[qo + c + 1])).reinterpretAsInts();
+                a0 = a0.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                a1 = a1.add(t.lanewise(VectorOperators.ASHR, 16));
             }
             a0.intoArray(acc, ao + b * W);
             a1.intoArray(acc, ao + b * W + IL);
