@@ -129,45 +129,64 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
         int chunk = m * bs, units = (k + chunk - 1) / chunk;
         short[] w = new short[v.length];
         int[] shifts = new int[units * n];
+        int[] echunks = new int[units * n]; // each (unit, output)'s exponent, for every weight below
         boolean[] side = new boolean[v.length];
         int count = 0;
-        long[] ws = new long[chunk];
+        boolean[] live = new boolean[n];
+        long[] plane = new long[n];
         for (int u = 0; u < units; u++) {
-            int c0 = u * chunk, c1 = Math.min(k, c0 + chunk), b0 = c0 / bs, b1 = Math.min(nb, b0 + m);
+            int c0 = u * chunk, c1 = Math.min(k, c0 + chunk), b0 = c0 / bs, b1 = Math.min(nb, b0 + m), g = b0 / group;
             for (int j = 0; j < n; j++) {
                 int echunk = groupMinExponent(scale, l1, n, j, b0, b1);
+                echunks[u * n + j] = echunk;
                 boolean any = false;
                 for (int b = b0; b < b1; b++) any |= l1[b * n + j] != 0;
-                if (!any) continue; // all zero: plane 0, shift 0
-                int g = b0 / group;
-                shifts[u * n + j] = echunk - Math.getExponent(gs[g * n + j]);
-                long plane = 0;
-                for (int c = c0; c < c1; c++) {
-                    long x = v[c * n + j];
-                    long a = x == 0 ? 0 : Math.abs(x) << (Math.getExponent(scale[(c / bs) * n + j]) - echunk);
-                    ws[c - c0] = a;
-                    if (a > SPARSE_THRESHOLDS[0]) { side[c * n + j] = true; count++; } else plane += a;
+                live[j] = any; // all zero: plane 0, shift 0
+                if (any) shifts[u * n + j] = echunk - Math.getExponent(gs[g * n + j]);
+                plane[j] = 0;
+            }
+            // column after column: v is [K][N], so a column's outputs are contiguous (output after output, each over
+            // its chunk's columns, strode N longs a weight and was half of a MicroScopiQ layer's load time)
+            for (int c = c0; c < c1; c++) {
+                for (int j = 0; j < n; j++) {
+                    if (!live[j]) continue;
+                    long a = magnitude(v, scale, n, bs, c, j, echunks[u * n + j]);
+                    if (a > SPARSE_THRESHOLDS[0]) {
+                        side[c * n + j] = true;
+                        count++;
+                    } else {
+                        plane[j] += a;
+                    }
                 }
-                while (plane * ActivationQuantizer.QMAX > INT16_MAX) { // the chunk's largest plane weights leave it
+            }
+            for (int j = 0; j < n; j++) {
+                while (live[j] && plane[j] * ActivationQuantizer.QMAX > INT16_MAX) { // the chunk's largest plane weights leave it
                     int best = -1;
-                    for (int c = c0; c < c1; c++)
-                        if (!side[c * n + j] && (best < 0 || ws[c - c0] > ws[best - c0])) best = c;
+                    long bestA = 0;
+                    for (int c = c0; c < c1; c++) {
+                        if (side[c * n + j]) continue;
+                        long a = magnitude(v, scale, n, bs, c, j, echunks[u * n + j]);
+                        if (best < 0 || a > bestA) {
+                            best = c;
+                            bestA = a;
+                        }
+                    }
                     side[best * n + j] = true;
-                    plane -= ws[best - c0];
+                    plane[j] -= bestA;
                     count++;
                 }
-                if (count > budget) return null;
             }
+            if (count > budget) return null; // count only grows: the same verdict as checking after every output
         }
         int[] start = new int[k + 1], sparseN = new int[count], sparseV = new int[count];
         count = 0;
         for (int c = 0; c < k; c++) {
             start[c] = count;
-            int u = c / chunk, b0 = u * m;
+            int u = c / chunk;
             for (int j = 0; j < n; j++) {
                 long x = v[c * n + j];
                 if (x == 0) continue;
-                int echunk = groupMinExponent(scale, l1, n, j, b0, Math.min(nb, b0 + m));
+                int echunk = echunks[u * n + j];
                 long shifted = x << (Math.getExponent(scale[(c / bs) * n + j]) - echunk);
                 if (side[c * n + j]) { sparseN[count] = j; sparseV[count++] = Math.toIntExact(shifted); }
                 else w[c * n + j] = (short) shifted;
@@ -269,6 +288,12 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
     }
 
     /** The finest grid among the blocks of [b0, b1) of output j that hold a non-zero weight (0 if none). */
+    /** |w| of column c, output j on the chunk's grid (exponent {@code echunk}): 0 for a zero weight. */
+    private static long magnitude(long[] v, double[] scale, int n, int bs, int c, int j, int echunk) {
+        long x = v[c * n + j];
+        return x == 0 ? 0 : Math.abs(x) << (Math.getExponent(scale[(c / bs) * n + j]) - echunk);
+    }
+
     private static int groupMinExponent(double[] scale, long[] l1, int n, int j, int b0, int b1) {
         int emin = Integer.MAX_VALUE;
         for (int b = b0; b < b1; b++)
