@@ -79,7 +79,7 @@ final class EvalCommand implements Callable<Integer> {
                 if (ax != null && m != io.qbridge.device.ActivationMode.AXBXP) throw new IllegalArgumentException("'=' takes a setting in the axbxp mode only");
                 if (m == io.qbridge.device.ActivationMode.AXBXP) {
                     if (ax == null) ax = Double.toString(AXBXP_BUDGET);
-                    if (ax.matches("[0-9.]+")) {
+                    if (searches(ax)) {
                         double b = Double.parseDouble(ax);
                         if (!(b >= 0 && b < 1)) throw new IllegalArgumentException("Ax-BxP budget must be in [0, 1), got " + ax);
                     } else io.qbridge.emulator.AxBxpPlan.parse(ax);
@@ -97,13 +97,23 @@ final class EvalCommand implements Callable<Integer> {
             return device == null ? recipe.name() : recipe.name() + ":" + device.id() + (axbxp == null ? "" : "=" + axbxp);
         }
 
+        /** Whether this entry's Ax-BxP setting is a budget to search with (else a configuration, or none). */
+        boolean searches() {
+            return searches(axbxp);
+        }
+
+        static boolean searches(String axbxpSetting) {
+            return axbxpSetting != null && axbxpSetting.matches("[0-9.]+");
+        }
+
         /**
-         * The plan an Ax-BxP entry runs with: its uniform configuration, or the per-layer search's (its table on stderr) on
-         * the calibration input rows {@code rows} gives (asked for only when the entry searches).
+         * The plan the entry runs with: none without an Ax-BxP setting, its uniform configuration, or the per-layer
+         * search's (its table on stderr) on the calibration input rows {@code rows} gives (asked for only when it searches).
          */
         io.qbridge.emulator.AxBxpPlan axbxpPlan(List<io.qbridge.pipeline.QuantizedLayer> layers, java.util.function.Supplier<java.util.Map<String, float[]>> rows,
                                                 AxBxpSearch.Method method) {
-            if (!axbxp.matches("[0-9.]+")) return io.qbridge.emulator.AxBxpPlan.uniform(io.qbridge.emulator.AxBxpPlan.parse(axbxp));
+            if (axbxp == null) return io.qbridge.emulator.EmulatorConfig.NO_AXBXP;
+            if (!searches()) return io.qbridge.emulator.AxBxpPlan.uniform(io.qbridge.emulator.AxBxpPlan.parse(axbxp));
             return QuantizeCommand.searchAxBxp(layers, rows, Double.parseDouble(axbxp), method).plan();
         }
 
@@ -160,8 +170,8 @@ final class EvalCommand implements Callable<Integer> {
                     long t0 = System.nanoTime();
                     io.qbridge.pipeline.EncoderQuantizer.Result q = io.qbridge.pipeline.EncoderQuantizer.quantize(fp32, r, ev.calibration(), (name, done) -> p.step(1));
                     double secs = (System.nanoTime() - t0) / 1e9;
-                    try (io.qbridge.emulator.EmulatorAccelerator dev = e.emulator(e.axbxp() == null ? io.qbridge.emulator.EmulatorConfig.NO_AXBXP
-                            : e.axbxpPlan(q.layers(), () -> AxBxpCalibration.encoder(q.model(), ev.calibration(), QuantizeCommand.AXBXP_ROWS), method))) {
+                    try (io.qbridge.emulator.EmulatorAccelerator dev = e.emulator(
+                            e.axbxpPlan(q.layers(), () -> AxBxpCalibration.encoder(q.model(), ev.calibration(), QuantizeCommand.AXBXP_ROWS), method))) {
                         EncoderModel onDevice = io.qbridge.runtime.AcceleratorModels.onDevice(q, dev, new io.qbridge.runtime.RunStats());
                         rows.add(ev.evaluate(e.name(), q.layers(), onDevice, secs));
                     }
@@ -261,7 +271,7 @@ final class EvalCommand implements Callable<Integer> {
         System.out.printf("%nModel %s (%d layers, dim %d, %.2fM parameters): perplexity on %s; transformer-block linear layers quantized, classifier FP32%n",
                 ckpt, w.config().nLayers(), w.config().dim(), w.config().parameterCount() / 1e6, measured);
         if (calibratedOn != null) System.out.printf("Calibration (GPTQ-path recipes, and the calib err column%s) on %s%n",
-                entries.stream().anyMatch(e -> e.axbxp() != null && e.axbxp().matches("[0-9.]+")) ? ", and the Ax-BxP search's first " + QuantizeCommand.AXBXP_ROWS + " tokens" : "", calibratedOn);
+                entries.stream().anyMatch(Entry::searches) ? ", and the Ax-BxP search's first " + QuantizeCommand.AXBXP_ROWS + " tokens" : "", calibratedOn);
         if (anyDevice) System.out.printf("Rows FORMAT:MODE: the block layers run on the emulator with that activation mode (token by token, as generate --device emulator); W SQNR and calib err are the weights' on the host%n");
         System.out.println();
         table(new String[] {"format", "bits/w", "packed MB", "W SQNR dB", "calib err", "perplexity", "s"}, "%-18s %8s %10s %10s %10s %12s %8s%n", cells, opts.markdown);
@@ -281,8 +291,7 @@ final class EvalCommand implements Callable<Integer> {
     static io.qbridge.pipeline.DecoderEvaluator.Placement onEmulator(Entry e, List<int[]> calibration, AxBxpSearch.Method method,
                                                                       List<io.qbridge.emulator.EmulatorAccelerator> opened) {
         return (fp32, q) -> {
-            io.qbridge.emulator.AxBxpPlan plan = e.axbxp() == null ? io.qbridge.emulator.EmulatorConfig.NO_AXBXP
-                    : e.axbxpPlan(q.layerList(), () -> AxBxpCalibration.decoder(q.model(), calibration, QuantizeCommand.AXBXP_ROWS), method);
+            io.qbridge.emulator.AxBxpPlan plan = e.axbxpPlan(q.layerList(), () -> AxBxpCalibration.decoder(q.model(), calibration, QuantizeCommand.AXBXP_ROWS), method);
             io.qbridge.emulator.EmulatorAccelerator dev = e.emulator(plan);
             opened.add(dev);
             return io.qbridge.runtime.AcceleratorModels.decoderOnDevice(fp32, q.layers(), dev, new io.qbridge.runtime.RunStats());
@@ -330,7 +339,7 @@ final class EvalCommand implements Callable<Integer> {
             java.nio.file.Path qbz, io.qbridge.tokenizer.TextTokenizer tok, String measured, int window) {
         io.qbridge.emulator.EmulatorConfig cfg = io.qbridge.emulator.EmulatorConfig.defaults().withActivations(mode);
         try {
-            if (mode == io.qbridge.device.ActivationMode.AXBXP) cfg = cfg.withAxBxp(io.qbridge.runtime.AcceleratorModels.containerAxBxpPlan(q, null));
+            cfg = io.qbridge.runtime.AcceleratorModels.forContainer(cfg, q, null);
         } catch (IllegalArgumentException e) {
             throw notOnDevice(mode, qbz, e);
         }

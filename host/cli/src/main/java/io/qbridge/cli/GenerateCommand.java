@@ -77,7 +77,7 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Main.UserException("--axbxp: " + e.getMessage());
         }
-        if (axbxpBudget != null && !(axbxpBudget >= 0 && axbxpBudget < 1)) throw new Main.UserException("--axbxp-budget must be in [0, 1), got " + axbxpBudget);
+        QuantizeCommand.checkBudgetRange(axbxpBudget);
         io.qbridge.axbxpsearch.AxBxpSearch.Method method = QuantizeCommand.searchMethod(axbxpSearch);
         QuantizeCommand.checkSearchHasBudget(axbxpSearch, axbxpBudget);
         if (classifierOnDevice && format == null) throw new Main.UserException("--classifier-on-device needs --format");
@@ -107,7 +107,7 @@ final class GenerateCommand implements Callable<Integer> {
                     // the search quantize --axbxp-budget runs, on the same calibration sequences: the same configurations it stores
                     quantized = QuantizeCommand.withAxBxp(quantized, calibration, axbxpBudget, method);
                 }
-                if (ax) emulator = emulator.withAxBxp(withUniform(io.qbridge.emulator.AxBxpPlan.fromSettings(quantized.settings()), uniform));
+                if (ax) emulator = emulator.withAxBxp(io.qbridge.emulator.AxBxpPlan.fromSettings(quantized.settings()).withUniform(uniform));
             }
             try (Accelerator dev = recipe == null ? null
                     : device.open(emulator)) {
@@ -137,12 +137,10 @@ final class GenerateCommand implements Callable<Integer> {
         try (DecoderWarmUp warmUp = emulator.activations() == io.qbridge.device.ActivationMode.AXBXP ? warmUp(null, false, emulator) : containerWarmUp(emulator)) { // JIT warm-up beside the load (only speed)
             QuantizedDecoders.Loaded q = QuantizedDecoders.load(model);
             TextTokenizer tok = q.textTokenizer(model.toString());
-            if (emulator.activations() == io.qbridge.device.ActivationMode.AXBXP) {
-                try {
-                    emulator = emulator.withAxBxp(AcceleratorModels.containerAxBxpPlan(q, uniform));
-                } catch (IllegalArgumentException e) {
-                    throw new Main.UserException("--activations axbxp: " + model + ": " + e.getMessage());
-                }
+            try {
+                emulator = AcceleratorModels.forContainer(emulator, q, uniform);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UserException("--activations axbxp: " + model + ": " + e.getMessage());
             }
             RunStats stats = new RunStats();
             try (Accelerator dev = device.open(emulator)) {
@@ -188,11 +186,6 @@ final class GenerateCommand implements Callable<Integer> {
             f = null; // the load reports what is wrong with the file
         }
         return warmUp(f, classifier, emulator);
-    }
-
-    /** {@code plan} with {@code uniform} (may be null: none) for the layers it does not name. */
-    private static io.qbridge.emulator.AxBxpPlan withUniform(io.qbridge.emulator.AxBxpPlan plan, io.qbridge.emulator.AxBxp.Config uniform) {
-        return uniform == null ? plan : plan.withUniform(uniform);
     }
 
     private int generate(LlamaWeights w, TextTokenizer tok, Accelerator dev, RunStats stats, long t0) {

@@ -152,8 +152,13 @@ final class QuantizeCommand implements Callable<Integer> {
                     + "configuration; leave it FP32 on the host");
         if (!io.qbridge.device.ActivationMode.AXBXP.takes(recipe.format()))
             throw new Main.UserException("--axbxp-budget: Ax-BxP runs on 8-bit symmetric INT weights (rtn-w8g<g>), not " + recipe.format().id());
-        if (!(axbxpBudget >= 0 && axbxpBudget < 1)) throw new Main.UserException("--axbxp-budget must be in [0, 1), got " + axbxpBudget);
+        checkBudgetRange(axbxpBudget);
         searchMethod(axbxpSearch);
+    }
+
+    /** {@code --axbxp-budget E}, when given, is a relative error in [0, 1); else one line. */
+    static void checkBudgetRange(Double axbxpBudget) {
+        if (axbxpBudget != null && !(axbxpBudget >= 0 && axbxpBudget < 1)) throw new Main.UserException("--axbxp-budget must be in [0, 1), got " + axbxpBudget);
     }
 
     /** {@code --axbxp-search greedy} names how {@code --axbxp-budget} searches: without a budget it would be ignored, so it is one line. */

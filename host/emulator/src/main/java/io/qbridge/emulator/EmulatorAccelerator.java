@@ -194,8 +194,8 @@ public final class EmulatorAccelerator implements Accelerator {
         Resident res = resident(handle);
         int n = handle.n(), k = handle.k();
         if (rows < 0) throw new IllegalArgumentException("rows must be >= 0, got " + rows);
-        if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
-        if (y.length < (long) rows * n) throw new IllegalArgumentException("y holds " + y.length + " values, " + rows + " rows of " + n + " need " + (long) rows * n);
+        checkHolds("x", x, rows, k);
+        checkHolds("y", y, rows, n);
         if (res.mx() != null) return runMx(res, x, rows, y);
         if (res.lobcq() != null) return runLoBcq(res, x, rows, y);
         if (res.axbxp() != null) return runAxBxp(res, x, rows, y);
@@ -231,6 +231,12 @@ public final class EmulatorAccelerator implements Accelerator {
         return new RunResult(t1 - t0, 0, t2 - t1, 0, e.cycles(), e.seconds(), e.dramBytes(), e.energyJoules(), e.bound(), e.macs());
     }
 
+    /** {@code a} (named {@code what}) holds {@code rows} rows of {@code width} values, else the one error line. */
+    private static void checkHolds(String what, float[] a, int rows, int width) {
+        if (a.length < (long) rows * width)
+            throw new IllegalArgumentException(what + " holds " + a.length + " values, " + rows + " rows of " + width + " need " + (long) rows * width);
+    }
+
     /**
      * {@inheritDoc} When every layer has a decode kernel and the call is a few tokens, the activations are quantized
      * once and all the layers' slabs fan out over the team in one pass ({@link MatVecKernel#runShared}); otherwise each
@@ -252,12 +258,11 @@ public final class EmulatorAccelerator implements Accelerator {
         }
         if (!shared) return Accelerator.super.runShared(handles, x, rows, ys);
         int k = handles[0].k();
-        if (x.length < (long) rows * k) throw new IllegalArgumentException("x holds " + x.length + " values, " + rows + " rows of " + k + " need " + (long) rows * k);
+        checkHolds("x", x, rows, k);
         float[][] biases = new float[handles.length][];
         long outputs = 0;
         for (int i = 0; i < handles.length; i++) {
-            if (ys[i].length < (long) rows * handles[i].n())
-                throw new IllegalArgumentException("y holds " + ys[i].length + " values, " + rows + " rows of " + handles[i].n() + " need " + (long) rows * handles[i].n());
+            checkHolds("y", ys[i], rows, handles[i].n());
             biases[i] = res[i].bias();
             outputs += handles[i].n();
         }

@@ -1,5 +1,6 @@
 package io.qbridge.axbxpsearch;
 
+import io.qbridge.model.ForwardingLinear;
 import io.qbridge.model.Linear;
 import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.model.llama.LlamaDecoder;
@@ -91,12 +92,13 @@ public final class AxBxpCalibration {
     }
 
     /** A linear layer that copies its input rows (up to the limit) before computing as the layer it wraps. */
-    private record Recorder(Linear inner, Recording rec) implements Linear {
-        @Override public String name() { return inner.name(); }
-        @Override public int inFeatures() { return inner.inFeatures(); }
-        @Override public int outFeatures() { return inner.outFeatures(); }
-        @Override public float[] weightsOutIn() { return inner.weightsOutIn(); }
-        @Override public float[] bias() { return inner.bias(); }
+    private static final class Recorder extends ForwardingLinear {
+        private final Recording rec;
+
+        Recorder(Linear inner, Recording rec) {
+            super(inner);
+            this.rec = rec;
+        }
 
         @Override
         public void forward(float[] x, int n, float[] y) {

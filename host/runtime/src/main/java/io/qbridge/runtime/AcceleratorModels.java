@@ -110,16 +110,25 @@ public final class AcceleratorModels {
     }
 
     /**
-     * The Ax-BxP configurations a decoder .qbz stores ({@code quantize --axbxp-budget}), with {@code uniform} (may be
-     * null) for the layers it names none; {@code generate --model x.qbz --activations axbxp} and the server's generate
-     * job both take their plan from here.
+     * {@code emulator} for a decoder .qbz: in the axbxp mode with the plan of {@link #containerAxBxpPlan}, in any other
+     * mode as it is; {@code generate --model x.qbz}, {@code eval --model x.qbz --activations} and the server's decoder
+     * jobs all configure their emulator here.
      *
      * @throws IllegalArgumentException naming the setting, if one is malformed, or the first packed layer (the
      *                                  classifier too, when packed) left without a configuration
      */
+    public static io.qbridge.emulator.EmulatorConfig forContainer(io.qbridge.emulator.EmulatorConfig emulator, QuantizedDecoders.Loaded q, AxBxp.Config uniform) {
+        return emulator.activations() == io.qbridge.device.ActivationMode.AXBXP ? emulator.withAxBxp(containerAxBxpPlan(q, uniform)) : emulator;
+    }
+
+    /**
+     * The Ax-BxP configurations a decoder .qbz stores ({@code quantize --axbxp-budget}), with {@code uniform} (may be
+     * null) for the layers it names none.
+     *
+     * @throws IllegalArgumentException as {@link #forContainer}
+     */
     public static AxBxpPlan containerAxBxpPlan(QuantizedDecoders.Loaded q, AxBxp.Config uniform) {
-        AxBxpPlan plan = AxBxpPlan.fromSettings(q.manifest().settings());
-        if (uniform != null) plan = plan.withUniform(uniform);
+        AxBxpPlan plan = AxBxpPlan.fromSettings(q.manifest().settings()).withUniform(uniform); // fromSettings names no uniform one
         for (QuantizedLayer l : q.packedLayers()) {
             if (plan.uniform() == null && !plan.layers().containsKey(l.name()))
                 throw new IllegalArgumentException("stores no Ax-BxP configuration for " + l.name() + ": quantize it with --axbxp-budget");

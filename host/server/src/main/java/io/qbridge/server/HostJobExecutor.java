@@ -485,12 +485,10 @@ public final class HostJobExecutor implements JobExecutor {
         int steps = spec.getSteps() == 0 || spec.getSteps() > seqLen ? seqLen : spec.getSteps(); // as Generator caps it
         long seed = spec.hasSeed() ? spec.getSeed() : System.nanoTime(); // as the local command without --seed
         EmulatorConfig emulator = EmulatorConfig.defaults().withActivations(activations(spec.getActivations()));
-        if (emulator.activations() == ActivationMode.AXBXP) {
-            try {
-                emulator = emulator.withAxBxp(AcceleratorModels.containerAxBxpPlan(q, null)); // the container's per-layer configurations
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("activations: axbxp: uploaded decoder " + sha + " " + e.getMessage(), e);
-            }
+        try {
+            emulator = AcceleratorModels.forContainer(emulator, q, null); // axbxp: the container's per-layer configurations
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("activations: axbxp: uploaded decoder " + sha + " " + e.getMessage(), e);
         }
         EmulatorConfig device = emulator;
         String choice = spec.getDevice().isEmpty() ? "auto" : spec.getDevice();
