@@ -91,10 +91,9 @@ public final class QuantizedEncoders {
             }
             float[] bias = f.has(biasName(lin.name())) ? f.floats(biasName(lin.name())) : null;
             if (bias != null && bias.length != lin.outFeatures()) throw new ModelFormatException(file.toString(), "bias of '" + lin.name() + "' has the wrong length");
-            // act-order: the packed columns are in quantization order; the host path gets the weights back in input order.
-            int[] perm = f.inputPerm(lin.name());
-            float[] deq = QuantizedLayer.unpermuteColumns(p.format().dequantize(p), p.n(), p.k(), perm);
-            layers.put(lin.name(), new QuantizedLayer(lin.name(), p, bias, deq, perm));
+            // act-order: the packed columns are in quantization order; the host path gets the weights back in input order,
+            // dequantized when it first asks for them (a device run needs only the packed image).
+            layers.put(lin.name(), QuantizedLayer.stored(lin.name(), p, bias, f.inputPerm(lin.name())));
         }
         if (layers.isEmpty()) throw new ModelFormatException(file.toString(), "holds no layer of " + m.model());
         return new Loaded(m, List.copyOf(layers.values()), EncoderQuantizer.withLayers(fp32, layers));

@@ -38,6 +38,15 @@ public interface Accelerator extends AutoCloseable {
     default void expectDecoding() {}
 
     /**
+     * Whether {@link #load} may be called from several threads at once. A device whose load is work on the host (the
+     * emulator decodes and plans each layer) says so, and a model's layers are then loaded in parallel; the default is
+     * one load at a time.
+     */
+    default boolean loadsConcurrently() {
+        return false;
+    }
+
+    /**
      * Computes {@code y[rows][N] = x[rows][K] W^T + b} for a loaded layer, overwriting {@code y}.
      *
      * @throws IllegalArgumentException if the handle is not this device's (or was unloaded) or the arrays

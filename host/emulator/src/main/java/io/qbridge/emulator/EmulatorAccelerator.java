@@ -171,6 +171,12 @@ public final class EmulatorAccelerator implements Accelerator {
         return slot == null ? null : slot.get();
     }
 
+    /** Loads only decode and plan on the host, into concurrent maps and counters. */
+    @Override
+    public boolean loadsConcurrently() {
+        return true;
+    }
+
     @Override
     public void expectDecoding() {
         decoding = true;

@@ -134,6 +134,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
         int count = 0;
         boolean[] live = new boolean[n];
         long[] plane = new long[n];
+        long[] keys = new long[chunk];
         for (int u = 0; u < units; u++) {
             int c0 = u * chunk, c1 = Math.min(k, c0 + chunk), b0 = c0 / bs, b1 = Math.min(nb, b0 + m), g = b0 / group;
             for (int j = 0; j < n; j++) {
@@ -160,23 +161,23 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
                 }
             }
             for (int j = 0; j < n; j++) {
-                while (live[j] && plane[j] * ActivationQuantizer.QMAX > INT16_MAX) { // the chunk's largest plane weights leave it
-                    int best = -1;
-                    long bestA = 0;
-                    for (int c = c0; c < c1; c++) {
-                        if (side[c * n + j]) continue;
-                        long a = magnitude(v, scale, n, bs, c, j, echunks[u * n + j]);
-                        if (best < 0 || a > bestA) {
-                            best = c;
-                            bestA = a;
-                        }
-                    }
-                    side[best * n + j] = true;
-                    plane[j] -= bestA;
+                if (!live[j] || plane[j] * ActivationQuantizer.QMAX <= INT16_MAX) continue;
+                // The chunk's largest plane weights leave it, largest first and the first column among equals, until
+                // the rest fits: sorted once as (magnitude, c1 - 1 - c) keys, the largest key first.
+                int cands = 0;
+                for (int c = c0; c < c1; c++) {
+                    if (side[c * n + j]) continue;
+                    long a = magnitude(v, scale, n, bs, c, j, echunks[u * n + j]);
+                    if (a != 0) keys[cands++] = a << 32 | (c1 - 1 - c);
+                }
+                java.util.Arrays.sort(keys, 0, cands);
+                for (int t = cands - 1; plane[j] * ActivationQuantizer.QMAX > INT16_MAX; t--) {
+                    side[(c1 - 1 - (int) keys[t]) * n + j] = true;
+                    plane[j] -= keys[t] >>> 32;
                     count++;
                 }
+                if (count > budget) return null; // count only grows: the same verdict as checking at the end
             }
-            if (count > budget) return null; // count only grows: the same verdict as checking after every output
         }
         int[] start = new int[k + 1], sparseN = new int[count], sparseV = new int[count];
         count = 0;

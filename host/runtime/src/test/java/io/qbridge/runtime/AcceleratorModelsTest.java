@@ -5,11 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.qbridge.device.Accelerator;
+import io.qbridge.device.DeviceInfo;
+import io.qbridge.device.LayerHandle;
+import io.qbridge.device.RunResult;
 import io.qbridge.emulator.EmulatorAccelerator;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.model.Linear;
 import io.qbridge.model.bert.EncoderModel;
 import io.qbridge.pipeline.EncoderQuantizer;
+import io.qbridge.format.PackedTensor;
 import io.qbridge.pipeline.QuantRecipe;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -41,6 +46,32 @@ class AcceleratorModelsTest {
             // the device result is deterministic: a second pass gives the same bits
             float[][] again = onDevice.embedIds(ids, 4096);
             for (int s = 0; s < host.length; s++) assertArrayEquals(dev1[s], again[s]);
+        }
+    }
+
+    /** The emulator as a device that takes one load at a time (the interface's default). */
+    private record OneLoadAtATime(EmulatorAccelerator dev) implements Accelerator {
+        @Override public DeviceInfo describe() { return dev.describe(); }
+        @Override public LayerHandle load(PackedTensor w, float[] b) { return dev.load(w, b); }
+        @Override public LayerHandle load(String layer, PackedTensor w, float[] b) { return dev.load(layer, w, b); }
+        @Override public RunResult run(LayerHandle h, float[] x, int rows, float[] y) { return dev.run(h, x, rows, y); }
+        @Override public void unload(LayerHandle h) { dev.unload(h); }
+        @Override public void close() { dev.close(); }
+    }
+
+    @Test
+    void layersLoadedInParallelGiveTheBitsOfLayersLoadedOneAtATime() {
+        EncoderModel fp32 = EncoderModel.load(EncoderModel.Builtin.MINILM);
+        EncoderQuantizer.Result q = EncoderQuantizer.quantize(fp32, QuantRecipe.parse("microscopiq-w4@rtn"), List.of(), null);
+        List<int[]> ids = fp32.tokenize(List.of("The committee adopted the report.", "We vote tomorrow on the budget.", "Yes."), null);
+        try (EmulatorAccelerator parallel = new EmulatorAccelerator(EmulatorConfig.defaults());
+             OneLoadAtATime sequential = new OneLoadAtATime(new EmulatorAccelerator(EmulatorConfig.defaults()))) {
+            assertTrue(parallel.loadsConcurrently());
+            EncoderModel a = AcceleratorModels.onDevice(q, parallel, new RunStats()), b = AcceleratorModels.onDevice(q, sequential, new RunStats());
+            List<Linear> la = a.encoder().linears(), lb = b.encoder().linears();
+            for (int i = 0; i < la.size(); i++) assertEquals(lb.get(i).name(), la.get(i).name(), "layer " + i + " is in another place");
+            float[][] ea = a.embedIds(ids, 4096), eb = b.embedIds(ids, 4096);
+            for (int s = 0; s < ea.length; s++) assertArrayEquals(eb[s], ea[s], "sentence " + s);
         }
     }
 

@@ -21,12 +21,27 @@ public final class EncoderWarmUp implements AutoCloseable {
     /** Forward passes of the tiny model; at most {@link #MAX_NANOS} in all. */
     private static final int FORWARDS = 300;
     private static final long MAX_NANOS = 2_000_000_000L;
-    /** Token counts of the sentences of one warm-up batch: short and long rows, whole and partial vectors. */
-    private static final int[] LENGTHS = {7, 19, 33, 12, 26, 9};
+    /**
+     * Forward passes of the FP32 tiny model that a device path's warm-up makes first, on {@link #HOST_LENGTHS}. Its
+     * attention, LayerNorm and GELU run on the host in FP32, and on the emulator's path C2 is busy with the device
+     * kernels: warmed only beside them, the host's attention kernels were compiled seconds late or, for whole runs, not
+     * outside their loops, and a fresh {@code qbridge run} took 1.5-2 s longer in about half of its runs (BENCHMARKS.md
+     * §1b, fifth pass). Few and short, because until C2 has compiled them these passes run the Vector API interpreted
+     * and hold back the device passes.
+     */
+    private static final int HOST_FORWARDS = 15;
+    /**
+     * Token counts of the sentences of one warm-up batch: short and long rows, whole and partial vectors, and one
+     * sentence of more than 48 tokens, whose attention products take the 6x4 tile as long real sentences do.
+     */
+    private static final int[] LENGTHS = {7, 19, 33, 12, 26, 9, 57};
+    /** The host passes' batch: one sentence of each of attention's two product kernels. */
+    private static final int[] HOST_LENGTHS = {9, 57};
 
     private final Thread thread;
     private volatile boolean stop;
 
+    /** {@code linears} null: the FP32 host path only. */
     private EncoderWarmUp(UnaryOperator<Linear> linears, Runnable after) {
         thread = new Thread(() -> {
             try {
@@ -43,17 +58,23 @@ public final class EncoderWarmUp implements AutoCloseable {
 
     /** Starts the warm-up thread on the FP32 host path, or returns null when {@code qbridge.warmup} is false. */
     public static EncoderWarmUp start() {
-        return start(UnaryOperator.identity(), () -> {});
+        if (!enabled()) return null;
+        return new EncoderWarmUp(null, () -> {});
     }
 
     /**
-     * As {@link #start()}, with each of the tiny encoder's linear layers replaced by {@code linears} (a device path
-     * warms its own kernels this way; the replacement runs on the warm-up thread), and {@code after} run on that
-     * thread when it ends (to unload what {@code linears} loaded).
+     * As {@link #start()} for a device path: {@link #HOST_FORWARDS} passes of the FP32 tiny encoder, then passes with
+     * each of its linear layers replaced by {@code linears} (the device path warms its own kernels this way; the
+     * replacement runs on the warm-up thread), and {@code after} run on that thread when it ends (to unload what
+     * {@code linears} loaded).
      */
     public static EncoderWarmUp start(UnaryOperator<Linear> linears, Runnable after) {
-        if (!Boolean.parseBoolean(System.getProperty("qbridge.warmup", "true"))) return null;
-        return new EncoderWarmUp(linears, after);
+        if (!enabled()) return null;
+        return new EncoderWarmUp(java.util.Objects.requireNonNull(linears), after);
+    }
+
+    private static boolean enabled() {
+        return Boolean.parseBoolean(System.getProperty("qbridge.warmup", "true"));
     }
 
     /**
@@ -72,15 +93,24 @@ public final class EncoderWarmUp implements AutoCloseable {
 
     private void run(UnaryOperator<Linear> linears) {
         long end = System.nanoTime() + MAX_NANOS;
-        BertEncoder enc = tiny().mapLinears(linears);
-        List<int[]> batch = new ArrayList<>();
+        BertEncoder host = tiny();
         SplittableRandom rnd = new SplittableRandom(2);
-        for (int len : LENGTHS) {
+        if (linears != null) forwards(host, batch(rnd, HOST_LENGTHS), HOST_FORWARDS, end);
+        forwards(linears == null ? host : host.mapLinears(linears), batch(rnd, LENGTHS), FORWARDS, end);
+    }
+
+    private static List<int[]> batch(SplittableRandom rnd, int[] lengths) {
+        List<int[]> batch = new ArrayList<>();
+        for (int len : lengths) {
             int[] ids = new int[len];
-            for (int i = 0; i < len; i++) ids[i] = rnd.nextInt(enc.config().vocabSize());
+            for (int i = 0; i < len; i++) ids[i] = rnd.nextInt(TINY_VOCAB);
             batch.add(ids);
         }
-        for (int i = 0; i < FORWARDS && !stop && System.nanoTime() < end; i++) {
+        return batch;
+    }
+
+    private void forwards(BertEncoder enc, List<int[]> batch, int count, long end) {
+        for (int i = 0; i < count && !stop && System.nanoTime() < end; i++) {
             BertEncoder.pool(enc.forward(batch), i % 2 == 0 ? Pooling.MEAN : Pooling.CLS);
         }
     }
@@ -89,8 +119,10 @@ public final class EncoderWarmUp implements AutoCloseable {
      * A random one-layer encoder: hidden 128 (4 heads of 32, the real models' head size), intermediate 512, 128
      * tokens, 64 positions; 128 columns so that every format's blocks and groups fit.
      */
+    private static final int TINY_VOCAB = 128;
+
     static BertEncoder tiny() {
-        BertConfig c = new BertConfig(128, 128, 1, 4, 512, 64, 2, 1e-12f);
+        BertConfig c = new BertConfig(TINY_VOCAB, 128, 1, 4, 512, 64, 2, 1e-12f);
         SplittableRandom rnd = new SplittableRandom(1);
         int h = c.hidden(), f = c.intermediate();
         List<BertLayer> layers = new ArrayList<>();
@@ -105,6 +137,6 @@ public final class EncoderWarmUp implements AutoCloseable {
     }
 
     private static Linear linear(SplittableRandom rnd, String name, int in, int out) {
-        return DenseLinear.inOut(name + ".weight", SyntheticWeights.small(rnd, in * out), in, out, SyntheticWeights.small(rnd, out));
+        return DenseLinear.inOut(name + ".weight", SyntheticWeights.withOutliers(rnd, in * out), in, out, SyntheticWeights.small(rnd, out));
     }
 }

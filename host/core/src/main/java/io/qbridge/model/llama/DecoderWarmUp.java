@@ -132,30 +132,18 @@ public final class DecoderWarmUp implements AutoCloseable {
      * attention's 4-vector loops run) sharing one key/value head (grouped-query attention, as the 42M checkpoint's 8
      * heads share 4), hidden 384, two layers, a vocabulary of 4096 (a classifier wide enough that its products fan out
      * over the thread team), 320 positions (past 256 its attention fans out over the team as a real model's does past
-     * a few dozen), the classifier the embedding table, and weights with outliers ({@link #withOutliers}).
+     * a few dozen), the classifier the embedding table, and weights with outliers ({@link SyntheticWeights#withOutliers}).
      */
     public static LlamaWeights tiny() {
         LlamaConfig c = LlamaConfig.llama2c(128, 384, 2, 2, 1, 4096, 320, true);
         SplittableRandom rnd = new SplittableRandom(1);
         int dim = c.dim(), kv = c.kvDim(), hidden = c.hiddenDim();
-        float[] embedding = withOutliers(rnd, c.vocabSize() * dim);
+        float[] embedding = SyntheticWeights.withOutliers(rnd, c.vocabSize() * dim);
         List<LlamaWeights.Layer> layers = new ArrayList<>();
         for (int l = 0; l < c.nLayers(); l++) {
-            layers.add(LlamaWeights.denseLayer(c, l, SyntheticWeights.ones(dim), withOutliers(rnd, (dim + 2 * kv) * dim), withOutliers(rnd, dim * dim), SyntheticWeights.ones(dim),
-                    withOutliers(rnd, 2 * hidden * dim), withOutliers(rnd, dim * hidden)));
+            layers.add(LlamaWeights.denseLayer(c, l, SyntheticWeights.ones(dim), SyntheticWeights.withOutliers(rnd, (dim + 2 * kv) * dim), SyntheticWeights.withOutliers(rnd, dim * dim), SyntheticWeights.ones(dim),
+                    SyntheticWeights.withOutliers(rnd, 2 * hidden * dim), SyntheticWeights.withOutliers(rnd, dim * hidden)));
         }
         return new LlamaWeights(c, embedding, layers, SyntheticWeights.ones(dim), LlamaWeights.dense("wcls", embedding, 0, dim, c.vocabSize()));
-    }
-
-    /**
-     * Weights as {@link SyntheticWeights#small} makes them with about 3 % of them 8x larger. Real LLM weights have
-     * outliers, and the emulator lays out a layer by them: MicroScopiQ's layers take the decode kernel's 8-bit plane
-     * when a few per cent of their weights are outliers, as the 42M checkpoint's are, and with uniform weights the tiny
-     * model's took the 4-bit plane, so the warm-up compiled the other kernel.
-     */
-    private static float[] withOutliers(SplittableRandom rnd, int n) {
-        float[] a = SyntheticWeights.small(rnd, n);
-        for (int i = 0; i < n; i++) if (rnd.nextInt(32) == 0) a[i] *= 8;
-        return a;
     }
 }
