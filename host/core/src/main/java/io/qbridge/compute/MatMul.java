@@ -106,33 +106,6 @@ public final class MatMul {
         c50.intoArray(y, y5); c51.intoArray(y, y5 + L); c52.intoArray(y, y5 + 2 * L); c53.intoArray(y, y5 + 3 * L);
     }
 
-    private static void kernel4x3(float[] x, int k, float[] wt, int n, float[] y, int i, int j, int k0, int k1) {
-        int y0 = i * n + j, y1 = y0 + n, y2 = y1 + n, y3 = y2 + n;
-        FloatVector c00 = FloatVector.fromArray(S, y, y0), c01 = FloatVector.fromArray(S, y, y0 + L), c02 = FloatVector.fromArray(S, y, y0 + 2 * L);
-        FloatVector c10 = FloatVector.fromArray(S, y, y1), c11 = FloatVector.fromArray(S, y, y1 + L), c12 = FloatVector.fromArray(S, y, y1 + 2 * L);
-        FloatVector c20 = FloatVector.fromArray(S, y, y2), c21 = FloatVector.fromArray(S, y, y2 + L), c22 = FloatVector.fromArray(S, y, y2 + 2 * L);
-        FloatVector c30 = FloatVector.fromArray(S, y, y3), c31 = FloatVector.fromArray(S, y, y3 + L), c32 = FloatVector.fromArray(S, y, y3 + 2 * L);
-        int x0 = i * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-        for (int kk = k0; kk < k1; kk++) {
-            int w = kk * n + j;
-            FloatVector b0 = FloatVector.fromArray(S, wt, w);
-            FloatVector b1 = FloatVector.fromArray(S, wt, w + L);
-            FloatVector b2 = FloatVector.fromArray(S, wt, w + 2 * L);
-            FloatVector a = FloatVector.broadcast(S, x[x0 + kk]);
-            c00 = a.fma(b0, c00); c01 = a.fma(b1, c01); c02 = a.fma(b2, c02);
-            a = FloatVector.broadcast(S, x[x1 + kk]);
-            c10 = a.fma(b0, c10); c11 = a.fma(b1, c11); c12 = a.fma(b2, c12);
-            a = FloatVector.broadcast(S, x[x2 + kk]);
-            c20 = a.fma(b0, c20); c21 = a.fma(b1, c21); c22 = a.fma(b2, c22);
-            a = FloatVector.broadcast(S, x[x3 + kk]);
-            c30 = a.fma(b0, c30); c31 = a.fma(b1, c31); c32 = a.fma(b2, c32);
-        }
-        c00.intoArray(y, y0); c01.intoArray(y, y0 + L); c02.intoArray(y, y0 + 2 * L);
-        c10.intoArray(y, y1); c11.intoArray(y, y1 + L); c12.intoArray(y, y1 + 2 * L);
-        c20.intoArray(y, y2); c21.intoArray(y, y2 + L); c22.intoArray(y, y2 + 2 * L);
-        c30.intoArray(y, y3); c31.intoArray(y, y3 + L); c32.intoArray(y, y3 + 2 * L);
-    }
-
     private static void kernel1xV(float[] x, int k, float[] wt, int n, float[] y, int i, int j, int vectors, int k0, int k1) {
         for (int v = 0; v < vectors; v++) {
             int yo = i * n + j + v * L;

@@ -39,6 +39,28 @@ class MatMulTest {
     }
 
     /**
+     * Every output of {@code inOut} is one FMA chain along K in order, from 0, bit for bit, whichever tile computed it
+     * (6 rows x 4 vectors, the narrow tiles of attention's products, single rows, scalar columns) and across the K
+     * blocks: so a kernel may be replaced by another that keeps the chain, and no result changes.
+     */
+    @ParameterizedTest
+    @CsvSource({"6,32,64", "7,32,16", "13,64,32", "12,33,48", "61,57,64", "5,300,80", "1,17,3", "20,512,100", "64,32,57"})
+    void inOutIsTheFmaChainBitForBit(int m, int k, int n) {
+        SplittableRandom rnd = new SplittableRandom(m * 17L + k * 3L + n);
+        float[] x = new float[m * k], w = new float[k * n], y = new float[m * n];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian();
+        MatMul.inOut(x, m, k, w, n, y);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float want = 0f;
+                for (int kk = 0; kk < k; kk++) want = Math.fma(x[i * k + kk], w[kk * n + j], want);
+                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(y[i * n + j]), "inOut at " + i + "," + j);
+            }
+        }
+    }
+
+    /**
      * Every output of {@code outIn} is {@link VectorOps#dot} of its activation row and weight row, bit for bit,
      * whichever group of weight rows (8, 4 or 1) computed it and whatever the offset: the decoder's one-token path
      * and its batched prompt path (more rows, other thread splits) then round alike.
