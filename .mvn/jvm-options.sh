@@ -8,10 +8,11 @@ qbridge_jvm_options() {
   # of after (BENCHMARKS.md §1b, third pass). Only when they compile: the code and every output bit stay the same.
   JVM_OPTS+=(-XX:CompileCommand=quiet "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.*::*,0.1"
              "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.emulator.*::*,0.1")
-  # Two C2 compiler threads instead of one (the JVM gives a 2-core machine one C1 and one C2 thread): a fresh
-  # `qbridge run` queued about 5 s of C2 work behind its load, and whichever kernels came last ran slow for the whole
-  # first pass (BENCHMARKS.md §1b, fifth pass).
-  JVM_OPTS+=(-XX:CICompilerCount=3)
+  # Two C2 compiler threads instead of one for the encoder commands (the JVM gives a 2-core machine one C1 and one C2
+  # thread): a fresh `qbridge run` queued about 5 s of C2 work behind its load, and whichever kernels came last ran
+  # slow for the whole first pass. Not for `generate`: a second compiler thread beside its two spinning decode threads
+  # cost mxint8 with the classifier on the host a third of its tokens per second (BENCHMARKS.md §1b, fifth pass).
+  if _qb_encoder_command "$@"; then JVM_OPTS+=(-XX:CICompilerCount=3); fi
   # Counted loops strip-mined with a safepoint poll every 1000 iterations, as the JVM does by default under G1 and ZGC
   # but not under ParallelGC: C2 compiled MatMul's FP32 tile 35 % slower without it (120-130 against 180-200 GFLOPS on
   # the encoders' shapes, BENCHMARKS.md §1b, fifth pass).
@@ -48,4 +49,10 @@ _qb_fp32_host_decoding() {
   [[ "${model,,}" == *.qbz ]] && return 1
   if [[ -f "$model" && -r "$model" ]] && [[ "$(head -c 3 "$model" 2>/dev/null)" == QBZ ]]; then return 1; fi
   return 0
+}
+
+# embed, run and demo: the commands that push whole batches of sentences through an encoder.
+_qb_encoder_command() {
+  while [[ "${1:-}" == -* ]]; do shift; done
+  [[ "${1:-}" == embed || "${1:-}" == run || "${1:-}" == demo ]]
 }
