@@ -8,15 +8,14 @@ qbridge_jvm_options() {
   # of after (BENCHMARKS.md §1b, third pass). Only when they compile: the code and every output bit stay the same.
   JVM_OPTS+=(-XX:CompileCommand=quiet "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.*::*,0.1"
              "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.emulator.*::*,0.1")
-  # Two C2 compiler threads instead of one for the encoder commands (the JVM gives a 2-core machine one C1 and one C2
-  # thread): a fresh `qbridge run` queued about 5 s of C2 work behind its load, and whichever kernels came last ran
-  # slow for the whole first pass. Not for `generate`: a second compiler thread beside its two spinning decode threads
-  # cost mxint8 with the classifier on the host a third of its tokens per second (BENCHMARKS.md §1b, fifth pass).
-  if _qb_encoder_command "$@"; then JVM_OPTS+=(-XX:CICompilerCount=3); fi
-  # Counted loops strip-mined with a safepoint poll every 1000 iterations, as the JVM does by default under G1 and ZGC
-  # but not under ParallelGC: C2 compiled MatMul's FP32 tile 35 % slower without it (120-130 against 180-200 GFLOPS on
-  # the encoders' shapes, BENCHMARKS.md §1b, fifth pass).
-  JVM_OPTS+=(-XX:+UseCountedLoopSafepoints -XX:LoopStripMiningIter=1000)
+  # The encoder commands (BENCHMARKS.md §1b, fifth pass): counted loops strip-mined with a safepoint poll every 1000
+  # iterations, as the JVM does by default under G1 and ZGC but not under ParallelGC (C2 compiled MatMul's FP32 tile
+  # 35 % slower without it: 120-130 against 180-200 GFLOPS on the encoders' shapes), and two C2 compiler threads
+  # instead of the one a 2-core machine gets (a fresh `qbridge run` queued about 5 s of C2 work behind its load, and
+  # whichever kernels came last ran slow for the whole first pass). Not for `generate`: its two spinning decode threads
+  # lost a third of mxint8's host-classifier tokens per second to the second compiler thread, and its quantizing load
+  # took 0.4-0.6 s longer with strip-mined loops.
+  if _qb_encoder_command "$@"; then JVM_OPTS+=(-XX:+UseCountedLoopSafepoints -XX:LoopStripMiningIter=1000 -XX:CICompilerCount=3); fi
   # protobuf-java still touches sun.misc.Unsafe; JDK 24+ warns about that on every start unless allowed.
   if (( QB_JAVA_MAJOR >= 24 )); then JVM_OPTS+=(--sun-misc-unsafe-memory-access=allow); fi
   # FP32 decoding on the host streams every weight once per token (158 MB for the 42M checkpoint): on 4 KB pages the

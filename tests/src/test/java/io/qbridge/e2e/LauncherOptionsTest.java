@@ -77,19 +77,20 @@ class LauncherOptionsTest {
     }
 
     /**
-     * Under ParallelGC every command gets strip-mined counted loops (C2 compiled MatMul's FP32 tile 35 % slower
-     * without them), the encoder commands a second C2 compiler thread and `generate` not (its spinning decode threads
-     * lose to it; BENCHMARKS.md §1b, fifth pass), and this JDK takes the options.
+     * Under ParallelGC the encoder commands get strip-mined counted loops (C2 compiled MatMul's FP32 tile 35 % slower
+     * without them) and a second C2 compiler thread, and `generate` neither (its spinning decode threads lose to the
+     * compiler thread, its quantizing load to the loops' polls; BENCHMARKS.md §1b, fifth pass); this JDK takes them.
      */
     @Test
-    void everyCommandGetsTheCompilerOptionsAndTheJvmTakesThem() throws Exception {
+    void theEncoderCommandsGetTheCompilerOptionsAndTheJvmTakesThem() throws Exception {
+        List<String> compiler = List.of("-XX:+UseCountedLoopSafepoints", "-XX:LoopStripMiningIter=1000", "-XX:CICompilerCount=3");
         for (String[] args : List.of(new String[] {"embed", "--model", "minilm"}, new String[] {"run", "--model", "m.qbz"}, new String[] {"--verbose", "demo"},
                 new String[] {"generate", "-m", "m42.bin"}, new String[] {"generate", "-m", "m42.bin", "-f", "mxint8"}, new String[] {"serve"}, new String[] {})) {
             List<String> opts = options(args);
-            assertTrue(opts.containsAll(List.of("-XX:+UseParallelGC", "-XX:+UseCountedLoopSafepoints", "-XX:LoopStripMiningIter=1000")),
-                    String.join(" ", args) + ": " + opts);
+            assertTrue(opts.contains("-XX:+UseParallelGC"), String.join(" ", args) + ": " + opts);
             boolean encoder = List.of(args).contains("embed") || List.of(args).contains("run") || List.of(args).contains("demo");
-            assertEquals(encoder, opts.contains("-XX:CICompilerCount=3"), String.join(" ", args) + ": " + opts);
+            assertEquals(encoder, opts.containsAll(compiler), String.join(" ", args) + ": " + opts);
+            assertTrue(encoder || compiler.stream().noneMatch(opts::contains), String.join(" ", args) + ": " + opts);
         }
         List<String> accepted = bash("qbridge_jvm_options embed; \"$JAVA_HOME/bin/java\" \"${JVM_OPTS[@]}\" -version 2>&1 && echo accepted");
         assertEquals("accepted", accepted.getLast(), String.join("\n", accepted));
