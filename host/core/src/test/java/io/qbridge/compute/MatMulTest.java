@@ -40,7 +40,7 @@ class MatMulTest {
 
     /**
      * Every output of {@code inOut} is one FMA chain along K in order, from 0, bit for bit, whichever tile computed it
-     * (6 rows x 4 vectors, the narrow tiles of attention's products, single rows, scalar columns) and across the K
+     * (6 rows x 4 vectors, single rows of 4 vectors or 1 as in attention's narrow products, scalar columns) and across the K
      * blocks: so a kernel may be replaced by another that keeps the chain, and no result changes.
      */
     @ParameterizedTest
