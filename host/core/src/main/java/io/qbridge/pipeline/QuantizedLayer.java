@@ -74,16 +74,15 @@ public final class QuantizedLayer {
      * {@link #stored} layer's host form is made on its first use.
      */
     public Linear toHostLinear(int n, int k) {
-        if (dequantized == null) {
-            if ((long) n * k != (long) packed.n() * packed.k()) throw new IllegalArgumentException(name + ": " + n + "x" + k + " does not match " + packed.n() + "x" + packed.k() + " weights");
-            return new DeferredLinear(name, k, n, bias, () -> transposed(n, k));
-        }
-        return transposed(n, k);
+        float[] d = dequantized;
+        long weights = d != null ? d.length : (long) packed.n() * packed.k();
+        if ((long) n * k != weights) throw new IllegalArgumentException(name + ": " + n + "x" + k + " does not match " + weights + " weights");
+        return d != null ? transposed(n, k) : new DeferredLinear(name, k, n, bias, () -> transposed(n, k));
     }
 
+    /** The dequantized weights as {@code [K][N]}, the shape checked by the caller. */
     private Linear transposed(int n, int k) {
         float[] dequantized = dequantized();
-        if ((long) n * k != dequantized.length) throw new IllegalArgumentException(name + ": " + n + "x" + k + " does not match " + dequantized.length + " weights");
         float[] kn = new float[n * k];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < k; j++) kn[j * n + i] = dequantized[i * k + j];

@@ -288,13 +288,13 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
         return true;
     }
 
-    /** The finest grid among the blocks of [b0, b1) of output j that hold a non-zero weight (0 if none). */
     /** |w| of column c, output j on the chunk's grid (exponent {@code echunk}): 0 for a zero weight. */
     private static long magnitude(long[] v, double[] scale, int n, int bs, int c, int j, int echunk) {
         long x = v[c * n + j];
         return x == 0 ? 0 : Math.abs(x) << (Math.getExponent(scale[(c / bs) * n + j]) - echunk);
     }
 
+    /** The finest grid among the blocks of [b0, b1) of output j that hold a non-zero weight (0 if none). */
     private static int groupMinExponent(double[] scale, long[] l1, int n, int j, int b0, int b1) {
         int emin = Integer.MAX_VALUE;
         for (int b = b0; b < b1; b++)

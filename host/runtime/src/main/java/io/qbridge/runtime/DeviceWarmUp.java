@@ -6,6 +6,7 @@ import io.qbridge.emulator.EmulatorAccelerator;
 import io.qbridge.emulator.EmulatorConfig;
 import io.qbridge.format.QuantFormat;
 import io.qbridge.model.Linear;
+import io.qbridge.model.WarmUps;
 import io.qbridge.model.bert.EncoderWarmUp;
 import io.qbridge.model.llama.DecoderWarmUp;
 import io.qbridge.model.llama.LlamaWeights;
@@ -45,13 +46,13 @@ public final class DeviceWarmUp {
 
     /**
      * Starts the warm-up of {@code qbridge generate} on an emulator of its own with {@code config} (null when warm-ups
-     * are off, {@link DecoderWarmUp#enabled}): the tiny decoder placed as {@link AcceleratorModels#decoderOnDevice}
+     * are off, {@link WarmUps#enabled}): the tiny decoder placed as {@link AcceleratorModels#decoderOnDevice}
      * places a real one, its block layers and with {@code classifier} its classifier in {@code format}. Its own
      * emulator, closed when it ends, so the real device is opened when and as it always is and holds nothing of the
      * warm-up; the JIT-compiled code is the process's.
      */
     public static DecoderWarmUp decoder(EmulatorConfig config, QuantFormat format, boolean classifier) {
-        return DecoderWarmUp.enabled() ? decoder(new EmulatorAccelerator(config), format, classifier) : null;
+        return WarmUps.enabled() ? decoder(new EmulatorAccelerator(config), format, classifier) : null;
     }
 
     /** As above on {@code device}, which the warm-up closes when it ends (tests count what it does there). */

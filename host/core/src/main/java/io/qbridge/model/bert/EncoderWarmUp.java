@@ -3,6 +3,7 @@ package io.qbridge.model.bert;
 import io.qbridge.model.DenseLinear;
 import io.qbridge.model.Linear;
 import io.qbridge.model.SyntheticWeights;
+import io.qbridge.model.WarmUps;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -56,9 +57,9 @@ public final class EncoderWarmUp implements AutoCloseable {
         thread.start();
     }
 
-    /** Starts the warm-up thread on the FP32 host path, or returns null when {@code qbridge.warmup} is false. */
+    /** Starts the warm-up thread on the FP32 host path, or returns null when warm-ups are off ({@link WarmUps#enabled}). */
     public static EncoderWarmUp start() {
-        if (!enabled()) return null;
+        if (!WarmUps.enabled()) return null;
         return new EncoderWarmUp(null, () -> {});
     }
 
@@ -69,12 +70,8 @@ public final class EncoderWarmUp implements AutoCloseable {
      * {@code linears} loaded).
      */
     public static EncoderWarmUp start(UnaryOperator<Linear> linears, Runnable after) {
-        if (!enabled()) return null;
+        if (!WarmUps.enabled()) return null;
         return new EncoderWarmUp(java.util.Objects.requireNonNull(linears), after);
-    }
-
-    private static boolean enabled() {
-        return Boolean.parseBoolean(System.getProperty("qbridge.warmup", "true"));
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.qbridge.model.llama;
 
 import io.qbridge.model.SyntheticWeights;
+import io.qbridge.model.WarmUps;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -61,12 +62,7 @@ public final class DecoderWarmUp implements AutoCloseable {
         thread.start();
     }
 
-    /** Whether warm-ups run: {@code qbridge.warmup} is not false. */
-    public static boolean enabled() {
-        return Boolean.parseBoolean(System.getProperty("qbridge.warmup", "true"));
-    }
-
-    /** Starts the warm-up thread on the FP32 host path, or returns null when warm-ups are off ({@link #enabled}). */
+    /** Starts the warm-up thread on the FP32 host path, or returns null when warm-ups are off ({@link WarmUps#enabled}). */
     public static DecoderWarmUp start() {
         return start(UnaryOperator.identity(), () -> {}, HOST_FORWARDS);
     }
@@ -78,7 +74,7 @@ public final class DecoderWarmUp implements AutoCloseable {
      * {@code place} took). Null, and {@code after} never run, when warm-ups are off.
      */
     public static DecoderWarmUp start(UnaryOperator<LlamaWeights> place, Runnable after, int forwards) {
-        return enabled() ? new DecoderWarmUp(place, after, forwards) : null;
+        return WarmUps.enabled() ? new DecoderWarmUp(place, after, forwards) : null;
     }
 
     /**
