@@ -15,7 +15,16 @@ qbridge_jvm_options() {
   # whichever kernels came last ran slow for the whole first pass). Not for `generate`: its two spinning decode threads
   # lost a third of mxint8's host-classifier tokens per second to the second compiler thread, and its quantizing load
   # took 0.4-0.6 s longer with strip-mined loops.
-  if _qb_encoder_command "$@"; then JVM_OPTS+=(-XX:+UseCountedLoopSafepoints -XX:LoopStripMiningIter=1000 -XX:CICompilerCount=3); fi
+  if _qb_encoder_command "$@"; then
+    JVM_OPTS+=(-XX:+UseCountedLoopSafepoints -XX:LoopStripMiningIter=1000 -XX:CICompilerCount=3)
+    # Attention's products (MatMul's tile loop and its one-vector kernel) after a hundredth of the usual invocations:
+    # the warm-up's few FP32 passes then get them compiled in the first second, before the load's and the device
+    # kernels' compilations fill C2's queue. Compiled later (3.5-6 s), a fresh `qbridge run` spent 1.4-2 s more in
+    # the rest of the model in about half of its runs (the "slow mode" of BENCHMARKS.md §1b, sixth pass). A later
+    # CompileCommand for a method overrides the package-wide one above.
+    JVM_OPTS+=("-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.MatMul::inOutTile,0.01"
+               "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.MatMul::kernel1xV,0.01")
+  fi
   # protobuf-java still touches sun.misc.Unsafe; JDK 24+ warns about that on every start unless allowed.
   if (( QB_JAVA_MAJOR >= 24 )); then JVM_OPTS+=(--sun-misc-unsafe-memory-access=allow); fi
   # FP32 decoding on the host streams every weight once per token (158 MB for the 42M checkpoint): on 4 KB pages the

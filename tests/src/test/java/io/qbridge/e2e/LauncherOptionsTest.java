@@ -78,12 +78,15 @@ class LauncherOptionsTest {
 
     /**
      * Under ParallelGC the encoder commands get strip-mined counted loops (C2 compiled MatMul's FP32 tile 35 % slower
-     * without them) and a second C2 compiler thread, and `generate` neither (its spinning decode threads lose to the
-     * compiler thread, its quantizing load to the loops' polls; BENCHMARKS.md §1b, fifth pass); this JDK takes them.
+     * without them), a second C2 compiler thread and attention's products compiled early, and `generate` none (its
+     * spinning decode threads lose to the compiler thread, its quantizing load to the loops' polls; BENCHMARKS.md §1b,
+     * fifth and sixth passes); this JDK takes them.
      */
     @Test
     void theEncoderCommandsGetTheCompilerOptionsAndTheJvmTakesThem() throws Exception {
-        List<String> compiler = List.of("-XX:+UseCountedLoopSafepoints", "-XX:LoopStripMiningIter=1000", "-XX:CICompilerCount=3");
+        List<String> compiler = List.of("-XX:+UseCountedLoopSafepoints", "-XX:LoopStripMiningIter=1000", "-XX:CICompilerCount=3",
+                "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.MatMul::inOutTile,0.01",
+                "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.MatMul::kernel1xV,0.01");
         for (String[] args : List.of(new String[] {"embed", "--model", "minilm"}, new String[] {"run", "--model", "m.qbz"}, new String[] {"--verbose", "demo"},
                 new String[] {"generate", "-m", "m42.bin"}, new String[] {"generate", "-m", "m42.bin", "-f", "mxint8"}, new String[] {"serve"}, new String[] {})) {
             List<String> opts = options(args);

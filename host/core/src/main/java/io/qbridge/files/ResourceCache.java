@@ -7,18 +7,23 @@ import java.net.JarURLConnection;
 import java.net.URL;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Locale;
 import java.util.jar.JarEntry;
+import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 
 /**
  * Large classpath resources (the built-in models' 91-133 MB ONNX files) kept inflated in the user's cache
  * directory, so a fresh process reads them as plain files instead of inflating them out of their jar each time
- * (about 0.5 s for all-MiniLM-L6-v2: BENCHMARKS.md §1b).
+ * (about 0.5 s for all-MiniLM-L6-v2: BENCHMARKS.md §1b), with their SHA-256 beside them ({@link #sha256}).
  *
  * <p>A cache entry is named by the resource, its jar entry's CRC-32 and its size, so another version of the jar
  * never reads an old entry; it is used only when its size and its CRC-32 (computed over the bytes read, against
@@ -56,8 +61,7 @@ public final class ResourceCache {
         JarEntry e = c.getJarEntry();
         long size = e.getSize(), crc = e.getCrc();
         if (size < 0 || crc < 0 || size > Integer.MAX_VALUE - 8) return readFrom(url);
-        String base = name.substring(name.lastIndexOf('/') + 1);
-        Path entry = dir.resolve("resources").resolve(base + "." + String.format(Locale.ROOT, "%08x", crc) + "-" + size);
+        Path entry = entry(dir, name, e);
         byte[] cached = readValid(entry, (int) size, crc);
         if (cached != null) return cached;
         byte[] bytes = readFrom(url);
@@ -69,6 +73,54 @@ public final class ResourceCache {
             }
         }
         return bytes;
+    }
+
+    /**
+     * The SHA-256 (lower-case hex) of {@code bytes}, the resource {@code name} as {@link #read} returned it. A fresh
+     * process would otherwise hash a 91-133 MB model on every load of a container (0.3-0.4 s, BENCHMARKS.md §1b), so
+     * the digest is kept beside the resource's cache entry, named as the entry is (by the jar entry's CRC-32 and size)
+     * with {@code .sha256} after, and read back from there. It is written only from bytes whose size and CRC-32 are
+     * the jar entry's, and used only while they are; otherwise (not a jar resource, the cache off or unwritable) it
+     * is computed from {@code bytes} each time.
+     */
+    public static String sha256(Class<?> anchor, String name, byte[] bytes) throws IOException {
+        Path digestFile = null;
+        URL url = anchor.getResource(name);
+        Path dir = dir();
+        if (url != null && dir != null && url.getProtocol().equals("jar")) {
+            JarEntry e = ((JarURLConnection) url.openConnection()).getJarEntry();
+            if (e.getSize() == bytes.length && e.getCrc() >= 0 && crc32(bytes) == e.getCrc()) digestFile = Path.of(entry(dir, name, e) + ".sha256");
+        }
+        if (digestFile != null) {
+            try {
+                String kept = Files.readString(digestFile, StandardCharsets.US_ASCII);
+                if (SHA256_HEX.matcher(kept).matches()) return kept;
+            } catch (IOException | UncheckedIOException | SecurityException absent) {
+                // computed and written below
+            }
+        }
+        String hex;
+        try {
+            hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        if (digestFile != null) {
+            try {
+                OutputFiles.write(digestFile, hex.getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException | UncheckedIOException | SecurityException ignored) {
+                // only speed: the next process hashes the bytes again
+            }
+        }
+        return hex;
+    }
+
+    private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
+
+    /** The cache entry of the jar entry {@code e} of resource {@code name}. */
+    private static Path entry(Path dir, String name, JarEntry e) {
+        String base = name.substring(name.lastIndexOf('/') + 1);
+        return dir.resolve("resources").resolve(base + "." + String.format(Locale.ROOT, "%08x", e.getCrc()) + "-" + e.getSize());
     }
 
     /** The entry's bytes when it has exactly {@code size} bytes whose CRC-32 is {@code crc}; else null (a bad entry is deleted). */

@@ -3,6 +3,7 @@ package io.qbridge.pipeline;
 import io.qbridge.container.QbzEntry;
 import io.qbridge.container.QbzFile;
 import io.qbridge.container.QbzManifest;
+import io.qbridge.files.ResourceCache;
 import io.qbridge.format.PackedTensor;
 import io.qbridge.model.Linear;
 import io.qbridge.model.ModelFormatException;
@@ -104,7 +105,7 @@ public final class QuantizedEncoders {
         if (base == null) throw new ModelFormatException(file.toString(), "base model '" + m.model() + "' is not a built-in encoder");
         // one read of the ONNX resource (91 MB for minilm, inflated from its jar) for both the digest and the model
         byte[] onnx = EncoderModel.onnxBytes(base);
-        String sha = SHA.computeIfAbsent(base, b -> QbzFile.sha256(onnx));
+        String sha = baseSha256(base, onnx);
         if (!sha.equals(m.baseSha256())) {
             throw new ModelFormatException(file.toString(), "was made from a different " + m.model() + " (base sha256 " + m.baseSha256() + ", this one is " + sha + ")");
         }
@@ -140,8 +141,14 @@ public final class QuantizedEncoders {
 
     static String baseSha256(EncoderModel.Builtin b) throws IOException {
         String s = SHA.get(b);
+        return s != null ? s : baseSha256(b, EncoderModel.onnxBytes(b));
+    }
+
+    /** The digest of {@code onnx}, the bytes of {@code b}'s ONNX resource: remembered in this process and in the resource cache. */
+    private static String baseSha256(EncoderModel.Builtin b, byte[] onnx) throws IOException {
+        String s = SHA.get(b);
         if (s == null) {
-            s = QbzFile.sha256(EncoderModel.onnxBytes(b));
+            s = ResourceCache.sha256(EncoderModel.class, b.onnxResource, onnx);
             SHA.put(b, s);
         }
         return s;

@@ -108,6 +108,54 @@ class ResourceCacheTest {
         for (int i = 0; i < old.size(); i++) assertEquals(old.get(i), now.get(i), old.get(i).getName());
     }
 
+    private static String sha256(byte[] b) throws java.security.NoSuchAlgorithmException {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
+    }
+
+    private Path digestFile() throws IOException {
+        return Path.of(onlyEntry() + ".sha256");
+    }
+
+    @Test
+    void theDigestIsKeptBesideTheEntryAndReadBackFromThere() throws Exception {
+        byte[] bytes = ResourceCache.read(EncoderModel.class, SMALL);
+        assertEquals(sha256(bytes), ResourceCache.sha256(EncoderModel.class, SMALL, bytes));
+        Path kept;
+        try (Stream<Path> s = Files.list(tmp.resolve("cache").resolve("resources"))) {
+            kept = s.filter(p -> p.toString().endsWith(".sha256")).findFirst().orElseThrow();
+        }
+        assertEquals(sha256(bytes), Files.readString(kept));
+        // what a later process gets is what the file says (a stand-in digest shows it was read, not recomputed)
+        String standIn = "0".repeat(64);
+        Files.writeString(kept, standIn);
+        assertEquals(standIn, ResourceCache.sha256(EncoderModel.class, SMALL, bytes));
+    }
+
+    @Test
+    void aDigestFileThatIsNotADigestIsRecomputedAndRewritten() throws Exception {
+        byte[] bytes = ResourceCache.read(EncoderModel.class, SMALL);
+        Path entry = onlyEntry();
+        Path kept = Path.of(entry + ".sha256");
+        for (String bad : new String[] {"", "not a digest", sha256(bytes).substring(1), sha256(bytes).toUpperCase(java.util.Locale.ROOT)}) {
+            Files.writeString(kept, bad);
+            assertEquals(sha256(bytes), ResourceCache.sha256(EncoderModel.class, SMALL, bytes), "file held '" + bad + "'");
+            assertEquals(sha256(bytes), Files.readString(kept));
+        }
+    }
+
+    @Test
+    void bytesThatAreNotTheJarEntrysAreHashedAndNeverRemembered() throws Exception {
+        byte[] bytes = ResourceCache.read(EncoderModel.class, SMALL);
+        byte[] other = bytes.clone();
+        other[other.length / 2] ^= 0x10; // same size, another CRC
+        assertEquals(sha256(other), ResourceCache.sha256(EncoderModel.class, SMALL, other));
+        assertTrue(Files.notExists(digestFile()), "a digest of other bytes must not be kept as the resource's");
+        assertEquals(sha256(bytes), ResourceCache.sha256(EncoderModel.class, SMALL, bytes));
+        assertEquals(sha256(other), ResourceCache.sha256(EncoderModel.class, SMALL, other), "the kept digest is only for the entry's own bytes");
+        System.setProperty("qbridge.cache", "off");
+        assertEquals(sha256(bytes), ResourceCache.sha256(EncoderModel.class, SMALL, bytes));
+    }
+
     @Test
     void readFullyReadsStreamsWhoseAvailableIsShortLongOrZero() throws IOException {
         byte[] data = new byte[100_000];

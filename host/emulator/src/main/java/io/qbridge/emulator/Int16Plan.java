@@ -56,24 +56,9 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
             if (chunk > 0) { threshold = t; break; }
         }
         if (chunk < 0) return null;
-        short[] w = new short[v.length];
-        int[] start = new int[k + 1];
         int count = 0;
-        for (int c = 0; c < k; c++)
-            for (int j = 0; j < n; j++) if (Math.abs(v[c * n + j]) > threshold) count++;
+        for (long x : v) if (Math.abs(x) > threshold) count++;
         if (count > v.length / 64) return null; // too many for a side list: the fp32/int32 kernels do better
-        int[] sparseN = new int[count], sparseV = new int[count];
-        count = 0;
-        for (int c = 0; c < k; c++) {
-            start[c] = count;
-            for (int j = 0; j < n; j++) {
-                long x = v[c * n + j];
-                if (Math.abs(x) > threshold) { sparseN[count] = j; sparseV[count++] = (int) x; }
-                else w[c * n + j] = (short) x;
-            }
-        }
-        start[k] = count;
-        Sparse sparse = count == 0 ? null : Sparse.indexed(start, sparseN, sparseV, n, bs, chunk);
 
         long[] l1 = new long[nb * n];
         for (int c = 0; c < k; c++) {
@@ -82,7 +67,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
         }
         double[] scale = d.scale();
         int group = d.zero() == null && powersOfTwo(scale) && rowsSumExactly(scale, l1, n, nb) ? largestGroup(scale, l1, n, nb) : 1;
-        if (group == 1) return new Int16Plan(w, sparse, chunk, bs, 1, null, scale);
+        if (group == 1) return plane(v, n, k, bs, chunk, threshold, count, 1, null, scale);
         int ng = (nb + group - 1) / group;
         int[] shifts = new int[nb * n];
         double[] gs = new double[ng * n];
@@ -96,7 +81,27 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
         // chunks of m >= 2 blocks when whole blocks fit; when they do not, whole blocks (m = 1) with a side list
         Int16Plan spanning = spanning(v, scale, l1, n, k, bs, nb, group, gs, chunk == bs ? 2 : 1);
         if (spanning != null) return spanning;
-        return new Int16Plan(w, sparse, chunk, bs, group, shifts, gs);
+        return plane(v, n, k, bs, chunk, threshold, count, group, shifts, gs);
+    }
+
+    /**
+     * The plan whose chunks stay inside blocks: the integers as they are in the 16-bit plane, the {@code count} above
+     * {@code threshold} in the side list. Built only when it is the one taken (a spanning plan builds its own plane).
+     */
+    private static Int16Plan plane(long[] v, int n, int k, int bs, int chunk, long threshold, int count, int group, int[] shifts, double[] groupScale) {
+        short[] w = new short[v.length];
+        int[] start = new int[k + 1], sparseN = new int[count], sparseV = new int[count];
+        count = 0;
+        for (int c = 0; c < k; c++) {
+            start[c] = count;
+            for (int j = 0; j < n; j++) {
+                long x = v[c * n + j];
+                if (Math.abs(x) > threshold) { sparseN[count] = j; sparseV[count++] = (int) x; }
+                else w[c * n + j] = (short) x;
+            }
+        }
+        start[k] = count;
+        return new Int16Plan(w, count == 0 ? null : Sparse.indexed(start, sparseN, sparseV, n, bs, chunk), chunk, bs, group, shifts, groupScale);
     }
 
     /** Most blocks one 16-bit chunk may span (128 columns of 16-blocks: one MicroScopiQ macro-block). */
@@ -135,6 +140,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
         boolean[] live = new boolean[n];
         long[] plane = new long[n];
         long[] keys = new long[chunk];
+        int[] up = new int[m * n]; // the unit's pre-shift of each (block, output): e_b - e_chunk
         for (int u = 0; u < units; u++) {
             int c0 = u * chunk, c1 = Math.min(k, c0 + chunk), b0 = c0 / bs, b1 = Math.min(nb, b0 + m), g = b0 / group;
             for (int j = 0; j < n; j++) {
@@ -146,12 +152,14 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
                 if (any) shifts[u * n + j] = echunk - Math.getExponent(gs[g * n + j]);
                 plane[j] = 0;
             }
+            unitShifts(scale, echunks, u, n, b0, b1, up);
             // column after column: v is [K][N], so a column's outputs are contiguous (output after output, each over
             // its chunk's columns, strode N longs a weight and was half of a MicroScopiQ layer's load time)
             for (int c = c0; c < c1; c++) {
+                int vo = c * n, uo = (c / bs - b0) * n;
                 for (int j = 0; j < n; j++) {
                     if (!live[j]) continue;
-                    long a = magnitude(v, scale, n, bs, c, j, echunks[u * n + j]);
+                    long a = Math.abs(v[vo + j]) << up[uo + j];
                     if (a > SPARSE_THRESHOLDS[0]) {
                         side[c * n + j] = true;
                         count++;
@@ -167,7 +175,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
                 int cands = 0;
                 for (int c = c0; c < c1; c++) {
                     if (side[c * n + j]) continue;
-                    long a = magnitude(v, scale, n, bs, c, j, echunks[u * n + j]);
+                    long a = Math.abs(v[c * n + j]) << up[(c / bs - b0) * n + j];
                     if (a != 0) keys[cands++] = a << 32 | (c1 - 1 - c);
                 }
                 java.util.Arrays.sort(keys, 0, cands);
@@ -183,12 +191,12 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
         count = 0;
         for (int c = 0; c < k; c++) {
             start[c] = count;
-            int u = c / chunk;
+            int u = c / chunk, b0 = u * m, uo = (c / bs - b0) * n;
+            if (c % chunk == 0) unitShifts(scale, echunks, u, n, b0, Math.min(nb, b0 + m), up);
             for (int j = 0; j < n; j++) {
                 long x = v[c * n + j];
                 if (x == 0) continue;
-                int echunk = echunks[u * n + j];
-                long shifted = x << (Math.getExponent(scale[(c / bs) * n + j]) - echunk);
+                long shifted = x << up[uo + j];
                 if (side[c * n + j]) { sparseN[count] = j; sparseV[count++] = Math.toIntExact(shifted); }
                 else w[c * n + j] = (short) shifted;
             }
@@ -288,10 +296,14 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
         return true;
     }
 
-    /** |w| of column c, output j on the chunk's grid (exponent {@code echunk}): 0 for a zero weight. */
-    private static long magnitude(long[] v, double[] scale, int n, int bs, int c, int j, int echunk) {
-        long x = v[c * n + j];
-        return x == 0 ? 0 : Math.abs(x) << (Math.getExponent(scale[(c / bs) * n + j]) - echunk);
+    /**
+     * {@code up[(b - b0) * n + j] = e_b - e_chunk}: the left shift that puts a weight of block b and output j on the
+     * grid of unit u's chunk (exponent {@code echunks[u * n + j]}), for the blocks [b0, b1) of the unit. A zero
+     * weight stays 0 under any shift, so the blocks holding only zeros need no care.
+     */
+    private static void unitShifts(double[] scale, int[] echunks, int u, int n, int b0, int b1, int[] up) {
+        for (int b = b0; b < b1; b++)
+            for (int j = 0; j < n; j++) up[(b - b0) * n + j] = Math.getExponent(scale[b * n + j]) - echunks[u * n + j];
     }
 
     /** The finest grid among the blocks of [b0, b1) of output j that hold a non-zero weight (0 if none). */

@@ -46,14 +46,16 @@ public final class WeightDecoder {
         };
     }
 
-    /** LSB-first field read (docs/formats.md §0). */
+    /**
+     * LSB-first field read (docs/formats.md §0) of {@code width} <= 32 bits: the bytes the field touches, and only
+     * those, as one little-endian integer (a load's decode read every weight bit by bit before, a fifth of it).
+     */
     static int field(byte[] b, long bit, int width) {
-        int v = 0;
-        for (int i = 0; i < width; i++) {
-            long s = bit + i;
-            v |= ((b[(int) (s >>> 3)] >>> (int) (s & 7)) & 1) << i;
-        }
-        return v;
+        if (width == 0) return 0;
+        int at = (int) (bit >>> 3), sh = (int) (bit & 7), bytes = (sh + width + 7) >>> 3;
+        long w = 0;
+        for (int i = 0; i < bytes; i++) w |= (long) (b[at + i] & 0xFF) << (8 * i);
+        return (int) ((w >>> sh) & (-1L >>> (64 - width)));
     }
 
     static int signExtend(int v, int width) {

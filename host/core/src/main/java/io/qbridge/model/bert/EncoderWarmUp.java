@@ -1,6 +1,7 @@
 package io.qbridge.model.bert;
 
 import io.qbridge.model.DenseLinear;
+import io.qbridge.model.ForwardingLinear;
 import io.qbridge.model.Linear;
 import io.qbridge.model.SyntheticWeights;
 import io.qbridge.model.WarmUps;
@@ -75,8 +76,9 @@ public final class EncoderWarmUp implements AutoCloseable {
     }
 
     /**
-     * Ends the warm-up after its current forward pass and waits for it: called before the real batches, so the
-     * tiny model takes no CPU from them.
+     * Ends the warm-up after the layer it is running (not the whole pass: a pass still in the interpreter took up to
+     * 0.4 s, BENCHMARKS.md §1b, sixth pass) and waits for it: called before the real batches, so the tiny model takes
+     * no CPU from them.
      */
     @Override
     public void close() {
@@ -90,11 +92,25 @@ public final class EncoderWarmUp implements AutoCloseable {
 
     private void run(UnaryOperator<Linear> linears) {
         long end = System.nanoTime() + MAX_NANOS;
-        BertEncoder host = tiny();
+        BertEncoder tiny = tiny(), host = tiny.mapLinears(this::stoppable);
         SplittableRandom rnd = new SplittableRandom(2);
         if (linears != null) forwards(host, batch(rnd, HOST_LENGTHS), HOST_FORWARDS, end);
-        forwards(linears == null ? host : host.mapLinears(linears), batch(rnd, LENGTHS), FORWARDS, end);
+        forwards(linears == null ? host : tiny.mapLinears(l -> stop ? l : stoppable(linears.apply(l))), batch(rnd, LENGTHS), FORWARDS, end);
     }
+
+    /** {@code layer}, ending the warm-up from inside a pass once {@link #close} has been called: it waits for one layer, not a pass. */
+    private Linear stoppable(Linear layer) {
+        return new ForwardingLinear(layer) {
+            @Override
+            public void forward(float[] x, int rows, float[] y) {
+                if (stop) throw STOPPED;
+                inner.forward(x, rows, y);
+            }
+        };
+    }
+
+    /** How a warm-up layer ends its pass after {@link #close} (caught in the thread's body like any failure). */
+    private static final RuntimeException STOPPED = new RuntimeException("warm-up stopped", null, false, false) {};
 
     private static List<int[]> batch(SplittableRandom rnd, int[] lengths) {
         List<int[]> batch = new ArrayList<>();

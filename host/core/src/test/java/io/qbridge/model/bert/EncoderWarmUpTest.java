@@ -26,6 +26,41 @@ class EncoderWarmUpTest {
         for (int s = 0; s < alone.length; s++) assertArrayEquals(alone[s], during[s], "sentence " + s);
     }
 
+    /**
+     * close() ends the warm-up after the layer it is in, not after the rest of the pass: the device layers of the
+     * tiny model here count their calls, and the first holds until close() has been asked for.
+     */
+    @Test
+    void closeEndsTheWarmUpAfterTheLayerItIsRunning() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch inFirst = new java.util.concurrent.CountDownLatch(1), release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean after = new java.util.concurrent.atomic.AtomicBoolean();
+        EncoderWarmUp warm = EncoderWarmUp.start(l -> new io.qbridge.model.ForwardingLinear(l) {
+            @Override
+            public void forward(float[] x, int rows, float[] y) {
+                if (calls.incrementAndGet() == 1) {
+                    inFirst.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                inner.forward(x, rows, y);
+            }
+        }, () -> after.set(true));
+        assertNotNull(warm, "qbridge.warmup is not set to false in tests");
+        org.junit.jupiter.api.Assertions.assertTrue(inFirst.await(1, java.util.concurrent.TimeUnit.MINUTES), "the warm-up never reached its device layers");
+        Thread closer = new Thread(warm::close);
+        closer.start();
+        Thread.sleep(200); // close() has asked the warm-up to stop and is waiting for it
+        release.countDown();
+        closer.join(60_000);
+        org.junit.jupiter.api.Assertions.assertFalse(closer.isAlive(), "close() did not return");
+        org.junit.jupiter.api.Assertions.assertEquals(1, calls.get(), "device layers run after close() was asked for (a pass has 6)");
+        org.junit.jupiter.api.Assertions.assertTrue(after.get(), "the warm-up's end action did not run");
+    }
+
     @Test
     void aBuiltinLoadedFromItsBytesIsTheSameModel() throws java.io.IOException {
         EncoderModel fromJar = EncoderModel.load(EncoderModel.Builtin.MINILM);
