@@ -128,12 +128,13 @@ public final class EncoderWarmUp implements AutoCloseable {
         }
     }
 
+    /** The tiny encoder's vocabulary: the warm-up's token ids are drawn below it. */
+    private static final int TINY_VOCAB = 128;
+
     /**
      * A random one-layer encoder: hidden 128 (4 heads of 32, the real models' head size), intermediate 512, 128
      * tokens, 64 positions; 128 columns so that every format's blocks and groups fit.
      */
-    private static final int TINY_VOCAB = 128;
-
     static BertEncoder tiny() {
         BertConfig c = new BertConfig(TINY_VOCAB, 128, 1, 4, 512, 64, 2, 1e-12f);
         SplittableRandom rnd = new SplittableRandom(1);
