@@ -56,32 +56,49 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
             if (chunk > 0) { threshold = t; break; }
         }
         if (chunk < 0) return null;
-        int count = 0;
-        for (long x : v) if (Math.abs(x) > threshold) count++;
+        int count = countAbove(v, threshold);
         if (count > v.length / 64) return null; // too many for a side list: the fp32/int32 kernels do better
 
-        long[] l1 = new long[nb * n];
-        for (int c = 0; c < k; c++) {
-            int b = c / bs;
-            for (int j = 0; j < n; j++) l1[b * n + j] += Math.abs(v[c * n + j]);
-        }
+        long[] l1 = blockL1(v, n, k, bs, nb);
         double[] scale = d.scale();
         int group = d.zero() == null && powersOfTwo(scale) && rowsSumExactly(scale, l1, n, nb) ? largestGroup(scale, l1, n, nb) : 1;
         if (group == 1) return plane(v, n, k, bs, chunk, threshold, count, 1, null, scale);
         int ng = (nb + group - 1) / group;
         int[] shifts = new int[nb * n];
         double[] gs = new double[ng * n];
-        for (int g = 0; g < ng; g++)
-            for (int j = 0; j < n; j++) {
-                int emin = groupMinExponent(scale, l1, n, j, g * group, Math.min(nb, (g + 1) * group));
-                gs[g * n + j] = Math.scalb(1.0, emin);
-                for (int b = g * group; b < Math.min(nb, (g + 1) * group); b++)
-                    shifts[b * n + j] = l1[b * n + j] == 0 ? 0 : Math.getExponent(scale[b * n + j]) - emin;
-            }
+        for (int g = 0; g < ng; g++) groupGrid(scale, l1, n, nb, group, g, gs, shifts);
         // chunks of m >= 2 blocks when whole blocks fit; when they do not, whole blocks (m = 1) with a side list
         Int16Plan spanning = spanning(v, scale, l1, n, k, bs, nb, group, gs, chunk == bs ? 2 : 1);
         if (spanning != null) return spanning;
         return plane(v, n, k, bs, chunk, threshold, count, group, shifts, gs);
+    }
+
+    // The loops of of() over all weights are methods of their own for the reason given at spanning()'s steps.
+
+    private static int countAbove(long[] v, long threshold) {
+        int count = 0;
+        for (long x : v) if (Math.abs(x) > threshold) count++;
+        return count;
+    }
+
+    /** Each (block, output)'s sum of magnitudes, {@code [nb][n]}. */
+    private static long[] blockL1(long[] v, int n, int k, int bs, int nb) {
+        long[] l1 = new long[nb * n];
+        for (int c = 0; c < k; c++) {
+            int b = c / bs;
+            for (int j = 0; j < n; j++) l1[b * n + j] += Math.abs(v[c * n + j]);
+        }
+        return l1;
+    }
+
+    /** Merged group g's grid of each output ({@code gs}) and each of its blocks' shift onto it ({@code shifts}; 0 for an all-zero block). */
+    private static void groupGrid(double[] scale, long[] l1, int n, int nb, int group, int g, double[] gs, int[] shifts) {
+        for (int j = 0; j < n; j++) {
+            int emin = groupMinExponent(scale, l1, n, j, g * group, Math.min(nb, (g + 1) * group));
+            gs[g * n + j] = Math.scalb(1.0, emin);
+            for (int b = g * group; b < Math.min(nb, (g + 1) * group); b++)
+                shifts[b * n + j] = l1[b * n + j] == 0 ? 0 : Math.getExponent(scale[b * n + j]) - emin;
+        }
     }
 
     /**
@@ -142,67 +159,116 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
         long[] keys = new long[chunk];
         int[] up = new int[m * n]; // the unit's pre-shift of each (block, output): e_b - e_chunk
         for (int u = 0; u < units; u++) {
-            int c0 = u * chunk, c1 = Math.min(k, c0 + chunk), b0 = c0 / bs, b1 = Math.min(nb, b0 + m), g = b0 / group;
-            for (int j = 0; j < n; j++) {
-                int echunk = groupMinExponent(scale, l1, n, j, b0, b1);
-                echunks[u * n + j] = echunk;
-                boolean any = false;
-                for (int b = b0; b < b1; b++) any |= l1[b * n + j] != 0;
-                live[j] = any; // all zero: plane 0, shift 0
-                if (any) shifts[u * n + j] = echunk - Math.getExponent(gs[g * n + j]);
-                plane[j] = 0;
-            }
+            int c0 = u * chunk, c1 = Math.min(k, c0 + chunk), b0 = c0 / bs, b1 = Math.min(nb, b0 + m);
+            unitExponents(scale, l1, gs, n, u, b0, b1, b0 / group, echunks, shifts, live, plane);
             unitShifts(scale, echunks, u, n, b0, b1, up);
-            // column after column: v is [K][N], so a column's outputs are contiguous (output after output, each over
-            // its chunk's columns, strode N longs a weight and was half of a MicroScopiQ layer's load time)
-            for (int c = c0; c < c1; c++) {
-                int vo = c * n, uo = (c / bs - b0) * n;
-                for (int j = 0; j < n; j++) {
-                    if (!live[j]) continue;
-                    long a = Math.abs(v[vo + j]) << up[uo + j];
-                    if (a > SPARSE_THRESHOLDS[0]) {
-                        side[c * n + j] = true;
-                        count++;
-                    } else {
-                        plane[j] += a;
-                    }
-                }
-            }
-            for (int j = 0; j < n; j++) {
-                if (!live[j] || plane[j] * ActivationQuantizer.QMAX <= INT16_MAX) continue;
-                // The chunk's largest plane weights leave it, largest first and the first column among equals, until
-                // the rest fits: sorted once as (magnitude, c1 - 1 - c) keys, the largest key first.
-                int cands = 0;
-                for (int c = c0; c < c1; c++) {
-                    if (side[c * n + j]) continue;
-                    long a = Math.abs(v[c * n + j]) << up[(c / bs - b0) * n + j];
-                    if (a != 0) keys[cands++] = a << 32 | (c1 - 1 - c);
-                }
-                java.util.Arrays.sort(keys, 0, cands);
-                for (int t = cands - 1; plane[j] * ActivationQuantizer.QMAX > INT16_MAX; t--) {
-                    side[(c1 - 1 - (int) keys[t]) * n + j] = true;
-                    plane[j] -= keys[t] >>> 32;
-                    count++;
-                }
-                if (count > budget) return null; // count only grows: the same verdict as checking at the end
-            }
+            count += planeUnit(v, n, c0, c1, b0, bs, up, live, side, plane);
+            count = evictOverfull(v, n, c0, c1, b0, bs, up, live, side, plane, keys, count, budget);
+            if (count < 0) return null;
         }
         int[] start = new int[k + 1], sparseN = new int[count], sparseV = new int[count];
         count = 0;
-        for (int c = 0; c < k; c++) {
-            start[c] = count;
-            int u = c / chunk, b0 = u * m, uo = (c / bs - b0) * n;
-            if (c % chunk == 0) unitShifts(scale, echunks, u, n, b0, Math.min(nb, b0 + m), up);
-            for (int j = 0; j < n; j++) {
-                long x = v[c * n + j];
-                if (x == 0) continue;
-                long shifted = x << up[uo + j];
-                if (side[c * n + j]) { sparseN[count] = j; sparseV[count++] = Math.toIntExact(shifted); }
-                else w[c * n + j] = (short) shifted;
-            }
+        for (int u = 0; u < units; u++) {
+            int b0 = u * m;
+            unitShifts(scale, echunks, u, n, b0, Math.min(nb, b0 + m), up);
+            count = splitUnit(v, n, u * chunk, Math.min(k, (u + 1) * chunk), b0, bs, up, side, w, start, sparseN, sparseV, count);
         }
         start[k] = count;
         return new Int16Plan(w, count == 0 ? null : Sparse.indexed(start, sparseN, sparseV, n, chunk, chunk), chunk, chunk, group, shifts, gs);
+    }
+
+    // The steps of spanning() are methods of their own on purpose: each holds one loop over a unit's outputs or
+    // columns, so C2 compiles these small methods early, instead of compiling the whole of spanning() again and again
+    // on stack replacement, once for each of its loops (six C2 compilations of 20-22 KB each in a fresh
+    // qbridge run, BENCHMARKS.md §1b).
+
+    /**
+     * Unit u's exponent of each output (the finest grid among its blocks [b0, b1) that hold a non-zero weight), whether
+     * the output has any non-zero weight there (all zero: plane 0, shift 0), its shift onto group g's grid, and its
+     * plane sum reset.
+     */
+    private static void unitExponents(double[] scale, long[] l1, double[] gs, int n, int u, int b0, int b1, int g, int[] echunks, int[] shifts,
+                                      boolean[] live, long[] plane) {
+        for (int j = 0; j < n; j++) {
+            int echunk = groupMinExponent(scale, l1, n, j, b0, b1);
+            echunks[u * n + j] = echunk;
+            boolean any = false;
+            for (int b = b0; b < b1; b++) any |= l1[b * n + j] != 0;
+            live[j] = any;
+            if (any) shifts[u * n + j] = echunk - Math.getExponent(gs[g * n + j]);
+            plane[j] = 0;
+        }
+    }
+
+    /**
+     * The unit [c0, c1)'s columns into the plane sums, column after column (v is [K][N], so a column's outputs are
+     * contiguous; output after output, each over its chunk's columns, strode N longs a weight and was half of a
+     * MicroScopiQ layer's load time): each live output's pre-shifted magnitude is added to
+     * {@code plane[j]}, or, above the first threshold, marked for the side list. Returns how many were marked.
+     */
+    private static int planeUnit(long[] v, int n, int c0, int c1, int b0, int bs, int[] up, boolean[] live, boolean[] side, long[] plane) {
+        int marked = 0;
+        for (int c = c0; c < c1; c++) {
+            int vo = c * n, uo = (c / bs - b0) * n;
+            for (int j = 0; j < n; j++) {
+                if (!live[j]) continue;
+                long a = Math.abs(v[vo + j]) << up[uo + j];
+                if (a > SPARSE_THRESHOLDS[0]) {
+                    side[vo + j] = true;
+                    marked++;
+                } else {
+                    plane[j] += a;
+                }
+            }
+        }
+        return marked;
+    }
+
+    /**
+     * Every live output of the unit [c0, c1) whose plane does not fit 16 bits: its largest plane weights leave it,
+     * largest first and the first column among equals, until the rest fits (sorted once as (magnitude, c1 - 1 - c)
+     * keys, the largest key first). Returns the side list's new count, or -1 once it exceeds {@code budget} (the
+     * count only grows: the same verdict as checking at the end).
+     */
+    private static int evictOverfull(long[] v, int n, int c0, int c1, int b0, int bs, int[] up, boolean[] live, boolean[] side, long[] plane,
+                                     long[] keys, int count, int budget) {
+        for (int j = 0; j < n; j++) {
+            if (!live[j] || plane[j] * ActivationQuantizer.QMAX <= INT16_MAX) continue;
+            int cands = 0;
+            for (int c = c0; c < c1; c++) {
+                if (side[c * n + j]) continue;
+                long a = Math.abs(v[c * n + j]) << up[(c / bs - b0) * n + j];
+                if (a != 0) keys[cands++] = a << 32 | (c1 - 1 - c);
+            }
+            java.util.Arrays.sort(keys, 0, cands);
+            for (int t = cands - 1; plane[j] * ActivationQuantizer.QMAX > INT16_MAX; t--) {
+                side[(c1 - 1 - (int) keys[t]) * n + j] = true;
+                plane[j] -= keys[t] >>> 32;
+                count++;
+            }
+            if (count > budget) return -1;
+        }
+        return count;
+    }
+
+    /**
+     * The unit [c0, c1)'s pre-shifted weights into the 16-bit plane {@code w}, or, where marked, the side list from
+     * entry {@code count} on (column c's entries from {@code start[c]}). Returns the side list's new length.
+     */
+    private static int splitUnit(long[] v, int n, int c0, int c1, int b0, int bs, int[] up, boolean[] side, short[] w, int[] start, int[] sparseN, int[] sparseV,
+                                 int count) {
+        for (int c = c0; c < c1; c++) {
+            start[c] = count;
+            int vo = c * n, uo = (c / bs - b0) * n;
+            for (int j = 0; j < n; j++) {
+                long x = v[vo + j];
+                if (x == 0) continue;
+                long shifted = x << up[uo + j];
+                if (side[vo + j]) { sparseN[count] = j; sparseV[count++] = Math.toIntExact(shifted); }
+                else w[vo + j] = (short) shifted;
+            }
+        }
+        return count;
     }
 
     /**

@@ -188,63 +188,99 @@ public final class WeightDecoder {
     }
 
     private static DecodedWeights microScopiQ(MicroScopiQFormat f, PackedTensor p) {
-        int n = p.n(), k = p.k(), b = f.bits(), bs = f.blockSize(), nb = k / bs, c = f.maxOutliers(), l2 = f.level2Bits();
-        int g = f.macroBlocks(), ib = f.inlierOffsetBits(), pb = 32 - Integer.numberOfLeadingZeros(bs - 1), m = f.blockMetadataBits();
-        int nm = (nb + g - 1) / g;
-        int slotBytes = k * b / 8, metaBytes = (int) ((8L * nm + (long) nb * m + 7) / 8);
-        FpElement oe = f.outlierElement();
-        int outGrid = FpFixedPoint.gridExponent(oe), inGrid = 2 - b;
-        byte[] in = p.bytes();
-        Builder out = new Builder(n, k, bs);
-        int[] slot = new int[bs];
-        long[] val = new long[bs];
-        int[] shift = new int[bs];
-        boolean[] isOutlier = new boolean[bs], pruned = new boolean[bs];
-        for (int r = 0; r < n; r++) {
+        int n = p.n(), nb = p.k() / f.blockSize();
+        Builder out = new Builder(n, p.k(), f.blockSize());
+        MicroScopiQBlocks blocks = new MicroScopiQBlocks(f, p, out);
+        for (int r = 0; r < n; r++)
+            for (int bi = 0; bi < nb; bi++) blocks.decode(r, bi);
+        return out.buildNormalized(f);
+    }
+
+    /**
+     * The decoding of one MicroScopiQ block at a time, its format's constants and scratch arrays held here. A block
+     * is the unit of work on purpose: a layer's load calls {@link #decode} n x K/bs times, so C2 compiles this
+     * small method once, early, instead of compiling the whole row-and-block loop nest again and again on stack
+     * replacement (five C2 compilations of 20-26 KB each in a fresh {@code qbridge run}, BENCHMARKS.md §1b).
+     */
+    private static final class MicroScopiQBlocks {
+        final MicroScopiQFormat f;
+        final byte[] in;
+        final Builder out;
+        final int n, b, bs, c, l2, g, ib, pb, m, slotBytes, metaBytes, outGrid, inGrid;
+        final FpElement oe;
+        final int[] slot, shift;
+        final long[] val;
+        final boolean[] isOutlier, pruned;
+
+        MicroScopiQBlocks(MicroScopiQFormat f, PackedTensor p, Builder out) {
+            this.f = f;
+            this.in = p.bytes();
+            this.out = out;
+            n = p.n();
+            b = f.bits();
+            bs = f.blockSize();
+            c = f.maxOutliers();
+            l2 = f.level2Bits();
+            g = f.macroBlocks();
+            ib = f.inlierOffsetBits();
+            pb = 32 - Integer.numberOfLeadingZeros(bs - 1);
+            m = f.blockMetadataBits();
+            int nb = p.k() / bs, nm = (nb + g - 1) / g;
+            slotBytes = p.k() * b / 8;
+            metaBytes = (int) ((8L * nm + (long) nb * m + 7) / 8);
+            oe = f.outlierElement();
+            outGrid = FpFixedPoint.gridExponent(oe);
+            inGrid = 2 - b;
+            slot = new int[bs];
+            val = new long[bs];
+            shift = new int[bs];
+            isOutlier = new boolean[bs];
+            pruned = new boolean[bs];
+        }
+
+        /** Block {@code bi} of row {@code r} into the builder: its integers, its scale and its outlier count. */
+        void decode(int r, int bi) {
             long rowMeta = (long) n * slotBytes * 8 + (long) r * metaBytes * 8;
-            for (int bi = 0; bi < nb; bi++) {
-                for (int j = 0; j < bs; j++) slot[j] = field(in, (long) r * slotBytes * 8 + (long) (bi * bs + j) * b, b);
-                // docs/formats.md §4: macro-block record = e1 (8 bits), then G block records of m bits each.
-                long macro = rowMeta + (long) (bi / g) * (8 + (long) g * m);
-                long meta = macro + 8 + (long) (bi % g) * m;
-                int e1c = field(in, macro, 8);
-                if (e1c == 0xFF) throw new IllegalArgumentException(f.id() + ": row " + r + ", block " + bi + " has the NaN level-1 exponent 0xFF");
-                // e1: this block's inlier exponent (macro-block e1 minus the block's inlier offset); d: level-2 field + bias.
-                int e1 = e1c - 127 - field(in, meta, ib), d = signExtend(field(in, meta + ib, l2), l2) + f.level2Bias();
-                long pairs = meta + ib + l2;
-                java.util.Arrays.fill(isOutlier, false);
-                java.util.Arrays.fill(pruned, false);
-                int used = 0;
-                int minExp = e1 + inGrid;
-                for (int j = 0; j < c; j++) {
-                    int o = field(in, pairs + 2L * pb * j, pb), q = field(in, pairs + 2L * pb * j + pb, pb);
-                    if (o == q) continue;
-                    if (o >= bs || q >= bs || isOutlier[o] || pruned[o] || isOutlier[q] || pruned[q])
-                        throw new IllegalArgumentException(f.id() + ": row " + r + ", block " + bi + " has an invalid outlier pair (" + o + ", " + q + ")");
-                    isOutlier[o] = true;
-                    pruned[q] = true;
-                    int code = slot[o] << b | slot[q];
-                    long sig = FpFixedPoint.significand(oe, code);
-                    if (sig == Long.MIN_VALUE) throw new IllegalArgumentException(f.id() + ": outlier code 0x" + Integer.toHexString(code) + " at row " + r
-                            + ", column " + (bi * bs + o) + " is NaN");
-                    // The outlier is sig * 2^(expShift) on the grid 2^(e1 + d + outGrid).
-                    val[o] = sig;
-                    shift[o] = FpFixedPoint.exponentShift(oe, code);
-                    minExp = Math.min(minExp, e1 + d + outGrid);
-                    used++;
-                }
-                out.outliers += used;
-                out.scale[bi * n + r] = Math.scalb(1.0, minExp);
-                for (int j = 0; j < bs; j++) {
-                    long v;
-                    if (isOutlier[j]) v = ReconMerge.merge(val[j], b, shift[j] + (e1 + d + outGrid - minExp));
-                    else if (pruned[j]) v = 0;
-                    else v = (long) signExtend(slot[j], b) << (e1 + inGrid - minExp);
-                    out.set(r, bi * bs + j, v);
-                }
+            for (int j = 0; j < bs; j++) slot[j] = field(in, (long) r * slotBytes * 8 + (long) (bi * bs + j) * b, b);
+            // docs/formats.md §4: macro-block record = e1 (8 bits), then G block records of m bits each.
+            long macro = rowMeta + (long) (bi / g) * (8 + (long) g * m);
+            long meta = macro + 8 + (long) (bi % g) * m;
+            int e1c = field(in, macro, 8);
+            if (e1c == 0xFF) throw new IllegalArgumentException(f.id() + ": row " + r + ", block " + bi + " has the NaN level-1 exponent 0xFF");
+            // e1: this block's inlier exponent (macro-block e1 minus the block's inlier offset); d: level-2 field + bias.
+            int e1 = e1c - 127 - field(in, meta, ib), d = signExtend(field(in, meta + ib, l2), l2) + f.level2Bias();
+            long pairs = meta + ib + l2;
+            java.util.Arrays.fill(isOutlier, false);
+            java.util.Arrays.fill(pruned, false);
+            int used = 0;
+            int minExp = e1 + inGrid;
+            for (int j = 0; j < c; j++) {
+                int o = field(in, pairs + 2L * pb * j, pb), q = field(in, pairs + 2L * pb * j + pb, pb);
+                if (o == q) continue;
+                if (o >= bs || q >= bs || isOutlier[o] || pruned[o] || isOutlier[q] || pruned[q])
+                    throw new IllegalArgumentException(f.id() + ": row " + r + ", block " + bi + " has an invalid outlier pair (" + o + ", " + q + ")");
+                isOutlier[o] = true;
+                pruned[q] = true;
+                int code = slot[o] << b | slot[q];
+                long sig = FpFixedPoint.significand(oe, code);
+                if (sig == Long.MIN_VALUE) throw new IllegalArgumentException(f.id() + ": outlier code 0x" + Integer.toHexString(code) + " at row " + r
+                        + ", column " + (bi * bs + o) + " is NaN");
+                // The outlier is sig * 2^(expShift) on the grid 2^(e1 + d + outGrid).
+                val[o] = sig;
+                shift[o] = FpFixedPoint.exponentShift(oe, code);
+                minExp = Math.min(minExp, e1 + d + outGrid);
+                used++;
+            }
+            out.outliers += used;
+            out.scale[bi * n + r] = Math.scalb(1.0, minExp);
+            for (int j = 0; j < bs; j++) {
+                long v;
+                if (isOutlier[j]) v = ReconMerge.merge(val[j], b, shift[j] + (e1 + d + outGrid - minExp));
+                else if (pruned[j]) v = 0;
+                else v = (long) signExtend(slot[j], b) << (e1 + inGrid - minExp);
+                out.set(r, bi * bs + j, v);
             }
         }
-        return out.buildNormalized(f);
     }
 
     private static DecodedWeights fineQ(FineQFormat f, PackedTensor p) {
