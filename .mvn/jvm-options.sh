@@ -24,6 +24,17 @@ qbridge_jvm_options() {
     # CompileCommand for a method overrides the package-wide one above.
     JVM_OPTS+=("-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.MatMul::inOutTile,0.01"
                "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.MatMul::kernel1xV,0.01")
+    # The Vector API's Java fallbacks (its lane-by-lane templates and the lambdas an intrinsic's entry point calls when
+    # the caller is not C2 code) after fifty times the usual invocations. They run only while a kernel is still in the
+    # interpreter or C1, but then so often that C2 compiled some 290 of them on their own in a fresh `qbridge run`
+    # (2.3-3 CPU-s in its first seconds, against 0.9 in `embed`), ahead of the device kernels themselves. C2-compiled
+    # kernels never call them (the intrinsics replace the calls) and a callee's thresholds do not change inlining.
+    # `run`: faster in 8 of 8 alternated pairs (medians 7.91 against 8.29 s); `embed` unchanged (BENCHMARKS.md §1b,
+    # seventh pass).
+    local m
+    for m in '*Template' ldOp stOp 'lambda$*' rvOp defaultCast bOp uOp tOp apply load store bTest; do
+      JVM_OPTS+=("-XX:CompileCommand=CompileThresholdScaling,jdk.incubator.vector.*::$m,50.0")
+    done
   fi
   # protobuf-java still touches sun.misc.Unsafe; JDK 24+ warns about that on every start unless allowed.
   if (( QB_JAVA_MAJOR >= 24 )); then JVM_OPTS+=(--sun-misc-unsafe-memory-access=allow); fi

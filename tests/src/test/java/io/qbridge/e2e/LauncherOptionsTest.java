@@ -78,15 +78,17 @@ class LauncherOptionsTest {
 
     /**
      * Under ParallelGC the encoder commands get strip-mined counted loops (C2 compiled MatMul's FP32 tile 35 % slower
-     * without them), a second C2 compiler thread and attention's products compiled early, and `generate` none (its
-     * spinning decode threads lose to the compiler thread, its quantizing load to the loops' polls; BENCHMARKS.md §1b,
-     * fifth and sixth passes); this JDK takes them.
+     * without them), a second C2 compiler thread, attention's products compiled early and the Vector API's fallbacks
+     * late, and `generate` none (its spinning decode threads lose to the compiler thread, its quantizing load to the
+     * loops' polls; BENCHMARKS.md §1b, fifth to seventh passes); this JDK takes them.
      */
     @Test
     void theEncoderCommandsGetTheCompilerOptionsAndTheJvmTakesThem() throws Exception {
         List<String> compiler = List.of("-XX:+UseCountedLoopSafepoints", "-XX:LoopStripMiningIter=1000", "-XX:CICompilerCount=3",
                 "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.MatMul::inOutTile,0.01",
-                "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.MatMul::kernel1xV,0.01");
+                "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.MatMul::kernel1xV,0.01",
+                "-XX:CompileCommand=CompileThresholdScaling,jdk.incubator.vector.*::*Template,50.0",
+                "-XX:CompileCommand=CompileThresholdScaling,jdk.incubator.vector.*::apply,50.0");
         for (String[] args : List.of(new String[] {"embed", "--model", "minilm"}, new String[] {"run", "--model", "m.qbz"}, new String[] {"--verbose", "demo"},
                 new String[] {"generate", "-m", "m42.bin"}, new String[] {"generate", "-m", "m42.bin", "-f", "mxint8"}, new String[] {"serve"}, new String[] {})) {
             List<String> opts = options(args);

@@ -24,12 +24,12 @@ public final class EncoderWarmUp implements AutoCloseable {
     private static final int FORWARDS = 300;
     private static final long MAX_NANOS = 2_000_000_000L;
     /**
-     * Forward passes of the FP32 tiny model that a device path's warm-up makes first, on {@link #HOST_LENGTHS}. Its
-     * attention, LayerNorm and GELU run on the host in FP32, and on the emulator's path C2 is busy with the device
-     * kernels: warmed only beside them, the host's attention kernels were compiled seconds late or, for whole runs, not
-     * outside their loops, and a fresh {@code qbridge run} took 1.5-2 s longer in about half of its runs (BENCHMARKS.md
-     * §1b, fifth pass). Few and short, because until C2 has compiled them these passes run the Vector API interpreted
-     * and hold back the device passes.
+     * Forward passes of the tiny model that a device path's warm-up makes first, on {@link #HOST_LENGTHS}, with
+     * {@link #copying} linear layers. Its attention, LayerNorm and GELU run on the host in FP32, and on the emulator's
+     * path C2 is busy with the device kernels: warmed only beside them, the host's attention kernels were compiled
+     * seconds late or, for whole runs, not outside their loops, and a fresh {@code qbridge run} took 1.5-2 s longer in
+     * about half of its runs (BENCHMARKS.md §1b, fifth pass). Few and short, because until C2 has compiled them these
+     * passes run the Vector API interpreted and hold back the device passes.
      */
     private static final int HOST_FORWARDS = 15;
     /**
@@ -92,10 +92,14 @@ public final class EncoderWarmUp implements AutoCloseable {
 
     private void run(UnaryOperator<Linear> linears) {
         long end = System.nanoTime() + MAX_NANOS;
-        BertEncoder tiny = tiny(), host = tiny.mapLinears(this::stoppable);
+        BertEncoder tiny = tiny();
         SplittableRandom rnd = new SplittableRandom(2);
-        if (linears != null) forwards(host, batch(rnd, HOST_LENGTHS), HOST_FORWARDS, end);
-        forwards(linears == null ? host : tiny.mapLinears(l -> stop ? l : stoppable(linears.apply(l))), batch(rnd, LENGTHS), FORWARDS, end);
+        if (linears == null) {
+            forwards(tiny.mapLinears(this::stoppable), batch(rnd, LENGTHS), FORWARDS, end);
+            return;
+        }
+        forwards(tiny.mapLinears(l -> stoppable(copying(l))), batch(rnd, HOST_LENGTHS), HOST_FORWARDS, end);
+        forwards(tiny.mapLinears(l -> stop ? l : stoppable(linears.apply(l))), batch(rnd, LENGTHS), FORWARDS, end);
     }
 
     /** {@code layer}, ending the warm-up from inside a pass once {@link #close} has been called: it waits for one layer, not a pass. */
@@ -105,6 +109,22 @@ public final class EncoderWarmUp implements AutoCloseable {
             public void forward(float[] x, int rows, float[] y) {
                 if (stop) throw STOPPED;
                 inner.forward(x, rows, y);
+            }
+        };
+    }
+
+    /**
+     * {@code layer} copying its inputs to its outputs instead of multiplying: on a device path the host runs an
+     * encoder's attention, LayerNorm and GELU but never a linear layer, so its passes need not have C2 compile the FP32
+     * tile (0.7 CPU-s of C2 in a fresh {@code qbridge run}, for code the run never calls; BENCHMARKS.md §1b, seventh pass).
+     */
+    private static Linear copying(Linear layer) {
+        return new ForwardingLinear(layer) {
+            @Override
+            public void forward(float[] x, int rows, float[] y) {
+                int in = inFeatures(), out = outFeatures();
+                for (int r = 0; r < rows; r++)
+                    for (int j = 0; j < out; j++) y[r * out + j] = x[r * in + j % in];
             }
         };
     }
