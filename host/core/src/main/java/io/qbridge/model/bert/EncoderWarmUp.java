@@ -65,8 +65,9 @@ public final class EncoderWarmUp implements AutoCloseable {
     }
 
     /**
-     * As {@link #start()} for a device path: {@link #HOST_FORWARDS} passes of the FP32 tiny encoder, then passes with
-     * each of its linear layers replaced by {@code linears} (the device path warms its own kernels this way; the
+     * As {@link #start()} for a device path: {@link #HOST_FORWARDS} passes of the tiny encoder with {@link #copying}
+     * linear layers (the host's part of a device path in FP32), then passes with each of its linear layers replaced by
+     * {@code linears} (the device path warms its own kernels this way; the
      * replacement runs on the warm-up thread), and {@code after} run on that thread when it ends (to unload what
      * {@code linears} loaded).
      */
