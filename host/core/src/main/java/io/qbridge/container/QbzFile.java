@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qbridge.files.Sha256;
 import io.qbridge.format.PackedTensor;
 import io.qbridge.format.QuantFormat;
 import io.qbridge.model.ModelFormatException;
@@ -20,12 +21,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -495,12 +493,6 @@ public final class QbzFile {
     }
 
     static String sha256(ByteBuffer b) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update(b.duplicate());
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Sha256.hex(b);
     }
 }

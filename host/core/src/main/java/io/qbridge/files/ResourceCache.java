@@ -11,10 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.jar.JarEntry;
 import java.util.regex.Pattern;
@@ -99,12 +96,7 @@ public final class ResourceCache {
                 // computed and written below
             }
         }
-        String hex;
-        try {
-            hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        String hex = Sha256.hex(bytes);
         if (digestFile != null) {
             try {
                 OutputFiles.write(digestFile, hex.getBytes(StandardCharsets.US_ASCII));

@@ -1,15 +1,13 @@
 package io.qbridge.format;
 
+import io.qbridge.files.Sha256;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,11 +60,7 @@ public record LoBcqCodebooks(int entryBits, int[] entries) {
     public String sha256() {
         byte[] b = new byte[entries.length];
         for (int i = 0; i < b.length; i++) b[i] = (byte) entries[i];
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Sha256.hex(b);
     }
 
     /** The table's text block as the resource holds it (without the header). */
