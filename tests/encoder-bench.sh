@@ -6,7 +6,9 @@
 #   peer   langchain4j 1.19.0-beta29's AllMiniLmL6V2EmbeddingModel on ONNX Runtime (tests/peer-langchain4j)
 #   embed  qbridge embed --model minilm --json
 #   run    qbridge run --model m.qbz --device emulator --json (m.qbz: `qbridge quantize -m minilm -f $FORMAT`,
-#          made once before the rounds)
+#          made once before the rounds), twice: first with no plans kept (the emulator decodes and plans every layer
+#          and keeps the plans, as the first run of a container does), then as every later run (plans read back)
+# qbridge's cache (inflated ONNX files, plans) is $WORK/cache for these rounds.
 # and prints each one's wall time with the load average, then how the outputs agree (EmbeddingsAgree.java).
 #   tests/encoder-bench.sh [ROUNDS]
 # Env: FORMAT (default microscopiq-w4@rtn); BASE_JAR, a qbridge-cli jar (with its lib/ beside it) to time as
@@ -33,6 +35,8 @@ TEXT="$WORK/sentences-1024.txt"
 }
 # qbridge reads the built-in model's ONNX file from the user's cache of inflated resources (ResourceCache), which
 # the first run after installing fills: one 1-sentence embed here, so every round times the runs a user makes after.
+CACHE="$WORK/cache"
+export QBRIDGE_JAVA_OPTS="${QBRIDGE_JAVA_OPTS:-} -Dqbridge.cache=$CACHE"
 head -n 1 "$TEXT" > "$WORK/one-sentence.txt"
 "$ROOT/qbridge" embed --model minilm --text "$WORK/one-sentence.txt" > /dev/null 2>&1 || { echo "encoder-bench: qbridge embed of one sentence failed" >&2; exit 2; }
 JVM_OPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC) # as ./qbridge ran the jar before the third pass (base)
@@ -51,6 +55,8 @@ for ((i = 1; i <= ROUNDS; i++)); do
   echo "round $i, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   timed "langchain4j AllMiniLmL6V2 (ORT)" "$WORK/peer.json" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$PEER_CP" io.qbridge.peer.LangChain4jEmbed "$TEXT"
   timed "qbridge embed --model minilm" "$WORK/embed.json" "$ROOT/qbridge" embed --model minilm --text "$TEXT" --json
+  rm -rf "$CACHE/plans"
+  timed "qbridge run, first (no plans kept)" "$WORK/run-first.json" "$ROOT/qbridge" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
   timed "qbridge run --model m.qbz (emulator)" "$WORK/run.json" "$ROOT/qbridge" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
   if [[ -n "${BASE_JAR:-}" ]]; then
     timed "base: qbridge embed" "$WORK/embed-base.json" "$JAVA_HOME/bin/java" "${JVM_OPTS[@]}" -jar "$BASE_JAR" embed --model minilm --text "$TEXT" --json
@@ -61,6 +67,7 @@ echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 AGREE="$ROOT/tests/src/test/java/io/qbridge/bench/EmbeddingsAgree.java"
 echo "embed vs langchain4j:  $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/embed.json" "$WORK/peer.json")"
 echo "run vs embed:          $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/run.json" "$WORK/embed.json")"
+echo "run vs first run:      $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/run.json" "$WORK/run-first.json")"
 if [[ -n "${BASE_JAR:-}" ]]; then
   echo "embed vs base embed:   $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/embed.json" "$WORK/embed-base.json")"
   echo "run vs base run:       $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/run.json" "$WORK/run-base.json")"

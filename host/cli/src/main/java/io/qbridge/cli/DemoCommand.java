@@ -46,7 +46,8 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EmulatorConfig emulator = activations.apply(new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS)); // a bad name fails first
+        EmulatorConfig emulator = activations.apply(new EmulatorConfig(PerfConfig.preset("u55c"), EmulatorConfig.DEFAULT_FORMATS)) // a bad name fails first
+                .withPlans(DeviceModelOptions.plans());
         EncoderModel.Builtin base = EncoderModel.Builtin.byAlias(model);
         if (base == null) throw new Main.UserException(model + ": the demo takes a built-in encoder (bge-small, minilm)");
         QuantRecipe recipe = QuantRecipe.parse(format);

@@ -69,7 +69,13 @@ final class DeviceModelOptions {
     Accelerator open() throws IOException {
         ActivationMode mode = activations.mode(); // a bad name fails before the perf file is read
         PerfConfig pc = perf != null ? PerfConfig.load(perf) : PerfConfig.preset(preset);
-        return device.open(new EmulatorConfig(pc, EmulatorConfig.DEFAULT_FORMATS, mode).withAxBxp(axbxpPlan(mode)));
+        return device.open(new EmulatorConfig(pc, EmulatorConfig.DEFAULT_FORMATS, mode).withAxBxp(axbxpPlan(mode)).withPlans(plans()));
+    }
+
+    /** The emulator's layer plans kept in the user's cache ({@code plans} beside the resource cache), or null when it is off. */
+    static io.qbridge.emulator.PlanCache plans() {
+        Path dir = io.qbridge.files.ResourceCache.dir();
+        return dir == null ? null : new io.qbridge.emulator.PlanCache(dir.resolve("plans"));
     }
 
     /** The Ax-BxP configurations: the container's per-layer ones, then {@code --axbxp} for the rest; a bad one is a one-line error. */

@@ -43,7 +43,11 @@ final class RunCommand implements Callable<Integer> {
             PreparedEncoder prep = options.prepare();
             if (warm != null) warm.close(); // the real batches get both cores
             RunStats stats = new RunStats();
+            io.qbridge.emulator.PlanCache plans = dev instanceof io.qbridge.emulator.EmulatorAccelerator e ? e.config().plans() : null;
+            int hits = plans == null ? 0 : plans.hits(), writes = plans == null ? 0 : plans.writes();
             EncoderModel model = AcceleratorModels.onDevice(prep.base(), prep.layers(), dev, stats);
+            if (plans != null)
+                Log.info("emulator: %d layer plans read from %s, %d planned and kept there", plans.hits() - hits, plans.dir(), plans.writes() - writes);
             List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: %s line %d is longer than %d tokens and was truncated", text, numbered.lineOf(i),
                     model.encoder().config().maxPositions()));
             long t0 = System.nanoTime();

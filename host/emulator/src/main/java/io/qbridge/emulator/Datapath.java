@@ -49,7 +49,10 @@ public final class Datapath {
     /** Output columns of one FP32-exact or INT32 tile: two vectors. */
     private static final int TILE_COLUMNS = 2 * FLOAT_LANES;
 
+    /** The layer's shape and scales; its integers ({@code values}) are null when the plan came from a {@link PlanCache}. */
     private final DecodedWeights d;
+    /** The whole decoded layer: {@code d}, or decoded when first asked for (a cached plan's layer, see {@link #weights}). */
+    private final Lazy full;
     private final Mode mode;
     private final float[] wf;
     private final int[] wi;
@@ -57,11 +60,25 @@ public final class Datapath {
     private final Int16Plan plan;
 
     public Datapath(DecodedWeights d) {
+        this(d, Int16Plan.of(d), null);
+    }
+
+    /**
+     * The INT16 datapath of a layer whose plan was kept ({@link PlanCache}): {@code header} is its decode without the
+     * integers, which {@code decode} gives when something needs them (the scalar column tail, {@link #weights}).
+     */
+    static Datapath planned(DecodedWeights header, Int16Plan plan, java.util.function.Supplier<DecodedWeights> decode) {
+        if (plan == null) throw new IllegalArgumentException("a cached layer needs its plan");
+        return new Datapath(header, plan, decode);
+    }
+
+    private Datapath(DecodedWeights d, Int16Plan plan, java.util.function.Supplier<DecodedWeights> decode) {
         this.d = d;
+        this.full = new Lazy(decode == null ? () -> d : decode);
         long bound = d.accumulatorBound();
-        plan = Int16Plan.of(d);
+        this.plan = plan;
         mode = plan != null ? Mode.INT16 : bound < (1L << 24) ? Mode.FP32_EXACT : bound <= Integer.MAX_VALUE ? Mode.INT32 : Mode.INT64;
-        long[] v = d.values();
+        long[] v = mode == Mode.INT16 ? null : d.values();
         float[] f = null;
         int[] i = null;
         long[] l = null;
@@ -80,15 +97,40 @@ public final class Datapath {
         return mode;
     }
 
+    /** The decoded layer (decoded now if its plan was read from a {@link PlanCache}). */
     public DecodedWeights weights() {
-        return d;
+        return full.get();
+    }
+
+    /** {@code supplier}'s value, computed once, when first asked for. */
+    private static final class Lazy {
+        private final java.util.function.Supplier<DecodedWeights> supplier;
+        private volatile DecodedWeights value;
+
+        Lazy(java.util.function.Supplier<DecodedWeights> supplier) {
+            this.supplier = supplier;
+        }
+
+        DecodedWeights get() {
+            DecodedWeights v = value;
+            if (v != null) return v;
+            synchronized (this) {
+                if (value == null) value = supplier.get();
+                return value;
+            }
+        }
+    }
+
+    /** What the performance model needs of this layer, whose packed image is {@code packedBytes} long. */
+    io.qbridge.device.PerformanceModel.LayerProfile profile(long packedBytes) {
+        return d.profile(packedBytes);
     }
 
     /** Bytes the host keeps resident for this layer. */
     public long residentBytes() {
         long w = mode == Mode.INT64 ? 8L : mode == Mode.INT16 ? 2L : 4L;
         long extra = plan == null ? 0 : 8L * plan.groupScale().length + (plan.shifts() == null ? 0 : 4L * plan.shifts().length);
-        return w * d.values().length + 8L * d.scale().length * (d.zero() == null ? 1 : 2) + extra;
+        return w * d.n() * d.k() + 8L * d.scale().length * (d.zero() == null ? 1 : 2) + extra;
     }
 
     /** The INT16 kernel's plan (null in the other modes): chunk length and blocks merged per group. */
@@ -194,7 +236,7 @@ public final class Datapath {
 
     private long weight(int idx) {
         return switch (mode) {
-            case INT16 -> d.values()[idx];
+            case INT16 -> full.get().values()[idx];
             case FP32_EXACT -> (long) wf[idx];
             case INT32 -> wi[idx];
             case INT64 -> wl[idx];

@@ -50,12 +50,12 @@ public final class EmulatorAccelerator implements Accelerator {
      * run, whose calls hold hundreds of tokens, pays neither for planes it never reads nor for the kernel's JIT warm-up.
      */
     private static final class DecodeSlot {
-        private final DecodedWeights weights;
+        private final Datapath layer;
         private volatile MatVecKernel kernel;
         private volatile boolean built;
 
-        DecodeSlot(DecodedWeights weights, boolean now) {
-            this.weights = weights;
+        DecodeSlot(Datapath layer, boolean now) {
+            this.layer = layer;
             if (now) get();
         }
 
@@ -63,7 +63,7 @@ public final class EmulatorAccelerator implements Accelerator {
             if (built) return kernel;
             synchronized (this) {
                 if (!built) {
-                    kernel = MatVecKernel.of(weights);
+                    kernel = MatVecKernel.of(layer.weights());
                     built = true;
                 }
                 return kernel;
@@ -146,16 +146,33 @@ public final class EmulatorAccelerator implements Accelerator {
                         AxBxpCost.pe(c, config.perf())));
                 return h;
             }
-            DecodedWeights d = WeightDecoder.decode(weights);
             LayerHandle h = new LayerHandle(ids.incrementAndGet(), weights.format(), weights.n(), weights.k(), size);
-            boolean mx = config.activations() == ActivationMode.MXINT8_BLOCK32;
-            layers.put(h.id(), new Resident(h, mx ? null : new Datapath(d), mx ? new MxActivationKernel(d) : null, null, bias == null ? null : bias.clone(),
-                    d.profile(size), mx || !decodeKernel ? null : new DecodeSlot(d, decoding)));
+            float[] b = bias == null ? null : bias.clone();
+            if (config.activations() == ActivationMode.MXINT8_BLOCK32) {
+                DecodedWeights d = WeightDecoder.decode(weights);
+                layers.put(h.id(), new Resident(h, null, new MxActivationKernel(d), null, b, d.profile(size), null));
+                return h;
+            }
+            Datapath dp = datapath(weights);
+            layers.put(h.id(), new Resident(h, dp, null, null, b, dp.profile(size), decodeKernel ? new DecodeSlot(dp, decoding) : null));
             return h;
         } catch (RuntimeException e) {
             used.addAndGet(-size);
             throw e;
         }
+    }
+
+    /**
+     * The layer's datapath: its plan read from the {@link PlanCache} when the config has one holding it, else decoded and
+     * planned here (and then kept there when it is an INT16 plan).
+     */
+    private Datapath datapath(PackedTensor weights) {
+        PlanCache cache = config.plans();
+        PlanCache.Entry kept = cache == null ? null : cache.read(weights);
+        if (kept != null) return Datapath.planned(kept.header(), kept.plan(), () -> WeightDecoder.decode(weights));
+        Datapath dp = new Datapath(WeightDecoder.decode(weights));
+        if (cache != null && dp.mode() == Datapath.Mode.INT16) cache.write(weights, dp.weights(), dp.plan());
+        return dp;
     }
 
     /** The decoded layer behind a handle (tests and reports). */

@@ -14,8 +14,10 @@ import java.util.List;
  *                         (tests use it for odd group sizes)
  * @param activations      how activations enter the datapath: INT8 per token (the default) or MX-INT8 blocks of 32
  * @param axbxp            the per-layer Ax-BxP configurations of the {@link ActivationMode#AXBXP} mode (empty otherwise)
+ * @param plans            where the INT16 plans of loaded layers are kept between processes, or null for nowhere (the
+ *                         default; the CLI keeps them in the user's cache, see {@link PlanCache})
  */
-public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats, ActivationMode activations, AxBxpPlan axbxp) {
+public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats, ActivationMode activations, AxBxpPlan axbxp, PlanCache plans) {
     public static final String ANY_FORMAT = "*";
 
     /** The formats the accelerator bitstreams are planned for. */
@@ -39,13 +41,22 @@ public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats, Act
     /** No Ax-BxP configuration: every layer loaded in the axbxp mode is refused until one is given. */
     public static final AxBxpPlan NO_AXBXP = new AxBxpPlan(null, java.util.Map.of());
 
+    public EmulatorConfig(PerfConfig perf, List<String> supportedFormats, ActivationMode activations, AxBxpPlan axbxp) {
+        this(perf, supportedFormats, activations, axbxp, null);
+    }
+
     public EmulatorConfig(PerfConfig perf, List<String> supportedFormats, ActivationMode activations) {
         this(perf, supportedFormats, activations, NO_AXBXP);
     }
 
     /** The same device with the Ax-BxP configurations of {@code plan} (used in the axbxp activation mode). */
     public EmulatorConfig withAxBxp(AxBxpPlan plan) {
-        return new EmulatorConfig(perf, supportedFormats, activations, plan);
+        return new EmulatorConfig(perf, supportedFormats, activations, plan, plans);
+    }
+
+    /** The same device keeping its layers' INT16 plans in {@code cache} (null: nowhere). */
+    public EmulatorConfig withPlans(PlanCache cache) {
+        return new EmulatorConfig(perf, supportedFormats, activations, axbxp, cache);
     }
 
     /** With the default activations, INT8 per token. */
@@ -55,7 +66,7 @@ public record EmulatorConfig(PerfConfig perf, List<String> supportedFormats, Act
 
     /** The same device taking activations as {@code mode}. */
     public EmulatorConfig withActivations(ActivationMode mode) {
-        return new EmulatorConfig(perf, supportedFormats, mode, axbxp);
+        return new EmulatorConfig(perf, supportedFormats, mode, axbxp, plans);
     }
 
     public static EmulatorConfig defaults() {

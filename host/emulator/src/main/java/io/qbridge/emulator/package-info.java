@@ -9,7 +9,8 @@
  * {@link io.qbridge.emulator.MxActivationKernel}),
  * weights are decoded from the packed bytes into integer codes on a per-block fixed point
  * ({@link io.qbridge.emulator.WeightDecoder}), blocks are summed exactly and scaled once
- * ({@link io.qbridge.emulator.Datapath}). LO-BCQ layers with LO-BCQ activations run on the look-up datapath
+ * ({@link io.qbridge.emulator.Datapath}; the host-side plan of its fastest mode can be kept between processes by a
+ * {@link io.qbridge.emulator.PlanCache}). LO-BCQ layers with LO-BCQ activations run on the look-up datapath
  * ({@link io.qbridge.emulator.LoBcqWeights}, {@link io.qbridge.emulator.LoBcqActivations}, {@link io.qbridge.emulator.LoBcqKernel});
  * Ax-BxP's approximate blocked product and its PE cost are {@link io.qbridge.emulator.AxBxp},
  * {@link io.qbridge.emulator.AxBxpKernel} and {@link io.qbridge.emulator.AxBxpCost} (the axbxp activation mode); each layer's
