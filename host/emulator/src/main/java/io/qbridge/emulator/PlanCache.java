@@ -36,7 +36,7 @@ import java.util.zip.CRC32;
 public final class PlanCache {
     private static final byte[] MAGIC = "QBPLAN\u0001\u0000".getBytes(StandardCharsets.ISO_8859_1);
     /** The default bound on the folder's size. */
-    public static final long DEFAULT_MAX_BYTES = 2L << 30;
+    public static final long DEFAULT_MAX_BYTES = 1L << 30;
 
     private final Path dir;
     private final long maxBytes;
