@@ -61,16 +61,37 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
 
         long[] l1 = blockL1(v, n, k, bs, nb);
         double[] scale = d.scale();
-        int group = d.zero() == null && powersOfTwo(scale) && rowsSumExactly(scale, l1, n, nb) ? largestGroup(scale, l1, n, nb) : 1;
-        if (group == 1) return plane(v, n, k, bs, chunk, threshold, count, 1, null, scale);
-        int ng = (nb + group - 1) / group;
-        int[] shifts = new int[nb * n];
-        double[] gs = new double[ng * n];
-        for (int g = 0; g < ng; g++) groupGrid(scale, l1, n, nb, group, g, gs, shifts);
+        Groups merged = Groups.of(scale, d.zero(), l1, n, nb);
+        if (merged == null) return plane(v, n, k, bs, chunk, threshold, count, 1, null, scale);
+        int group = merged.size();
+        double[] gs = merged.scale();
         // chunks of m >= 2 blocks when whole blocks fit; when they do not, whole blocks (m = 1) with a side list
         Int16Plan spanning = spanning(v, scale, l1, n, k, bs, nb, group, gs, chunk == bs ? 2 : 1);
         if (spanning != null) return spanning;
-        return plane(v, n, k, bs, chunk, threshold, count, group, shifts, gs);
+        return plane(v, n, k, bs, chunk, threshold, count, group, merged.shifts(), gs);
+    }
+
+    /**
+     * Blocks merged into groups that share one 32-bit accumulator and one fold (the class comment's second point, the
+     * proof included), for any kernel that sums exact block integers: {@code size} blocks a group, each (group, output)'s
+     * grid {@code scale} ([groups][N], a power of two) and each (block, output)'s left shift onto it {@code shifts}
+     * ([blocks][N]; 0 for a block with no non-zero weight). Used by this plan and by {@link MatVecKernel}.
+     */
+    record Groups(int size, double[] scale, int[] shifts) {
+        /**
+         * The largest merge the proof allows for a layer with block scales {@code scale} ([nb][n]), zero points
+         * {@code zero} (none allowed) and block magnitude sums {@code l1} ({@link #blockL1}), or null when blocks
+         * cannot be merged (then every block is folded on its own, in block order).
+         */
+        static Groups of(double[] scale, double[] zero, long[] l1, int n, int nb) {
+            int group = zero == null && powersOfTwo(scale) && rowsSumExactly(scale, l1, n, nb) ? largestGroup(scale, l1, n, nb) : 1;
+            if (group == 1) return null;
+            int ng = (nb + group - 1) / group;
+            int[] shifts = new int[nb * n];
+            double[] gs = new double[ng * n];
+            for (int g = 0; g < ng; g++) groupGrid(scale, l1, n, nb, group, g, gs, shifts);
+            return new Groups(group, gs, shifts);
+        }
     }
 
     // The loops of of() over all weights are methods of their own for the reason given at spanning()'s steps.
@@ -82,7 +103,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
     }
 
     /** Each (block, output)'s sum of magnitudes, {@code [nb][n]}. */
-    private static long[] blockL1(long[] v, int n, int k, int bs, int nb) {
+    static long[] blockL1(long[] v, int n, int k, int bs, int nb) {
         long[] l1 = new long[nb * n];
         for (int c = 0; c < k; c++) {
             int b = c / bs;

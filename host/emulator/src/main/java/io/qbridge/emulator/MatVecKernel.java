@@ -19,9 +19,13 @@ import jdk.incubator.vector.VectorSpecies;
  * <pre>
  *   acc_b = sum_{c in b} w[c][n] q[c]            exact, int32 (the layer's accumulatorBound is below 2^31)
  *   p_b   = fp64(acc_b) * S[b][n]                 exact (§4)
- *   sum   = ((p_0 + p_1) + p_2) + ...             fp64, block order: one fold per block, never merged
+ *   sum   = ((p_0 + p_1) + p_2) + ...             fp64, block order
  *   y     = fp32(fp64(sum * s_x)) (+ bias in fp32)   Datapath.finishRow
  * </pre>
+ * When the layer's block scales are powers of two and the load-time proof of {@link Int16Plan.Groups} holds (MX,
+ * MicroScopiQ), consecutive blocks share one int32 accumulator, each block's sum shifted onto the group's finest grid,
+ * and one fold per group replaces one per block: the same fp64 sum, because every partial sum of the block-order
+ * fold is then exact (the proof is {@link Int16Plan}'s, shared with the tiled datapath).
  *
  * <p><b>The plane.</b> At load every integer weight {@code w} of block b, output n is written as
  * {@code w = p << sh[b][n]} with {@code p} in the plane's range ([-8, 7] for 4 bits, [-127, 127] for 8) where
@@ -72,20 +76,25 @@ public final class MatVecKernel {
     private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(SS.vectorBitSize() / 2));
 
     private final int n, k, kp, bs, nb, slabs, bits, chunk;
+    /** Blocks per int32 accumulator and fold (1: every block folded on its own), and the number of such groups. */
+    private final int group, ng;
     /** [slab][column (pair)][W] codes. */
     private final byte[] plane;
-    /** [slab][block][W] shifts, or null when every shift is 0. */
+    /**
+     * [slab][block][W] left shifts of a block's plane sum: the plane's own ({@code w = p << sh}) plus the block's onto its
+     * group's grid (often all 0).
+     */
     private final byte[] shifts;
-    /** [slab][block][W] block scales (exactly the decoder's doubles; padding lanes 0). */
+    /** [slab][group][W] the scales of the folds: block scales, or merged groups' grids (exactly the decoder's doubles; padding lanes 0). */
     private final float[] scale;
-    /** Side list per slab: entries [sideStart[s], sideStart[s + 1]); each (block * W + lane, column, weight). */
+    /** Side list per slab: entries [sideStart[s], sideStart[s + 1]); each (group * W + lane, column, weight on the group's grid). */
     private final int[] sideStart, sideSlot, sideCol, sideW;
     /** Reusable buffers of one call ({@link Codes}) and of one team chunk ({@link Sums}): see {@link Pool}. */
     private final Pool<Codes> codePool;
     private final Pool<Sums> sumPool;
 
-    private MatVecKernel(int n, int k, int bs, int bits, int maxCode, byte[] plane, byte[] shifts, float[] scale, int[] sideStart, int[] sideSlot, int[] sideCol,
-                         int[] sideW) {
+    private MatVecKernel(int n, int k, int bs, int bits, int maxCode, int group, byte[] plane, byte[] shifts, float[] scale, int[] sideStart, int[] sideSlot,
+                         int[] sideCol, int[] sideW) {
         this.n = n;
         this.k = k;
         this.kp = (k + 1) & ~1;
@@ -93,6 +102,8 @@ public final class MatVecKernel {
         this.nb = (k + bs - 1) / bs;
         this.slabs = (n + W - 1) / W;
         this.bits = bits;
+        this.group = group;
+        this.ng = (nb + group - 1) / group;
         // columns whose 16-bit lane sum is exact: 127 * maxCode * chunk <= 32767, even (columns go in pairs)
         this.chunk = bits == 8 ? 2 : Math.max(2, (32767 / (127 * maxCode)) & ~1);
         this.plane = plane;
@@ -103,7 +114,7 @@ public final class MatVecKernel {
         this.sideCol = sideCol;
         this.sideW = sideW;
         this.codePool = new Pool<>(() -> Codes.of(1, kp));
-        this.sumPool = new Pool<>(() -> Sums.of(1, nb, bits));
+        this.sumPool = new Pool<>(() -> Sums.of(1, ng, bits));
     }
 
     /** Bits per weight of the plane (4 or 8). */
@@ -112,9 +123,12 @@ public final class MatVecKernel {
     /** Weights kept in the side list. */
     public int sideEntries() { return sideW.length; }
 
+    /** Blocks that share one int32 accumulator and one fold (1: none merged). */
+    public int blocksPerFold() { return group; }
+
     /** Bytes one call streams: the plane, the scales and shifts, the side list. */
     public long bytesPerCall() {
-        return plane.length + 4L * scale.length + (shifts == null ? 0 : shifts.length) + 12L * sideW.length;
+        return plane.length + 4L * scale.length + shifts.length + 12L * sideW.length;
     }
 
     /**
@@ -194,10 +208,24 @@ public final class MatVecKernel {
             }
             if (side > budget) return null;
         }
+        // merged groups: each block's plane sum goes onto its group's grid by a second shift (below 31, as the group's
+        // int32 bound implies for any block with a non-zero weight); folded per block when the proof fails
+        Int16Plan.Groups merged = Int16Plan.Groups.of(d.scale(), d.zero(), Int16Plan.blockL1(v, n, k, bs, nb), n, nb);
+        int group = merged == null ? 1 : merged.size(), ng = (nb + group - 1) / group;
+        int[] onto = merged == null ? new int[nb * n] : merged.shifts();
+        double[] foldScale = merged == null ? d.scale() : merged.scale();
+        for (int i = 0; i < sh.length; i++)
+            if (sh[i] + onto[i] > 30) return build(d, bits, lo, hi, sideBudget, sh, side, 1, new int[nb * n], d.scale());
+        return build(d, bits, lo, hi, sideBudget, sh, side, group, onto, foldScale);
+    }
+
+    /** The plane, shifts, scales and side list of {@code build} above, with blocks merged by {@code group} (1: none). */
+    private static MatVecKernel build(DecodedWeights d, int bits, long lo, long hi, int sideBudget, int[] sh, long side, int group, int[] onto, double[] foldScale) {
+        int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks(), slabs = (n + W - 1) / W, kp = (k + 1) & ~1, ng = (nb + group - 1) / group;
+        long[] v = d.values();
         byte[] plane = new byte[slabs * (bits == 4 ? kp / 2 : kp) * W];
-        byte[] shifts = null;
-        for (int s : sh) if (s != 0) { shifts = new byte[slabs * nb * W]; break; }
-        float[] scale = new float[slabs * nb * W];
+        byte[] shifts = new byte[slabs * nb * W]; // all 0 when the plane needs no shift and no blocks merge
+        float[] scale = new float[slabs * ng * W];
         int[] start = new int[slabs + 1];
         int[] slot = new int[(int) side], col = new int[(int) side], wv = new int[(int) side];
         int e = 0;
@@ -208,17 +236,17 @@ public final class MatVecKernel {
                 for (int lane = 0; lane < W; lane++) {
                     int j = sl * W + lane;
                     if (j >= n) continue;
-                    int s = sh[b * n + j];
+                    int s = sh[b * n + j], g = b / group;
                     int so = (sl * nb + b) * W + lane;
-                    scale[so] = (float) d.scale()[b * n + j];
-                    if (shifts != null) shifts[so] = (byte) s; // below 31: w fits int32
+                    scale[(sl * ng + g) * W + lane] = (float) foldScale[g * n + j]; // a group's grid is one of its blocks' scales: fp32 too
+                    shifts[so] = (byte) (s + onto[b * n + j]); // below 31 (checked above)
                     for (int c = c0; c < c1; c++) {
                         long w = v[c * n + j];
                         long p = w >> s;
                         if (w != 0 && ((p << s) != w || p < lo || p > hi)) {
-                            slot[e] = b * W + lane;
+                            slot[e] = g * W + lane;
                             col[e] = c;
-                            wv[e++] = (int) w;
+                            wv[e++] = Math.toIntExact(w << onto[b * n + j]); // within the group's int32 bound
                             continue;
                         }
                         int pl = lane < IL ? 2 * lane : 2 * (lane - IL) + 1; // see blockSums8's widening
@@ -233,7 +261,7 @@ public final class MatVecKernel {
             }
         }
         start[slabs] = e;
-        return new MatVecKernel(n, k, bs, bits, (int) Math.max(-lo, hi), plane, shifts, scale, start, slot, col, wv);
+        return new MatVecKernel(n, k, bs, bits, (int) Math.max(-lo, hi), group, plane, shifts, scale, start, slot, col, wv);
     }
 
     /**
@@ -359,9 +387,9 @@ public final class MatVecKernel {
     }
 
     private void slabs(short[] q, float[] xs, int rows, float[] bias, float[] y, int s0, int s1) {
-        int slabAcc = rows * nb * W;
+        int slabAcc = rows * ng * W;
         Sums buffers = sumPool.claim();
-        if (buffers == null || buffers.acc().length < (bits == 4 ? 2 : 1) * slabAcc) buffers = Sums.of(rows, nb, bits);
+        if (buffers == null || buffers.acc().length < (bits == 4 ? 2 : 1) * slabAcc) buffers = Sums.of(rows, ng, bits);
         int[] acc = buffers.acc();
         double[] sums = buffers.folds();
         for (int sl = s0; sl < s1; ) {
@@ -370,9 +398,9 @@ public final class MatVecKernel {
             // but the 16 MB classifier 40 % slower, so not taken.)
             int pair = bits == 4 && sl + 1 < s1 ? 2 : 1;
             for (int r = 0; r < rows; r++) {
-                if (pair == 2) blockSums4x2(q, r * kp, sl, acc, r * nb * W, slabAcc + r * nb * W);
-                else if (bits == 4) blockSums4(q, r * kp, sl, acc, r * nb * W);
-                else blockSums8(q, r * kp, sl, acc, r * nb * W);
+                if (pair == 2) blockSums4x2(q, r * kp, sl, acc, r * ng * W, slabAcc + r * ng * W);
+                else if (bits == 4) blockSums4(q, r * kp, sl, acc, r * ng * W);
+                else blockSums8(q, r * kp, sl, acc, r * ng * W);
             }
             for (int u = 0; u < pair; u++) finishSlab(sl + u, u * slabAcc, q, xs, rows, bias, y, acc, sums);
             sl += pair;
@@ -380,71 +408,88 @@ public final class MatVecKernel {
         sumPool.release(buffers);
     }
 
-    /** Shifts, side list, fold and output stage of slab {@code sl}, whose block sums are at {@code acc[base]}. */
+    /** Side list, fold and output stage of slab {@code sl}, whose group sums are at {@code acc[base]}. */
     private void finishSlab(int sl, int base, short[] q, float[] xs, int rows, float[] bias, float[] y, int[] acc, double[] sums) {
-        if (shifts != null) shiftSums(sl, rows, acc, base);
         for (int e = sideStart[sl], end = sideStart[sl + 1]; e < end; e++) {
-            for (int r = 0; r < rows; r++) acc[base + r * nb * W + sideSlot[e]] += sideW[e] * q[r * kp + sideCol[e]];
+            for (int r = 0; r < rows; r++) acc[base + r * ng * W + sideSlot[e]] += sideW[e] * q[r * kp + sideCol[e]];
         }
         int n0 = sl * W, len = Math.min(W, n - n0);
         for (int r = 0; r < rows; r++) {
-            fold(acc, base + r * nb * W, sl, sums);
+            fold(acc, base + r * ng * W, sl, sums);
             Datapath.finishRow(sums, 0, len, xs[r], bias, n0, y, r * n + n0);
         }
     }
 
+    // The three block-sum loops below: per group of merged blocks (one block when none are merged), each block's int32
+    // sums shifted in registers (by the plane's shift plus the block's onto its group's grid; all 0 when there are none)
+    // and added into the group's, which is stored once. Written out in full, with the groups as an outer loop: a vector
+    // merged across a branch (a store every `group` blocks inside one block loop) or returned by a helper made C2 compile
+    // the 4-bit loop 1.7x slower.
+
     /** As {@link #blockSums4} for slabs {@code sl} and {@code sl + 1} at once, into {@code acc[ao]} and {@code acc[ao2]}. */
     private void blockSums4x2(short[] q, int qo, int sl, int[] acc, int ao, int ao2) {
-        int po = sl * (kp / 2) * W, po2 = po + (kp / 2) * W;
-        for (int b = 0; b < nb; b++) {
-            int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
-            IntVector a0 = IntVector.zero(IS), a1 = a0, b0 = a0, b1 = a0;
-            for (int h0 = c0; h0 < c1; h0 += chunk) {
-                int h1 = Math.min(c1, h0 + chunk);
-                ShortVector t = ShortVector.zero(SS), u = t;
-                for (int c = h0; c < h1; c += 2) {
-                    ShortVector qe = ShortVector.broadcast(SS, q[qo + c]), qo1 = ShortVector.broadcast(SS, q[qo + c + 1]);
-                    ShortVector p = (ShortVector) ByteVector.fromArray(BS, plane, po + (c >> 1) * W).convertShape(VectorOperators.B2S, SS, 0);
-                    ShortVector r = (ShortVector) ByteVector.fromArray(BS, plane, po2 + (c >> 1) * W).convertShape(VectorOperators.B2S, SS, 0);
-                    t = t.add(p.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(qe)).add(p.lanewise(VectorOperators.ASHR, 4).mul(qo1));
-                    u = u.add(r.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(qe)).add(r.lanewise(VectorOperators.ASHR, 4).mul(qo1));
+        int po = sl * (kp / 2) * W, po2 = po + (kp / 2) * W, so = sl * nb * W, so2 = so + nb * W;
+        for (int g = 0; g < ng; g++) {
+            IntVector g0 = IntVector.zero(IS), g1 = g0, f0 = g0, f1 = g0;
+            for (int b = g * group, be = Math.min(nb, b + group); b < be; b++) {
+                int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
+                IntVector a0 = IntVector.zero(IS), a1 = a0, b0 = a0, b1 = a0;
+                for (int h0 = c0; h0 < c1; h0 += chunk) {
+                    int h1 = Math.min(c1, h0 + chunk);
+                    ShortVector t = ShortVector.zero(SS), u = t;
+                    for (int c = h0; c < h1; c += 2) {
+                        ShortVector qe = ShortVector.broadcast(SS, q[qo + c]), qo1 = ShortVector.broadcast(SS, q[qo + c + 1]);
+                        ShortVector p = (ShortVector) ByteVector.fromArray(BS, plane, po + (c >> 1) * W).convertShape(VectorOperators.B2S, SS, 0);
+                        ShortVector r = (ShortVector) ByteVector.fromArray(BS, plane, po2 + (c >> 1) * W).convertShape(VectorOperators.B2S, SS, 0);
+                        t = t.add(p.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(qe)).add(p.lanewise(VectorOperators.ASHR, 4).mul(qo1));
+                        u = u.add(r.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12).mul(qe)).add(r.lanewise(VectorOperators.ASHR, 4).mul(qo1));
+                    }
+                    IntVector ti = t.reinterpretAsInts(), ui = u.reinterpretAsInts();
+                    a0 = a0.add(ti.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                    a1 = a1.add(ti.lanewise(VectorOperators.ASHR, 16));
+                    b0 = b0.add(ui.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                    b1 = b1.add(ui.lanewise(VectorOperators.ASHR, 16));
                 }
-                IntVector ti = t.reinterpretAsInts(), ui = u.reinterpretAsInts();
-                a0 = a0.add(ti.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                a1 = a1.add(ti.lanewise(VectorOperators.ASHR, 16));
-                b0 = b0.add(ui.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                b1 = b1.add(ui.lanewise(VectorOperators.ASHR, 16));
+                g0 = g0.add(a0.lanewise(VectorOperators.LSHL, (IntVector) ByteVector.fromArray(BI, shifts, so + b * W).convertShape(VectorOperators.B2I, IS, 0)));
+                g1 = g1.add(a1.lanewise(VectorOperators.LSHL, (IntVector) ByteVector.fromArray(BI, shifts, so + b * W + IL).convertShape(VectorOperators.B2I, IS, 0)));
+                f0 = f0.add(b0.lanewise(VectorOperators.LSHL, (IntVector) ByteVector.fromArray(BI, shifts, so2 + b * W).convertShape(VectorOperators.B2I, IS, 0)));
+                f1 = f1.add(b1.lanewise(VectorOperators.LSHL, (IntVector) ByteVector.fromArray(BI, shifts, so2 + b * W + IL).convertShape(VectorOperators.B2I, IS, 0)));
             }
-            a0.intoArray(acc, ao + b * W);
-            a1.intoArray(acc, ao + b * W + IL);
-            b0.intoArray(acc, ao2 + b * W);
-            b1.intoArray(acc, ao2 + b * W + IL);
+            g0.intoArray(acc, ao + g * W);
+            g1.intoArray(acc, ao + g * W + IL);
+            f0.intoArray(acc, ao2 + g * W);
+            f1.intoArray(acc, ao2 + g * W + IL);
         }
     }
 
-    /** The int32 block sums of one token and one slab, 4-bit plane: acc[ao + b W + lane]. */
+    /** The int32 group sums of one token and one slab, 4-bit plane: acc[ao + g W + lane]. */
     private void blockSums4(short[] q, int qo, int sl, int[] acc, int ao) {
-        int po = sl * (kp / 2) * W;
-        for (int b = 0; b < nb; b++) {
-            int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
-            IntVector a0 = IntVector.zero(IS), a1 = a0;
-            for (int h0 = c0; h0 < c1; h0 += chunk) {
-                int h1 = Math.min(c1, h0 + chunk);
-                ShortVector t = ShortVector.zero(SS);
-                for (int c = h0; c < h1; c += 2) {
-                    ShortVector p = (ShortVector) ByteVector.fromArray(BS, plane, po + (c >> 1) * W).convertShape(VectorOperators.B2S, SS, 0);
-                    ShortVector even = p.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
-                    ShortVector odd = p.lanewise(VectorOperators.ASHR, 4);
-                    t = t.add(even.mul(q[qo + c])).add(odd.mul(q[qo + c + 1]));
+        int po = sl * (kp / 2) * W, so = sl * nb * W;
+        for (int g = 0; g < ng; g++) {
+            IntVector g0 = IntVector.zero(IS), g1 = g0;
+            for (int b = g * group, be = Math.min(nb, b + group); b < be; b++) {
+                int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
+                IntVector a0 = IntVector.zero(IS), a1 = a0;
+                for (int h0 = c0; h0 < c1; h0 += chunk) {
+                    int h1 = Math.min(c1, h0 + chunk);
+                    ShortVector t = ShortVector.zero(SS);
+                    for (int c = h0; c < h1; c += 2) {
+                        ShortVector p = (ShortVector) ByteVector.fromArray(BS, plane, po + (c >> 1) * W).convertShape(VectorOperators.B2S, SS, 0);
+                        ShortVector even = p.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                        ShortVector odd = p.lanewise(VectorOperators.ASHR, 4);
+                        t = t.add(even.mul(q[qo + c])).add(odd.mul(q[qo + c + 1]));
+                    }
+                    // widen by pairs of 16-bit lanes: the plane holds output i in lane 2i and output IL + i in
+                    // lane 2i + 1, so the low halves are outputs [0, IL) and the high halves [IL, W)
+                    IntVector ti = t.reinterpretAsInts();
+                    a0 = a0.add(ti.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                    a1 = a1.add(ti.lanewise(VectorOperators.ASHR, 16));
                 }
-                // widen by pairs of 16-bit lanes: the plane holds output i in lane 2i and output IL + i in
-                // lane 2i + 1, so the low halves are outputs [0, IL) and the high halves [IL, W)
-                IntVector ti = t.reinterpretAsInts();
-                a0 = a0.add(ti.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                a1 = a1.add(ti.lanewise(VectorOperators.ASHR, 16));
+                g0 = g0.add(a0.lanewise(VectorOperators.LSHL, (IntVector) ByteVector.fromArray(BI, shifts, so + b * W).convertShape(VectorOperators.B2I, IS, 0)));
+                g1 = g1.add(a1.lanewise(VectorOperators.LSHL, (IntVector) ByteVector.fromArray(BI, shifts, so + b * W + IL).convertShape(VectorOperators.B2I, IS, 0)));
             }
-            a0.intoArray(acc, ao + b * W);
-            a1.intoArray(acc, ao + b * W + IL);
+            g0.intoArray(acc, ao + g * W);
+            g1.intoArray(acc, ao + g * W + IL);
         }
     }
 
@@ -457,44 +502,37 @@ public final class MatVecKernel {
      * classifier 888 -> 657 µs.)
      */
     private void blockSums8(short[] q, int qo, int sl, int[] acc, int ao) {
-        int po = sl * kp * W;
-        for (int b = 0; b < nb; b++) {
-            int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
-            IntVector a0 = IntVector.zero(IS), a1 = a0;
-            for (int c = c0; c < c1; c += 2) {
-                ShortVector p0 = (ShortVector) ByteVector.fromArray(BS, plane, po + c * W).convertShape(VectorOperators.B2S, SS, 0);
-                ShortVector p1 = (ShortVector) ByteVector.fromArray(BS, plane, po + (c + 1) * W).convertShape(VectorOperators.B2S, SS, 0);
-                IntVector t = p0.mul(q[qo + c]).add(p1.mul(q[qo + c + 1])).reinterpretAsInts();
-                a0 = a0.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
-                a1 = a1.add(t.lanewise(VectorOperators.ASHR, 16));
+        int po = sl * kp * W, so = sl * nb * W;
+        for (int g = 0; g < ng; g++) {
+            IntVector g0 = IntVector.zero(IS), g1 = g0;
+            for (int b = g * group, be = Math.min(nb, b + group); b < be; b++) {
+                int c0 = b * bs, c1 = Math.min(kp, c0 + bs);
+                IntVector a0 = IntVector.zero(IS), a1 = a0;
+                for (int c = c0; c < c1; c += 2) {
+                    ShortVector p0 = (ShortVector) ByteVector.fromArray(BS, plane, po + c * W).convertShape(VectorOperators.B2S, SS, 0);
+                    ShortVector p1 = (ShortVector) ByteVector.fromArray(BS, plane, po + (c + 1) * W).convertShape(VectorOperators.B2S, SS, 0);
+                    IntVector t = p0.mul(q[qo + c]).add(p1.mul(q[qo + c + 1])).reinterpretAsInts();
+                    a0 = a0.add(t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                    a1 = a1.add(t.lanewise(VectorOperators.ASHR, 16));
+                }
+                g0 = g0.add(a0.lanewise(VectorOperators.LSHL, (IntVector) ByteVector.fromArray(BI, shifts, so + b * W).convertShape(VectorOperators.B2I, IS, 0)));
+                g1 = g1.add(a1.lanewise(VectorOperators.LSHL, (IntVector) ByteVector.fromArray(BI, shifts, so + b * W + IL).convertShape(VectorOperators.B2I, IS, 0)));
             }
-            a0.intoArray(acc, ao + b * W);
-            a1.intoArray(acc, ao + b * W + IL);
-        }
-    }
-
-    /** acc <<= sh per (block, lane): the plane's sums onto the block's grid (exact: the result is a block sum's part). */
-    private void shiftSums(int sl, int rows, int[] acc, int base) {
-        int so = sl * nb * W;
-        for (int r = 0; r < rows; r++) {
-            int ao = base + r * nb * W;
-            for (int i = 0; i < nb * W; i += IL) {
-                IntVector sh = (IntVector) ByteVector.fromArray(BI, shifts, so + i).convertShape(VectorOperators.B2I, IS, 0);
-                IntVector.fromArray(IS, acc, ao + i).lanewise(VectorOperators.LSHL, sh).intoArray(acc, ao + i);
-            }
+            g0.intoArray(acc, ao + g * W);
+            g1.intoArray(acc, ao + g * W + IL);
         }
     }
 
     /**
-     * sums[lane] = ((p_0 + p_1) + ...) with p_b = fp64(acc_b) * S_b: §3's fold, in block order. The int and float
+     * sums[lane] = ((p_0 + p_1) + ...) with p_g = fp64(acc_g) * S_g, per block or merged group: §3's fold, in block order. The int and float
      * loads have as many lanes as a double vector, so I2D and F2D are same-length conversions (C2 intrinsifies
      * those; an I2D from a full-width int vector's upper part was left as a call and ran ~100x slower).
      */
     private void fold(int[] acc, int ao, int sl, double[] sums) {
-        int so = sl * nb * W;
+        int so = sl * ng * W;
         for (int part = 0; part < W; part += 2 * DL) {
             DoubleVector d0 = DoubleVector.zero(DS), d1 = d0;
-            for (int b = 0; b < nb; b++) {
+            for (int b = 0; b < ng; b++) {
                 int o = b * W + part;
                 DoubleVector p0 = ((DoubleVector) IntVector.fromArray(IH, acc, ao + o).convertShape(VectorOperators.I2D, DS, 0))
                         .mul((DoubleVector) FloatVector.fromArray(FH, scale, so + o).convertShape(VectorOperators.F2D, DS, 0));

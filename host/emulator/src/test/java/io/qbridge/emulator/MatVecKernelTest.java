@@ -84,6 +84,26 @@ class MatVecKernelTest {
             assertEquals(e.getValue(), m.planeBits(), e.getKey());
             assertTrue(m.sideEntries() <= n * k / 16, e.getKey() + " side list " + m.sideEntries());
             if (!e.getKey().startsWith("microscopiq")) assertEquals(0, m.sideEntries(), e.getKey());
+            // power-of-two block scales (MX, MicroScopiQ): blocks merged into one int32 sum and one fold per group
+            if (e.getKey().startsWith("rtn")) assertEquals(1, m.blocksPerFold(), e.getKey());
+            else assertTrue(m.blocksPerFold() > 1, e.getKey() + " folds every " + m.blocksPerFold() + " blocks");
+        }
+    }
+
+    @Test
+    void blocksWhoseGridsAreTooFarApartAreFoldedOneByOne() {
+        // mxint8 rows whose 32-blocks alternate between weights near 1 and near 2^-40: a merged group's int32 sum
+        // would need shifts of 40 bits, so the proof refuses to merge them (and, where grids are close, merges them)
+        int n = 40, k = 512;
+        float[] w = TestWeights.gaussianWithOutliers(n, k, 31, 0.02);
+        for (int j = 0; j < n; j++)
+            for (int c = 0; c < k; c++) if ((c / 32) % 2 == 1 && j % 2 == 0) w[j * k + c] *= 0x1p-40f;
+        PackedTensor far = EmulatorExactnessTest.pack(QuantFormat.parse("mxint8"), w, n, k);
+        for (int rows : new int[] {1, 4}) {
+            MatVecKernel m = compare(far, EmulatorExactnessTest.activations(rows, k, 40 + rows), rows, null, "mxint8, far grids x " + rows);
+            assertNotNull(m);
+            assertEquals(1, m.blocksPerFold(), "merged despite 40-bit shifts");
+            assertEquals(0, EmulatorExactnessTest.check(far, EmulatorExactnessTest.activations(rows, k, 50 + rows), rows, null, "far grids"));
         }
     }
 
