@@ -52,7 +52,7 @@ public final class Datapath {
     /** The layer's shape and scales; its integers ({@code values}) are null when the plan came from a {@link PlanCache}. */
     private final DecodedWeights d;
     /** The whole decoded layer: {@code d}, or decoded when first asked for (a cached plan's layer, see {@link #weights}). */
-    private final Lazy full;
+    private final Lazy<DecodedWeights> full;
     private final Mode mode;
     private final float[] wf;
     private final int[] wi;
@@ -74,7 +74,7 @@ public final class Datapath {
 
     private Datapath(DecodedWeights d, Int16Plan plan, java.util.function.Supplier<DecodedWeights> decode) {
         this.d = d;
-        this.full = new Lazy(decode == null ? () -> d : decode);
+        this.full = new Lazy<>(decode == null ? () -> d : decode);
         long bound = d.accumulatorBound();
         this.plan = plan;
         mode = plan != null ? Mode.INT16 : bound < (1L << 24) ? Mode.FP32_EXACT : bound <= Integer.MAX_VALUE ? Mode.INT32 : Mode.INT64;
@@ -100,25 +100,6 @@ public final class Datapath {
     /** The decoded layer (decoded now if its plan was read from a {@link PlanCache}). */
     public DecodedWeights weights() {
         return full.get();
-    }
-
-    /** {@code supplier}'s value, computed once, when first asked for. */
-    private static final class Lazy {
-        private final java.util.function.Supplier<DecodedWeights> supplier;
-        private volatile DecodedWeights value;
-
-        Lazy(java.util.function.Supplier<DecodedWeights> supplier) {
-            this.supplier = supplier;
-        }
-
-        DecodedWeights get() {
-            DecodedWeights v = value;
-            if (v != null) return v;
-            synchronized (this) {
-                if (value == null) value = supplier.get();
-                return value;
-            }
-        }
     }
 
     /** What the performance model needs of this layer, whose packed image is {@code packedBytes} long. */

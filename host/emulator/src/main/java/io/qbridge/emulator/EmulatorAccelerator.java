@@ -31,43 +31,20 @@ public final class EmulatorAccelerator implements Accelerator {
      * A loaded layer: {@code datapath} for INT8-per-token activations (and {@code matVec}, the slot of its decode
      * kernel for a few tokens), {@code mx} for MX-INT8 blocks, {@code lobcq} for LO-BCQ activations; the
      * kernels of the other modes are null.
+     *
+     * <p>The decode kernel ({@link MatVecKernel#of}: null when the layer does not qualify) is built at load once
+     * decoding is expected ({@link #expectDecoding}) and otherwise on the layer's first call of a few tokens: an encoder
+     * run, whose calls hold hundreds of tokens, pays neither for planes it never reads nor for the kernel's JIT warm-up.
      */
     private record Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, LoBcqKernel lobcq, float[] bias,
-                            PerformanceModel.LayerProfile profile, DecodeSlot matVec, AxBxpKernel axbxp, PerformanceModel.BlockProductPe pe) {
+                            PerformanceModel.LayerProfile profile, Lazy<MatVecKernel> matVec, AxBxpKernel axbxp, PerformanceModel.BlockProductPe pe) {
         Resident(LayerHandle handle, Datapath datapath, MxActivationKernel mx, LoBcqKernel lobcq, float[] bias,
-                 PerformanceModel.LayerProfile profile, DecodeSlot matVec) {
+                 PerformanceModel.LayerProfile profile, Lazy<MatVecKernel> matVec) {
             this(handle, datapath, mx, lobcq, bias, profile, matVec, null, null);
         }
 
         PerformanceModel.Estimate estimate(PerformanceModel model, int rows) {
             return model.estimate(profile, rows, pe);
-        }
-    }
-
-    /**
-     * A layer's decode kernel ({@link MatVecKernel#of}: null when the layer does not qualify), built at load once
-     * decoding is expected ({@link #expectDecoding}) and otherwise on the layer's first call of a few tokens: an encoder
-     * run, whose calls hold hundreds of tokens, pays neither for planes it never reads nor for the kernel's JIT warm-up.
-     */
-    private static final class DecodeSlot {
-        private final Datapath layer;
-        private volatile MatVecKernel kernel;
-        private volatile boolean built;
-
-        DecodeSlot(Datapath layer, boolean now) {
-            this.layer = layer;
-            if (now) get();
-        }
-
-        MatVecKernel get() {
-            if (built) return kernel;
-            synchronized (this) {
-                if (!built) {
-                    kernel = MatVecKernel.of(layer.weights());
-                    built = true;
-                }
-                return kernel;
-            }
         }
     }
 
@@ -154,7 +131,9 @@ public final class EmulatorAccelerator implements Accelerator {
                 return h;
             }
             Datapath dp = datapath(weights);
-            layers.put(h.id(), new Resident(h, dp, null, null, b, dp.profile(size), decodeKernel ? new DecodeSlot(dp, decoding) : null));
+            Lazy<MatVecKernel> matVec = decodeKernel ? new Lazy<>(() -> MatVecKernel.of(dp.weights())) : null;
+            if (matVec != null && decoding) matVec.get();
+            layers.put(h.id(), new Resident(h, dp, null, null, b, dp.profile(size), matVec));
             return h;
         } catch (RuntimeException e) {
             used.addAndGet(-size);
@@ -184,7 +163,7 @@ public final class EmulatorAccelerator implements Accelerator {
 
     /** The decode kernel behind a handle, or null when the layer has none (tests and reports). */
     public MatVecKernel matVecKernel(LayerHandle h) {
-        DecodeSlot slot = resident(h).matVec();
+        Lazy<MatVecKernel> slot = resident(h).matVec();
         return slot == null ? null : slot.get();
     }
 
