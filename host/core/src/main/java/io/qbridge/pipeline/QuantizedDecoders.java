@@ -3,6 +3,7 @@ package io.qbridge.pipeline;
 import io.qbridge.container.QbzEntry;
 import io.qbridge.container.QbzFile;
 import io.qbridge.container.QbzManifest;
+import io.qbridge.files.Sha256;
 import io.qbridge.format.PackedTensor;
 import io.qbridge.model.DenseLinear;
 import io.qbridge.model.Linear;
@@ -12,15 +13,10 @@ import io.qbridge.model.llama.LlamaWeights;
 import io.qbridge.tokenizer.TextTokenizer;
 import io.qbridge.tokenizer.TokenizerFile;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -74,7 +70,7 @@ public final class QuantizedDecoders {
      * loader reads).
      */
     public static String checkpointSha256(Path model) throws IOException {
-        if (!Files.isDirectory(model)) return fileSha256(model);
+        if (!Files.isDirectory(model)) return Sha256.hex(model);
         List<Path> files;
         try (Stream<Path> s = Files.list(model)) {
             files = s.filter(Files::isRegularFile).filter(p -> {
@@ -83,21 +79,8 @@ public final class QuantizedDecoders {
             }).sorted().toList();
         }
         StringBuilder listing = new StringBuilder();
-        for (Path p : files) listing.append(fileSha256(p)).append("  ").append(p.getFileName()).append('\n');
+        for (Path p : files) listing.append(Sha256.hex(p)).append("  ").append(p.getFileName()).append('\n');
         return QbzFile.sha256(listing.toString().getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static String fileSha256(Path file) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
-            in.transferTo(java.io.OutputStream.nullOutputStream()); // the digest stream does the work
-        }
-        return HexFormat.of().formatHex(md.digest());
     }
 
     /**

@@ -147,10 +147,11 @@ public final class EmulatorAccelerator implements Accelerator {
      */
     private Datapath datapath(PackedTensor weights) {
         PlanCache cache = config.plans();
-        PlanCache.Entry kept = cache == null ? null : cache.read(weights);
+        String key = cache == null ? null : PlanCache.key(weights); // one digest of the packed bytes for the read and the write
+        PlanCache.Entry kept = cache == null ? null : cache.read(key, weights);
         if (kept != null) return Datapath.planned(kept.header(), kept.plan(), () -> WeightDecoder.decode(weights));
         Datapath dp = new Datapath(WeightDecoder.decode(weights));
-        if (cache != null && dp.mode() == Datapath.Mode.INT16) cache.write(weights, dp.weights(), dp.plan());
+        if (cache != null && dp.mode() == Datapath.Mode.INT16) cache.write(key, dp.weights(), dp.plan());
         return dp;
     }
 

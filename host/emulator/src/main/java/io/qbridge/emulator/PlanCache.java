@@ -1,19 +1,17 @@
 package io.qbridge.emulator;
 
 import io.qbridge.files.OutputFiles;
+import io.qbridge.files.Sha256;
 import io.qbridge.format.PackedTensor;
 import io.qbridge.format.QuantFormat;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -72,21 +70,22 @@ public final class PlanCache {
     /** What a hit gives the device: the layer's decoded shape and scales (no integers) and its plan. */
     record Entry(DecodedWeights header, Int16Plan plan) {}
 
-    /** The cached plan of {@code p}, or null when there is none (or none that reads back whole). */
-    Entry read(PackedTensor p) {
-        String key = key(p);
+    /**
+     * The cached plan of {@code p}, whose {@link #key} is {@code key}, or null when there is none (or none that reads
+     * back whole, or the key is null).
+     */
+    Entry read(String key, PackedTensor p) {
         if (key == null) return null;
         Path file = dir.resolve(key + ".plan");
-        ByteBuffer b;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < MAGIC.length + 32 + 8 || size > Integer.MAX_VALUE) return invalid(file);
-            b = ByteBuffer.allocate((int) size);
-            while (b.hasRemaining()) if (ch.read(b) < 0) return invalid(file);
+        byte[] bytes;
+        try {
+            if (Files.size(file) > Integer.MAX_VALUE) return invalid(file); // no plan this class writes
+            bytes = Files.readAllBytes(file);
         } catch (IOException | SecurityException absent) {
             return null;
         }
-        b.flip().order(ByteOrder.LITTLE_ENDIAN);
+        if (bytes.length < MAGIC.length + 32 + 8) return invalid(file);
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         CRC32 crc = new CRC32();
         crc.update(b.array(), 0, b.limit() - 8);
         if (crc.getValue() != b.getLong(b.limit() - 8)) return invalid(file);
@@ -104,9 +103,11 @@ public final class PlanCache {
         }
     }
 
-    /** Keeps {@code plan}, made from {@code d}, the decode of {@code p}; false when the folder cannot be written. */
-    boolean write(PackedTensor p, DecodedWeights d, Int16Plan plan) {
-        String key = key(p);
+    /**
+     * Keeps {@code plan}, made from {@code d}, the decode of the layer whose {@link #key} is {@code key}; false when the
+     * folder cannot be written (or the key is null).
+     */
+    boolean write(String key, DecodedWeights d, Int16Plan plan) {
         if (key == null) return false;
         byte[] bytes = encode(HEX.parseHex(key), d, plan);
         try {
@@ -170,7 +171,7 @@ public final class PlanCache {
     static String key(PackedTensor p) {
         byte[] code = codeVersion();
         if (code.length == 0) return null;
-        MessageDigest md = sha256();
+        MessageDigest md = Sha256.digest();
         md.update(code);
         md.update((p.format().id() + "\n" + p.n() + "x" + p.k() + "\n").getBytes(StandardCharsets.UTF_8));
         md.update(p.bytes());
@@ -274,7 +275,7 @@ public final class PlanCache {
         byte[] v = codeVersion;
         if (v == null) {
             try {
-                MessageDigest md = sha256();
+                MessageDigest md = Sha256.digest();
                 for (Class<?> c : List.of(Int16Plan.class, QuantFormat.class)) md.update(codeSource(c).getBytes(StandardCharsets.UTF_8));
                 v = md.digest();
             } catch (Exception unknown) {
@@ -297,13 +298,5 @@ public final class PlanCache {
 
     private static String stamp(Path root, Path f) throws IOException {
         return root.relativize(f) + " " + Files.size(f) + " " + Files.getLastModifiedTime(f).toMillis() + " " + f.getFileName();
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-        }
     }
 }

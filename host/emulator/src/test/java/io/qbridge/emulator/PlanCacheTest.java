@@ -61,11 +61,11 @@ class PlanCacheTest {
         for (PackedTensor p : layers) {
             String what = p.format().id() + " " + p.n() + "x" + p.k();
             Datapath fresh = new Datapath(WeightDecoder.decode(p));
-            assertNull(cache.read(p), what + ": nothing kept yet");
+            assertNull(cache.read(PlanCache.key(p), p), what + ": nothing kept yet");
             if (fresh.mode() != Datapath.Mode.INT16) continue;
             int16++;
-            assertTrue(cache.write(p, fresh.weights(), fresh.plan()), what);
-            PlanCache.Entry e = cache.read(p);
+            assertTrue(cache.write(PlanCache.key(p), fresh.weights(), fresh.plan()), what);
+            PlanCache.Entry e = cache.read(PlanCache.key(p), p);
             assertNotNull(e, what);
             assertSamePlan(fresh.plan(), e.plan(), what);
             DecodedWeights d = fresh.weights(), h = e.header();
@@ -112,22 +112,22 @@ class PlanCacheTest {
         Datapath fresh = new Datapath(WeightDecoder.decode(p));
         Path entry = dir.resolve(PlanCache.key(p) + ".plan");
 
-        cache.write(p, fresh.weights(), fresh.plan());
+        cache.write(PlanCache.key(p), fresh.weights(), fresh.plan());
         byte[] good = Files.readAllBytes(entry);
         byte[] flipped = good.clone();
         flipped[good.length / 2] ^= 1;
         Files.write(entry, flipped);
-        assertNull(cache.read(p), "one bit flipped");
+        assertNull(cache.read(PlanCache.key(p), p), "one bit flipped");
         assertFalse(Files.exists(entry), "a bad entry is deleted");
 
         Files.write(entry, java.util.Arrays.copyOf(good, good.length - 100));
-        assertNull(cache.read(p), "truncated");
+        assertNull(cache.read(PlanCache.key(p), p), "truncated");
 
         Files.write(dir.resolve(PlanCache.key(other) + ".plan"), good);
-        assertNull(cache.read(other), "another layer's entry under this layer's name");
+        assertNull(cache.read(PlanCache.key(other), other), "another layer's entry under this layer's name");
 
         Files.write(entry, good);
-        assertNotNull(cache.read(p), "the entry as written");
+        assertNotNull(cache.read(PlanCache.key(p), p), "the entry as written");
         try (EmulatorAccelerator dev = device(cache)) {
             dev.load(p, null); // after a bad entry the device plans the layer and writes it again
         }
@@ -164,11 +164,11 @@ class PlanCacheTest {
         Datapath da = new Datapath(WeightDecoder.decode(a)), db = new Datapath(WeightDecoder.decode(b));
         Path ea = dir.resolve(PlanCache.key(a) + ".plan"), eb = dir.resolve(PlanCache.key(b) + ".plan");
         PlanCache roomy = new PlanCache(dir);
-        roomy.write(a, da.weights(), da.plan());
-        roomy.write(b, db.weights(), db.plan());
-        assertNotNull(roomy.read(a));
+        roomy.write(PlanCache.key(a), da.weights(), da.plan());
+        roomy.write(PlanCache.key(b), db.weights(), db.plan());
+        assertNotNull(roomy.read(PlanCache.key(a), a));
         Files.setLastModifiedTime(ea, java.nio.file.attribute.FileTime.fromMillis(1_000));
-        new PlanCache(dir, Files.size(ea) + Files.size(eb) - 1).write(b, db.weights(), db.plan());
+        new PlanCache(dir, Files.size(ea) + Files.size(eb) - 1).write(PlanCache.key(b), db.weights(), db.plan());
         assertEquals(List.of(eb), entries(dir), "the least recently used entry went");
     }
 
