@@ -100,7 +100,8 @@ public final class BertTokenizer {
      * @throws TokenizerFormatException if the JSON is malformed or configures anything but BERT WordPiece
      */
     public static BertTokenizer fromJson(InputStream in, String sourceName) {
-        JsonNode root = TokenizerJson.parse(in, sourceName);
+        TokenizerJson.Parsed parsed = TokenizerJson.parse(in, sourceName);
+        JsonNode root = parsed.root();
         JsonNode model = TokenizerJson.requireObject(root, "model", "model", sourceName);
         String type = TokenizerJson.text(model, "type", null);
         if (type != null && !type.equals("WordPiece")) {
@@ -109,7 +110,7 @@ public final class BertTokenizer {
         if (type == null && model.has("merges")) {
             throw new TokenizerFormatException(sourceName, "model has merges (BPE), BertTokenizer needs WordPiece");
         }
-        Map<String, Integer> vocab = TokenizerJson.vocab(model, sourceName);
+        Map<String, Integer> vocab = TokenizerJson.vocab(parsed, sourceName);
         String unk = TokenizerJson.text(model, "unk_token", "[UNK]");
         Integer unkId = vocab.get(unk);
         if (unkId == null) throw new TokenizerFormatException(sourceName, "unk_token \"" + unk + "\" is not in the vocab");

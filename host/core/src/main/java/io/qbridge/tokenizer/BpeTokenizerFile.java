@@ -35,7 +35,8 @@ final class BpeTokenizerFile {
 
     /** The tables of the file {@code in}; {@code sourceName} is only used in error messages. */
     static Tables read(InputStream in, String sourceName) {
-        JsonNode root = TokenizerJson.parse(in, sourceName);
+        TokenizerJson.Parsed parsed = TokenizerJson.parse(in, sourceName);
+        JsonNode root = parsed.root();
         Tables b = new Tables();
         b.sourceName = sourceName;
         JsonNode model = TokenizerJson.requireObject(root, "model", "model", sourceName);
@@ -44,7 +45,7 @@ final class BpeTokenizerFile {
         if (model.hasNonNull("dropout") && model.get("dropout").asDouble() > 0) {
             throw new TokenizerFormatException(sourceName, "BPE dropout is for training; a tokenizer with dropout " + model.get("dropout") + " is not deterministic");
         }
-        b.vocab = TokenizerJson.vocab(model, sourceName);
+        b.vocab = TokenizerJson.vocab(parsed, sourceName);
         List<AddedToken> added = TokenizerJson.addedTokens(root, sourceName);
         b.tokenById = TokenizerJson.inverse(b.vocab, added);
         b.isSpecial = new boolean[b.tokenById.length];

@@ -1,35 +1,93 @@
 package io.qbridge.tokenizer;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
 /** Reading a Hugging Face {@code tokenizer.json}: the parts shared by the WordPiece and BPE loaders. */
 final class TokenizerJson {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /**
+     * Field names neither canonicalized nor interned: a vocab's tens of thousands of keys each occur once, so
+     * Jackson's symbol table and {@code String.intern} only cost time (65 of the 390 ms MiniLM's file took to read in
+     * a fresh process, BENCHMARKS.md §1b, ninth pass).
+     */
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES).disable(JsonFactory.Feature.INTERN_FIELD_NAMES).build());
 
     private TokenizerJson() {}
 
-    static JsonNode parse(InputStream in, String sourceName) {
+    /**
+     * A parsed file: its tree without {@code model.vocab}, and that vocab (token to id, checked as {@link #vocab}
+     * says), or null when the file has no {@code model.vocab} object.
+     */
+    record Parsed(JsonNode root, Map<String, Integer> vocab) {}
+
+    /**
+     * Parses {@code in}. The vocab is streamed straight into its map rather than built as a tree first: it is nearly
+     * all of the file, and its tree doubled the time a fresh process took to read it (BENCHMARKS.md §1b, ninth pass).
+     */
+    static Parsed parse(InputStream in, String sourceName) {
         if (in == null) throw new TokenizerFormatException(sourceName, "no such file or resource");
-        try {
-            JsonNode root = MAPPER.readTree(in);
-            if (root == null || !root.isObject()) {
+        try (JsonParser p = MAPPER.createParser(in)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new TokenizerFormatException(sourceName, "not a JSON object (empty or wrong kind of file)");
             }
-            return root;
+            ObjectNode root = MAPPER.createObjectNode();
+            Map<String, Integer> vocab = null;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                if (p.nextToken() == JsonToken.START_OBJECT && name.equals("model")) {
+                    ObjectNode model = MAPPER.createObjectNode();
+                    vocab = null; // a repeated "model" replaces the first, as in a tree
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String field = p.currentName();
+                        if (p.nextToken() == JsonToken.START_OBJECT && field.equals("vocab")) vocab = vocab(p, sourceName);
+                        else model.set(field, p.readValueAsTree());
+                    }
+                    root.set(name, model);
+                } else {
+                    root.set(name, p.readValueAsTree());
+                }
+            }
+            return new Parsed(root, vocab);
         } catch (JacksonException e) {
             throw new TokenizerFormatException(sourceName, "malformed JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
             throw new TokenizerFormatException(sourceName, "cannot read: " + e.getMessage(), e);
         }
+    }
+
+    /** The entries of the vocab object the parser is at, up to its end, checked for ids that are negative, not integers, or repeated. */
+    private static Map<String, Integer> vocab(JsonParser p, String sourceName) throws IOException {
+        Map<String, Integer> vocab = new HashMap<>(1 << 16);
+        Map<Integer, String> seen = new HashMap<>(1 << 16);
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String token = p.currentName();
+            JsonToken t = p.nextToken();
+            JsonNode value = t.isNumeric() ? null : p.readValueAsTree(); // only for the error message
+            if (value != null || p.getNumberType() != JsonParser.NumberType.INT || p.getIntValue() < 0) {
+                throw new TokenizerFormatException(sourceName, "vocab entry \"" + token + "\" has id " + (value != null ? value : p.getText())
+                        + ", not a non-negative integer");
+            }
+            int id = p.getIntValue();
+            Integer previousId = vocab.put(token, id);
+            if (previousId != null) seen.remove(previousId); // a repeated key: the last one counts, as in a JSON object
+            String previous = seen.put(id, token);
+            if (previous != null) {
+                throw new TokenizerFormatException(sourceName, "vocab ids repeat: \"" + previous + "\" and \"" + token + "\" both have id " + id);
+            }
+        }
+        return vocab;
     }
 
     static JsonNode requireObject(JsonNode parent, String field, String where, String sourceName) {
@@ -49,27 +107,10 @@ final class TokenizerJson {
         return n == null || n.isNull() ? defaultValue : n.asBoolean();
     }
 
-    /** The model's {@code vocab}: token to id, checked for ids that are negative or repeated. */
-    static Map<String, Integer> vocab(JsonNode model, String sourceName) {
-        JsonNode v = model.get("vocab");
-        if (v == null || !v.isObject() || v.isEmpty()) {
-            throw new TokenizerFormatException(sourceName, "\"model.vocab\" is missing or empty");
-        }
-        Map<String, Integer> vocab = new HashMap<>(v.size() * 2);
-        Map<Integer, String> seen = new HashMap<>(v.size() * 2);
-        for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 0) {
-                throw new TokenizerFormatException(sourceName, "vocab entry \"" + e.getKey() + "\" has id " + e.getValue() + ", not a non-negative integer");
-            }
-            int id = e.getValue().asInt();
-            String previous = seen.put(id, e.getKey());
-            if (previous != null) {
-                throw new TokenizerFormatException(sourceName, "vocab ids repeat: \"" + previous + "\" and \"" + e.getKey() + "\" both have id " + id);
-            }
-            vocab.put(e.getKey(), id);
-        }
-        return vocab;
+    /** The parsed file's vocab, which must be a non-empty object. */
+    static Map<String, Integer> vocab(Parsed parsed, String sourceName) {
+        if (parsed.vocab() == null || parsed.vocab().isEmpty()) throw new TokenizerFormatException(sourceName, "\"model.vocab\" is missing or empty");
+        return parsed.vocab();
     }
 
     static List<AddedToken> addedTokens(JsonNode root, String sourceName) {
