@@ -45,7 +45,7 @@ class TokenizerJsonTest {
     }
 
     @Test
-    void aRepeatedKeyCountsOnce_lastValueWins() {
+    void aRepeatedKeyCountsOnceWithItsLastValue() {
         TokenizerJson.Parsed p = parse("{\"model\": {\"vocab\": {\"a\": 0, \"b\": 1, \"a\": 2}}}");
         assertEquals(Map.of("a", 2, "b", 1), p.vocab());
     }
