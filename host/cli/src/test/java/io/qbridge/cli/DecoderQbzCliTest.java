@@ -176,7 +176,7 @@ class DecoderQbzCliTest {
         var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(j.out());
         assertEquals("llama2c", root.get("decoder").get("checkpoint").asText());
         assertEquals(300, root.get("decoder").get("vocabSize").asInt());
-        assertEquals(io.qbridge.container.QbzFile.sha256(Files.readAllBytes(dir.resolve("tokenizer.bin"))), root.get("decoder").get("tokenizerSha256").asText());
+        assertEquals(io.qbridge.files.Sha256.hex(Files.readAllBytes(dir.resolve("tokenizer.bin"))), root.get("decoder").get("tokenizerSha256").asText());
     }
 
     @Test

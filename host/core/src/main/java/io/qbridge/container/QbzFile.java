@@ -129,7 +129,7 @@ public final class QbzFile {
                 }
             }
             payloads.add(bytes);
-            tensors.add(new QbzManifest.Tensor(e.name(), fmt, shape, 0, bytes.length, sha256(ByteBuffer.wrap(bytes)), perm));
+            tensors.add(new QbzManifest.Tensor(e.name(), fmt, shape, 0, bytes.length, Sha256.hex(bytes), perm));
         }
         // Offsets depend on the manifest's length, which depends on the offsets' digits: iterate to a fixed point.
         byte[] manifestBytes = new byte[0];
@@ -243,7 +243,7 @@ public final class QbzFile {
                 }
             }
             if (!verifyTensors) continue;
-            String actual = sha256(data.slice((int) t.offset(), (int) t.length()));
+            String actual = Sha256.hex(data.slice((int) t.offset(), (int) t.length()));
             if (!actual.equals(t.sha256())) throw new ModelFormatException(src, "tensor '" + t.name() + "' fails its sha256 check (corrupt file)");
         }
         return new QbzFile(path, m, data);
@@ -485,14 +485,5 @@ public final class QbzFile {
         }
         root.put("file_length", m.fileLength());
         return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
-    }
-
-    /** The lower-case hex sha256 of {@code bytes}, as a manifest pins tensors and bases. */
-    public static String sha256(byte[] bytes) {
-        return sha256(ByteBuffer.wrap(bytes));
-    }
-
-    static String sha256(ByteBuffer b) {
-        return Sha256.hex(b);
     }
 }

@@ -1,6 +1,6 @@
 package io.qbridge.pipeline;
 
-import io.qbridge.container.QbzFile;
+import io.qbridge.files.Sha256;
 import io.qbridge.container.QbzManifest;
 import io.qbridge.model.ModelFormatException;
 import io.qbridge.model.bert.BertEncoder;
@@ -39,7 +39,7 @@ public record FileBase(String onnxSha256, byte[] onnx, String tokenizerSha256, b
 
     /** The base whose ONNX bytes and tokenizer.json bytes are given (hashed here; parsed by {@link #model}). */
     public static FileBase of(byte[] onnx, String onnxSource, byte[] tokenizerJson, String tokenizerSource) {
-        return new FileBase(QbzFile.sha256(onnx), onnx, QbzFile.sha256(tokenizerJson), tokenizerJson, onnxSource, tokenizerSource);
+        return new FileBase(Sha256.hex(onnx), onnx, Sha256.hex(tokenizerJson), tokenizerJson, onnxSource, tokenizerSource);
     }
 
     /** The container label of this base ({@link QbzManifest#externalLabel}), also the FP32 model's name. */
@@ -69,7 +69,7 @@ public record FileBase(String onnxSha256, byte[] onnx, String tokenizerSha256, b
         for (EncoderModel.Builtin b : EncoderModel.Builtin.values()) {
             String s = TOKENIZER_SHA.get(b);
             if (s == null) {
-                s = QbzFile.sha256(builtinTokenizerBytes(b));
+                s = Sha256.hex(builtinTokenizerBytes(b));
                 TOKENIZER_SHA.put(b, s);
             }
             if (s.equals(sha256)) return b;

@@ -80,7 +80,7 @@ public final class QuantizedDecoders {
         }
         StringBuilder listing = new StringBuilder();
         for (Path p : files) listing.append(Sha256.hex(p)).append("  ").append(p.getFileName()).append('\n');
-        return QbzFile.sha256(listing.toString().getBytes(StandardCharsets.UTF_8));
+        return Sha256.hex(listing.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     /**

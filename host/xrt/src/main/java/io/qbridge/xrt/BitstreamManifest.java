@@ -2,7 +2,7 @@ package io.qbridge.xrt;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.qbridge.container.QbzFile;
+import io.qbridge.files.Sha256;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -123,7 +123,7 @@ public record BitstreamManifest(Path file, List<Entry> entries) {
             sig.checkAgainst(x.kernels().get(k.name()), src);
         }
         // last: the named checks above say what differs; the digest catches any other change
-        String sha = QbzFile.sha256(image);
+        String sha = Sha256.hex(image);
         if (!sha.equals(e.sha256())) throw new IllegalArgumentException("xclbin " + src + ": sha256 " + sha + " differs from the manifest's " + e.sha256());
         return x;
     }

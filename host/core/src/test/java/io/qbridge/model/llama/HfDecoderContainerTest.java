@@ -3,7 +3,6 @@ package io.qbridge.model.llama;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.qbridge.container.QbzFile;
 import io.qbridge.pipeline.DecoderQuantizer;
 import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.pipeline.QuantizedDecoders;
@@ -31,13 +30,13 @@ class HfDecoderContainerTest {
             for (Path p : files.sorted().toList()) {
                 String n = p.getFileName().toString();
                 if (n.equals("config.json") || n.equals("model.safetensors.index.json") || n.endsWith(".safetensors")) {
-                    listing.append(QbzFile.sha256(Files.readAllBytes(p))).append("  ").append(n).append('\n');
+                    listing.append(io.qbridge.files.Sha256.hex(Files.readAllBytes(p))).append("  ").append(n).append('\n');
                 }
             }
         }
         assertEquals(4, listing.toString().lines().count(), listing.toString()); // config, index, two shards
         String sha = QuantizedDecoders.checkpointSha256(hf);
-        assertEquals(QbzFile.sha256(listing.toString().getBytes(StandardCharsets.UTF_8)), sha);
+        assertEquals(io.qbridge.files.Sha256.hex(listing.toString().getBytes(StandardCharsets.UTF_8)), sha);
         assertEquals("hf", QuantizedDecoders.checkpointKind(hf));
 
         DecoderQuantizer.Result r = DecoderQuantizer.quantize(w, QuantRecipe.parse("mxint8"), List.of(), null);
