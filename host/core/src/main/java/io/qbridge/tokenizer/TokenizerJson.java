@@ -27,7 +27,7 @@ final class TokenizerJson {
     private TokenizerJson() {}
 
     /**
-     * A parsed file: its tree without {@code model.vocab}, and that vocab (token to id, checked as {@link #vocab}
+     * A parsed file: its tree without {@code model.vocab}, and that vocab (token to id, checked as {@link #readVocab}
      * says), or null when the file has no {@code model.vocab} object.
      */
     record Parsed(JsonNode root, Map<String, Integer> vocab) {}
@@ -51,7 +51,7 @@ final class TokenizerJson {
                     vocab = null; // a repeated "model" replaces the first, as in a tree
                     while (p.nextToken() == JsonToken.FIELD_NAME) {
                         String field = p.currentName();
-                        if (p.nextToken() == JsonToken.START_OBJECT && field.equals("vocab")) vocab = vocab(p, sourceName);
+                        if (p.nextToken() == JsonToken.START_OBJECT && field.equals("vocab")) vocab = readVocab(p, sourceName);
                         else model.set(field, p.readValueAsTree());
                     }
                     root.set(name, model);
@@ -68,16 +68,15 @@ final class TokenizerJson {
     }
 
     /** The entries of the vocab object the parser is at, up to its end, checked for ids that are negative, not integers, or repeated. */
-    private static Map<String, Integer> vocab(JsonParser p, String sourceName) throws IOException {
+    private static Map<String, Integer> readVocab(JsonParser p, String sourceName) throws IOException {
         Map<String, Integer> vocab = new HashMap<>(1 << 16);
         Map<Integer, String> seen = new HashMap<>(1 << 16);
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String token = p.currentName();
             JsonToken t = p.nextToken();
-            JsonNode value = t.isNumeric() ? null : p.readValueAsTree(); // only for the error message
-            if (value != null || p.getNumberType() != JsonParser.NumberType.INT || p.getIntValue() < 0) {
-                throw new TokenizerFormatException(sourceName, "vocab entry \"" + token + "\" has id " + (value != null ? value : p.getText())
-                        + ", not a non-negative integer");
+            if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT || p.getIntValue() < 0) {
+                Object id = t.isNumeric() ? p.getText() : p.readValueAsTree(); // a string keeps its quotes
+                throw new TokenizerFormatException(sourceName, "vocab entry \"" + token + "\" has id " + id + ", not a non-negative integer");
             }
             int id = p.getIntValue();
             Integer previousId = vocab.put(token, id);
