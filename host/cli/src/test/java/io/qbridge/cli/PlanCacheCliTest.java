@@ -5,13 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qbridge.files.CacheProperty;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -21,18 +22,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PlanCacheCliTest {
     @TempDir Path tmp;
-    private String previous;
+    @RegisterExtension final CacheProperty cache = new CacheProperty();
 
     @BeforeEach
     void useTempCache() {
-        previous = System.getProperty("qbridge.cache");
-        System.setProperty("qbridge.cache", tmp.resolve("cache").toString());
-    }
-
-    @AfterEach
-    void restore() {
-        if (previous == null) System.clearProperty("qbridge.cache");
-        else System.setProperty("qbridge.cache", previous);
+        cache.set(tmp.resolve("cache").toString());
     }
 
     @Test
@@ -53,7 +47,7 @@ class PlanCacheCliTest {
         assertTrue(second.err().contains("emulator: 36 layer plans read from " + plans + ", 0 planned and kept there"), second.err());
         assertEquals(kept, entries(plans));
 
-        System.setProperty("qbridge.cache", "off");
+        cache.set("off");
         CliTest.Run off = CliTest.run(args);
         assertEquals(0, off.exit(), off.err());
         assertFalse(off.err().contains("layer plans"), off.err());

@@ -14,9 +14,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class ResourceCacheTest {
@@ -24,18 +24,11 @@ class ResourceCacheTest {
     private static final String SMALL = EncoderModel.Builtin.MINILM.tokenizerResource;
 
     @TempDir Path tmp;
-    private String previous;
+    @RegisterExtension final CacheProperty cache = new CacheProperty();
 
     @BeforeEach
     void useTempCache() {
-        previous = System.getProperty("qbridge.cache");
-        System.setProperty("qbridge.cache", tmp.resolve("cache").toString());
-    }
-
-    @AfterEach
-    void restore() {
-        if (previous == null) System.clearProperty("qbridge.cache");
-        else System.setProperty("qbridge.cache", previous);
+        cache.set(tmp.resolve("cache").toString());
     }
 
     private static byte[] fromJar(String name) throws IOException {
@@ -89,7 +82,7 @@ class ResourceCacheTest {
     void aCacheThatCannotBeWrittenLeavesTheResourceReadFromItsJar() throws IOException {
         Files.writeString(tmp.resolve("cache"), "a file where the cache folder would go");
         assertArrayEquals(fromJar(SMALL), ResourceCache.read(EncoderModel.class, SMALL));
-        System.setProperty("qbridge.cache", "off");
+        cache.set("off");
         assertArrayEquals(fromJar(SMALL), ResourceCache.read(EncoderModel.class, SMALL));
     }
 
@@ -152,7 +145,7 @@ class ResourceCacheTest {
         assertTrue(Files.notExists(digestFile()), "a digest of other bytes must not be kept as the resource's");
         assertEquals(sha256(bytes), ResourceCache.sha256(EncoderModel.class, SMALL, bytes));
         assertEquals(sha256(other), ResourceCache.sha256(EncoderModel.class, SMALL, other), "the kept digest is only for the entry's own bytes");
-        System.setProperty("qbridge.cache", "off");
+        cache.set("off");
         assertEquals(sha256(bytes), ResourceCache.sha256(EncoderModel.class, SMALL, bytes));
     }
 
