@@ -39,12 +39,29 @@ public final class EncoderWarmUp implements AutoCloseable {
     private static final int[] LENGTHS = {7, 19, 33, 12, 26, 9, 57};
     /** The host passes' batch: one sentence of each of attention's two product kernels. */
     private static final int[] HOST_LENGTHS = {9, 57};
+    /**
+     * The device probe's layer ({@link #probe}): {@link #PROBE_TOKENS} tokens of {@link #PROBE_IN} inputs to
+     * {@link #PROBE_OUT} outputs. Twelve tokens: the emulator runs at most eight on its decode kernel, and twelve are two
+     * of its 6-token tiles. Thirty-two inputs: one MX block, and the two 16-blocks a MicroScopiQ plan sums as one chunk,
+     * as it does in the real layers; every format the emulator takes loads such a layer. 128 outputs: one wide tile.
+     * Small, so that a call is cheap while the kernels are still in the interpreter.
+     */
+    private static final int PROBE_TOKENS = 12, PROBE_IN = 32, PROBE_OUT = 128;
+    /**
+     * Enough calls for C2 to have queued every kernel of the call (at the launcher's tenth of the usual thresholds, about
+     * sixty invocations each) and compiled most: on this project's 2-core machine the calls ran at C2 speed from the
+     * 84th-125th on (BENCHMARKS.md §1b, tenth pass). A compiled call takes about 0.2 ms, so calls past that point cost little.
+     */
+    private static final int PROBE_CALLS = 150;
+    private static final long PROBE_MAX_NANOS = 1_000_000_000L;
 
     private final Thread thread;
+    private final boolean probe;
     private volatile boolean stop;
 
     /** {@code linears} null: the FP32 host path only. */
-    private EncoderWarmUp(UnaryOperator<Linear> linears, Runnable after) {
+    private EncoderWarmUp(UnaryOperator<Linear> linears, boolean probe, Runnable after) {
+        this.probe = probe;
         thread = new Thread(() -> {
             try {
                 run(linears);
@@ -61,25 +78,25 @@ public final class EncoderWarmUp implements AutoCloseable {
     /** Starts the warm-up thread on the FP32 host path, or returns null when warm-ups are off ({@link WarmUps#enabled}). */
     public static EncoderWarmUp start() {
         if (!WarmUps.enabled()) return null;
-        return new EncoderWarmUp(null, () -> {});
+        return new EncoderWarmUp(null, false, () -> {});
     }
 
     /**
      * As {@link #start()} for a device path: {@link #HOST_FORWARDS} passes of the tiny encoder with {@link #copying}
-     * linear layers (the host's part of a device path in FP32), then passes with each of its linear layers replaced by
-     * {@code linears} (the device path warms its own kernels this way; the
-     * replacement runs on the warm-up thread), and {@code after} run on that thread when it ends (to unload what
-     * {@code linears} loaded).
+     * linear layers (the host's part of a device path in FP32), then with {@code probe} the {@link #probe device probe},
+     * then passes with each of its linear layers replaced by {@code linears} (the device path warms its own kernels this
+     * way; the replacement runs on the warm-up thread), and {@code after} run on that thread when it ends (to unload what
+     * {@code linears} loaded). {@link #close} ends the host passes and the device passes, not the probe: it waits for it.
      */
-    public static EncoderWarmUp start(UnaryOperator<Linear> linears, Runnable after) {
+    public static EncoderWarmUp start(UnaryOperator<Linear> linears, boolean probe, Runnable after) {
         if (!WarmUps.enabled()) return null;
-        return new EncoderWarmUp(java.util.Objects.requireNonNull(linears), after);
+        return new EncoderWarmUp(java.util.Objects.requireNonNull(linears), probe, after);
     }
 
     /**
      * Ends the warm-up after the layer it is running (not the whole pass: a pass still in the interpreter took up to
-     * 0.4 s, BENCHMARKS.md §1b, sixth pass) and waits for it: called before the real batches, so the tiny model takes
-     * no CPU from them.
+     * 0.4 s, BENCHMARKS.md §1b, sixth pass), after the device probe if it has one still to make, and waits for it: called
+     * before the real batches, so the tiny model takes no CPU from them.
      */
     @Override
     public void close() {
@@ -100,7 +117,27 @@ public final class EncoderWarmUp implements AutoCloseable {
             return;
         }
         forwards(tiny.mapLinears(l -> stoppable(copying(l))), batch(rnd, HOST_LENGTHS), HOST_FORWARDS, end);
+        if (probe) probe(linears);
         forwards(tiny.mapLinears(l -> stop ? l : stoppable(linears.apply(l))), batch(rnd, LENGTHS), FORWARDS, end);
+    }
+
+    /**
+     * Gets the device's kernels compiled by C2 before the real batches: calls of one small device layer
+     * ({@link #PROBE_TOKENS} x {@link #PROBE_IN} -> {@link #PROBE_OUT}), {@link #PROBE_CALLS} of them or
+     * {@link #PROBE_MAX_NANOS}, whichever ends first. C2 compiles a kernel after so many invocations, and until then
+     * every invocation runs in the interpreter or C1, where the Vector API is hundreds to thousands of times slower; the
+     * real layers make those invocations with tiles of 6 tokens x 128 outputs over all their inputs, 15-170 ms apiece
+     * there, so the first layer of a fresh {@code qbridge run} took 0.7-1.5 s against 6-10 ms warm, while these calls
+     * take 5-30 ms.
+     * Run after the host passes, not before: device kernels queued for C2 first had attention compiled seconds late
+     * (BENCHMARKS.md §1b, ninth pass). {@link #close} does not end it, so the real batches start with the kernels compiled.
+     */
+    private static void probe(UnaryOperator<Linear> linears) {
+        SplittableRandom rnd = new SplittableRandom(3);
+        Linear layer = linears.apply(linear(rnd, "warm-up.probe", PROBE_IN, PROBE_OUT));
+        float[] x = SyntheticWeights.small(rnd, PROBE_TOKENS * PROBE_IN), y = new float[PROBE_TOKENS * PROBE_OUT];
+        long end = System.nanoTime() + PROBE_MAX_NANOS;
+        for (int i = 0; i < PROBE_CALLS && System.nanoTime() < end; i++) layer.forward(x, PROBE_TOKENS, y);
     }
 
     /** {@code layer}, ending the warm-up from inside a pass once {@link #close} has been called: it waits for one layer, not a pass. */
@@ -130,7 +167,7 @@ public final class EncoderWarmUp implements AutoCloseable {
         };
     }
 
-    /** How a warm-up layer ends its pass after {@link #close} (caught in the thread's body like any failure). */
+    /** How a warm-up layer ends its pass after {@link #close} (caught by {@link #forwards}). */
     private static final RuntimeException STOPPED = new RuntimeException("warm-up stopped", null, false, false) {};
 
     private static List<int[]> batch(SplittableRandom rnd, int[] lengths) {
@@ -143,9 +180,14 @@ public final class EncoderWarmUp implements AutoCloseable {
         return batch;
     }
 
+    /** {@code count} passes of {@code enc}, fewer when {@link #close} is asked for (the layer running ends the pass) or at {@code end}. */
     private void forwards(BertEncoder enc, List<int[]> batch, int count, long end) {
-        for (int i = 0; i < count && !stop && System.nanoTime() < end; i++) {
-            BertEncoder.pool(enc.forward(batch), i % 2 == 0 ? Pooling.MEAN : Pooling.CLS);
+        try {
+            for (int i = 0; i < count && !stop && System.nanoTime() < end; i++) {
+                BertEncoder.pool(enc.forward(batch), i % 2 == 0 ? Pooling.MEAN : Pooling.CLS);
+            }
+        } catch (RuntimeException e) {
+            if (e != STOPPED) throw e;
         }
     }
 

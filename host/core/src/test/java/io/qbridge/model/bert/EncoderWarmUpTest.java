@@ -48,7 +48,7 @@ class EncoderWarmUpTest {
                 }
                 inner.forward(x, rows, y);
             }
-        }, () -> after.set(true));
+        }, false, () -> after.set(true));
         assertNotNull(warm, "qbridge.warmup is not set to false in tests");
         org.junit.jupiter.api.Assertions.assertTrue(inFirst.await(1, java.util.concurrent.TimeUnit.MINUTES), "the warm-up never reached its device layers");
         Thread closer = new Thread(warm::close);
@@ -59,6 +59,31 @@ class EncoderWarmUpTest {
         org.junit.jupiter.api.Assertions.assertFalse(closer.isAlive(), "close() did not return");
         org.junit.jupiter.api.Assertions.assertEquals(1, calls.get(), "device layers run after close() was asked for (a pass has 6)");
         org.junit.jupiter.api.Assertions.assertTrue(after.get(), "the warm-up's end action did not run");
+    }
+
+    /**
+     * The device probe runs on the device path (through the layers' replacement), after close() has been asked for, and
+     * is over when close() returns: no device call is made after that, and none of the tiny model's device passes.
+     */
+    @Test
+    void closeWaitsForTheDeviceProbeAndNothingRunsAfterIt() {
+        java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> calls = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean(), late = new java.util.concurrent.atomic.AtomicBoolean();
+        EncoderWarmUp warm = EncoderWarmUp.start(l -> new io.qbridge.model.ForwardingLinear(l) {
+            @Override
+            public void forward(float[] x, int rows, float[] y) {
+                if (closed.get()) late.set(true);
+                calls.computeIfAbsent(name(), n -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+                inner.forward(x, rows, y);
+            }
+        }, true, () -> {});
+        assertNotNull(warm, "qbridge.warmup is not set to false in tests");
+        warm.close();
+        closed.set(true);
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.Set.of("warm-up.probe.weight"), calls.keySet(), "device layers called by the warm-up");
+        int probes = calls.get("warm-up.probe.weight").get();
+        org.junit.jupiter.api.Assertions.assertTrue(probes >= 1 && probes <= 150, "probe calls: " + probes);
+        org.junit.jupiter.api.Assertions.assertFalse(late.get(), "a device call after close() returned");
     }
 
     @Test
