@@ -126,11 +126,11 @@ public final class EncoderWarmUp implements AutoCloseable {
      * ({@link #PROBE_TOKENS} x {@link #PROBE_IN} -> {@link #PROBE_OUT}), {@link #PROBE_CALLS} of them or
      * {@link #PROBE_MAX_NANOS}, whichever ends first. C2 compiles a kernel after so many invocations, and until then
      * every invocation runs in the interpreter or C1, where the Vector API is hundreds to thousands of times slower; the
-     * real layers make those invocations with tiles of 6 tokens x 128 outputs over all their inputs, 15-170 ms apiece
+     * real layers make those invocations with tiles of 6 tokens x 128 outputs over all their inputs, 13-174 ms apiece
      * there, so the first layer of a fresh {@code qbridge run} took 0.7-1.5 s against 6-10 ms warm, while these calls
-     * take 5-30 ms.
-     * Run after the host passes, not before: device kernels queued for C2 first had attention compiled seconds late
-     * (BENCHMARKS.md §1b, ninth pass). {@link #close} does not end it, so the real batches start with the kernels compiled.
+     * take 5-30 ms. Run after the host passes, not before: device kernels queued for C2 first had attention compiled
+     * seconds late (BENCHMARKS.md §1b, ninth and tenth passes). {@link #close} does not end it, so the real batches
+     * start with the kernels compiled.
      */
     private static void probe(UnaryOperator<Linear> linears) {
         SplittableRandom rnd = new SplittableRandom(3);
