@@ -26,7 +26,8 @@ import java.util.Map;
  * and its shared-input calls) are compiled while the real model loads; the encoder's also calls one small layer of its
  * own many times first (the device probe of {@link EncoderWarmUp#start(java.util.function.UnaryOperator, boolean,
  * Runnable)}). Its layers leave the device when it ends (the decoder's run on an emulator of their own) and its runs go
- * to a {@link RunStats} of its own, so nothing of it reaches a report. Meant for the emulator; a board would spend its time on transfers, not on JIT compilation.
+ * to a {@link RunStats} of its own, so nothing of it reaches a report. Meant for the emulator; a board would spend its
+ * time on transfers, not on JIT compilation.
  */
 public final class DeviceWarmUp {
     private DeviceWarmUp() {}

@@ -50,7 +50,8 @@ public final class EncoderWarmUp implements AutoCloseable {
     /**
      * Enough calls for C2 to have queued every kernel of the call (at the launcher's tenth of the usual thresholds, about
      * sixty invocations each) and compiled most: on this project's 2-core machine the calls ran at C2 speed from the
-     * 84th-125th on (BENCHMARKS.md §1b, tenth pass). A compiled call takes about 0.2 ms, so calls past that point cost little.
+     * 84th-125th on (BENCHMARKS.md §1b, tenth pass). A compiled call takes about 0.2 ms, so calls past that point cost
+     * little.
      */
     private static final int PROBE_CALLS = 150;
     private static final long PROBE_MAX_NANOS = 1_000_000_000L;
@@ -180,7 +181,7 @@ public final class EncoderWarmUp implements AutoCloseable {
         return batch;
     }
 
-    /** {@code count} passes of {@code enc}, fewer when {@link #close} is asked for (the layer running ends the pass) or at {@code end}. */
+    /** {@code count} passes of {@code enc}; fewer at {@code end}, or once {@link #close} is asked for (within a layer). */
     private void forwards(BertEncoder enc, List<int[]> batch, int count, long end) {
         try {
             for (int i = 0; i < count && !stop && System.nanoTime() < end; i++) {
