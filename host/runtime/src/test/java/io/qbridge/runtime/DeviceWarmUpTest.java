@@ -111,8 +111,9 @@ class DeviceWarmUpTest {
             float[][] during = onDevice.embedIds(ids, 4096); // the same device, the warm-up's layers beside these
             warm.close();
             for (int s = 0; s < quiet.length; s++) assertArrayEquals(quiet[s], during[s], "sentence " + s);
-            // its probe layer, then the tiny model's six if it reached its passes before close()
-            assertTrue(dev.loads.get() == realLayers + 1 || dev.loads.get() == realLayers + 7, "the warm-up loads its layers once: " + dev.loads.get() + " loads");
+            // its probe layer, then, as far as it got before close(), the tiny model's six (close() may come between them)
+            int warmUpLoads = dev.loads.get() - realLayers;
+            assertTrue(warmUpLoads >= 1 && warmUpLoads <= 7, "the warm-up loads its probe layer and at most six more: " + warmUpLoads);
             assertTrue(dev.warmUpRows.get() > io.qbridge.emulator.MatVecKernel.MAX_ROWS, "the warm-up's calls take the decode kernel, not the tiles: " + dev.warmUpRows.get() + " rows");
             assertEquals(0, dev.warmUpRan.getCount(), "the warm-up ran nothing on the device");
             assertEquals(realLayers, dev.resident.size(), "a warm-up layer is still on the device");
