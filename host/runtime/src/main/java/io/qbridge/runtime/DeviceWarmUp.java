@@ -24,21 +24,18 @@ import java.util.Map;
  * its linear layers quantized by RTN to the format about to run and loaded on the device, so the device's kernels
  * for that format (on the emulator: weight decoding, activation quantization, the integer tiles, the decode kernel
  * and its shared-input calls) are compiled while the real model loads; the encoder's also calls one small layer of its
- * own many times first (the device probe of {@link EncoderWarmUp#start(java.util.function.UnaryOperator, boolean,
- * Runnable)}). Its layers leave the device when it ends (the decoder's run on an emulator of their own) and its runs go
- * to a {@link RunStats} of its own, so nothing of it reaches a report. Meant for the emulator; a board would spend its
- * time on transfers, not on JIT compilation.
+ * own many times first (the device probe of {@link EncoderWarmUp#start(java.util.function.UnaryOperator, Runnable)}).
+ * Its layers leave the device when it ends (the decoder's run on an emulator of their own) and its runs go to a
+ * {@link RunStats} of its own, so nothing of it reaches a report. Meant for the emulator; a board would spend its time
+ * on transfers, not on JIT compilation.
  */
 public final class DeviceWarmUp {
     private DeviceWarmUp() {}
 
-    /**
-     * Starts the warm-up (null when {@code qbridge.warmup} is false), its device probe included
-     * ({@link EncoderWarmUp#start(java.util.function.UnaryOperator, boolean, Runnable)}).
-     */
+    /** Starts the warm-up (null when {@code qbridge.warmup} is false). */
     public static EncoderWarmUp start(Accelerator device, QuantFormat format) {
         Loader loader = new Loader(device, format);
-        return EncoderWarmUp.start(loader::load, true, loader::unloadAll);
+        return EncoderWarmUp.start(loader::load, loader::unloadAll);
     }
 
     /**

@@ -57,12 +57,10 @@ public final class EncoderWarmUp implements AutoCloseable {
     private static final long PROBE_MAX_NANOS = 1_000_000_000L;
 
     private final Thread thread;
-    private final boolean probe;
     private volatile boolean stop;
 
     /** {@code linears} null: the FP32 host path only. */
-    private EncoderWarmUp(UnaryOperator<Linear> linears, boolean probe, Runnable after) {
-        this.probe = probe;
+    private EncoderWarmUp(UnaryOperator<Linear> linears, Runnable after) {
         thread = new Thread(() -> {
             try {
                 run(linears);
@@ -79,24 +77,24 @@ public final class EncoderWarmUp implements AutoCloseable {
     /** Starts the warm-up thread on the FP32 host path, or returns null when warm-ups are off ({@link WarmUps#enabled}). */
     public static EncoderWarmUp start() {
         if (!WarmUps.enabled()) return null;
-        return new EncoderWarmUp(null, false, () -> {});
+        return new EncoderWarmUp(null, () -> {});
     }
 
     /**
      * As {@link #start()} for a device path: {@link #HOST_FORWARDS} passes of the tiny encoder with {@link #copying}
-     * linear layers (the host's part of a device path in FP32), then with {@code probe} the {@link #probe device probe},
-     * then passes with each of its linear layers replaced by {@code linears} (the device path warms its own kernels this
-     * way; the replacement runs on the warm-up thread), and {@code after} run on that thread when it ends (to unload what
+     * linear layers (the host's part of a device path in FP32), then the {@link #probe device probe}, then passes with
+     * each of its linear layers replaced by {@code linears} (the device path warms its own kernels this way; the
+     * replacement runs on the warm-up thread), and {@code after} run on that thread when it ends (to unload what
      * {@code linears} loaded). {@link #close} ends the host passes and the device passes, not the probe: it waits for it.
      */
-    public static EncoderWarmUp start(UnaryOperator<Linear> linears, boolean probe, Runnable after) {
+    public static EncoderWarmUp start(UnaryOperator<Linear> linears, Runnable after) {
         if (!WarmUps.enabled()) return null;
-        return new EncoderWarmUp(java.util.Objects.requireNonNull(linears), probe, after);
+        return new EncoderWarmUp(java.util.Objects.requireNonNull(linears), after);
     }
 
     /**
      * Ends the warm-up after the layer it is running (not the whole pass: a pass still in the interpreter took up to
-     * 0.4 s, BENCHMARKS.md §1b, sixth pass), after the device probe if it has one still to make, and waits for it: called
+     * 0.4 s, BENCHMARKS.md §1b, sixth pass), after the device probe if it is still to come, and waits for it: called
      * before the real batches, so the tiny model takes no CPU from them.
      */
     @Override
@@ -118,7 +116,7 @@ public final class EncoderWarmUp implements AutoCloseable {
             return;
         }
         forwards(tiny.mapLinears(l -> stoppable(copying(l))), batch(rnd, HOST_LENGTHS), HOST_FORWARDS, end);
-        if (probe) probe(linears);
+        probe(linears);
         forwards(tiny.mapLinears(l -> stop ? l : stoppable(linears.apply(l))), batch(rnd, LENGTHS), FORWARDS, end);
     }
 
