@@ -1,7 +1,7 @@
 package io.qbridge.pipeline;
 
-import io.qbridge.files.Sha256;
 import io.qbridge.container.QbzManifest;
+import io.qbridge.files.Sha256;
 import io.qbridge.model.ModelFormatException;
 import io.qbridge.model.bert.BertEncoder;
 import io.qbridge.model.bert.EncoderModel;
