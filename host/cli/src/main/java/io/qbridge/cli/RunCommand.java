@@ -14,6 +14,7 @@ import io.qbridge.runtime.AcceleratorModels;
 import io.qbridge.runtime.DeviceWarmUp;
 import io.qbridge.runtime.RunStats;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -72,15 +73,20 @@ final class RunCommand implements Callable<Integer> {
     /**
      * JIT warm-up of the emulator's kernels for the container's format while the container loads
      * ({@link DeviceWarmUp}); null for a board, for a recipe the FP32 model is quantized with here (the
-     * quantization is the long part and warms the host path itself), or when the format cannot be read cheaply.
+     * quantization is the long part and warms the host path itself). The warm-up thread reads the container's format
+     * from its manifest; a manifest it cannot read ends the warm-up, and the load that follows reports the problem.
      */
     private EncoderWarmUp warmUp(Accelerator dev) {
         if (dev.describe().kind() != DeviceKind.EMULATOR || !options.model.isContainer()) return null;
-        try {
-            return DeviceWarmUp.start(dev, QuantFormat.parse(QbzFile.readManifest(Path.of(options.model.model)).format()));
-        } catch (IOException | RuntimeException e) {
-            return null; // the load that follows reports what is wrong with the file
-        }
+        Path container = Path.of(options.model.model);
+        // read on the warm-up thread: on this one it held the load back by 0.2 s (BENCHMARKS.md §1b, eleventh pass)
+        return DeviceWarmUp.start(dev, () -> {
+            try {
+                return QuantFormat.parse(QbzFile.readManifest(container).format());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
     }
 
     private static String stage(long nanos) {

@@ -18,6 +18,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * JIT warm-up of a device path: {@link EncoderWarmUp}'s tiny encoder, or {@link DecoderWarmUp}'s tiny decoder, with
@@ -32,8 +33,11 @@ import java.util.Map;
 public final class DeviceWarmUp {
     private DeviceWarmUp() {}
 
-    /** Starts the warm-up (null when {@code qbridge.warmup} is false). */
-    public static EncoderWarmUp start(Accelerator device, QuantFormat format) {
+    /**
+     * Starts the warm-up (null when {@code qbridge.warmup} is false); {@code format} is asked for once, on the warm-up
+     * thread, when its first layer is loaded, and an exception there ends the warm-up.
+     */
+    public static EncoderWarmUp start(Accelerator device, Supplier<QuantFormat> format) {
         Loader loader = new Loader(device, format);
         return EncoderWarmUp.start(loader::load, loader::unloadAll);
     }
@@ -75,16 +79,18 @@ public final class DeviceWarmUp {
     /** Loads the encoder warm-up's layers, quantized by RTN, and unloads them all at the end. */
     private static final class Loader {
         final Accelerator device;
-        final QuantFormat format;
+        final Supplier<QuantFormat> formatSource;
+        QuantFormat format; // from formatSource at the first load; loads are on the warm-up thread only
         final RunStats discarded = new RunStats();
         final List<LayerHandle> loaded = Collections.synchronizedList(new ArrayList<>());
 
-        Loader(Accelerator device, QuantFormat format) {
+        Loader(Accelerator device, Supplier<QuantFormat> format) {
             this.device = device;
-            this.format = format;
+            this.formatSource = format;
         }
 
         Linear load(Linear lin) {
+            if (format == null) format = formatSource.get();
             AcceleratorLinear a = AcceleratorLinear.of(rtn(lin, format), device, discarded);
             loaded.add(a.handle());
             return a;

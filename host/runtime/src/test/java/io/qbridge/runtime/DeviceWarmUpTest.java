@@ -2,6 +2,7 @@ package io.qbridge.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,6 +25,8 @@ import io.qbridge.pipeline.DecoderQuantizer;
 import io.qbridge.pipeline.EncoderQuantizer;
 import io.qbridge.pipeline.QuantRecipe;
 import io.qbridge.pipeline.QuantizedLayer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,6 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -106,7 +110,7 @@ class DeviceWarmUpTest {
             int realLayers = dev.resident.size();
             dev.real = Set.copyOf(dev.resident);
             dev.holdRealRuns = true; // the real model's layers wait until the warm-up has run one of its own
-            EncoderWarmUp warm = DeviceWarmUp.start(dev, QuantFormat.parse("microscopiq-w4"));
+            EncoderWarmUp warm = DeviceWarmUp.start(dev, () -> QuantFormat.parse("microscopiq-w4"));
             assertNotNull(warm, "qbridge.warmup is not set to false in tests");
             float[][] during = onDevice.embedIds(ids, 4096); // the same device, the warm-up's layers beside these
             warm.close();
@@ -117,6 +121,24 @@ class DeviceWarmUpTest {
             assertTrue(dev.warmUpRows.get() > io.qbridge.emulator.MatVecKernel.MAX_ROWS, "the warm-up's calls take the decode kernel, not the tiles: " + dev.warmUpRows.get() + " rows");
             assertEquals(0, dev.warmUpRan.getCount(), "the warm-up ran nothing on the device");
             assertEquals(realLayers, dev.resident.size(), "a warm-up layer is still on the device");
+        }
+    }
+
+    @Test
+    void asksForTheFormatOnItsOwnThreadAndAFormatItCannotGetEndsItWithNothingLoaded() {
+        try (Counting dev = new Counting()) {
+            Thread caller = Thread.currentThread();
+            AtomicReference<Thread> askedOn = new AtomicReference<>();
+            EncoderWarmUp warm = DeviceWarmUp.start(dev, () -> {
+                askedOn.set(Thread.currentThread());
+                throw new UncheckedIOException(new IOException("m.qbz: bad magic: not a .qbz container"));
+            });
+            assertNotNull(warm, "qbridge.warmup is not set to false in tests");
+            warm.close(); // waits for the thread: its host passes end, then the failed probe ends it
+            assertNotNull(askedOn.get(), "the warm-up never asked for the format");
+            assertNotEquals(caller, askedOn.get(), "the format was read on the caller's thread, holding its load back");
+            assertEquals(0, dev.loads.get(), "a layer was loaded without a format");
+            assertEquals(0, dev.runs.get(), "the device ran a layer");
         }
     }
 
