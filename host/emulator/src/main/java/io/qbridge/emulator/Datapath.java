@@ -310,7 +310,7 @@ public final class Datapath {
                 for (int c0 = u0, ce = Math.min(g1, u0 + unit); c0 < ce; c0 += chunk) {
                     int c1 = Math.min(ce, c0 + chunk);
                     if (nv != 4) {
-                        kernel6x1(x, k, pl.w(), n, r0, n0, c0, c1, sacc);
+                        kernel6x1(x, k, pl.w(), r0, n0, c0, c1, sacc);
                         widen(sacc, iacc, width, pl.shifts(), so + n0);
                     }
                     if (pl.sparse() != null) addSparse(pl.sparse(), x, k, r0, n0, nv, width, u0 / unit, (c0 - u0) / chunk, pl.shifts(), so, iacc);
@@ -361,9 +361,9 @@ public final class Datapath {
                 ShortVector c00 = ShortVector.zero(SHORTS), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
                 ShortVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
                 ShortVector c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
-                int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k;
+                int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k, wt = Int16Plan.index(k, 0, n0);
                 for (int c = c0; c < c1; c++) {
-                    int o = c * n + n0;
+                    int o = wt + c * Int16Plan.TILE;
                     ShortVector b0 = ShortVector.fromArray(SHORTS, w, o), b1 = ShortVector.fromArray(SHORTS, w, o + SHORT_LANES);
                     ShortVector b2 = ShortVector.fromArray(SHORTS, w, o + 2 * SHORT_LANES), b3 = ShortVector.fromArray(SHORTS, w, o + 3 * SHORT_LANES);
                     ShortVector a = ShortVector.broadcast(SHORTS, x[x0 + c]);
@@ -392,11 +392,11 @@ public final class Datapath {
     }
 
     /** As {@link #kernel6x4} for one short vector of outputs (the column tail). */
-    private static void kernel6x1(short[] x, int k, short[] w, int n, int r0, int n0, int c0, int c1, short[] sacc) {
+    private static void kernel6x1(short[] x, int k, short[] w, int r0, int n0, int c0, int c1, short[] sacc) {
         ShortVector c0v = ShortVector.zero(SHORTS), c1v = c0v, c2v = c0v, c3v = c0v, c4v = c0v, c5v = c0v;
-        int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k;
+        int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k, wt = Int16Plan.index(k, 0, n0);
         for (int c = c0; c < c1; c++) {
-            ShortVector b = ShortVector.fromArray(SHORTS, w, c * n + n0);
+            ShortVector b = ShortVector.fromArray(SHORTS, w, wt + c * Int16Plan.TILE);
             // explicit broadcasts, as in kernel6x4 (the vector-operand form is the one measured fast)
             c0v = c0v.add(b.mul(ShortVector.broadcast(SHORTS, x[x0 + c]))); c1v = c1v.add(b.mul(ShortVector.broadcast(SHORTS, x[x1 + c])));
             c2v = c2v.add(b.mul(ShortVector.broadcast(SHORTS, x[x2 + c]))); c3v = c3v.add(b.mul(ShortVector.broadcast(SHORTS, x[x3 + c])));

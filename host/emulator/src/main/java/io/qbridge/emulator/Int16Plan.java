@@ -25,8 +25,9 @@ package io.qbridge.emulator;
  *       redone on the pre-shifted plane and the overflow goes to the side list (see {@code spanning}).</li>
  * </ul>
  *
- * @param w          [K][N] the decoded integers as 16-bit values (0 where the weight is in {@code sparse}),
- *                   pre-shifted to their chunk's grid when chunks span blocks
+ * @param w          the decoded integers as 16-bit values (0 where the weight is in {@code sparse}), pre-shifted
+ *                   to their chunk's grid when chunks span blocks, in tiles of {@link #TILE} outputs: weight (c, j)
+ *                   at {@link #index}(k, c, j), the last tile padded with zeros
  * @param sparse     the few weights too large for the 16-bit plane, added to the 32-bit sums (null if none)
  * @param chunk      columns per chunk (a block of {@code blockSize} has ceil(blockSize / chunk) chunks; when chunks
  *                   span blocks, chunk = unit = m blocks)
@@ -40,13 +41,33 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
     static final int INT16_MAX = Short.MAX_VALUE;
     /** Below this chunk length the widening costs more than the 16-bit lanes save. */
     static final int MIN_CHUNK = 8;
+    /**
+     * Outputs per tile of {@link #w}: each tile holds its outputs' weights column after column ([K][TILE]), so the
+     * INT16 kernels read column c of a tile at a constant stride from column 0, and C2 proves their vector loads in
+     * bounds once before the column loop instead of checking every load ([K][N] strode N, a variable).
+     */
+    static final int TILE = 128;
+
+    /** Where weight (column c, output j) of a layer of {@code k} columns is in {@link #w}. */
+    static int index(int k, int c, int j) {
+        return j / TILE * TILE * k + c * TILE + j % TILE;
+    }
+
+    /** The length of {@link #w} for {@code n} outputs and {@code k} columns: whole tiles. */
+    static int planeLength(int n, int k) {
+        return Math.multiplyExact((n + TILE - 1) / TILE * TILE, k);
+    }
 
     int groups(int blocks) {
         return (blocks + group - 1) / group;
     }
 
-    /** The plan for a decoded layer, or null when its integers do not fit 16-bit chunks of at least {@link #MIN_CHUNK}. */
+    /**
+     * The plan for a decoded layer, or null when its integers do not fit 16-bit chunks of at least {@link #MIN_CHUNK}
+     * (or when this machine's short vectors are wider than a quarter of a {@link #TILE}, which no x86 has).
+     */
     static Int16Plan of(DecodedWeights d) {
+        if (TILE % (4 * Sparse.SLAB) != 0) return null; // a wide kernel tile (4 short vectors) must lie in one plane tile
         int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks();
         long[] v = d.values();
         int chunk = -1;
@@ -127,7 +148,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
      * {@code threshold} in the side list. Built only when it is the one taken (a spanning plan builds its own plane).
      */
     private static Int16Plan plane(long[] v, int n, int k, int bs, int chunk, long threshold, int count, int group, int[] shifts, double[] groupScale) {
-        short[] w = new short[v.length];
+        short[] w = new short[planeLength(n, k)];
         int[] start = new int[k + 1], sparseN = new int[count], sparseV = new int[count];
         count = 0;
         for (int c = 0; c < k; c++) {
@@ -135,7 +156,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
             for (int j = 0; j < n; j++) {
                 long x = v[c * n + j];
                 if (Math.abs(x) > threshold) { sparseN[count] = j; sparseV[count++] = (int) x; }
-                else w[c * n + j] = (short) x;
+                else w[index(k, c, j)] = (short) x;
             }
         }
         start[k] = count;
@@ -170,7 +191,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
 
     private static Int16Plan spanning(long[] v, double[] scale, long[] l1, int n, int k, int bs, int nb, int group, double[] gs, int m, int budget) {
         int chunk = m * bs, units = (k + chunk - 1) / chunk;
-        short[] w = new short[v.length];
+        short[] w = new short[planeLength(n, k)];
         int[] shifts = new int[units * n];
         int[] echunks = new int[units * n]; // each (unit, output)'s exponent, for every weight below
         boolean[] side = new boolean[v.length];
@@ -192,7 +213,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
         for (int u = 0; u < units; u++) {
             int b0 = u * m;
             unitShifts(scale, echunks, u, n, b0, Math.min(nb, b0 + m), up);
-            count = splitUnit(v, n, u * chunk, Math.min(k, (u + 1) * chunk), b0, bs, up, side, w, start, sparseN, sparseV, count);
+            count = splitUnit(v, n, k, u * chunk, Math.min(k, (u + 1) * chunk), b0, bs, up, side, w, start, sparseN, sparseV, count);
         }
         start[k] = count;
         return new Int16Plan(w, count == 0 ? null : Sparse.indexed(start, sparseN, sparseV, n, chunk, chunk), chunk, chunk, group, shifts, gs);
@@ -276,7 +297,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
      * The unit [c0, c1)'s pre-shifted weights into the 16-bit plane {@code w}, or, where marked, the side list from
      * entry {@code count} on (column c's entries from {@code start[c]}). Returns the side list's new length.
      */
-    private static int splitUnit(long[] v, int n, int c0, int c1, int b0, int bs, int[] up, boolean[] side, short[] w, int[] start, int[] sparseN, int[] sparseV,
+    private static int splitUnit(long[] v, int n, int k, int c0, int c1, int b0, int bs, int[] up, boolean[] side, short[] w, int[] start, int[] sparseN, int[] sparseV,
                                  int count) {
         for (int c = c0; c < c1; c++) {
             start[c] = count;
@@ -286,7 +307,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
                 if (x == 0) continue;
                 long shifted = x << up[uo + j];
                 if (side[vo + j]) { sparseN[count] = j; sparseV[count++] = Math.toIntExact(shifted); }
-                else w[vo + j] = (short) shifted;
+                else w[index(k, c, j)] = (short) shifted;
             }
         }
         return count;

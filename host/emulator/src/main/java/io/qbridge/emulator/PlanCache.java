@@ -218,7 +218,7 @@ public final class PlanCache {
             throw new IllegalArgumentException("header does not fit the layer");
         double[] scale = getDoubles(b);
         double[] zero = (flags & 1) != 0 ? getDoubles(b) : null;
-        short[] w = new short[Math.multiplyExact(n, k)];
+        short[] w = new short[Int16Plan.planeLength(n, k)];
         b.asShortBuffer().get(w);
         b.position(b.position() + 2 * w.length);
         int[] shifts = (flags & 2) != 0 ? getInts(b) : null;
