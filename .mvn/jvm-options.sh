@@ -8,6 +8,11 @@ qbridge_jvm_options() {
   # of after (BENCHMARKS.md §1b, third pass). Only when they compile: the code and every output bit stay the same.
   JVM_OPTS+=(-XX:CompileCommand=quiet "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.compute.*::*,0.1"
              "-XX:CompileCommand=CompileThresholdScaling,io.qbridge.emulator.*::*,0.1")
+  # MatMul's one-vector kernel (a tile's last rows and columns) inlined wherever it is called: C2 left the call for the
+  # last rows out of line when it had been rare at compile time, and then the process's attention products ran slow
+  # to its end (`qbridge bench` on the emulator: forward p50 287-311 ms in about two thirds of processes, 233-250 in
+  # the rest; 236-243 in every one with this; BENCHMARKS.md §1b eleventh pass).
+  JVM_OPTS+=("-XX:CompileCommand=inline,io.qbridge.compute.MatMul::kernel1xV")
   # The encoder commands (BENCHMARKS.md §1b, fifth pass): counted loops strip-mined with a safepoint poll every 1000
   # iterations, as the JVM does by default under G1 and ZGC but not under ParallelGC (C2 compiled MatMul's FP32 tile
   # 35 % slower without it: 120-130 against 180-200 GFLOPS on the encoders' shapes), and two C2 compiler threads

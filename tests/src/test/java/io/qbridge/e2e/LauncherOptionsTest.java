@@ -90,9 +90,12 @@ class LauncherOptionsTest {
                 "-XX:CompileCommand=CompileThresholdScaling,jdk.incubator.vector.*::*Template,50.0",
                 "-XX:CompileCommand=CompileThresholdScaling,jdk.incubator.vector.*::apply,50.0");
         for (String[] args : List.of(new String[] {"embed", "--model", "minilm"}, new String[] {"run", "--model", "m.qbz"}, new String[] {"--verbose", "demo"},
-                new String[] {"generate", "-m", "m42.bin"}, new String[] {"generate", "-m", "m42.bin", "-f", "mxint8"}, new String[] {"serve"}, new String[] {})) {
+                new String[] {"generate", "-m", "m42.bin"}, new String[] {"generate", "-m", "m42.bin", "-f", "mxint8"}, new String[] {"serve"}, new String[] {"bench", "-m", "m.qbz"},
+                new String[] {})) {
             List<String> opts = options(args);
             assertTrue(opts.contains("-XX:+UseParallelGC"), String.join(" ", args) + ": " + opts);
+            // every command: the one-vector kernel inlined (bench's slow mode, BENCHMARKS.md §1b eleventh pass)
+            assertTrue(opts.contains("-XX:CompileCommand=inline,io.qbridge.compute.MatMul::kernel1xV"), String.join(" ", args) + ": " + opts);
             boolean encoder = List.of(args).contains("embed") || List.of(args).contains("run") || List.of(args).contains("demo");
             assertEquals(encoder, opts.containsAll(compiler), String.join(" ", args) + ": " + opts);
             assertTrue(encoder || compiler.stream().noneMatch(opts::contains), String.join(" ", args) + ": " + opts);
