@@ -52,7 +52,10 @@ final class RunCommand implements Callable<Integer> {
             List<int[]> ids = model.tokenize(lines, i -> Log.info("warning: %s line %d is longer than %d tokens and was truncated", text, numbered.lineOf(i),
                     model.encoder().config().maxPositions()));
             long t0 = System.nanoTime();
-            float[][] emb = model.embedIds(ids, EncoderModel.DEFAULT_BATCH_TOKENS);
+            float[][] emb;
+            try (Progress p = Progress.start("run", ids.size())) { // as embed shows it: a bar on a terminal, else lines
+                emb = model.embedIds(ids, EncoderModel.DEFAULT_BATCH_TOKENS, p::step);
+            }
             long wall = System.nanoTime() - t0;
             RunStats.Totals t = stats.total();
             DeviceInfo info = dev.describe();

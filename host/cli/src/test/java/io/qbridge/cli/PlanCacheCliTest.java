@@ -39,6 +39,7 @@ class PlanCacheCliTest {
         CliTest.Run first = CliTest.run(args);
         assertEquals(0, first.exit(), first.err());
         assertTrue(first.err().contains("emulator: 0 layer plans read from " + plans + ", 36 planned and kept there"), first.err());
+        assertTrue(first.err().contains("run: 2/2 (100%)"), "run shows its progress as embed does: " + first.err());
         List<Path> kept = entries(plans);
         assertEquals(36, kept.size(), kept.toString());
 
