@@ -5,7 +5,8 @@
 # round: with a fixed order, the position in the round showed up as a 0.8 s difference between identical builds.
 #   tests/encoder-ab.sh ROUNDS "label|checkout|run or embed|extra JVM options" ...
 #   e.g. tests/encoder-ab.sh 10 "run-before|/tmp/before|run|" "run|$PWD|run|" "embed|$PWD|embed|"
-# Prints each round's wall / CPU (user + sys, all threads) seconds and the load average, then each spec's medians.
+# Prints each round's wall / CPU (user + sys, all threads) seconds and the load average, then each spec's medians, and
+# each spec against the last one round by round (median ratio, rounds faster).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${WORK:-$ROOT/tests/target/encoder-bench}"
@@ -43,4 +44,13 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR] = $1} END {print (
 for spec in "$@"; do
   IFS='|' read -r label rest <<< "$spec"
   echo "$label: median wall $(echo "${WALL[$label]}" | median) s, CPU $(echo "${CPU[$label]}" | median) s"
+done
+# Paired, round by round (the machine's load drifts between rounds more than a change moves a median): each spec's
+# wall time over the last spec's in the same round, the median of those ratios, and in how many rounds it was faster.
+IFS='|' read -r last rest <<< "${!#}"
+for spec in "${@:1:$# - 1}"; do
+  IFS='|' read -r label rest <<< "$spec"
+  pairs="$(paste <(echo "${WALL[$label]}" | tr ' ' '\n' | grep -v '^$') <(echo "${WALL[$last]}" | tr ' ' '\n' | grep -v '^$'))"
+  echo "$label / $last, round by round: median ratio $(awk '{printf "%.4f ", $1 / $2}' <<< "$pairs" | median)," \
+       "faster in $(awk '$1 < $2' <<< "$pairs" | wc -l) of $(wc -l <<< "$pairs") rounds"
 done
