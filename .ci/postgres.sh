@@ -15,6 +15,7 @@ if [[ -z "$cmd" || -z "$dir" ]]; then
   echo "usage: $0 start|stop DIR" >&2; exit 2
 fi
 
+[[ "$dir" == /* ]] || dir="$PWD/$dir" # as_owner runs from /
 log() { echo "postgres.sh: $*" >&2; }
 
 pg_bin() {
@@ -23,8 +24,8 @@ pg_bin() {
   [[ -n "$d" && -x "$d/initdb" ]] && echo "$d"
 }
 
-as_owner() { # run a command as the user that owns the cluster
-  if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+as_owner() { # run a command as the user that owns the cluster (as root: from /, which postgres may enter, unlike a mktemp -d)
+  if [[ "$(id -u)" == 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 free_port() { # a port nothing listens on now (bash's /dev/tcp: a refused connection means free)
