@@ -169,7 +169,8 @@ public final class Datapath {
                     for (int r = 0; r < rowsP; r += TILE_ROWS) {
                         if (mode == Mode.FP32_EXACT) tileFp32(qq, sm, r, n0, blockSums, out);
                         else tileInt32(qp, sm, r, n0, blockSums, out);
-                        for (int i = 0; i < TILE_ROWS && r + i < rows; i++) finishRow(out, i * TILE_COLUMNS, TILE_COLUMNS, xs[r + i], bias, n0, y, (r + i) * n + n0);
+                        // one exit, at the panel's token count: see finishTile
+                        for (int i = 0, m = Math.min(TILE_ROWS, rows - r); i < m; i++) finishRow(out, i * TILE_COLUMNS, TILE_COLUMNS, xs[r + i], bias, n0, y, (r + i) * n + n0);
                     }
                 }
             });
@@ -324,9 +325,15 @@ public final class Datapath {
      * The output stage of one tile's sums ({@link #finishRow} per token). Called from the thread's tile loop rather
      * than from {@link #tile16}: inlined into tile16, C2 compiled it slower (the same effect as the widening's, see
      * {@link #kernel6x4}).
+     *
+     * <p>The row loop has one exit, at the panel's token count. Written {@code i < 6 && r0 + i < rows}, C2 guarded the
+     * second test by a loop predicate built from the warm-up probe's whole panels, and every partial panel (the last
+     * of nearly every batch) failed it: this method was deoptimized again and again, and in processes made to compile
+     * early it was then left in C1's code, where the Vector API is not compiled, for the rest of the run (4-5x slower
+     * to its end; BENCHMARKS.md §1b, twelfth pass). The FP32/INT32 tiles' loop likewise.
      */
     private static void finishTile(double[] out, int r0, int n0, int width, int rows, int n, float[] xs, float[] bias, float[] y) {
-        for (int i = 0; i < INT16_TILE_ROWS && r0 + i < rows; i++) finishRow(out, i * width, width, xs[r0 + i], bias, n0, y, (r0 + i) * n + n0);
+        for (int i = 0, m = Math.min(INT16_TILE_ROWS, rows - r0); i < m; i++) finishRow(out, i * width, width, xs[r0 + i], bias, n0, y, (r0 + i) * n + n0);
     }
 
     /**
