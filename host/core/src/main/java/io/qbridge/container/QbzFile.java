@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qbridge.files.Sha256;
+import io.qbridge.json.JsonTrees;
 import io.qbridge.format.PackedTensor;
 import io.qbridge.format.QuantFormat;
 import io.qbridge.model.ModelFormatException;
@@ -53,8 +54,11 @@ public final class QbzFile {
     public static final String F32 = "f32", BYTES = "bytes";
     static final int ALIGN = 64;
     static final int MAX_MANIFEST = 64 << 20;
-    // Decimal numbers as BigDecimal: a decoder's float hyper-parameters are read back from their exact text.
-    private static final ObjectMapper JSON = new ObjectMapper().enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+
+    /** Writes manifests; only writers construct it (reading goes through {@link JsonTrees}, see there why). */
+    private static final class Writer {
+        static final ObjectMapper JSON = new ObjectMapper();
+    }
 
     private final Path path;
     private final QbzManifest manifest;
@@ -341,7 +345,7 @@ public final class QbzFile {
     static QbzManifest parseManifest(byte[] bytes, String src) {
         JsonNode root;
         try {
-            root = JSON.readTree(bytes);
+            root = JsonTrees.parse(bytes, true); // decimals exact: a decoder's float hyper-parameters are read back from their text
         } catch (IOException e) {
             throw new ModelFormatException(src, "manifest is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
         }
@@ -434,7 +438,7 @@ public final class QbzFile {
     }
 
     private static byte[] toJson(QbzManifest m) throws JsonProcessingException {
-        ObjectNode root = JSON.createObjectNode();
+        ObjectNode root = Writer.JSON.createObjectNode();
         root.put("container", "qbz");
         root.put("version", VERSION);
         root.put("model", m.model());
@@ -484,6 +488,6 @@ public final class QbzFile {
             }
         }
         root.put("file_length", m.fileLength());
-        return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+        return Writer.JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
     }
 }

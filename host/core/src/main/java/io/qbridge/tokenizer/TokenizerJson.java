@@ -5,8 +5,9 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qbridge.json.JsonTrees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -17,12 +18,13 @@ import java.util.Map;
 /** Reading a Hugging Face {@code tokenizer.json}: the parts shared by the WordPiece and BPE loaders. */
 final class TokenizerJson {
     /**
-     * Field names neither canonicalized nor interned: a vocab's tens of thousands of keys each occur once, so
-     * Jackson's symbol table and {@code String.intern} only cost time (65 of the 390 ms MiniLM's file took to read in
-     * a fresh process, BENCHMARKS.md §1b, ninth pass).
+     * The parser's factory, field names neither canonicalized nor interned: a vocab's tens of thousands of keys each
+     * occur once, so Jackson's symbol table and {@code String.intern} only cost time (65 of the 390 ms MiniLM's file
+     * took to read in a fresh process, BENCHMARKS.md §1b, ninth pass). The rest of the file becomes a tree through
+     * {@link JsonTrees}, without an {@code ObjectMapper}.
      */
-    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES).disable(JsonFactory.Feature.INTERN_FIELD_NAMES).build());
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES).disable(JsonFactory.Feature.INTERN_FIELD_NAMES).build();
 
     private TokenizerJson() {}
 
@@ -38,25 +40,25 @@ final class TokenizerJson {
      */
     static Parsed parse(InputStream in, String sourceName) {
         if (in == null) throw new TokenizerFormatException(sourceName, "no such file or resource");
-        try (JsonParser p = MAPPER.createParser(in)) {
+        try (JsonParser p = JSON.createParser(in)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new TokenizerFormatException(sourceName, "not a JSON object (empty or wrong kind of file)");
             }
-            ObjectNode root = MAPPER.createObjectNode();
+            ObjectNode root = JsonNodeFactory.instance.objectNode();
             Map<String, Integer> vocab = null;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
                 if (p.nextToken() == JsonToken.START_OBJECT && name.equals("model")) {
-                    ObjectNode model = MAPPER.createObjectNode();
+                    ObjectNode model = JsonNodeFactory.instance.objectNode();
                     vocab = null; // a repeated "model" replaces the first, as in a tree
                     while (p.nextToken() == JsonToken.FIELD_NAME) {
                         String field = p.currentName();
                         if (p.nextToken() == JsonToken.START_OBJECT && field.equals("vocab")) vocab = readVocab(p, sourceName);
-                        else model.set(field, p.readValueAsTree());
+                        else model.set(field, JsonTrees.read(p));
                     }
                     root.set(name, model);
                 } else {
-                    root.set(name, p.readValueAsTree());
+                    root.set(name, JsonTrees.read(p));
                 }
             }
             return new Parsed(root, vocab);
@@ -75,7 +77,7 @@ final class TokenizerJson {
             String token = p.currentName();
             JsonToken t = p.nextToken();
             if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT || p.getIntValue() < 0) {
-                Object id = t.isNumeric() ? p.getText() : p.readValueAsTree(); // a string keeps its quotes
+                Object id = t.isNumeric() ? p.getText() : JsonTrees.read(p); // a string keeps its quotes
                 throw new TokenizerFormatException(sourceName, "vocab entry \"" + token + "\" has id " + id + ", not a non-negative integer");
             }
             int id = p.getIntValue();
