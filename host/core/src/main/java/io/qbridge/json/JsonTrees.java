@@ -33,7 +33,7 @@ public final class JsonTrees {
         }
     }
 
-    /** The value at the parser's current token (its first token), read to its end; fractional numbers as doubles. */
+    /** The value that starts at the parser's current token, read through its last token; fractional numbers as doubles. */
     public static JsonNode read(JsonParser p) throws IOException {
         return read(p, false);
     }
