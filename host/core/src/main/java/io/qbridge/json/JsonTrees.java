@@ -3,6 +3,7 @@ package io.qbridge.json;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -10,6 +11,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * JSON trees built from a streaming parser, node for node as {@code ObjectMapper.readTree} builds them with its
@@ -25,11 +27,15 @@ public final class JsonTrees {
     /**
      * The document in {@code bytes}, or {@link MissingNode} when it holds no value; {@code bigDecimals} keeps
      * fractional numbers as exact decimals (as databind's {@code USE_BIG_DECIMAL_FOR_FLOATS}), else as doubles.
-     * Malformed JSON throws the parser's {@link com.fasterxml.jackson.core.JacksonException}.
+     * Malformed JSON throws the parser's exception, as {@code ObjectMapper.readTree} does.
      */
-    public static JsonNode parse(byte[] bytes, boolean bigDecimals) throws IOException {
+    public static JsonNode parse(byte[] bytes, boolean bigDecimals) throws JsonProcessingException {
         try (JsonParser p = FACTORY.createParser(bytes)) {
             return p.nextToken() == null ? MissingNode.getInstance() : read(p, bigDecimals);
+        } catch (JsonProcessingException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading JSON from memory", e); // bytes in memory: no I/O to fail
         }
     }
 

@@ -2,7 +2,7 @@ package io.qbridge.model.llama;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qbridge.json.JsonTrees;
 import io.qbridge.model.Linear;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,7 +28,6 @@ import java.util.function.IntUnaryOperator;
  * Hugging Face row {@code h*hs + p*hs/2 + i} becomes row {@code h*hs + 2i + p}.
  */
 public final class HfCheckpoint {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private HfCheckpoint() {}
 
@@ -211,7 +210,7 @@ public final class HfCheckpoint {
             throw new CheckpointException(what + " file " + file + " does not exist", e);
         }
         try {
-            JsonNode root = JSON.readTree(bytes);
+            JsonNode root = JsonTrees.parse(bytes, false);
             if (root == null || !root.isObject()) throw new CheckpointException(what + " file " + file + " is not a JSON object");
             return root;
         } catch (JsonProcessingException e) {

@@ -2,7 +2,7 @@ package io.qbridge.model.llama;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qbridge.json.JsonTrees;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -40,7 +40,6 @@ final class SafetensorsFile implements Closeable {
         }
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
     private final FileChannel channel;
@@ -119,7 +118,7 @@ final class SafetensorsFile implements Closeable {
         readFully(ch, headerBuf, 8, file);
         JsonNode root;
         try {
-            root = JSON.readTree(headerBuf.array());
+            root = JsonTrees.parse(headerBuf.array(), false);
         } catch (JsonProcessingException e) {
             throw new CheckpointException("safetensors file " + file + " has a malformed JSON header: " + e.getOriginalMessage(), e);
         }
