@@ -103,7 +103,8 @@ public final class LoBcqKernel {
                 int m0 = tile * TM;
                 java.util.Arrays.fill(aq, 0f);
                 java.util.Arrays.fill(mulA, 0L);
-                for (int t = 0; t < TM && m0 + t < rows; t++) {
+                int tm = Math.min(TM, rows - m0); // one exit for the token loops (see Datapath.finishTile)
+                for (int t = 0; t < tm; t++) {
                     int m = m0 + t;
                     for (int c = 0; c < k; c++) aq[t * k + c] = cb.entry(act.sel()[m * na * nbA + (c / la) * nbA + (c % la) / lb], act.idx()[m * k + c]);
                     for (int a = 0; a < na; a++) {
@@ -114,7 +115,7 @@ public final class LoBcqKernel {
                 for (int j0 = 0; j0 < nPad; j0 += TN) {
                     java.util.Arrays.fill(acc, 0L);
                     for (int a = 0; a < na; a++) tile(aq, k, a * la, Math.min(k, (a + 1) * la), j0, a, mulA, acc, sums);
-                    for (int t = 0; t < TM && m0 + t < rows; t++) {
+                    for (int t = 0; t < tm; t++) {
                         int m = m0 + t;
                         float gA = act.g()[m];
                         for (int j = j0; j < Math.min(n, j0 + TN); j++) {
