@@ -46,6 +46,8 @@ public final class Datapath {
     private static final VectorSpecies<Float> FLOATS_PER_DOUBLE_VECTOR = VectorSpecies.of(float.class, jdk.incubator.vector.VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
     /** Rows of one INT16 tile. */
     private static final int INT16_TILE_ROWS = 6;
+    /** Outputs of the wide INT16 tile ({@link #kernel6x4}): four short vectors. */
+    private static final int WIDE_TILE = 4 * SHORT_LANES;
     /** Output columns of one FP32-exact or INT32 tile: two vectors. */
     private static final int TILE_COLUMNS = 2 * FLOAT_LANES;
 
@@ -264,7 +266,7 @@ public final class Datapath {
                 for (int c = 0; c < k; c++) sums[r * nb + c / bs] += qs[r * k + c];
         }
         final int[] sm = sums;
-        int wide = n / (4 * SHORT_LANES), narrowFrom = wide * 4 * SHORT_LANES, narrow = (n - narrowFrom) / SHORT_LANES, scalarFrom = narrowFrom + narrow * SHORT_LANES;
+        int wide = n / WIDE_TILE, narrowFrom = wide * WIDE_TILE, narrow = (n - narrowFrom) / SHORT_LANES, scalarFrom = narrowFrom + narrow * SHORT_LANES;
         int panels = (rows + INT16_TILE_ROWS - 1) / INT16_TILE_ROWS;
         final short[] x = qs;
         int rowsP = paddedRows(rows);
@@ -274,13 +276,13 @@ public final class Datapath {
                 ActivationQuantizer.quantizeRows(xf, k, p0 * INT16_TILE_ROWS, r1, null, null, x, xs);
                 java.util.Arrays.fill(x, r1 * k, Math.min(rowsP, p1 * INT16_TILE_ROWS) * k, (short) 0);
             }
-            short[] sacc = new short[INT16_TILE_ROWS * 4 * SHORT_LANES];
-            int[] iacc = new int[INT16_TILE_ROWS * 4 * SHORT_LANES];
-            double[] out = new double[INT16_TILE_ROWS * 4 * SHORT_LANES];
+            short[] sacc = new short[INT16_TILE_ROWS * WIDE_TILE];
+            int[] iacc = new int[INT16_TILE_ROWS * WIDE_TILE];
+            double[] out = new double[INT16_TILE_ROWS * WIDE_TILE];
             for (int t = 0; t < wide; t++)
                 for (int p = p0; p < p1; p++) {
-                    tile16(x, sm, p * INT16_TILE_ROWS, t * 4 * SHORT_LANES, 4, rows, xs, bias, y, sacc, iacc, out);
-                    finishTile(out, p * INT16_TILE_ROWS, t * 4 * SHORT_LANES, 4 * SHORT_LANES, rows, n, xs, bias, y);
+                    tile16(x, sm, p * INT16_TILE_ROWS, t * WIDE_TILE, 4, rows, xs, bias, y, sacc, iacc, out);
+                    finishTile(out, p * INT16_TILE_ROWS, t * WIDE_TILE, WIDE_TILE, rows, n, xs, bias, y);
                 }
             for (int t = 0; t < narrow; t++)
                 for (int p = p0; p < p1; p++) {
@@ -303,20 +305,17 @@ public final class Datapath {
             java.util.Arrays.fill(iacc, 0, cells, 0);
             // units (blocks, or chunks spanning blocks) of the group; each unit's chunk sums share one shift row.
             // A wide tile's chunks are all summed and widened inside kernel6x4 (see there why); the narrow tile's here.
-            // The side list is added per chunk after them (integer adds into the same group sums: any order).
+            // The group's side list is added after them (integer adds into the same group sums: any order).
             int g0 = g * group * bs, g1 = Math.min(k, g0 + group * bs);
             if (nv == 4) kernel6x4(x, k, pl.w(), n, r0, n0, g0, g1, unit, chunk, sacc, iacc, pl.shifts());
-            for (int u0 = g0; u0 < g1; u0 += unit) {
-                int so = u0 / unit * n;
-                for (int c0 = u0, ce = Math.min(g1, u0 + unit); c0 < ce; c0 += chunk) {
-                    int c1 = Math.min(ce, c0 + chunk);
-                    if (nv != 4) {
-                        kernel6x1(x, k, pl.w(), r0, n0, c0, c1, sacc);
-                        widen(sacc, iacc, width, pl.shifts(), so + n0);
+            else {
+                for (int u0 = g0; u0 < g1; u0 += unit)
+                    for (int c0 = u0, ce = Math.min(g1, u0 + unit); c0 < ce; c0 += chunk) {
+                        kernel6x1(x, k, pl.w(), r0, n0, c0, Math.min(ce, c0 + chunk), sacc);
+                        widen(sacc, iacc, width, pl.shifts(), u0 / unit * n + n0);
                     }
-                    if (pl.sparse() != null) addSparse(pl.sparse(), x, k, r0, n0, nv, width, u0 / unit, (c0 - u0) / chunk, pl.shifts(), so, iacc);
-                }
             }
+            if (pl.sparse() != null) addSparse(pl.sparse(), x, k, n, r0, n0, nv, width, g, unit, pl.shifts(), iacc);
             fold(iacc, out, INT16_TILE_ROWS, width, pl.groupScale(), g * n + n0, d.zero(), sums, r0, g, nb);
         }
     }
@@ -386,7 +385,7 @@ public final class Datapath {
                     a = ShortVector.broadcast(SHORTS, x[x5 + c]);
                     c50 = c50.add(b0.mul(a)); c51 = c51.add(b1.mul(a)); c52 = c52.add(b2.mul(a)); c53 = c53.add(b3.mul(a));
                 }
-                int W = 4 * SHORT_LANES;
+                int W = WIDE_TILE;
                 c00.intoArray(sacc, 0); c01.intoArray(sacc, SHORT_LANES); c02.intoArray(sacc, 2 * SHORT_LANES); c03.intoArray(sacc, 3 * SHORT_LANES);
                 c10.intoArray(sacc, W); c11.intoArray(sacc, W + SHORT_LANES); c12.intoArray(sacc, W + 2 * SHORT_LANES); c13.intoArray(sacc, W + 3 * SHORT_LANES);
                 c20.intoArray(sacc, 2 * W); c21.intoArray(sacc, 2 * W + SHORT_LANES); c22.intoArray(sacc, 2 * W + 2 * SHORT_LANES); c23.intoArray(sacc, 2 * W + 3 * SHORT_LANES);
@@ -413,8 +412,19 @@ public final class Datapath {
         c3v.intoArray(sacc, 3 * SHORT_LANES); c4v.intoArray(sacc, 4 * SHORT_LANES); c5v.intoArray(sacc, 5 * SHORT_LANES);
     }
 
-    /** 16-bit chunk sums sign-extended into the 32-bit group sums, shifted to the group's grid when blocks are merged. */
+    /**
+     * 16-bit chunk sums sign-extended into the 32-bit group sums, shifted to the group's grid when blocks are merged.
+     * The wide tile's width is passed on as a constant: C2 inlines {@link #widenRows} at that call and, every offset
+     * then a constant plus {@code so}, merges the per-vector bounds checks into a few (with the width a variable it
+     * kept one per load and store: 3 % of a MicroScopiQ layer's samples, gone with this; BENCHMARKS.md §1b).
+     * Not inlined into {@link #kernel6x4} either way: C2's node budget for that method is spent on the tile.
+     */
     private static void widen(short[] sacc, int[] iacc, int width, int[] shifts, int so) {
+        if (width == WIDE_TILE) widenRows(sacc, iacc, WIDE_TILE, shifts, so);
+        else widenRows(sacc, iacc, width, shifts, so);
+    }
+
+    private static void widenRows(short[] sacc, int[] iacc, int width, int[] shifts, int so) {
         int il = INTS.length();
         if (shifts == null) {
             for (int o = 0; o < INT16_TILE_ROWS * width; o += SHORT_LANES) {
@@ -437,13 +447,16 @@ public final class Datapath {
         }
     }
 
-    /** The side list's weights of chunk {@code ci} of unit {@code u} and outputs [n0, n0 + nv SHORT_LANES), added exactly in 32 bits. */
-    private static void addSparse(Int16Plan.Sparse sp, short[] x, int k, int r0, int n0, int nv, int width, int u, int ci, int[] shifts, int so, int[] iacc) {
+    /**
+     * The side list's weights of group {@code g} and outputs [n0, n0 + nv SHORT_LANES), added exactly in 32 bits, each
+     * shifted as its unit's chunk sums are (units of {@code unit} columns).
+     */
+    private static void addSparse(Int16Plan.Sparse sp, short[] x, int k, int n, int r0, int n0, int nv, int width, int g, int unit, int[] shifts, int[] iacc) {
         int[] start = sp.start(), col = sp.col(), on = sp.n(), val = sp.value();
-        int cell = sp.cell(u * sp.chunksPerUnit() + ci, n0 / SHORT_LANES);
+        int cell = sp.cell(g, n0 / SHORT_LANES);
         for (int e = start[cell], ee = start[cell + nv]; e < ee; e++) {
             int j = on[e] - n0, c = col[e], v = val[e];
-            int sh = shifts == null ? 0 : shifts[so + on[e]];
+            int sh = shifts == null ? 0 : shifts[c / unit * n + on[e]];
             for (int i = 0; i < INT16_TILE_ROWS; i++) iacc[i * width + j] += (v * x[(r0 + i) * k + c]) << sh;
         }
     }

@@ -160,7 +160,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
             }
         }
         start[k] = count;
-        return new Int16Plan(w, count == 0 ? null : Sparse.indexed(start, sparseN, sparseV, n, bs, chunk), chunk, bs, group, shifts, groupScale);
+        return new Int16Plan(w, count == 0 ? null : Sparse.indexed(start, sparseN, sparseV, n, group * bs), chunk, bs, group, shifts, groupScale);
     }
 
     /** Most blocks one 16-bit chunk may span (128 columns of 16-blocks: one MicroScopiQ macro-block). */
@@ -216,7 +216,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
             count = splitUnit(v, n, k, u * chunk, Math.min(k, (u + 1) * chunk), b0, bs, up, side, w, start, sparseN, sparseV, count);
         }
         start[k] = count;
-        return new Int16Plan(w, count == 0 ? null : Sparse.indexed(start, sparseN, sparseV, n, chunk, chunk), chunk, chunk, group, shifts, gs);
+        return new Int16Plan(w, count == 0 ? null : Sparse.indexed(start, sparseN, sparseV, n, group * bs), chunk, chunk, group, shifts, gs);
     }
 
     // The steps of spanning() are methods of their own on purpose: each holds one loop over a unit's outputs or
@@ -314,41 +314,42 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
     }
 
     /**
-     * The weights above the threshold in magnitude (the side list), grouped by the kernel's chunk and by slab of
-     * {@link #SLAB} outputs (one short vector), so a tile reads exactly its own entries: those of chunk {@code ci}
-     * and slabs [s0, s0 + nv) are [start[ci * slabs + s0], start[ci * slabs + s0 + nv]), each with its column,
-     * output and value. (Before this index every tile scanned all side-list columns of every chunk, which cost
-     * a few percent of a MicroScopiQ layer for a few hundred entries.)
+     * The weights above the threshold in magnitude (the side list), grouped by the kernel's group of blocks (the
+     * columns one 32-bit accumulator sums) and by slab of {@link #SLAB} outputs (one short vector), so a tile reads
+     * exactly its own entries, once a group: those of group {@code g} and slabs [s0, s0 + nv) are
+     * [start[g * slabs + s0], start[g * slabs + s0 + nv]), each with its column, output and value. (Before this index
+     * every tile scanned all side-list columns; then, indexed by chunk, a tile looked up its entries once a chunk,
+     * mostly to find none: 2 % of a MicroScopiQ layer for a few dozen entries. Integer adds into the group's sums
+     * give the same sums in any order.)
      *
-     * @param chunksPerUnit chunks in one unit (a block, or a spanning chunk): chunk index of column c is
-     *                      {@code (c / unit) * chunksPerUnit + (c % unit) / chunk}
+     * @param span columns of one group ({@code group * blockSize}): the entries of column c are in group c / span
      */
-    record Sparse(int slabs, int chunksPerUnit, int[] start, int[] col, int[] n, int[] value) {
+    record Sparse(int slabs, int span, int[] start, int[] col, int[] n, int[] value) {
         /** Outputs per slab: the INT16 kernel's short vector length. */
         static final int SLAB = jdk.incubator.vector.ShortVector.SPECIES_PREFERRED.length();
 
-        /** The index of the entries of chunk {@code ci} and slab {@code s} in {@link #start}. */
-        int cell(int ci, int s) {
-            return ci * slabs + s;
+        /** The index of the entries of group {@code g} and slab {@code s} in {@link #start}. */
+        int cell(int g, int s) {
+            return g * slabs + s;
         }
 
-        /** Re-sorts per-column lists (entries [byCol[c], byCol[c+1]) of column c) by (chunk, slab), keeping column order within. */
-        static Sparse indexed(int[] byCol, int[] on, int[] val, int nOut, int unit, int chunk) {
-            int k = byCol.length - 1, cpu = (unit + chunk - 1) / chunk, slabs = (nOut + SLAB - 1) / SLAB;
-            int units = (k + unit - 1) / unit, cells = units * cpu * slabs, count = on.length;
+        /** Re-sorts per-column lists (entries [byCol[c], byCol[c+1]) of column c) by (group, slab), keeping column order within. */
+        static Sparse indexed(int[] byCol, int[] on, int[] val, int nOut, int span) {
+            int k = byCol.length - 1, slabs = (nOut + SLAB - 1) / SLAB;
+            int cells = (k + span - 1) / span * slabs, count = on.length;
             int[] start = new int[cells + 1];
             for (int c = 0; c < k; c++)
-                for (int e = byCol[c]; e < byCol[c + 1]; e++) start[(c / unit * cpu + c % unit / chunk) * slabs + on[e] / SLAB + 1]++;
+                for (int e = byCol[c]; e < byCol[c + 1]; e++) start[c / span * slabs + on[e] / SLAB + 1]++;
             for (int i = 0; i < cells; i++) start[i + 1] += start[i];
             int[] fill = java.util.Arrays.copyOf(start, cells), col = new int[count], n = new int[count], value = new int[count];
             for (int c = 0; c < k; c++)
                 for (int e = byCol[c]; e < byCol[c + 1]; e++) {
-                    int at = fill[(c / unit * cpu + c % unit / chunk) * slabs + on[e] / SLAB]++;
+                    int at = fill[c / span * slabs + on[e] / SLAB]++;
                     col[at] = c;
                     n[at] = on[e];
                     value[at] = val[e];
                 }
-            return new Sparse(slabs, cpu, start, col, n, value);
+            return new Sparse(slabs, span, start, col, n, value);
         }
     }
 

@@ -198,7 +198,7 @@ public final class PlanCache {
         if (pl.shifts() != null) putInts(b, pl.shifts());
         putDoubles(b, pl.groupScale());
         if (sp != null) {
-            b.putInt(sp.slabs()).putInt(sp.chunksPerUnit());
+            b.putInt(sp.slabs()).putInt(sp.span());
             putInts(b, sp.start());
             putInts(b, sp.col());
             putInts(b, sp.n());
@@ -225,8 +225,8 @@ public final class PlanCache {
         double[] groupScale = getDoubles(b);
         Int16Plan.Sparse sp = null;
         if ((flags & 4) != 0) {
-            int slabs = b.getInt(), cpu = b.getInt();
-            sp = new Int16Plan.Sparse(slabs, cpu, getInts(b), getInts(b), getInts(b), getInts(b));
+            int slabs = b.getInt(), span = b.getInt();
+            sp = new Int16Plan.Sparse(slabs, span, getInts(b), getInts(b), getInts(b), getInts(b));
         }
         DecodedWeights header = new DecodedWeights(p.format(), n, k, bs, null, scale, zero, maxL1, outliers, pulses);
         return new Entry(header, new Int16Plan(w, sp, chunk, unit, group, shifts, groupScale));

@@ -178,34 +178,34 @@ class EmulatorExactnessTest {
     }
 
     @Test
-    void sideListIsIndexedByChunkAndSlab() {
-        // hand-made per-column lists: K = 6 in units of 4 columns cut into chunks of 2 (the last unit is partial), two
-        // slabs of outputs plus a partial third (the scalar tail, stored but never read by a tile)
+    void sideListIsIndexedByGroupAndSlab() {
+        // hand-made per-column lists: K = 6 in groups of 4 columns (the last group partial), two slabs of outputs plus a
+        // partial third (the scalar tail, stored but never read by a tile)
         int slab = Int16Plan.Sparse.SLAB, nOut = 2 * slab + 3;
         int[] byCol = {0, 1, 3, 3, 4, 5, 7};                      // columns 0..5 hold 1, 2, 0, 1, 1, 2 entries
         int[] on = {1, slab + 3, 0, 2, 2 * slab + 1, slab, 5};
         int[] val = {10, 11, 12, 13, 14, 15, 16};
-        Int16Plan.Sparse sp = Int16Plan.Sparse.indexed(byCol, on, val, nOut, 4, 2);
+        Int16Plan.Sparse sp = Int16Plan.Sparse.indexed(byCol, on, val, nOut, 4);
         assertEquals(3, sp.slabs());
-        assertEquals(2, sp.chunksPerUnit());
-        assertEquals(2 * 2 * 3 + 1, sp.start().length, "2 units x 2 chunks x 3 slabs");
+        assertEquals(4, sp.span());
+        assertEquals(2 * 3 + 1, sp.start().length, "2 groups x 3 slabs");
         for (int c = 0; c < 6; c++)
             for (int i = byCol[c]; i < byCol[c + 1]; i++) {
-                int cell = sp.cell(c / 4 * 2 + c % 4 / 2, on[i] / slab);
+                int cell = sp.cell(c / 4, on[i] / slab);
                 int found = -1;
                 for (int f = sp.start()[cell]; f < sp.start()[cell + 1]; f++) if (sp.n()[f] == on[i] && sp.col()[f] == c) found = f;
                 assertTrue(found >= 0, "entry (" + c + ", " + on[i] + ") is in its cell");
                 assertEquals(val[i], sp.value()[found]);
             }
-        // entries per (chunk, slab): chunk 0 = columns 0-1, chunk 1 = columns 2-3, chunk 2 = columns 4-5 (the partial
-        // unit: one chunk), chunk 3 empty
-        int[][] count = {{2, 1, 0}, {1, 0, 0}, {1, 1, 1}, {0, 0, 0}};
-        for (int ci = 0; ci < 4; ci++)
+        // entries per (group, slab): group 0 = columns 0-3, group 1 = columns 4-5 (the partial group)
+        int[][] count = {{3, 1, 0}, {1, 1, 1}};
+        for (int g = 0; g < 2; g++)
             for (int sl = 0; sl < 3; sl++)
-                assertEquals(count[ci][sl], sp.start()[sp.cell(ci, sl) + 1] - sp.start()[sp.cell(ci, sl)], "chunk " + ci + ", slab " + sl);
-        // column order is kept inside a cell: chunk 0, slab 0 holds column 0's output 1, then column 1's output 0
-        assertEquals(1, sp.n()[sp.start()[sp.cell(0, 0)]]);
-        assertEquals(0, sp.n()[sp.start()[sp.cell(0, 0)] + 1]);
+                assertEquals(count[g][sl], sp.start()[sp.cell(g, sl) + 1] - sp.start()[sp.cell(g, sl)], "group " + g + ", slab " + sl);
+        // column order is kept inside a cell: group 0, slab 0 holds column 0's output 1, column 1's output 0, column 3's output 2
+        int first = sp.start()[sp.cell(0, 0)];
+        assertEquals(List.of(0, 1, 3), List.of(sp.col()[first], sp.col()[first + 1], sp.col()[first + 2]));
+        assertEquals(List.of(1, 0, 2), List.of(sp.n()[first], sp.n()[first + 1], sp.n()[first + 2]));
         assertEquals(7, sp.start()[sp.start().length - 1]);
     }
 
@@ -232,6 +232,28 @@ class EmulatorExactnessTest {
             float[] bias = TestWeights.gaussianWithOutliers(1, n, rnd.nextLong(), 0);
             assertEquals(0, check(p, activations(rows, k, rnd.nextLong()), rows, bias, "side list"), "outputs not bit-exact");
         }
+    }
+
+    @Test
+    void sideListEntriesTakeTheShiftOfTheirOwnUnit() {
+        // MicroScopiQ weights with Gaussian inliers and 3 % outliers, as a real layer's: merged groups, chunks spanning
+        // blocks, and pre-shifted outliers in the side list, some in units whose shift onto the group's grid differs
+        // from the group's first unit's (an entry added with another unit's shift would change its output)
+        int n = 256, k = 384, rows = 13;
+        PackedTensor p = pack(QuantFormat.parse("microscopiq-w4"), TestWeights.gaussianWithOutliers(n, k, 61, 0.03), n, k);
+        try (EmulatorAccelerator dev = new EmulatorAccelerator(EmulatorConfig.anyFormat(PerfConfig.u55c()))) {
+            Int16Plan plan = dev.datapath(dev.load(p, null)).plan();
+            Int16Plan.Sparse sp = plan.sparse();
+            assertTrue(sp != null && plan.shifts() != null && plan.group() > 1, "a merged plan with a side list");
+            int differ = 0;
+            for (int e = 0; e < sp.col().length; e++) {
+                int c = sp.col()[e], j = sp.n()[e], first = c / sp.span() * sp.span() / plan.unit();
+                if (plan.shifts()[c / plan.unit() * n + j] != plan.shifts()[first * n + j]) differ++;
+            }
+            assertTrue(differ > 0, "side-list entries in units shifted unlike their group's first (" + sp.col().length + " entries)");
+        }
+        float[] bias = TestWeights.gaussianWithOutliers(1, n, 62, 0);
+        assertEquals(0, check(p, activations(rows, k, 63), rows, bias, "side list, shifted units"), "outputs not bit-exact");
     }
 
     /**
