@@ -300,7 +300,6 @@ public final class Datapath {
         Int16Plan pl = plan;
         int n = d.n(), k = d.k(), nb = d.blocks(), bs = d.blockSize(), width = nv * SHORT_LANES, cells = INT16_TILE_ROWS * width;
         int group = pl.group(), chunk = pl.chunk(), unit = pl.unit();
-        java.util.Arrays.fill(out, 0, cells, 0.0);
         for (int g = 0, ng = pl.groups(nb); g < ng; g++) {
             java.util.Arrays.fill(iacc, 0, cells, 0);
             // units (blocks, or chunks spanning blocks) of the group; each unit's chunk sums share one shift row.
@@ -464,7 +463,8 @@ public final class Datapath {
     /**
      * out += fp64(group sum) * scale (asymmetric INT: (sum - z * sumq) * s), in group order, for the {@code rows} x
      * {@code width} exact integer sums in {@code iacc}: the one fold of every tile kernel (INT16 groups, FP32-exact and
-     * INT32 blocks).
+     * INT32 blocks). Group 0 starts the sums from +0.0 instead of reading {@code out} (no fill before the tile; the same
+     * {@code 0.0 + p} as a cleared {@code out}, so even a -0.0 partial ends as +0.0 exactly as before).
      */
     private static void fold(int[] iacc, double[] out, int rows, int width, double[] scale, int so, double[] zero, int[] sums, int r0, int g, int nb) {
         for (int i = 0; i < rows; i++) {
@@ -473,7 +473,8 @@ public final class Datapath {
                 int o = i * width + j;
                 DoubleVector a = (DoubleVector) IntVector.fromArray(INTS_PER_DOUBLE_VECTOR, iacc, o).convertShape(VectorOperators.I2D, DOUBLES, 0);
                 if (zero != null) a = a.sub(DoubleVector.fromArray(DOUBLES, zero, so + j).mul(sq));
-                DoubleVector.fromArray(DOUBLES, out, o).add(a.mul(DoubleVector.fromArray(DOUBLES, scale, so + j))).intoArray(out, o);
+                DoubleVector acc = g == 0 ? DoubleVector.zero(DOUBLES) : DoubleVector.fromArray(DOUBLES, out, o);
+                acc.add(a.mul(DoubleVector.fromArray(DOUBLES, scale, so + j))).intoArray(out, o);
             }
         }
     }
@@ -488,7 +489,6 @@ public final class Datapath {
         float[] w = wf;
         int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks();
         double[] scale = d.scale(), zero = d.zero();
-        java.util.Arrays.fill(out, 0.0);
         int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
         for (int b = 0; b < nb; b++) {
             FloatVector c00 = FloatVector.zero(FLOATS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -519,7 +519,6 @@ public final class Datapath {
         int[] w = wi;
         int n = d.n(), k = d.k(), bs = d.blockSize(), nb = d.blocks();
         double[] scale = d.scale(), zero = d.zero();
-        java.util.Arrays.fill(out, 0.0);
         int x0 = r0 * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
         for (int b = 0; b < nb; b++) {
             IntVector c00 = IntVector.zero(INTS), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
