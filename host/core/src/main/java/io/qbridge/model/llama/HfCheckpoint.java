@@ -28,7 +28,6 @@ import java.util.function.IntUnaryOperator;
  * Hugging Face row {@code h*hs + p*hs/2 + i} becomes row {@code h*hs + 2i + p}.
  */
 public final class HfCheckpoint {
-
     private HfCheckpoint() {}
 
     /** Reads and validates {@code config.json}. */
@@ -211,7 +210,7 @@ public final class HfCheckpoint {
         }
         try {
             JsonNode root = JsonTrees.parse(bytes, false);
-            if (root == null || !root.isObject()) throw new CheckpointException(what + " file " + file + " is not a JSON object");
+            if (!root.isObject()) throw new CheckpointException(what + " file " + file + " is not a JSON object");
             return root;
         } catch (JsonProcessingException e) {
             throw new CheckpointException(what + " file " + file + " is malformed JSON: " + e.getOriginalMessage(), e);

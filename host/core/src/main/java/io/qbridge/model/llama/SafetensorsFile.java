@@ -40,7 +40,6 @@ final class SafetensorsFile implements Closeable {
         }
     }
 
-
     private final Path file;
     private final FileChannel channel;
     private final Map<String, Entry> entries;
