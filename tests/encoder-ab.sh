@@ -9,6 +9,7 @@
 # each spec against the last one round by round (median ratio, rounds faster).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/tests/bench-stats.sh"
 WORK="${WORK:-$ROOT/tests/target/encoder-bench}"
 (( $# >= 2 )) || { echo "usage: tests/encoder-ab.sh ROUNDS 'label|checkout|run-or-embed|jvm options' ..." >&2; exit 2; }
 ROUNDS="$1"; shift
@@ -40,17 +41,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
   done
   echo "$line"
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR] = $1} END {print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 for spec in "$@"; do
   IFS='|' read -r label rest <<< "$spec"
   echo "$label: median wall $(echo "${WALL[$label]}" | median) s, CPU $(echo "${CPU[$label]}" | median) s"
 done
-# Paired, round by round (the machine's load drifts between rounds more than a change moves a median): each spec's
-# wall time over the last spec's in the same round, the median of those ratios, and in how many rounds it was faster.
+# Each spec against the last one, round by round.
 IFS='|' read -r last rest <<< "${!#}"
 for spec in "${@:1:$# - 1}"; do
   IFS='|' read -r label rest <<< "$spec"
-  pairs="$(paste <(echo "${WALL[$label]}" | tr ' ' '\n' | grep -v '^$') <(echo "${WALL[$last]}" | tr ' ' '\n' | grep -v '^$'))"
-  echo "$label / $last, round by round: median ratio $(awk '{printf "%.4f ", $1 / $2}' <<< "$pairs" | median)," \
-       "faster in $(awk '$1 < $2' <<< "$pairs" | wc -l) of $(wc -l <<< "$pairs") rounds"
+  paired "$label" "${WALL[$label]}" "$last" "${WALL[$last]}"
 done

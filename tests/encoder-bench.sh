@@ -9,12 +9,17 @@
 #          made once before the rounds), twice: first with no plans kept (the emulator decodes and plans every layer
 #          and keeps the plans, as the first run of a container does), then as every later run (plans read back)
 # qbridge's cache (inflated ONNX files, plans) is $WORK/cache for these rounds.
-# and prints each one's wall time with the load average, then how the outputs agree (EmbeddingsAgree.java).
+# and prints each one's wall time with the load average, then each program's median, `embed` against langchain4j and
+# `run` against `embed` round by round (median of the per-round ratios, rounds faster), and how the outputs agree
+# (EmbeddingsAgree.java). The order of the programs is reversed every other round, as tests/encoder-ab.sh does: with a
+# fixed order, the position in the round showed up in the times (the two runs stay in their order: the first fills the
+# plans the second reads).
 #   tests/encoder-bench.sh [ROUNDS]
 # Env: FORMAT (default microscopiq-w4@rtn); BASE_JAR, a qbridge-cli jar (with its lib/ beside it) to time as
 # "base: …" in the same rounds, for before/after figures; QBRIDGE_JAVA_OPTS as for ./qbridge. Times: wall, and CPU = user + sys of all threads.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/tests/bench-stats.sh"
 ROUNDS="${1:-3}"
 FORMAT="${FORMAT:-microscopiq-w4@rtn}"
 WORK="${WORK:-$ROOT/tests/target/encoder-bench}"
@@ -42,28 +47,42 @@ head -n 1 "$TEXT" > "$WORK/one-sentence.txt"
 JVM_OPTS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC) # as ./qbridge ran the jar before the third pass (base)
 if (( QB_JAVA_MAJOR >= 24 )); then JVM_OPTS+=(--sun-misc-unsafe-memory-access=allow); fi
 
+declare -A WALL # name: its wall seconds, one per round
 timed() { # name outfile command...: wall and CPU (user + sys, all threads) seconds, and the 1-minute load average before
   local name="$1" out="$2"; shift 2
   local load TIMEFORMAT='%R %U %S' wall user sys; load="$(cut -d' ' -f1 /proc/loadavg)"
   if ! { time "$@" > "$out" 2> "$out.log"; } 2> "$out.time"; then echo "encoder-bench: $name failed; see $out.log" >&2; exit 1; fi
   read -r wall user sys < "$out.time"
+  WALL[$name]+="$wall "
   printf '%-44s %7.2f s wall %7.2f s cpu   load %s\n' "$name" "$wall" "$(echo "$user + $sys" | bc)" "$load"
 }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $JAVA_HOME, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "sentences: $(wc -l < "$TEXT") from $TEXT; run format $FORMAT"
+PEER_NAME="langchain4j AllMiniLmL6V2 (ORT)" EMBED_NAME="qbridge embed --model minilm"
+FIRST_NAME="qbridge run, first (no plans kept)" RUN_NAME="qbridge run --model m.qbz (emulator)"
+peer() { timed "$PEER_NAME" "$WORK/peer.json" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$PEER_CP" io.qbridge.peer.LangChain4jEmbed "$TEXT"; }
+embed() { timed "$EMBED_NAME" "$WORK/embed.json" "$ROOT/qbridge" embed --model minilm --text "$TEXT" --json; }
+runs() {
+  rm -rf "$CACHE/plans"
+  timed "$FIRST_NAME" "$WORK/run-first.json" "$ROOT/qbridge" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
+  timed "$RUN_NAME" "$WORK/run.json" "$ROOT/qbridge" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
+}
+base() {
+  [[ -n "${BASE_JAR:-}" ]] || return 0
+  timed "base: qbridge embed" "$WORK/embed-base.json" "$JAVA_HOME/bin/java" "${JVM_OPTS[@]}" -jar "$BASE_JAR" embed --model minilm --text "$TEXT" --json
+  timed "base: qbridge run (emulator)" "$WORK/run-base.json" "$JAVA_HOME/bin/java" "${JVM_OPTS[@]}" -jar "$BASE_JAR" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
+}
 for ((i = 1; i <= ROUNDS; i++)); do
   echo "round $i, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  timed "langchain4j AllMiniLmL6V2 (ORT)" "$WORK/peer.json" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$PEER_CP" io.qbridge.peer.LangChain4jEmbed "$TEXT"
-  timed "qbridge embed --model minilm" "$WORK/embed.json" "$ROOT/qbridge" embed --model minilm --text "$TEXT" --json
-  rm -rf "$CACHE/plans"
-  timed "qbridge run, first (no plans kept)" "$WORK/run-first.json" "$ROOT/qbridge" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
-  timed "qbridge run --model m.qbz (emulator)" "$WORK/run.json" "$ROOT/qbridge" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
-  if [[ -n "${BASE_JAR:-}" ]]; then
-    timed "base: qbridge embed" "$WORK/embed-base.json" "$JAVA_HOME/bin/java" "${JVM_OPTS[@]}" -jar "$BASE_JAR" embed --model minilm --text "$TEXT" --json
-    timed "base: qbridge run (emulator)" "$WORK/run-base.json" "$JAVA_HOME/bin/java" "${JVM_OPTS[@]}" -jar "$BASE_JAR" run --model "$WORK/m.qbz" --device emulator --text "$TEXT" --json
-  fi
+  if (( i % 2 )); then peer; embed; runs; base; else base; runs; embed; peer; fi
 done
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for name in "$PEER_NAME" "$EMBED_NAME" "$FIRST_NAME" "$RUN_NAME" "base: qbridge embed" "base: qbridge run (emulator)"; do
+  if [[ -n "${WALL[$name]:-}" ]]; then printf '%-44s median %.2f s wall\n' "$name" "$(median <<< "${WALL[$name]}")"; fi
+done
+paired embed "${WALL[$EMBED_NAME]}" langchain4j "${WALL[$PEER_NAME]}"
+paired run "${WALL[$RUN_NAME]}" embed "${WALL[$EMBED_NAME]}"
+paired "first run" "${WALL[$FIRST_NAME]}" embed "${WALL[$EMBED_NAME]}"
 AGREE="$ROOT/tests/src/test/java/io/qbridge/bench/EmbeddingsAgree.java"
 echo "embed vs langchain4j:  $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/embed.json" "$WORK/peer.json")"
 echo "run vs embed:          $("$JAVA_HOME/bin/java" "$AGREE" "$WORK/run.json" "$WORK/embed.json")"
