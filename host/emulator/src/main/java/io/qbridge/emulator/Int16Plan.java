@@ -321,10 +321,8 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
      * every tile scanned all side-list columns; then, indexed by chunk, a tile looked up its entries once a chunk,
      * mostly to find none: 2 % of a MicroScopiQ layer for a few dozen entries. Integer adds into the group's sums
      * give the same sums in any order.)
-     *
-     * @param span columns of one group ({@code group * blockSize}): the entries of column c are in group c / span
      */
-    record Sparse(int slabs, int span, int[] start, int[] col, int[] n, int[] value) {
+    record Sparse(int slabs, int[] start, int[] col, int[] n, int[] value) {
         /** Outputs per slab: the INT16 kernel's short vector length. */
         static final int SLAB = jdk.incubator.vector.ShortVector.SPECIES_PREFERRED.length();
 
@@ -333,7 +331,10 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
             return g * slabs + s;
         }
 
-        /** Re-sorts per-column lists (entries [byCol[c], byCol[c+1]) of column c) by (group, slab), keeping column order within. */
+        /**
+         * Re-sorts per-column lists (entries [byCol[c], byCol[c+1]) of column c) by (group, slab), keeping column order
+         * within; {@code span} is the columns of one group ({@code group * blockSize}): column c is in group c / span.
+         */
         static Sparse indexed(int[] byCol, int[] on, int[] val, int nOut, int span) {
             int k = byCol.length - 1, slabs = (nOut + SLAB - 1) / SLAB;
             int cells = (k + span - 1) / span * slabs, count = on.length;
@@ -349,7 +350,7 @@ record Int16Plan(short[] w, Int16Plan.Sparse sparse, int chunk, int unit, int gr
                     n[at] = on[e];
                     value[at] = val[e];
                 }
-            return new Sparse(slabs, span, start, col, n, value);
+            return new Sparse(slabs, start, col, n, value);
         }
     }
 

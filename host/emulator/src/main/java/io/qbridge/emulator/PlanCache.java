@@ -184,7 +184,7 @@ public final class PlanCache {
         Int16Plan.Sparse sp = pl.sparse();
         long size = MAGIC.length + key.length + 4L * 3 + 8L * 3 + 4L * 3 + 4
                 + arrayBytes(d.scale(), 8) + arrayBytes(d.zero(), 8) + 2L * pl.w().length + arrayBytes(pl.shifts(), 4) + arrayBytes(pl.groupScale(), 8)
-                + (sp == null ? 0 : 8 + arrayBytes(sp.start(), 4) + arrayBytes(sp.col(), 4) + arrayBytes(sp.n(), 4) + arrayBytes(sp.value(), 4)) + 8;
+                + (sp == null ? 0 : 4 + arrayBytes(sp.start(), 4) + arrayBytes(sp.col(), 4) + arrayBytes(sp.n(), 4) + arrayBytes(sp.value(), 4)) + 8;
         if (size > Integer.MAX_VALUE) throw new IllegalArgumentException("plan of " + size + " bytes is too large to cache");
         ByteBuffer b = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
         b.put(MAGIC).put(key);
@@ -198,7 +198,7 @@ public final class PlanCache {
         if (pl.shifts() != null) putInts(b, pl.shifts());
         putDoubles(b, pl.groupScale());
         if (sp != null) {
-            b.putInt(sp.slabs()).putInt(sp.span());
+            b.putInt(sp.slabs());
             putInts(b, sp.start());
             putInts(b, sp.col());
             putInts(b, sp.n());
@@ -225,8 +225,8 @@ public final class PlanCache {
         double[] groupScale = getDoubles(b);
         Int16Plan.Sparse sp = null;
         if ((flags & 4) != 0) {
-            int slabs = b.getInt(), span = b.getInt();
-            sp = new Int16Plan.Sparse(slabs, span, getInts(b), getInts(b), getInts(b), getInts(b));
+            int slabs = b.getInt();
+            sp = new Int16Plan.Sparse(slabs, getInts(b), getInts(b), getInts(b), getInts(b));
         }
         DecodedWeights header = new DecodedWeights(p.format(), n, k, bs, null, scale, zero, maxL1, outliers, pulses);
         return new Entry(header, new Int16Plan(w, sp, chunk, unit, group, shifts, groupScale));
